@@ -1,0 +1,117 @@
+package store
+
+import (
+	"slices"
+	"time"
+)
+
+// Filter selects object versions (TAXII §3.4). A nil list or zero value
+// means "not given"; values within one list are OR'ed, fields are AND'ed
+// (REQ-88).
+type Filter struct {
+	// AddedAfter keeps versions whose date_added is strictly later
+	// (REQ-87); zero means no bound.
+	AddedAfter   time.Time
+	IDs          []string
+	Types        []string
+	SpecVersions []string
+	Versions     VersionSet
+}
+
+// VersionSet is match[version]: a union of first, last, all and instants.
+// The zero value means "not given"; each endpoint applies its own default.
+type VersionSet struct {
+	All   bool
+	First bool
+	Last  bool
+	At    []time.Time
+}
+
+// IsZero reports whether no version selector was given.
+func (v VersionSet) IsZero() bool { return !v.All && !v.First && !v.Last && len(v.At) == 0 }
+
+// normalize sorts and de-duplicates the lists so that two filters that
+// select the same versions compare equal and encode identically.
+func (f *Filter) normalize() {
+	f.AddedAfter = f.AddedAfter.UTC()
+	f.IDs = sortedSet(f.IDs)
+	f.Types = sortedSet(f.Types)
+	f.SpecVersions = sortedSet(f.SpecVersions)
+	if f.Versions.At != nil {
+		at := make([]time.Time, len(f.Versions.At))
+		for i, t := range f.Versions.At {
+			at[i] = t.UTC()
+		}
+		slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+		f.Versions.At = slices.CompactFunc(at, func(a, b time.Time) bool { return a.Equal(b) })
+	}
+}
+
+func sortedSet(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// consistentWith reports whether every field given in req (normalized)
+// equals the same field of tok (normalized). Fields req leaves out are
+// taken from the token: clients may drop or repeat the original filters
+// on later pages (INT-04).
+func (req *Filter) consistentWith(tok *Filter) bool {
+	if !req.AddedAfter.IsZero() && !req.AddedAfter.Equal(tok.AddedAfter) {
+		return false
+	}
+	if req.IDs != nil && !slices.Equal(req.IDs, tok.IDs) {
+		return false
+	}
+	if req.Types != nil && !slices.Equal(req.Types, tok.Types) {
+		return false
+	}
+	if req.SpecVersions != nil && !slices.Equal(req.SpecVersions, tok.SpecVersions) {
+		return false
+	}
+	if !req.Versions.IsZero() {
+		a, b := req.Versions, tok.Versions
+		if a.All != b.All || a.First != b.First || a.Last != b.Last ||
+			!slices.EqualFunc(a.At, b.At, func(x, y time.Time) bool { return x.Equal(y) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchesIDType applies match[id] and match[type] to a STIX id.
+func (f *Filter) matchesIDType(id []byte) bool {
+	if f.IDs != nil && !containsBytes(f.IDs, id) {
+		return false
+	}
+	if f.Types != nil {
+		typ := id
+		for i := 0; i+1 < len(id); i++ {
+			if id[i] == '-' && id[i+1] == '-' {
+				typ = id[:i]
+				break
+			}
+		}
+		if !containsBytes(f.Types, typ) {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *Filter) matchesSpecVersion(sv string) bool {
+	return f.SpecVersions == nil || slices.Contains(f.SpecVersions, sv)
+}
+
+func containsBytes(list []string, b []byte) bool {
+	for _, s := range list {
+		if s == string(b) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,378 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Query is one paged read: the filters, the page size and the next token of
+// the previous page ("" for the first page).
+type Query struct {
+	Filter Filter
+	// Limit is the page size; the caller clamps it to the server's cap.
+	Limit int
+	Next  string
+}
+
+// Record is one object version as read from a collection.
+type Record struct {
+	ID          string
+	Version     string // modified, else created, else the server-assigned version
+	SpecVersion string
+	MediaType   string
+	DateAdded   time.Time
+	// Raw is the object as stored; nil for manifest reads. The caller owns it.
+	Raw []byte
+}
+
+// Page is one page of records, ascending by date_added (REQ-63, REQ-102).
+// When More is true, Next is a non-empty token for the following page
+// (INT-06).
+type Page struct {
+	Records []Record
+	More    bool
+	Next    string
+}
+
+// endpoint kinds bound into next tokens, so a token of one endpoint is
+// refused by another.
+const (
+	kindObjects  = "objects"
+	kindManifest = "manifest"
+	kindObject   = "object"
+	kindVersions = "versions"
+)
+
+// FindObjects returns a page of the collection's object versions (TAXII Get
+// Objects, §5.4). Without match[version] only the latest version of each
+// object is returned (REQ-62). Returns ErrCollectionNotFound or ErrBadCursor.
+func (db *DB) FindObjects(ctx context.Context, collID string, q Query) (*Page, error) {
+	return db.scanCollection(ctx, kindObjects, collID, q, true)
+}
+
+// FindManifest is FindObjects without the objects' bytes (TAXII Get Object
+// Manifests, §5.3): one record per selected version (REQ-54..57).
+func (db *DB) FindManifest(ctx context.Context, collID string, q Query) (*Page, error) {
+	return db.scanCollection(ctx, kindManifest, collID, q, false)
+}
+
+// FindObject returns a page of the versions of one object (TAXII Get an
+// Object, §5.6), the latest by default. match[id] and match[type] are
+// ignored (REQ-78). Returns ErrNotFound when the collection holds no version
+// of the object, whatever the filters (REQ-76), ErrCollectionNotFound or
+// ErrBadCursor.
+func (db *DB) FindObject(ctx context.Context, collID, objectID string, q Query) (*Page, error) {
+	q.Filter.IDs, q.Filter.Types = nil, nil
+	return db.scanObject(ctx, kindObject, collID, objectID, q, true)
+}
+
+// FindObjectVersions returns a page of every version of one object (TAXII
+// Get Object Versions, §5.8): match[version] does not apply (REQ-84). Errors
+// as FindObject.
+func (db *DB) FindObjectVersions(ctx context.Context, collID, objectID string, q Query) (*Page, error) {
+	q.Filter.IDs, q.Filter.Types = nil, nil
+	q.Filter.Versions = VersionSet{All: true}
+	return db.scanObject(ctx, kindVersions, collID, objectID, q, false)
+}
+
+// resolve applies a next token to q: it checks that the token was issued for
+// this endpoint, collection and object, and that the filters q repeats agree
+// with the token's (the token's win; INT-04, REQ-98). It returns the
+// effective filter and the date_added (µs) to continue after, or -1 when the
+// scan starts at the beginning.
+func (db *DB) resolve(kind, collID, objectID string, q *Query) (Filter, int64, error) {
+	f := q.Filter
+	f.normalize()
+	after := int64(-1)
+	if !f.AddedAfter.IsZero() {
+		// date_added > X  <=>  date_added >= floor_µs(X) + 1.
+		after = f.AddedAfter.UnixMicro()
+		if f.AddedAfter.Before(time.UnixMicro(after)) {
+			after--
+		}
+	}
+	if q.Next == "" {
+		return f, after, nil
+	}
+	c, err := db.decodeCursor(q.Next)
+	if err != nil {
+		return Filter{}, 0, err
+	}
+	if c.Kind != kind || c.Collection != collID || c.Object != objectID {
+		return Filter{}, 0, fmt.Errorf("%w: it belongs to another endpoint or collection", ErrBadCursor)
+	}
+	tok := c.Filter.filter()
+	if !f.consistentWith(&tok) {
+		return Filter{}, 0, fmt.Errorf("%w: the request's filters differ from those the token was issued for", ErrBadCursor)
+	}
+	return tok, c.After, nil
+}
+
+// pager accumulates matching records up to the limit and notes whether more
+// exist.
+type pager struct {
+	limit   int
+	records []Record
+	more    bool
+	lastAdded  int64
+}
+
+// offer adds r if there is room; otherwise it records that more exist and
+// reports false so the scan can stop.
+func (p *pager) offer(r Record, dateAdded int64) bool {
+	if len(p.records) == p.limit {
+		p.more = true
+		return false
+	}
+	p.records = append(p.records, r)
+	p.lastAdded = dateAdded
+	return true
+}
+
+func (db *DB) finish(p *pager, kind, collID, objectID string, f *Filter) *Page {
+	pg := &Page{Records: p.records, More: p.more}
+	if p.more {
+		pg.Next = db.encodeCursor(&cursor{Kind: kind, Collection: collID, Object: objectID, After: p.lastAdded, Filter: toTokenFilter(f)})
+	}
+	return pg
+}
+
+func (db *DB) scanCollection(ctx context.Context, kind, collID string, q Query, withRaw bool) (*Page, error) {
+	f, after, err := db.resolve(kind, collID, "", &q)
+	if err != nil {
+		return nil, err
+	}
+	if f.Versions.IsZero() {
+		f.Versions.Last = true
+	}
+	p := &pager{limit: max(q.Limit, 1)}
+	err = db.view(ctx, func(tx *bolt.Tx) error {
+		_, versions, added, err := collectionBuckets(tx, collID)
+		if err != nil {
+			return err
+		}
+		sel := versionSelector{f: &f, versions: versions.Cursor()}
+		c := added.Cursor()
+		n := 0
+		for k, vk := c.Seek(addedKey(after + 1)); k != nil; k, vk = c.Next() {
+			if n++; n&255 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			id, vkey := splitVersionsKey(vk)
+			if !f.matchesIDType(id) {
+				continue
+			}
+			v := versions.Get(vk)
+			if v == nil {
+				return fmt.Errorf("store: index entry %x without a version", k)
+			}
+			r, err := decodeRecord(v)
+			if err != nil {
+				return err
+			}
+			if !f.matchesSpecVersion(r.specVersion) || !sel.selects(id, vkey) {
+				continue
+			}
+			if !p.offer(toRecord(id, &r, withRaw), r.dateAdded) {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.finish(p, kind, collID, "", &f), nil
+}
+
+// versionSelector decides match[version] for a collection-wide scan.
+type versionSelector struct {
+	f        *Filter
+	versions *bolt.Cursor
+}
+
+// selects reports whether the version vkey of object id is selected.
+func (s *versionSelector) selects(id, vkey []byte) bool {
+	v := &s.f.Versions
+	if v.All {
+		return true
+	}
+	for _, at := range v.At {
+		if string(vkey) == versionKey(at) {
+			return true
+		}
+	}
+	if v.First || v.Last {
+		first, last := s.bounds(id)
+		if v.First && bytes.Equal(vkey, first) || v.Last && bytes.Equal(vkey, last) {
+			return true
+		}
+	}
+	return false
+}
+
+// bounds returns the smallest and greatest version keys stored for id.
+func (s *versionSelector) bounds(id []byte) (first, last []byte) {
+	prefix := append(append(make([]byte, 0, len(id)+1), id...), 0)
+	k, _ := s.versions.Seek(prefix)
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		return nil, nil
+	}
+	_, first = splitVersionsKey(k)
+	first = bytes.Clone(first)
+	// 0x01 sorts right after every "id 0x00 ..." key.
+	prefix[len(prefix)-1] = 1
+	k, _ = s.versions.Seek(prefix)
+	if k == nil {
+		k, _ = s.versions.Last()
+	} else {
+		k, _ = s.versions.Prev()
+	}
+	_, last = splitVersionsKey(k)
+	return first, bytes.Clone(last)
+}
+
+func toRecord(id []byte, r *record, withRaw bool) Record {
+	rec := Record{ID: string(id), Version: r.version, SpecVersion: r.specVersion,
+		MediaType: MediaTypeSTIX21, DateAdded: microsToTime(r.dateAdded)}
+	if withRaw {
+		rec.Raw = bytes.Clone(r.raw)
+	}
+	return rec
+}
+
+// objectVersion is one stored version of an object, as per-object reads and
+// deletes see it.
+type objectVersion struct {
+	key  []byte // versions key
+	vkey []byte
+	rec  record
+}
+
+// loadVersions reads every version of id in version-key order; values are
+// copied so they outlive the transaction.
+func loadVersions(versions *bolt.Bucket, id string) ([]objectVersion, error) {
+	var out []objectVersion
+	prefix := idPrefix(id)
+	c := versions.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		r, err := decodeRecord(bytes.Clone(v))
+		if err != nil {
+			return nil, err
+		}
+		k = bytes.Clone(k)
+		_, vkey := splitVersionsKey(k)
+		out = append(out, objectVersion{key: k, vkey: vkey, rec: r})
+	}
+	return out, nil
+}
+
+// selectVersions keeps the versions f selects: spec_version, then
+// match[version] over the remaining ones (first and last by version).
+func selectVersions(vs []objectVersion, f *Filter) []objectVersion {
+	vs = slices.DeleteFunc(slices.Clone(vs), func(v objectVersion) bool { return !f.matchesSpecVersion(v.rec.specVersion) })
+	if f.Versions.All || len(vs) == 0 {
+		return vs
+	}
+	keep := make([]bool, len(vs))
+	keep[0] = keep[0] || f.Versions.First
+	keep[len(vs)-1] = keep[len(vs)-1] || f.Versions.Last
+	for _, at := range f.Versions.At {
+		want := versionKey(at)
+		for i := range vs {
+			if string(vs[i].vkey) == want {
+				keep[i] = true
+			}
+		}
+	}
+	out := vs[:0]
+	for i, v := range vs {
+		if keep[i] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q Query, withRaw bool) (*Page, error) {
+	f, after, err := db.resolve(kind, collID, objectID, &q)
+	if err != nil {
+		return nil, err
+	}
+	if f.Versions.IsZero() {
+		f.Versions.Last = true
+	}
+	var vs []objectVersion
+	err = db.view(ctx, func(tx *bolt.Tx) error {
+		_, versions, _, err := collectionBuckets(tx, collID)
+		if err != nil {
+			return err
+		}
+		vs, err = loadVersions(versions, objectID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("object %s: %w", objectID, ErrNotFound)
+	}
+	vs = selectVersions(vs, &f)
+	slices.SortFunc(vs, func(a, b objectVersion) int { return cmp.Compare(a.rec.dateAdded, b.rec.dateAdded) })
+	p := &pager{limit: max(q.Limit, 1)}
+	for i := range vs {
+		if vs[i].rec.dateAdded <= after {
+			continue
+		}
+		if !p.offer(toRecord([]byte(objectID), &vs[i].rec, withRaw), vs[i].rec.dateAdded) {
+			break
+		}
+	}
+	return db.finish(p, kind, collID, objectID, &f), nil
+}
+
+// DeleteObject deletes the versions of an object that f selects (TAXII
+// Delete an Object, §5.7): match[version] and match[spec_version] apply;
+// with no match[version] every version is deleted (AMB-03). It returns the
+// number of versions deleted. ErrNotFound when the object is absent or the
+// filters select none of its versions (REQ-83); ErrCollectionNotFound.
+func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f Filter) (int, error) {
+	f.normalize()
+	if f.Versions.IsZero() {
+		f.Versions.All = true
+	}
+	n := 0
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		_, versions, added, err := collectionBuckets(tx, collID)
+		if err != nil {
+			return err
+		}
+		vs, err := loadVersions(versions, objectID)
+		if err != nil {
+			return err
+		}
+		vs = selectVersions(vs, &f)
+		if len(vs) == 0 {
+			return fmt.Errorf("object %s: %w", objectID, ErrNotFound)
+		}
+		for _, v := range vs {
+			if err := versions.Delete(v.key); err != nil {
+				return err
+			}
+			if err := added.Delete(addedKey(v.rec.dateAdded)); err != nil {
+				return err
+			}
+		}
+		n = len(vs)
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/eitaxii/eitaxii/stix"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Status is the TAXII status resource of one Add Objects request (§4.3.1).
+// Its JSON form is the TAXII one; empty lists are omitted (REQ-29).
+type Status struct {
+	ID               string         `json:"id"`
+	Status           string         `json:"status"`
+	RequestTimestamp string         `json:"request_timestamp,omitempty"`
+	TotalCount       int            `json:"total_count"`
+	SuccessCount     int            `json:"success_count"`
+	Successes        []StatusDetail `json:"successes,omitempty"`
+	FailureCount     int            `json:"failure_count"`
+	Failures         []StatusDetail `json:"failures,omitempty"`
+	PendingCount     int            `json:"pending_count"`
+	Pendings         []StatusDetail `json:"pendings,omitempty"`
+}
+
+// StatusDetail reports one object of an Add Objects request.
+type StatusDetail struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	Message string `json:"message,omitempty"`
+}
+
+// statusRecord is what status/ holds: the status and where it belongs.
+type statusRecord struct {
+	APIRoot    string `json:"api_root"`
+	Collection string `json:"collection"`
+	Status     Status `json:"status"`
+}
+
+// FindStatusByID returns the status with the given id created under apiRoot.
+// A status of another API root is reported as ErrNotFound (REQ-48).
+func (db *DB) FindStatusByID(ctx context.Context, apiRoot, id string) (*Status, error) {
+	var rec statusRecord
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketStatus).Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("status %s: %w", id, ErrNotFound)
+		}
+		return json.Unmarshal(v, &rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if rec.APIRoot != apiRoot {
+		return nil, fmt.Errorf("status %s: %w", id, ErrNotFound)
+	}
+	return &rec.Status, nil
+}
+
+// putStatus writes a status and its time index entry inside tx.
+func putStatus(tx *bolt.Tx, rec *statusRecord, at time.Time) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketStatus).Put([]byte(rec.Status.ID), data); err != nil {
+		return err
+	}
+	k := binary.BigEndian.AppendUint64(nil, uint64(at.UnixMicro()))
+	k = append(k, rec.Status.ID...)
+	return tx.Bucket(bucketStatusTime).Put(k, nil)
+}
+
+// DetailFor returns the status detail naming the object h: its id and its
+// version (modified, else created, as sent; REQ-46).
+func DetailFor(h *stix.Header, message string) StatusDetail {
+	v := h.Modified
+	if v == "" {
+		v = h.Created
+	}
+	return StatusDetail{ID: h.ID, Version: v, Message: message}
+}

@@ -1,0 +1,165 @@
+// Package store is eitaxii's persistence: collections, object versions with
+// their date_added index, paging cursors and statuses, in one bbolt file.
+//
+// Layout (see DESIGN.md):
+//
+//	meta/                  "schema" -> version, "cursor_key" -> HMAC key for next tokens
+//	collections/           collID -> JSON(Collection)
+//	c/<collID>/versions/   stixID 0x00 versionKey -> record
+//	c/<collID>/added/      date_added (8-byte big-endian Unix µs) -> stixID 0x00 versionKey
+//	c/<collID>             "last_added" -> the greatest date_added ever handed out
+//	status/                statusID -> JSON(statusRecord)
+//	status_by_time/        request time (8-byte µs) statusID -> nil, for retention
+//
+// Every method takes a context, checked before a transaction starts; bbolt
+// itself does not watch contexts. Values returned by the store are copies
+// the caller owns.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+)
+
+// schemaVersion is the layout version this code reads and writes. Open
+// refuses a file of any other version: migrations are explicit code.
+const schemaVersion = "1"
+
+var (
+	// ErrNotFound is returned when a collection, object or status does not
+	// exist. Callers test with errors.Is.
+	ErrNotFound = errors.New("not found")
+	// ErrCollectionNotFound wraps ErrNotFound for an unknown collection.
+	ErrCollectionNotFound = fmt.Errorf("collection %w", ErrNotFound)
+	// ErrBadCursor is returned for a next token that was not issued by this
+	// store for this collection, endpoint and query, or that was altered.
+	ErrBadCursor = errors.New("invalid next token")
+	// ErrUnknownSchema is returned by Open for a file written by another
+	// layout version.
+	ErrUnknownSchema = errors.New("unknown store schema version")
+)
+
+var (
+	bucketMeta        = []byte("meta")
+	bucketCollections = []byte("collections")
+	bucketC           = []byte("c")
+	bucketVersions    = []byte("versions")
+	bucketAdded       = []byte("added")
+	bucketStatus      = []byte("status")
+	bucketStatusTime  = []byte("status_by_time")
+	keySchema         = []byte("schema")
+	keyCursorKey      = []byte("cursor_key")
+	keyLastAdded      = []byte("last_added")
+)
+
+// Options configure a DB. The zero value is usable.
+type Options struct {
+	// Now is the clock used for date_added and status times; time.Now if nil.
+	Now func() time.Time
+	// NewID makes status ids; uuid.New (v4) if nil.
+	NewID func() uuid.UUID
+	// LockTimeout bounds the wait for another process's lock on the file;
+	// 1s if zero.
+	LockTimeout time.Duration
+}
+
+// DB is a bbolt-backed store. It is safe for concurrent use.
+type DB struct {
+	bolt      *bolt.DB
+	now       func() time.Time
+	newID     func() uuid.UUID
+	cursorKey []byte
+}
+
+// Open opens (creating if needed) the store file at path. It returns an
+// error wrapping ErrUnknownSchema for a file of another layout version, and
+// bbolt's timeout error when another process holds the file.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.NewID == nil {
+		opts.NewID = uuid.New
+	}
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = time.Second
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db := &DB{bolt: bdb, now: opts.Now, newID: opts.NewID}
+	if err := bdb.Update(db.initialize); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// initialize creates the fixed buckets and checks the schema version. After
+// it, a missing fixed bucket means corruption, not "not found".
+func (db *DB) initialize(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	switch v := meta.Get(keySchema); {
+	case v == nil:
+		if err := meta.Put(keySchema, []byte(schemaVersion)); err != nil {
+			return err
+		}
+	case string(v) != schemaVersion:
+		return fmt.Errorf("%w: file has %q, this build reads %q", ErrUnknownSchema, v, schemaVersion)
+	}
+	if k := meta.Get(keyCursorKey); k != nil {
+		db.cursorKey = append([]byte(nil), k...)
+	} else {
+		db.cursorKey = make([]byte, 32)
+		if _, err := rand.Read(db.cursorKey); err != nil {
+			return err
+		}
+		if err := meta.Put(keyCursorKey, db.cursorKey); err != nil {
+			return err
+		}
+	}
+	for _, name := range [][]byte{bucketCollections, bucketC, bucketStatus, bucketStatusTime} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes the file, waiting for open transactions to finish.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// view and update run fn in a read or write transaction after checking ctx.
+func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.View(fn)
+}
+
+func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.Update(fn)
+}
+
+// collectionBuckets returns the versions and added buckets of a collection
+// and its own bucket, or ErrCollectionNotFound.
+func collectionBuckets(tx *bolt.Tx, collID string) (coll, versions, added *bolt.Bucket, err error) {
+	coll = tx.Bucket(bucketC).Bucket([]byte(collID))
+	if coll == nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", collID, ErrCollectionNotFound)
+	}
+	return coll, coll.Bucket(bucketVersions), coll.Bucket(bucketAdded), nil
+}

@@ -117,10 +117,10 @@ func (db *DB) resolve(kind, collID, objectID string, q *Query) (Filter, int64, e
 // pager accumulates matching records up to the limit and notes whether more
 // exist.
 type pager struct {
-	limit   int
-	records []Record
-	more    bool
-	lastAdded  int64
+	limit     int
+	records   []Record
+	more      bool
+	lastAdded int64
 }
 
 // offer adds r if there is room; otherwise it records that more exist and

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/eitaxii/eitaxii/taxii"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the YAML configuration file. Its shape is a public contract:
+// keys may be added, never renamed.
+type Config struct {
+	Listen    string          `yaml:"listen"`
+	DataDir   string          `yaml:"data_dir"`
+	TLS       TLSConfig       `yaml:"tls"`
+	Discovery DiscoveryConfig `yaml:"discovery"`
+	Accounts  []AccountConfig `yaml:"accounts"`
+	Groups    []GroupConfig   `yaml:"groups"`
+}
+
+// TLSConfig names the server's certificate and key (PEM files).
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// DiscoveryConfig is what GET /taxii2/ shows.
+type DiscoveryConfig struct {
+	Title       string `yaml:"title"`
+	Description string `yaml:"description"`
+	Contact     string `yaml:"contact"`
+	Default     string `yaml:"default"`
+}
+
+// AccountConfig is one account with hashed credentials.
+type AccountConfig struct {
+	Name         string   `yaml:"name"`
+	PasswordHash string   `yaml:"password_hash"`
+	TokenHashes  []string `yaml:"token_hashes"`
+}
+
+// GroupConfig is one sharing group (an API root at /<name>/).
+type GroupConfig struct {
+	Name             string             `yaml:"name"`
+	Title            string             `yaml:"title"`
+	Description      string             `yaml:"description"`
+	MaxContentLength int64              `yaml:"max_content_length"`
+	Members          map[string]string  `yaml:"members"`
+	Collections      []CollectionConfig `yaml:"collections"`
+}
+
+// CollectionConfig is one collection of a group.
+type CollectionConfig struct {
+	ID          string `yaml:"id"`
+	Title       string `yaml:"title"`
+	Alias       string `yaml:"alias"`
+	Description string `yaml:"description"`
+}
+
+// maxConfigSize bounds the configuration file we read.
+const maxConfigSize = 4 << 20
+
+// loadConfig reads and decodes a configuration file. Unknown keys are
+// errors, with the line they are on, so that a misspelt key is not
+// silently ignored.
+func loadConfig(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxConfigSize)
+	}
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &cfg, nil
+}
+
+// serverOptions converts the file's sharing model into taxii.Options. The
+// taxii package validates it and names the key at fault.
+func (c *Config) serverOptions() taxii.Options {
+	o := taxii.Options{Discovery: taxii.Discovery{
+		Title: c.Discovery.Title, Description: c.Discovery.Description,
+		Contact: c.Discovery.Contact, Default: c.Discovery.Default,
+	}}
+	for _, a := range c.Accounts {
+		o.Accounts = append(o.Accounts, taxii.Account{Name: a.Name, PasswordHash: a.PasswordHash, TokenHashes: a.TokenHashes})
+	}
+	for _, g := range c.Groups {
+		grp := taxii.Group{Name: g.Name, Title: g.Title, Description: g.Description,
+			MaxContentLength: g.MaxContentLength, Members: map[string]taxii.Role{}}
+		for name, role := range g.Members {
+			grp.Members[name] = taxii.Role(role)
+		}
+		for _, col := range g.Collections {
+			grp.Collections = append(grp.Collections, taxii.Collection{ID: col.ID, Title: col.Title, Alias: col.Alias, Description: col.Description})
+		}
+		o.Groups = append(o.Groups, grp)
+	}
+	return o
+}

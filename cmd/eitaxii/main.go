@@ -1,0 +1,72 @@
+// Command eitaxii is a TAXII 2.1 server for election-infrastructure sharing
+// groups, and its tools.
+//
+//	eitaxii serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--insecure-http]
+//	eitaxii hash-password     (password on stdin)
+//	eitaxii new-token
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
+}
+
+// env is what a command may touch besides its arguments, so that tests can
+// run commands in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// onListen, if set, is told the address the server listens on.
+	onListen func(net.Addr)
+}
+
+const usage = `usage:
+  eitaxii serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--insecure-http]
+  eitaxii hash-password      read a password on stdin, print its bcrypt hash
+  eitaxii new-token          print a new API token and its hash
+`
+
+// run executes one command and returns the process exit status.
+func run(ctx context.Context, args []string, e *env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = runServe(ctx, args[1:], e)
+	case "hash-password":
+		err = runHashPassword(e.stdin, e.stdout)
+	case "new-token":
+		err = runNewToken(e.stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(e.stderr, "eitaxii: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	default:
+		fmt.Fprintf(e.stderr, "eitaxii: %v\n", err)
+		return 1
+	}
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"text/template"
+	"time"
+
+	"github.com/eitaxii/eitaxii/stix"
+	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/taxii"
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+)
+
+// Defaults of the embedded configuration.
+const (
+	defaultListen  = "127.0.0.1:8080"
+	defaultDataDir = "./eitaxii-data"
+	starterConfig  = "eitaxii.yaml" // written into the data directory on first start
+	storeFile      = "eitaxii.db"
+)
+
+// Server timeouts: bounded so that a slow or idle client cannot hold a
+// connection (or the write lock, which is only taken after the body is read).
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 2 * time.Minute
+	writeTimeout      = 2 * time.Minute
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+	shutdownTimeout   = 30 * time.Second
+)
+
+func runServe(ctx context.Context, args []string, e *env) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	configPath := fs.String("config", "", "configuration file (YAML); without it, the embedded default")
+	listen := fs.String("listen", "", "address to listen on (overrides the file; default "+defaultListen+")")
+	dataDir := fs.String("data-dir", "", "directory of the store (overrides the file; default "+defaultDataDir+")")
+	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+
+	var cfg *Config
+	var err error
+	if *configPath != "" {
+		if cfg, err = loadConfig(*configPath); err != nil {
+			return err
+		}
+	} else {
+		dir := *dataDir
+		if dir == "" {
+			dir = defaultDataDir
+		}
+		if cfg, err = starter(dir, e); err != nil {
+			return err
+		}
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = defaultListen
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = defaultDataDir
+	}
+	useTLS := cfg.TLS.CertFile != "" || cfg.TLS.KeyFile != ""
+	if useTLS && (cfg.TLS.CertFile == "" || cfg.TLS.KeyFile == "") {
+		return errors.New("tls: give both cert_file and key_file")
+	}
+	if !useTLS && !*insecure && !loopback(cfg.Listen) {
+		return fmt.Errorf("listen: %s is not a loopback address and no TLS is configured; set tls.cert_file and tls.key_file, or pass --insecure-http behind a TLS-terminating proxy", cfg.Listen)
+	}
+	return serve(ctx, cfg, useTLS, e)
+}
+
+// loopback reports whether addr listens only on a loopback interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
+	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	db, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close() // after the HTTP server has drained: see Shutdown below
+	validator, err := stix.NewValidator()
+	if err != nil {
+		return err
+	}
+	opts := cfg.serverOptions()
+	opts.Logger = log
+	gin.SetMode(gin.ReleaseMode)
+	srv, err := taxii.NewServer(ctx, opts, db, validator)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if useTLS {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		hs.TLSConfig = serverTLSConfig(cert)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	scheme := "http"
+	if useTLS {
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	}
+	log.Info("serving TAXII 2.1", "discovery", fmt.Sprintf("%s://%s/taxii2/", scheme, ln.Addr()), "data_dir", cfg.DataDir)
+	if e.onListen != nil {
+		e.onListen(ln.Addr())
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Drain in-flight requests, then close the store (deferred above).
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// serverTLSConfig allows TLS 1.2 and 1.3 with forward-secret AEAD suites
+// only (REQ-01..04); Go's TLS stack has no 0-RTT.
+func serverTLSConfig(cert tls.Certificate) *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
+	}
+}
+
+var starterTemplate = template.Must(template.New("starter").Parse(`# eitaxii starter configuration, written on first start.
+# Edit it and restart, or run with --config FILE. Reference: README.md.
+listen: 127.0.0.1:8080
+data_dir: {{.DataDir}}
+discovery:
+  title: eitaxii
+  description: Election-infrastructure threat intelligence sharing (starter configuration)
+  default: demo
+accounts:
+  - name: admin
+    password_hash: "{{.PasswordHash}}"
+groups:
+  - name: demo
+    title: Demo sharing group
+    description: A sharing group to try eitaxii with
+    max_content_length: 10485760
+    members:
+      admin: publisher
+    collections:
+      - id: {{.CollectionID}}
+        title: Indicators
+        alias: indicators
+        description: Indicators shared by the demo group
+`))
+
+// starter loads the starter configuration of a data directory, writing it
+// (with a new random password for admin, printed once) on first start.
+func starter(dataDir string, e *env) (*Config, error) {
+	path := filepath.Join(dataDir, starterConfig)
+	if _, err := os.Stat(path); err == nil {
+		return loadConfig(path)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	password := randomPassword()
+	hash, err := hashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	err = starterTemplate.Execute(f, map[string]string{"DataDir": dataDir, "PasswordHash": hash, "CollectionID": uuid.NewString()})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	fmt.Fprintf(e.stdout, "First start: wrote %s\n", path)
+	fmt.Fprintf(e.stdout, "Account admin (publisher of group demo), password: %s\n", password)
+	fmt.Fprintln(e.stdout, "This password is shown once and stored only as a hash.")
+	return loadConfig(path)
+}

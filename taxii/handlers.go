@@ -1,0 +1,416 @@
+package taxii
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/eitaxii/eitaxii/stix"
+	"github.com/eitaxii/eitaxii/store"
+	"github.com/gin-gonic/gin"
+)
+
+// discoveryResource is §4.1.1.
+type discoveryResource struct {
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Contact     string   `json:"contact,omitempty"`
+	Default     string   `json:"default,omitempty"`
+	APIRoots    []string `json:"api_roots,omitempty"`
+}
+
+// apiRootResource is §4.2.1.
+type apiRootResource struct {
+	Title            string   `json:"title"`
+	Description      string   `json:"description,omitempty"`
+	Versions         []string `json:"versions"`
+	MaxContentLength int64    `json:"max_content_length"`
+}
+
+// collectionResource is §5.2.1.
+type collectionResource struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Alias       string   `json:"alias,omitempty"`
+	CanRead     bool     `json:"can_read"`
+	CanWrite    bool     `json:"can_write"`
+	MediaTypes  []string `json:"media_types"`
+}
+
+type collectionsResource struct {
+	Collections []collectionResource `json:"collections,omitempty"`
+}
+
+type manifestRecord struct {
+	ID        string `json:"id"`
+	DateAdded string `json:"date_added"`
+	Version   string `json:"version"`
+	MediaType string `json:"media_type"`
+}
+
+type manifestResource struct {
+	More    bool             `json:"more,omitempty"`
+	Next    string           `json:"next,omitempty"`
+	Objects []manifestRecord `json:"objects,omitempty"`
+}
+
+type versionsResource struct {
+	More     bool     `json:"more,omitempty"`
+	Next     string   `json:"next,omitempty"`
+	Versions []string `json:"versions,omitempty"`
+}
+
+// handleDiscovery serves GET /taxii2/: the API roots of the caller's groups
+// only (REQ-34..39).
+func (s *Server) handleDiscovery(c *gin.Context) error {
+	acct := caller(c)
+	d := s.opts.Discovery
+	res := discoveryResource{Title: d.Title, Description: d.Description, Contact: d.Contact}
+	for _, g := range s.opts.Groups { // config order: stable
+		if _, member := acct.groups[g.Name]; member {
+			res.APIRoots = append(res.APIRoots, "/"+g.Name+"/")
+			if g.Name == d.Default {
+				res.Default = "/" + g.Name + "/"
+			}
+		}
+	}
+	writeJSON(c, http.StatusOK, &res)
+	return nil
+}
+
+// apiRoot returns the group named in the URL if the caller is a member;
+// any other group answers 404 whether it exists or not (REQ-26).
+func (s *Server) apiRoot(c *gin.Context) (*group, Role, error) {
+	g := s.groups[c.Param("root")]
+	if g == nil {
+		return nil, "", errNotFound
+	}
+	role, member := caller(c).groups[g.Name]
+	if !member {
+		return nil, "", errNotFound
+	}
+	return g, role, nil
+}
+
+// collection resolves the API root and the collection (by id or alias) of
+// the URL.
+func (s *Server) collection(c *gin.Context) (*group, *Collection, Role, error) {
+	g, role, err := s.apiRoot(c)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	key := c.Param("coll")
+	coll := g.byID[key]
+	if coll == nil {
+		coll = g.byAlias[key]
+	}
+	if coll == nil {
+		return nil, nil, "", errNotFound
+	}
+	return g, coll, role, nil
+}
+
+// readable resolves the collection of the URL and requires can_read.
+func (s *Server) readable(c *gin.Context) (*group, *Collection, error) {
+	g, coll, role, err := s.collection(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !role.canRead() {
+		return nil, nil, errCannotRead
+	}
+	return g, coll, nil
+}
+
+// handleAPIRoot serves GET {api-root}/ (REQ-40, REQ-41).
+func (s *Server) handleAPIRoot(c *gin.Context) error {
+	g, _, err := s.apiRoot(c)
+	if err != nil {
+		return err
+	}
+	writeJSON(c, http.StatusOK, &apiRootResource{
+		Title: g.Title, Description: g.Description,
+		Versions: []string{MediaType}, MaxContentLength: g.MaxContentLength,
+	})
+	return nil
+}
+
+// handleStatus serves GET {api-root}/status/{status-id}/ (REQ-42..48).
+func (s *Server) handleStatus(c *gin.Context) error {
+	g, _, err := s.apiRoot(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.store.FindStatusByID(c.Request.Context(), g.Name, c.Param("status"))
+	if err != nil {
+		return err
+	}
+	writeJSON(c, http.StatusOK, st)
+	return nil
+}
+
+func collectionOf(coll *Collection, role Role) collectionResource {
+	return collectionResource{
+		ID: coll.ID, Title: coll.Title, Description: coll.Description, Alias: coll.Alias,
+		CanRead: role.canRead(), CanWrite: role.canWrite(),
+		MediaTypes: []string{store.MediaTypeSTIX21},
+	}
+}
+
+// handleCollections serves GET {api-root}/collections/ (REQ-49..51).
+func (s *Server) handleCollections(c *gin.Context) error {
+	g, role, err := s.apiRoot(c)
+	if err != nil {
+		return err
+	}
+	var res collectionsResource
+	for _, coll := range g.sorted {
+		res.Collections = append(res.Collections, collectionOf(coll, role))
+	}
+	writeJSON(c, http.StatusOK, &res)
+	return nil
+}
+
+// handleCollection serves GET {api-root}/collections/{id}/ (REQ-52).
+func (s *Server) handleCollection(c *gin.Context) error {
+	_, coll, role, err := s.collection(c)
+	if err != nil {
+		return err
+	}
+	writeJSON(c, http.StatusOK, collectionOf(coll, role))
+	return nil
+}
+
+// setDateHeaders sets X-TAXII-Date-Added-First/Last from a page (REQ-101).
+// An empty page gets the request's added_after in both, or neither when
+// none was sent (AMB-02).
+func setDateHeaders(c *gin.Context, p *store.Page, q *store.Query) {
+	switch {
+	case len(p.Records) > 0:
+		c.Header("X-TAXII-Date-Added-First", formatTime(p.Records[0].DateAdded))
+		c.Header("X-TAXII-Date-Added-Last", formatTime(p.Records[len(p.Records)-1].DateAdded))
+	case !q.Filter.AddedAfter.IsZero():
+		c.Header("X-TAXII-Date-Added-First", formatTime(q.Filter.AddedAfter))
+		c.Header("X-TAXII-Date-Added-Last", formatTime(q.Filter.AddedAfter))
+	}
+	c.Set(ctxObjects, len(p.Records))
+}
+
+// writeEnvelope writes a TAXII envelope (§3.7) by concatenating the stored
+// objects' bytes: nothing is re-encoded, so objects are served exactly as
+// stored (REQ-60). An empty page is {} (REQ-61).
+func writeEnvelope(c *gin.Context, p *store.Page) {
+	if len(p.Records) == 0 {
+		c.Data(http.StatusOK, MediaType, []byte("{}"))
+		return
+	}
+	n := 64 + len(p.Next)
+	for _, r := range p.Records {
+		n += len(r.Raw) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"more":`...)
+	b = strconv.AppendBool(b, p.More)
+	if p.More {
+		b = append(b, `,"next":`...)
+		b = strconv.AppendQuote(b, p.Next) // base64url: nothing to escape
+	}
+	b = append(b, `,"objects":[`...)
+	for i, r := range p.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, r.Raw...)
+	}
+	b = append(b, "]}"...)
+	c.Data(http.StatusOK, MediaType, b)
+}
+
+// handleGetObjects serves GET {api-root}/collections/{id}/objects/
+// (REQ-59..64).
+func (s *Server) handleGetObjects(c *gin.Context) error {
+	_, coll, err := s.readable(c)
+	if err != nil {
+		return err
+	}
+	q, err := parseQuery(c.Request.URL.RawQuery, objectsFilters, s.opts.MaxPageSize)
+	if err != nil {
+		return err
+	}
+	p, err := s.store.FindObjects(c.Request.Context(), coll.ID, q)
+	if err != nil {
+		return err
+	}
+	setDateHeaders(c, p, &q)
+	writeEnvelope(c, p)
+	return nil
+}
+
+// handleManifest serves GET {api-root}/collections/{id}/manifest/
+// (REQ-54..58).
+func (s *Server) handleManifest(c *gin.Context) error {
+	_, coll, err := s.readable(c)
+	if err != nil {
+		return err
+	}
+	q, err := parseQuery(c.Request.URL.RawQuery, objectsFilters, s.opts.MaxPageSize)
+	if err != nil {
+		return err
+	}
+	p, err := s.store.FindManifest(c.Request.Context(), coll.ID, q)
+	if err != nil {
+		return err
+	}
+	res := manifestResource{More: p.More, Next: p.Next}
+	for _, r := range p.Records {
+		res.Objects = append(res.Objects, manifestRecord{ID: r.ID, DateAdded: formatTime(r.DateAdded), Version: r.Version, MediaType: r.MediaType})
+	}
+	setDateHeaders(c, p, &q)
+	writeJSON(c, http.StatusOK, &res)
+	return nil
+}
+
+// handleGetObject serves GET {api-root}/collections/{id}/objects/{object-id}/
+// (REQ-75..78).
+func (s *Server) handleGetObject(c *gin.Context) error {
+	_, coll, err := s.readable(c)
+	if err != nil {
+		return err
+	}
+	q, err := parseQuery(c.Request.URL.RawQuery, objectFilters, s.opts.MaxPageSize)
+	if err != nil {
+		return err
+	}
+	p, err := s.store.FindObject(c.Request.Context(), coll.ID, c.Param("object"), q)
+	if err != nil {
+		return err
+	}
+	setDateHeaders(c, p, &q)
+	writeEnvelope(c, p)
+	return nil
+}
+
+// handleVersions serves
+// GET {api-root}/collections/{id}/objects/{object-id}/versions/ (REQ-84..86).
+func (s *Server) handleVersions(c *gin.Context) error {
+	_, coll, err := s.readable(c)
+	if err != nil {
+		return err
+	}
+	q, err := parseQuery(c.Request.URL.RawQuery, versionsFilters, s.opts.MaxPageSize)
+	if err != nil {
+		return err
+	}
+	p, err := s.store.FindObjectVersions(c.Request.Context(), coll.ID, c.Param("object"), q)
+	if err != nil {
+		return err
+	}
+	res := versionsResource{More: p.More, Next: p.Next}
+	for _, r := range p.Records {
+		res.Versions = append(res.Versions, r.Version)
+	}
+	setDateHeaders(c, p, &q)
+	writeJSON(c, http.StatusOK, &res)
+	return nil
+}
+
+// handleDeleteObject serves
+// DELETE {api-root}/collections/{id}/objects/{object-id}/ (REQ-79..83):
+// 404 when the caller can neither read nor write, 403 when only one.
+func (s *Server) handleDeleteObject(c *gin.Context) error {
+	_, coll, role, err := s.collection(c)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !role.canRead() && !role.canWrite():
+		return errNotFound
+	case !role.canWrite():
+		return errCannotWrite
+	case !role.canRead():
+		return errCannotRead
+	}
+	q, err := parseQuery(c.Request.URL.RawQuery, deleteFilters, s.opts.MaxPageSize)
+	if err != nil {
+		return err
+	}
+	n, err := s.store.DeleteObject(c.Request.Context(), coll.ID, c.Param("object"), q.Filter)
+	if err != nil {
+		return err
+	}
+	c.Set(ctxObjects, n)
+	c.Data(http.StatusOK, MediaType, nil)
+	return nil
+}
+
+// handleAddObjects serves POST {api-root}/collections/{id}/objects/
+// (REQ-65..74). The envelope is read (bounded by max_content_length,
+// counted on the bytes read), decoded and every object validated before the
+// single write transaction that stores the valid ones with their status. An
+// unusable envelope is a 422 that stores nothing; an invalid object is a
+// failure entry in the status.
+func (s *Server) handleAddObjects(c *gin.Context) error {
+	received := s.now()
+	g, coll, role, err := s.collection(c)
+	if err != nil {
+		return err
+	}
+	if !role.canWrite() {
+		return errCannotWrite
+	}
+	if !taxiiContentType(c.GetHeader("Content-Type")) {
+		return errUnsupportedMedia
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, g.MaxContentLength))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return errorf(http.StatusRequestEntityTooLarge, "Request Entity Too Large",
+				"the envelope exceeds this API root's max_content_length of "+strconv.FormatInt(g.MaxContentLength, 10)+" bytes; split it")
+		}
+		return errorf(http.StatusBadRequest, "Bad Request", "the request body could not be read")
+	}
+	raws, err := stix.DecodeEnvelope(body, stix.EnvelopeLimits{MaxObjects: s.opts.MaxObjectsPerEnvelope})
+	if err != nil {
+		return err
+	}
+	sub := &store.Submission{APIRoot: g.Name, Collection: coll.ID, Received: received}
+	for i, raw := range raws {
+		h, findings := s.validator.Check(raw)
+		if len(findings) > 0 {
+			msg := stix.Summarize(findings, 10)
+			if h.ID == "" {
+				// Without an id the client can only find the object by
+				// its place in the envelope.
+				msg = "objects[" + strconv.Itoa(i) + "]: " + msg
+			}
+			sub.Failures = append(sub.Failures, store.DetailFor(&h, msg))
+			continue
+		}
+		// Compact keeps the bytes a client sees identical in content while
+		// dropping the envelope's indentation.
+		sub.Objects = append(sub.Objects, store.Object{Header: h, Raw: compact(raw)})
+	}
+	st, err := s.store.AddObjects(c.Request.Context(), sub)
+	if err != nil {
+		return err
+	}
+	c.Set(ctxObjects, st.SuccessCount)
+	writeJSON(c, http.StatusAccepted, st)
+	return nil
+}
+
+// compact removes insignificant whitespace from a JSON value. raw has
+// already been decoded once, so it is valid.
+func compact(raw []byte) []byte {
+	var b bytes.Buffer
+	b.Grow(len(raw))
+	if err := json.Compact(&b, raw); err != nil {
+		return raw
+	}
+	return b.Bytes()
+}

@@ -108,12 +108,16 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 		}
 	}
 
+	if h.Type == "" {
+		// What else is required depends on the type.
+		return h, fs
+	}
 	// Which common properties are required depends on the kind of object
 	// (STIX 2.1 §3.2): SCOs need only type and id; marking definitions need
 	// created but not modified; SDOs, SROs and the other meta objects need
 	// all of them. An unknown (custom) type counts as an SCO when it
 	// carries no created, as the STIX validator does.
-	sco := IsSCO(h.Type) || (h.Type != "" && h.Type != "marking-definition" && f.Created == nil && !isKnownNonSCO(h.Type))
+	sco := IsSCO(h.Type) || (h.Type != "marking-definition" && f.Created == nil && !isKnownNonSCO(h.Type))
 	switch {
 	case sco:
 		if f.SpecVersion != nil && h.SpecVersion != "2.1" {

@@ -4,6 +4,7 @@
 //	eitaxii serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--insecure-http]
 //	eitaxii hash-password     (password on stdin)
 //	eitaxii new-token
+//	eitaxii validate FILE...
 package main
 
 import (
@@ -37,6 +38,7 @@ const usage = `usage:
   eitaxii serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--insecure-http]
   eitaxii hash-password      read a password on stdin, print its bcrypt hash
   eitaxii new-token          print a new API token and its hash
+  eitaxii validate FILE...   check STIX 2.1 files (object, bundle or envelope; - for stdin)
 `
 
 // run executes one command and returns the process exit status.
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = runHashPassword(e.stdin, e.stdout)
 	case "new-token":
 		err = runNewToken(e.stdout)
+	case "validate":
+		err = runValidate(args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0
@@ -65,6 +69,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.Is(err, errInvalid):
+		return 1
 	default:
 		fmt.Fprintf(e.stderr, "eitaxii: %v\n", err)
 		return 1

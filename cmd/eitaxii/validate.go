@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/eitaxii/eitaxii/stix"
+)
+
+// errInvalid makes `eitaxii validate` exit with status 1 after it has
+// printed its findings.
+var errInvalid = errors.New("invalid STIX content")
+
+// maxValidateFile bounds one file read by validate.
+const maxValidateFile = 1 << 30
+
+// runValidate implements `eitaxii validate FILE...`: offline validation of
+// STIX JSON files, each an object, a bundle or a TAXII envelope ("-" reads
+// standard input). It prints one line per finding and returns errInvalid if
+// anything is invalid.
+func runValidate(args []string, e *env) error {
+	if len(args) == 0 {
+		return errors.New("validate: name at least one file (- for standard input)")
+	}
+	v, err := stix.NewValidator()
+	if err != nil {
+		return err
+	}
+	bad := false
+	for _, name := range args {
+		data, err := readInput(name, e.stdin)
+		if err != nil {
+			fmt.Fprintf(e.stdout, "%s: %v\n", name, err)
+			bad = true
+			continue
+		}
+		n, problems := validateDocument(v, data)
+		for _, p := range problems {
+			fmt.Fprintf(e.stdout, "%s: %s\n", name, p)
+		}
+		if len(problems) > 0 {
+			bad = true
+		} else {
+			fmt.Fprintf(e.stderr, "%s: %d objects, all valid\n", name, n)
+		}
+	}
+	if bad {
+		return errInvalid
+	}
+	return nil
+}
+
+func readInput(name string, stdin io.Reader) ([]byte, error) {
+	var r io.Reader = stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxValidateFile+1))
+	if err == nil && len(data) > maxValidateFile {
+		err = fmt.Errorf("larger than %d bytes", maxValidateFile)
+	}
+	return data, err
+}
+
+// validateDocument checks one file: a single object, or a bundle or
+// envelope (anything with an "objects" member). It returns the number of
+// objects and one line per finding, prefixed with the object's id (or its
+// place in the list when it has none).
+func validateDocument(v *stix.Validator, data []byte) (int, []string) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return 0, []string{"not a JSON object: " + err.Error()}
+	}
+	raws := []json.RawMessage{bytes.TrimSpace(data)}
+	if _, isList := top["objects"]; isList {
+		var err error
+		if raws, err = stix.DecodeEnvelope(data, stix.EnvelopeLimits{}); err != nil {
+			return 0, []string{err.Error()}
+		}
+	}
+	var out []string
+	for i, raw := range raws {
+		h, findings := v.Check(raw)
+		who := h.ID
+		if who == "" {
+			who = fmt.Sprintf("objects[%d]", i)
+		}
+		for _, f := range findings {
+			out = append(out, who+": "+f.String())
+		}
+	}
+	return len(raws), out
+}

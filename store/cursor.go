@@ -22,7 +22,7 @@ type cursor struct {
 
 // tokenFilter is Filter in a compact JSON form.
 type tokenFilter struct {
-	AddedAfter   int64    `json:"a,omitempty"` // ns since epoch; 0 = none
+	AddedAfter   *int64   `json:"a,omitempty"` // ns since epoch; nil = none (0 is the epoch)
 	IDs          []string `json:"i,omitempty"`
 	Types        []string `json:"t,omitempty"`
 	SpecVersions []string `json:"s,omitempty"`
@@ -36,7 +36,8 @@ func toTokenFilter(f *Filter) tokenFilter {
 	t := tokenFilter{IDs: f.IDs, Types: f.Types, SpecVersions: f.SpecVersions,
 		All: f.Versions.All, First: f.Versions.First, Last: f.Versions.Last}
 	if !f.AddedAfter.IsZero() {
-		t.AddedAfter = f.AddedAfter.UnixNano()
+		ns := f.AddedAfter.UnixNano()
+		t.AddedAfter = &ns
 	}
 	for _, at := range f.Versions.At {
 		t.At = append(t.At, at.UnixNano())
@@ -47,8 +48,8 @@ func toTokenFilter(f *Filter) tokenFilter {
 func (t *tokenFilter) filter() Filter {
 	f := Filter{IDs: t.IDs, Types: t.Types, SpecVersions: t.SpecVersions,
 		Versions: VersionSet{All: t.All, First: t.First, Last: t.Last}}
-	if t.AddedAfter != 0 {
-		f.AddedAfter = time.Unix(0, t.AddedAfter).UTC()
+	if t.AddedAfter != nil {
+		f.AddedAfter = time.Unix(0, *t.AddedAfter).UTC()
 	}
 	for _, at := range t.At {
 		f.Versions.At = append(f.Versions.At, time.Unix(0, at).UTC())

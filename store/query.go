@@ -96,6 +96,9 @@ func (db *DB) resolve(kind, collID, objectID string, q *Query) (Filter, int64, e
 		if f.AddedAfter.Before(time.UnixMicro(after)) {
 			after--
 		}
+		// No date_added is before the epoch, and a negative bound would
+		// wrap around in the unsigned added/ key: everything is after it.
+		after = max(after, -1)
 	}
 	if q.Next == "" {
 		return f, after, nil

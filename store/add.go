@@ -27,6 +27,9 @@ type Submission struct {
 	Objects []Object
 	// Failures are the objects refused before storage, one entry each.
 	Failures []StatusDetail
+	// Audit, if set, is appended to the audit log in the same transaction,
+	// completed with the status id, the stored objects and their count.
+	Audit *AuditEvent
 }
 
 // AddObjects stores the objects of s in one write transaction together with
@@ -77,6 +80,17 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 		st.SuccessCount = len(st.Successes)
 		if len(st.Successes) == 0 {
 			st.Successes = nil
+		}
+		if s.Audit != nil {
+			ev := *s.Audit
+			ev.Time, ev.StatusID, ev.Count = s.Received, st.ID, st.SuccessCount
+			ev.Objects = make([]ObjectRef, len(st.Successes))
+			for i, d := range st.Successes {
+				ev.Objects[i] = ObjectRef{ID: d.ID, Version: d.Version}
+			}
+			if err := appendAudit(tx, &ev); err != nil {
+				return err
+			}
 		}
 		return putStatus(tx, &statusRecord{APIRoot: s.APIRoot, Collection: s.Collection, Status: *st}, s.Received)
 	})

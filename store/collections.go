@@ -11,35 +11,55 @@ import (
 // Collection is the stored description of a TAXII collection.
 type Collection struct {
 	ID          string `json:"id"`
-	APIRoot     string `json:"api_root"`
+	APIRoot     string `json:"api_root"` // the group it belongs to
 	Title       string `json:"title"`
 	Description string `json:"description,omitempty"`
 	Alias       string `json:"alias,omitempty"`
+	Policy      Policy `json:"policy"`
+}
+
+// Policy is what a collection enforces on Add Objects, and who may read and
+// write it.
+type Policy struct {
+	// TLPCeiling refuses objects marked above this TLP level (clear,
+	// green, amber, amber+strict, red); "" means no ceiling.
+	TLPCeiling string `json:"tlp_ceiling,omitempty"`
+	// RequireTLP refuses objects that carry no TLP marking, unless
+	// DefaultTLP names the level to mark them with instead.
+	RequireTLP bool   `json:"require_tlp,omitempty"`
+	DefaultTLP string `json:"default_tlp,omitempty"`
+	// Anonymize replaces created_by_ref with the group's identity; the
+	// publisher is kept in the audit log only.
+	Anonymize bool `json:"anonymize,omitempty"`
+	// ReadRole and WriteRole are the least roles that may read and write;
+	// "" means reader and publisher. A submissions collection that
+	// members write and only admins read has WriteRole reader and ReadRole
+	// admin.
+	ReadRole  Role `json:"read_role,omitempty"`
+	WriteRole Role `json:"write_role,omitempty"`
 }
 
 // EnsureCollection creates the collection's buckets if they are missing and
 // records its description, replacing an earlier one. Objects already stored
 // are kept. The caller has validated c.ID (a UUIDv4).
 func (db *DB) EnsureCollection(ctx context.Context, c Collection) error {
-	data, err := json.Marshal(c)
+	return db.update(ctx, func(tx *bolt.Tx) error { return putCollection(tx, &c) })
+}
+
+func putCollection(tx *bolt.Tx, c *Collection) error {
+	if err := put(tx, bucketCollections, c.ID, c); err != nil {
+		return err
+	}
+	b, err := tx.Bucket(bucketC).CreateBucketIfNotExists([]byte(c.ID))
 	if err != nil {
 		return err
 	}
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketCollections).Put([]byte(c.ID), data); err != nil {
+	for _, name := range [][]byte{bucketVersions, bucketAdded} {
+		if _, err := b.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
-		b, err := tx.Bucket(bucketC).CreateBucketIfNotExists([]byte(c.ID))
-		if err != nil {
-			return err
-		}
-		for _, name := range [][]byte{bucketVersions, bucketAdded} {
-			if _, err := b.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // FindCollectionByID returns the stored collection, or ErrCollectionNotFound.

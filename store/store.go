@@ -10,6 +10,8 @@
 //	c/<collID>             "last_added" -> the greatest date_added ever handed out
 //	status/                statusID -> JSON(statusRecord)
 //	status_by_time/        request time (8-byte µs) statusID -> nil, for retention
+//	orgs/, accounts/, tokens/, groups/   name or id -> JSON (the directory)
+//	audit/                 time (8-byte µs) sequence (8-byte) -> JSON(AuditEvent)
 //
 // Every method takes a context, checked before a transaction starts; bbolt
 // itself does not watch contexts. Values returned by the store are copies
@@ -43,6 +45,9 @@ var (
 	// ErrUnknownSchema is returned by Open for a file written by another
 	// layout version.
 	ErrUnknownSchema = errors.New("unknown store schema version")
+	// ErrConflict is returned when a change would break the directory's
+	// consistency (deleting an organization that still has accounts).
+	ErrConflict = errors.New("conflict")
 )
 
 var (
@@ -128,7 +133,8 @@ func (db *DB) initialize(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	for _, name := range [][]byte{bucketCollections, bucketC, bucketStatus, bucketStatusTime} {
+	for _, name := range [][]byte{bucketCollections, bucketC, bucketStatus, bucketStatusTime,
+		bucketOrgs, bucketAccounts, bucketTokens, bucketGroups, bucketAudit} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}

@@ -93,7 +93,33 @@ type Token struct {
 	Hash    string    `json:"hash"` // hex SHA-256 of the token
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires,omitzero"`
-	Revoked bool      `json:"revoked,omitempty"`
+	// LastUsed is updated lazily (see TouchTokens): it may lag by a minute.
+	LastUsed time.Time `json:"last_used,omitzero"`
+	Revoked  bool      `json:"revoked,omitempty"`
+}
+
+// TouchTokens records when tokens were last used. Tokens that no longer
+// exist are skipped. Callers batch these updates so that authentication does
+// not cost a write transaction per request.
+func (db *DB) TouchTokens(ctx context.Context, used map[string]time.Time) error {
+	if len(used) == 0 {
+		return nil
+	}
+	return db.update(ctx, func(tx *bolt.Tx) error {
+		for id, at := range used {
+			tok, err := get[Token](tx, bucketTokens, id, "token")
+			if err != nil {
+				continue
+			}
+			if at.After(tok.LastUsed) {
+				tok.LastUsed = at
+				if err := put(tx, bucketTokens, id, tok); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // Group is a sharing group: one TAXII API root at /<Name>/.

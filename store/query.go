@@ -92,10 +92,7 @@ func (db *DB) resolve(kind, collID, objectID string, q *Query) (Filter, int64, e
 	after := int64(-1)
 	if !f.AddedAfter.IsZero() {
 		// date_added > X  <=>  date_added >= floor_µs(X) + 1.
-		after = f.AddedAfter.UnixMicro()
-		if f.AddedAfter.Before(time.UnixMicro(after)) {
-			after--
-		}
+		after = f.AddedAfter.UnixMicro() // floors: a sub-µs remainder is still "after"
 		// No date_added is before the epoch, and a negative bound would
 		// wrap around in the unsigned added/ key: everything is after it.
 		after = max(after, -1)

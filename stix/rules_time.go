@@ -56,7 +56,7 @@ func (c *ruleChecker) timestamps(base, typ string, obj map[string]any) {
 		var parsed [5]time.Time
 		for i, p := range r.props {
 			if v, ok := obj[p]; ok {
-				parsed[i], _ = c.timestamp(base, "/"+p, p, v)
+				parsed[i], _ = c.timestamp(base, "/", p, v)
 			}
 		}
 		for _, o := range r.orders {
@@ -80,13 +80,13 @@ func (c *ruleChecker) timestamps(base, typ string, obj map[string]any) {
 		ext, _ := obj["extensions"].(map[string]any)
 		pe, _ := ext["windows-pebinary-ext"].(map[string]any)
 		if v, ok := pe["time_date_stamp"]; ok {
-			c.timestamp(base, "/extensions/windows-pebinary-ext/time_date_stamp", "time_date_stamp", v)
+			c.timestamp(base, "/extensions/windows-pebinary-ext/", "time_date_stamp", v)
 		}
 	case "x509-certificate":
 		x, _ := obj["x509_v3_extensions"].(map[string]any)
 		for _, p := range [...]string{"private_key_usage_period_not_before", "private_key_usage_period_not_after"} {
 			if v, ok := x[p]; ok {
-				c.timestamp(base, "/x509_v3_extensions/"+p, p, v)
+				c.timestamp(base, "/x509_v3_extensions/", p, v)
 			}
 		}
 	}
@@ -101,17 +101,18 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
-// timestamp parses the timestamp property name (at base+rel) and reports it
-// when it is not a calendar-valid STIX timestamp in UTC.
-func (c *ruleChecker) timestamp(base, rel, name string, v any) (time.Time, bool) {
+// timestamp parses the timestamp property name, found at JSON pointer
+// base+dir+name, and reports it when it is not a calendar-valid STIX
+// timestamp in UTC. The pointer is only built for a finding.
+func (c *ruleChecker) timestamp(base, dir, name string, v any) (time.Time, bool) {
 	s, ok := v.(string)
 	if !ok {
-		c.addf(base+rel, "timestamp", "%s must be a timestamp string such as \"2016-05-12T08:17:27.000Z\", got %s", name, jsonText(v))
+		c.addf(base+dir+name, "timestamp", "%s must be a timestamp string such as \"2016-05-12T08:17:27.000Z\", got %s", name, jsonText(v))
 		return time.Time{}, false
 	}
 	t, err := ParseTimestamp(s)
 	if err != nil {
-		c.addf(base+rel, "timestamp", "%s: %v (STIX timestamps are UTC: YYYY-MM-DDTHH:MM:SS[.s+]Z)", name, err)
+		c.addf(base+dir+name, "timestamp", "%s: %v (STIX timestamps are UTC: YYYY-MM-DDTHH:MM:SS[.s+]Z)", name, err)
 		return time.Time{}, false
 	}
 	return t, true

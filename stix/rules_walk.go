@@ -216,7 +216,9 @@ func (w *walker) ref(k string, v any) {
 		return
 	}
 	rule := lookupRefRule(w.owner, k)
-	if w.local != nil {
+	// Inside observed-data "objects" references are keys of that
+	// dictionary, except the common ones, which always hold identifiers.
+	if w.local != nil && commonRefRules[k] == nil {
 		w.localRef(k, s, rule)
 		return
 	}

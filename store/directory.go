@@ -179,25 +179,26 @@ func loadAll[T any](tx *bolt.Tx, bucket []byte, out *[]T) error {
 // DirectoryTx changes the directory inside one write transaction. Getters
 // return ErrNotFound; the caller validates what it puts.
 type DirectoryTx struct {
-	tx *bolt.Tx
+	tx  *bolt.Tx
+	now func() time.Time
 }
 
-// ChangeDirectory runs fn in one write transaction and appends ev (if its
-// Action is set) to the audit log in the same transaction, so a change and
-// its audit record are written together or not at all.
-func (db *DB) ChangeDirectory(ctx context.Context, ev AuditEvent, fn func(*DirectoryTx) error) error {
+// ChangeDirectory runs fn in one write transaction. Audit rows fn adds with
+// DirectoryTx.Audit are written in the same transaction, so a change and its
+// audit record are stored together or not at all.
+func (db *DB) ChangeDirectory(ctx context.Context, fn func(*DirectoryTx) error) error {
 	return db.update(ctx, func(tx *bolt.Tx) error {
-		if err := fn(&DirectoryTx{tx: tx}); err != nil {
-			return err
-		}
-		if ev.Action == "" {
-			return nil
-		}
-		if ev.Time.IsZero() {
-			ev.Time = db.now()
-		}
-		return appendAudit(tx, &ev)
+		return fn(&DirectoryTx{tx: tx, now: db.now})
 	})
+}
+
+// Audit appends ev to the audit log as part of the change; a zero Time
+// becomes the store clock's.
+func (t *DirectoryTx) Audit(ev AuditEvent) error {
+	if ev.Time.IsZero() {
+		ev.Time = t.now()
+	}
+	return appendAudit(t.tx, &ev)
 }
 
 func get[T any](tx *bolt.Tx, bucket []byte, key, what string) (*T, error) {

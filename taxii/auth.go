@@ -4,8 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
-	"encoding/hex"
 	"strings"
 	"sync"
 	"time"
@@ -13,28 +13,30 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// account is an Options.Account ready for authentication.
-type account struct {
-	name         string
-	passwordHash []byte
-	groups       map[string]Role // group name -> role
+// principal is an authenticated caller.
+type principal struct {
+	*accountEntry
+	via     string // "password", "token" or "certificate"
+	tokenID string // when via is "token"
 }
 
-// authenticator checks credentials against the configured accounts.
+// authenticator checks credentials against the current directory.
 type authenticator struct {
-	accounts map[string]*account
-	tokens   map[[sha256.Size]byte]*account
+	now func() time.Time
 
-	// The password cache remembers, for a short time, that a name and
-	// password were verified, so that Basic auth costs one bcrypt per TTL
-	// instead of one per request. Keys are HMACs under a per-process key:
-	// the cache never holds a password or anything it could be guessed from
-	// offline.
+	// The password cache remembers, for a short time, that a name,
+	// password and stored hash matched, so that Basic auth costs one bcrypt
+	// per TTL instead of one per request. Keys are HMACs under a
+	// per-process key: the cache never holds a password or anything it
+	// could be guessed from offline. The stored hash is part of the key, so
+	// a password change through the admin API invalidates the entry.
 	cacheKey []byte
 	ttl      time.Duration
-	now      func() time.Time
 	mu       sync.Mutex
 	cache    map[[sha256.Size]byte]time.Time
+	// tokenUse collects when tokens were used, written to the store in
+	// batches (Token.LastUsed).
+	tokenUse map[string]time.Time
 }
 
 // maxCachedCredentials bounds the cache; past it the cache is emptied, which
@@ -45,28 +47,33 @@ const maxCachedCredentials = 10000
 // response time does not tell which account names exist.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("eitaxii-no-such-account"), bcrypt.DefaultCost)
 
-func newAuthenticator(accounts map[string]*account, tokenHashes map[string]*account, ttl time.Duration, now func() time.Time) *authenticator {
+func newAuthenticator(ttl time.Duration, now func() time.Time) *authenticator {
 	a := &authenticator{
-		accounts: accounts,
-		tokens:   make(map[[sha256.Size]byte]*account, len(tokenHashes)),
+		now:      now,
 		cacheKey: make([]byte, 32),
 		ttl:      ttl,
-		now:      now,
 		cache:    map[[sha256.Size]byte]time.Time{},
+		tokenUse: map[string]time.Time{},
 	}
 	rand.Read(a.cacheKey)
-	for h, acct := range tokenHashes {
-		var k [sha256.Size]byte
-		b, _ := hex.DecodeString(h) // validated by Options.validate
-		copy(k[:], b)
-		a.tokens[k] = acct
-	}
 	return a
 }
 
-// authenticate returns the account an Authorization header proves, or nil.
-// It accepts "Basic" (RFC 7617) and "Bearer" or "Token" API tokens.
-func (a *authenticator) authenticate(header string) *account {
+// authenticate returns the principal that the request's credentials prove,
+// or nil. A verified client certificate registered to an account
+// authenticates it; otherwise the Authorization header is read: "Basic"
+// (RFC 7617), or "Bearer"/"Token" API tokens. Disabled accounts, revoked and
+// expired tokens authenticate nobody.
+func (a *authenticator) authenticate(dir *directory, header string, cs *tls.ConnectionState) *principal {
+	if cs != nil && len(cs.VerifiedChains) > 0 && header == "" {
+		// VerifiedChains is set only when the certificate chains to the
+		// configured client CA; the leaf's fingerprint names the account.
+		fp := sha256.Sum256(cs.PeerCertificates[0].Raw)
+		if acct := dir.certs[fp]; acct != nil && !acct.Disabled {
+			return &principal{accountEntry: acct, via: "certificate"}
+		}
+		return nil
+	}
 	scheme, cred, ok := strings.Cut(strings.TrimSpace(header), " ")
 	if !ok {
 		return nil
@@ -78,21 +85,36 @@ func (a *authenticator) authenticate(header string) *account {
 		if !ok {
 			return nil
 		}
-		return a.checkPassword(name, password)
+		if acct := a.checkPassword(dir, name, password); acct != nil {
+			return &principal{accountEntry: acct, via: "password"}
+		}
 	case "bearer", "token":
-		// Tokens are stored as SHA-256; the lookup is by hash, so the
-		// comparison never touches the secret itself.
-		return a.tokens[sha256.Sum256([]byte(cred))]
+		// Tokens are stored as SHA-256; the lookup is by hash, so no
+		// comparison ever touches the secret itself.
+		tok := dir.tokens[sha256.Sum256([]byte(cred))]
+		now := a.now()
+		if tok == nil || tok.Revoked || tok.account.Disabled || (!tok.Expires.IsZero() && !now.Before(tok.Expires)) {
+			return nil
+		}
+		a.mu.Lock()
+		a.tokenUse[tok.ID] = now
+		a.mu.Unlock()
+		return &principal{accountEntry: tok.account, via: "token", tokenID: tok.ID}
 	}
 	return nil
 }
 
-func (a *authenticator) checkPassword(name, password string) *account {
-	acct := a.accounts[name]
+func (a *authenticator) checkPassword(dir *directory, name, password string) *accountEntry {
+	acct := dir.accounts[name]
+	if acct == nil || acct.Disabled || acct.PasswordHash == "" {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil
+	}
 	mac := hmac.New(sha256.New, a.cacheKey)
-	mac.Write([]byte(name))
-	mac.Write([]byte{0})
-	mac.Write([]byte(password))
+	for _, part := range []string{name, acct.PasswordHash, password} {
+		mac.Write([]byte(part))
+		mac.Write([]byte{0})
+	}
 	var key [sha256.Size]byte
 	copy(key[:], mac.Sum(nil))
 
@@ -100,14 +122,10 @@ func (a *authenticator) checkPassword(name, password string) *account {
 	a.mu.Lock()
 	exp, cached := a.cache[key]
 	a.mu.Unlock()
-	if cached && now.Before(exp) && acct != nil {
+	if cached && now.Before(exp) {
 		return acct
 	}
-	if acct == nil || len(acct.passwordHash) == 0 {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return nil
-	}
-	if bcrypt.CompareHashAndPassword(acct.passwordHash, []byte(password)) != nil {
+	if bcrypt.CompareHashAndPassword([]byte(acct.PasswordHash), []byte(password)) != nil {
 		return nil
 	}
 	a.mu.Lock()
@@ -117,6 +135,18 @@ func (a *authenticator) checkPassword(name, password string) *account {
 	a.cache[key] = now.Add(a.ttl)
 	a.mu.Unlock()
 	return acct
+}
+
+// takeTokenUse returns and forgets the token uses collected so far.
+func (a *authenticator) takeTokenUse() map[string]time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.tokenUse) == 0 {
+		return nil
+	}
+	used := a.tokenUse
+	a.tokenUse = map[string]time.Time{}
+	return used
 }
 
 // decodeBasic decodes the credentials of a Basic Authorization header.

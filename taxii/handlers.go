@@ -67,14 +67,14 @@ type versionsResource struct {
 // handleDiscovery serves GET /taxii2/: the API roots of the caller's groups
 // only (REQ-34..39).
 func (s *Server) handleDiscovery(c *gin.Context) error {
-	acct := caller(c)
+	p := caller(c)
 	d := s.opts.Discovery
 	res := discoveryResource{Title: d.Title, Description: d.Description, Contact: d.Contact}
-	for _, g := range s.opts.Groups { // config order: stable
-		if _, member := acct.groups[g.Name]; member {
-			res.APIRoots = append(res.APIRoots, "/"+g.Name+"/")
-			if g.Name == d.Default {
-				res.Default = "/" + g.Name + "/"
+	for _, name := range s.dir.Load().groupOrder {
+		if _, member := p.groups[name]; member {
+			res.APIRoots = append(res.APIRoots, "/"+name+"/")
+			if name == d.Default {
+				res.Default = "/" + name + "/"
 			}
 		}
 	}
@@ -84,8 +84,8 @@ func (s *Server) handleDiscovery(c *gin.Context) error {
 
 // apiRoot returns the group named in the URL if the caller is a member;
 // any other group answers 404 whether it exists or not (REQ-26).
-func (s *Server) apiRoot(c *gin.Context) (*group, Role, error) {
-	g := s.groups[c.Param("root")]
+func (s *Server) apiRoot(c *gin.Context) (*group, store.Role, error) {
+	g := s.dir.Load().groups[c.Param("root")]
 	if g == nil {
 		return nil, "", errNotFound
 	}
@@ -97,8 +97,9 @@ func (s *Server) apiRoot(c *gin.Context) (*group, Role, error) {
 }
 
 // collection resolves the API root and the collection (by id or alias) of
-// the URL.
-func (s *Server) collection(c *gin.Context) (*group, *Collection, Role, error) {
+// the URL. A collection the caller can neither read nor write is hidden:
+// 404, as if it did not exist.
+func (s *Server) collection(c *gin.Context) (*group, *store.Collection, store.Role, error) {
 	g, role, err := s.apiRoot(c)
 	if err != nil {
 		return nil, nil, "", err
@@ -108,22 +109,35 @@ func (s *Server) collection(c *gin.Context) (*group, *Collection, Role, error) {
 	if coll == nil {
 		coll = g.byAlias[key]
 	}
-	if coll == nil {
+	if coll == nil || !canRead(coll, role) && !canWrite(coll, role) {
 		return nil, nil, "", errNotFound
 	}
 	return g, coll, role, nil
 }
 
 // readable resolves the collection of the URL and requires can_read.
-func (s *Server) readable(c *gin.Context) (*group, *Collection, error) {
+func (s *Server) readable(c *gin.Context) (*group, *store.Collection, error) {
 	g, coll, role, err := s.collection(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !role.canRead() {
+	if !canRead(coll, role) {
 		return nil, nil, errCannotRead
 	}
 	return g, coll, nil
+}
+
+// auditRead records a read of a collection: who, how many objects, which
+// date_added range.
+func (s *Server) auditRead(c *gin.Context, g *group, coll *store.Collection, what string, p *store.Page) {
+	pr := caller(c)
+	ev := store.AuditEvent{Action: "read", Detail: what, Account: pr.Name, Organization: pr.Organization,
+		Group: g.Name, Collection: coll.ID, Count: len(p.Records), RemoteAddr: c.ClientIP()}
+	if len(p.Records) > 0 {
+		ev.DateAddedFirst = formatTime(p.Records[0].DateAdded)
+		ev.DateAddedLast = formatTime(p.Records[len(p.Records)-1].DateAdded)
+	}
+	s.audit.record(ev)
 }
 
 // handleAPIRoot serves GET {api-root}/ (REQ-40, REQ-41).
@@ -153,10 +167,10 @@ func (s *Server) handleStatus(c *gin.Context) error {
 	return nil
 }
 
-func collectionOf(coll *Collection, role Role) collectionResource {
+func collectionOf(coll *store.Collection, role store.Role) collectionResource {
 	return collectionResource{
 		ID: coll.ID, Title: coll.Title, Description: coll.Description, Alias: coll.Alias,
-		CanRead: role.canRead(), CanWrite: role.canWrite(),
+		CanRead: canRead(coll, role), CanWrite: canWrite(coll, role),
 		MediaTypes: []string{store.MediaTypeSTIX21},
 	}
 }
@@ -169,7 +183,9 @@ func (s *Server) handleCollections(c *gin.Context) error {
 	}
 	var res collectionsResource
 	for _, coll := range g.sorted {
-		res.Collections = append(res.Collections, collectionOf(coll, role))
+		if canRead(coll, role) || canWrite(coll, role) {
+			res.Collections = append(res.Collections, collectionOf(coll, role))
+		}
 	}
 	writeJSON(c, http.StatusOK, &res)
 	return nil
@@ -233,7 +249,7 @@ func writeEnvelope(c *gin.Context, p *store.Page) {
 // handleGetObjects serves GET {api-root}/collections/{id}/objects/
 // (REQ-59..64).
 func (s *Server) handleGetObjects(c *gin.Context) error {
-	_, coll, err := s.readable(c)
+	g, coll, err := s.readable(c)
 	if err != nil {
 		return err
 	}
@@ -245,6 +261,7 @@ func (s *Server) handleGetObjects(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	s.auditRead(c, g, coll, "objects", p)
 	setDateHeaders(c, p, &q)
 	writeEnvelope(c, p)
 	return nil
@@ -253,7 +270,7 @@ func (s *Server) handleGetObjects(c *gin.Context) error {
 // handleManifest serves GET {api-root}/collections/{id}/manifest/
 // (REQ-54..58).
 func (s *Server) handleManifest(c *gin.Context) error {
-	_, coll, err := s.readable(c)
+	g, coll, err := s.readable(c)
 	if err != nil {
 		return err
 	}
@@ -265,6 +282,7 @@ func (s *Server) handleManifest(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	s.auditRead(c, g, coll, "manifest", p)
 	res := manifestResource{More: p.More, Next: p.Next}
 	for _, r := range p.Records {
 		res.Objects = append(res.Objects, manifestRecord{ID: r.ID, DateAdded: formatTime(r.DateAdded), Version: r.Version, MediaType: r.MediaType})
@@ -277,7 +295,7 @@ func (s *Server) handleManifest(c *gin.Context) error {
 // handleGetObject serves GET {api-root}/collections/{id}/objects/{object-id}/
 // (REQ-75..78).
 func (s *Server) handleGetObject(c *gin.Context) error {
-	_, coll, err := s.readable(c)
+	g, coll, err := s.readable(c)
 	if err != nil {
 		return err
 	}
@@ -289,6 +307,7 @@ func (s *Server) handleGetObject(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	s.auditRead(c, g, coll, "object", p)
 	setDateHeaders(c, p, &q)
 	writeEnvelope(c, p)
 	return nil
@@ -297,7 +316,7 @@ func (s *Server) handleGetObject(c *gin.Context) error {
 // handleVersions serves
 // GET {api-root}/collections/{id}/objects/{object-id}/versions/ (REQ-84..86).
 func (s *Server) handleVersions(c *gin.Context) error {
-	_, coll, err := s.readable(c)
+	g, coll, err := s.readable(c)
 	if err != nil {
 		return err
 	}
@@ -309,6 +328,7 @@ func (s *Server) handleVersions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	s.auditRead(c, g, coll, "versions", p)
 	res := versionsResource{More: p.More, Next: p.Next}
 	for _, r := range p.Records {
 		res.Versions = append(res.Versions, r.Version)
@@ -322,16 +342,14 @@ func (s *Server) handleVersions(c *gin.Context) error {
 // DELETE {api-root}/collections/{id}/objects/{object-id}/ (REQ-79..83):
 // 404 when the caller can neither read nor write, 403 when only one.
 func (s *Server) handleDeleteObject(c *gin.Context) error {
-	_, coll, role, err := s.collection(c)
+	g, coll, role, err := s.collection(c)
 	if err != nil {
-		return err
+		return err // includes "can neither read nor write": 404
 	}
 	switch {
-	case !role.canRead() && !role.canWrite():
-		return errNotFound
-	case !role.canWrite():
+	case !canWrite(coll, role):
 		return errCannotWrite
-	case !role.canRead():
+	case !canRead(coll, role):
 		return errCannotRead
 	}
 	q, err := parseQuery(c.Request.URL.RawQuery, deleteFilters, s.opts.MaxPageSize)
@@ -342,6 +360,9 @@ func (s *Server) handleDeleteObject(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	p := caller(c)
+	s.audit.record(store.AuditEvent{Action: "delete", Account: p.Name, Organization: p.Organization, Group: g.Name,
+		Collection: coll.ID, Count: n, Objects: []store.ObjectRef{{ID: c.Param("object")}}, RemoteAddr: c.ClientIP()})
 	c.Set(ctxObjects, n)
 	c.Data(http.StatusOK, MediaType, nil)
 	return nil
@@ -359,7 +380,7 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if !role.canWrite() {
+	if !canWrite(coll, role) {
 		return errCannotWrite
 	}
 	if !taxiiContentType(c.GetHeader("Content-Type")) {
@@ -378,9 +399,17 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	sub := &store.Submission{APIRoot: g.Name, Collection: coll.ID, Received: received}
+	p := caller(c)
+	sub := &store.Submission{APIRoot: g.Name, Collection: coll.ID, Received: received,
+		Audit: &store.AuditEvent{Action: "publish", Account: p.Name, Organization: p.Organization,
+			Group: g.Name, Collection: coll.ID, RemoteAddr: c.ClientIP()}}
+	pol := newPolicy(coll, g, s.dir.Load().orgs[p.Organization])
 	for i, raw := range raws {
 		h, findings := s.validator.Check(raw)
+		var obj []byte
+		if len(findings) == 0 {
+			obj, findings = pol.apply(&h, compact(raw))
+		}
 		if len(findings) > 0 {
 			msg := stix.Summarize(findings, 10)
 			if h.ID == "" {
@@ -391,9 +420,7 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 			sub.Failures = append(sub.Failures, store.DetailFor(&h, msg))
 			continue
 		}
-		// Compact keeps the bytes a client sees identical in content while
-		// dropping the envelope's indentation.
-		sub.Objects = append(sub.Objects, store.Object{Header: h, Raw: compact(raw)})
+		sub.Objects = append(sub.Objects, store.Object{Header: h, Raw: obj})
 	}
 	st, err := s.store.AddObjects(c.Request.Context(), sub)
 	if err != nil {
@@ -404,8 +431,9 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	return nil
 }
 
-// compact removes insignificant whitespace from a JSON value. raw has
-// already been decoded once, so it is valid.
+// compact removes insignificant whitespace from a JSON value, so that an
+// indented envelope is not stored indented. raw has already been decoded
+// once, so it is valid.
 func compact(raw []byte) []byte {
 	var b bytes.Buffer
 	b.Grow(len(raw))

@@ -8,21 +8,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eitaxii/eitaxii/stix"
+	"github.com/eitaxii/eitaxii/store"
 	"github.com/google/uuid"
 )
 
 // Role is an account's role in a sharing group.
-type Role string
+type Role = store.Role
 
 // The roles, from least to most privileged.
 const (
-	RoleReader    Role = "reader"    // can_read
-	RolePublisher Role = "publisher" // can_read and can_write
-	RoleAdmin     Role = "admin"     // publisher, and manages the group
+	RoleReader    = store.RoleReader    // can_read
+	RolePublisher = store.RolePublisher // can_read and can_write
+	RoleAdmin     = store.RoleAdmin     // publisher, and manages the group
 )
-
-func (r Role) canRead() bool  { return r == RoleReader || r == RolePublisher || r == RoleAdmin }
-func (r Role) canWrite() bool { return r == RolePublisher || r == RoleAdmin }
 
 // Discovery is the server's discovery information (§4.1.1).
 type Discovery struct {
@@ -34,15 +33,34 @@ type Discovery struct {
 	Default string
 }
 
+// Organization is a member organization declared in the configuration.
+type Organization struct {
+	Name  string
+	Title string
+}
+
 // Account is a person or machine that may authenticate.
 type Account struct {
 	Name string
+	// Organization names the account's organization; DefaultOrganization
+	// if empty.
+	Organization string
+	// Kind is "person" or "machine"; "person" if empty.
+	Kind string
 	// PasswordHash is a bcrypt hash (from `eitaxii hash-password`); empty
 	// means the account has no password.
 	PasswordHash string
 	// TokenHashes are hex SHA-256 hashes of the account's API tokens.
 	TokenHashes []string
+	// Certificates are hex SHA-256 fingerprints of client certificates.
+	Certificates []string
+	Superadmin   bool
+	OrgAdmin     bool
+	RateLimit    *store.RateLimit
 }
+
+// DefaultOrganization holds the configured accounts that name none.
+const DefaultOrganization = "default"
 
 // Group is a sharing group: one TAXII API root at /<Name>/.
 type Group struct {
@@ -60,13 +78,19 @@ type Collection struct {
 	Title       string
 	Description string
 	Alias       string
+	Policy      store.Policy
 }
 
 // Options configure a Server.
+//
+// Organizations, Accounts and Groups bootstrap the store's directory: at
+// start, what they declare and the store lacks is created; nothing is
+// changed or deleted, so changes made through the admin API stay.
 type Options struct {
-	Discovery Discovery
-	Accounts  []Account
-	Groups    []Group
+	Discovery     Discovery
+	Organizations []Organization
+	Accounts      []Account
+	Groups        []Group
 
 	// MaxPageSize caps the items of one page (REQ-19); 1000 if zero. A
 	// request without limit gets this many.
@@ -76,6 +100,11 @@ type Options struct {
 	// CredentialCacheTTL is how long a verified password is remembered so
 	// that Basic auth does not cost a bcrypt per request; 1 minute if zero.
 	CredentialCacheTTL time.Duration
+	// RateLimit is every account's default request rate; nil or a zero
+	// PerSecond means unlimited. An account's own limit overrides it.
+	RateLimit *store.RateLimit
+	// AuditRetention is how long audit rows are kept; 0 means forever.
+	AuditRetention time.Duration
 
 	Logger *slog.Logger     // slog.Default() if nil
 	Now    func() time.Time // time.Now if nil
@@ -113,6 +142,17 @@ func (o *Options) validate() error {
 	if strings.TrimSpace(o.Discovery.Title) == "" {
 		return fmt.Errorf("discovery.title: required")
 	}
+	orgs := map[string]bool{DefaultOrganization: true}
+	for i, org := range o.Organizations {
+		key := fmt.Sprintf("organizations[%d]", i)
+		if !groupNamePattern.MatchString(org.Name) {
+			return fmt.Errorf("%s.name: %q is not a valid organization name (lowercase letters, digits, . _ -)", key, org.Name)
+		}
+		if orgs[org.Name] && org.Name != DefaultOrganization {
+			return fmt.Errorf("%s.name: duplicate organization %q", key, org.Name)
+		}
+		orgs[org.Name] = true
+	}
 	accounts := map[string]bool{}
 	tokens := map[string]string{}
 	for i, a := range o.Accounts {
@@ -124,6 +164,20 @@ func (o *Options) validate() error {
 			return fmt.Errorf("%s.name: duplicate account %q", key, a.Name)
 		}
 		accounts[a.Name] = true
+		if a.Organization != "" && !orgs[a.Organization] {
+			return fmt.Errorf("%s.organization: unknown organization %q (declare it under organizations)", key, a.Organization)
+		}
+		if a.Kind != "" && a.Kind != "person" && a.Kind != "machine" {
+			return fmt.Errorf("%s.kind: %q is neither person nor machine", key, a.Kind)
+		}
+		for j, fp := range a.Certificates {
+			if _, ok := hashKey(fp); !ok {
+				return fmt.Errorf("%s.certificates[%d]: not a hex SHA-256 certificate fingerprint", key, j)
+			}
+		}
+		if err := validRateLimit(a.RateLimit); err != nil {
+			return fmt.Errorf("%s.rate_limit: %v", key, err)
+		}
 		if a.PasswordHash != "" && !strings.HasPrefix(a.PasswordHash, "$2") {
 			return fmt.Errorf("%s.password_hash: not a bcrypt hash (make one with `eitaxii hash-password`)", key)
 		}
@@ -162,7 +216,7 @@ func (o *Options) validate() error {
 			if !accounts[name] {
 				return fmt.Errorf("%s.members.%s: unknown account %q", key, name, name)
 			}
-			if role != RoleReader && role != RolePublisher && role != RoleAdmin {
+			if !role.Valid() {
 				return fmt.Errorf("%s.members.%s: unknown role %q (reader, publisher or admin)", key, name, role)
 			}
 		}
@@ -189,10 +243,57 @@ func (o *Options) validate() error {
 				}
 				aliases[c.Alias] = true
 			}
+			if err := validPolicy(&c.Policy); err != nil {
+				return fmt.Errorf("%s.%v", ckey, err)
+			}
 		}
+	}
+	if err := validRateLimit(o.RateLimit); err != nil {
+		return fmt.Errorf("rate_limit: %v", err)
 	}
 	if o.Discovery.Default != "" && !groups[o.Discovery.Default] {
 		return fmt.Errorf("discovery.default: unknown group %q", o.Discovery.Default)
+	}
+	return nil
+}
+
+func validRateLimit(r *store.RateLimit) error {
+	if r == nil {
+		return nil
+	}
+	if r.PerSecond < 0 || r.Burst < 0 {
+		return fmt.Errorf("per_second and burst must not be negative")
+	}
+	if r.PerSecond > 0 && r.Burst < 1 {
+		return fmt.Errorf("burst must be at least 1")
+	}
+	return nil
+}
+
+// validPolicy checks a collection policy; errors start with the key.
+func validPolicy(p *store.Policy) error {
+	for key, level := range map[string]string{"tlp_ceiling": p.TLPCeiling, "default_tlp": p.DefaultTLP} {
+		if level == "" {
+			continue
+		}
+		if _, err := stix.ParseTLP(level); err != nil {
+			return fmt.Errorf("%s: %q is not a TLP level (clear, green, amber, amber+strict, red)", key, level)
+		}
+	}
+	if p.DefaultTLP != "" && p.TLPCeiling != "" {
+		d, _ := stix.ParseTLP(p.DefaultTLP)
+		c, _ := stix.ParseTLP(p.TLPCeiling)
+		if d > c {
+			return fmt.Errorf("default_tlp: %s is above the collection's tlp_ceiling %s", p.DefaultTLP, p.TLPCeiling)
+		}
+	}
+	if p.DefaultTLP != "" && !p.RequireTLP {
+		return fmt.Errorf("default_tlp: only meaningful with require_tlp: true")
+	}
+	for key, r := range map[string]store.Role{"read_role": p.ReadRole, "write_role": p.WriteRole} {
+		if r != "" && !r.Valid() {
+			return fmt.Errorf("%s: unknown role %q (reader, publisher or admin)", key, r)
+		}
 	}
 	return nil
 }

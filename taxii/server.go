@@ -1,6 +1,7 @@
-// Package taxii is eitaxii's HTTP transport: the TAXII 2.1 API over gin,
-// with content negotiation, authentication, sharing-group membership, and
-// the mapping of every error to a TAXII error resource.
+// Package taxii is eitaxii's HTTP transport: the TAXII 2.1 API and the admin
+// API over gin, with content negotiation, authentication, sharing-group
+// membership, collection policies, rate limits, the audit trail, and the
+// mapping of every error to a TAXII error resource.
 package taxii
 
 import (
@@ -8,9 +9,11 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"net/http"
-	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/eitaxii/eitaxii/stix"
@@ -18,7 +21,8 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// Server serves the TAXII 2.1 API. Build it with NewServer; it is an
+// Server serves the TAXII 2.1 API and the admin API. Build it with
+// NewServer and Close it after the HTTP server has shut down; it is an
 // http.Handler safe for concurrent use.
 type Server struct {
 	opts      Options
@@ -27,59 +31,36 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	auth      *authenticator
-	groups    map[string]*group
+	dir       atomic.Pointer[directory]
+	limits    limiter
+	audit     *auditor
 	engine    *gin.Engine
 }
 
-// group is a sharing group with its collections, by id and by alias.
-type group struct {
-	Group
-	byID    map[string]*Collection
-	byAlias map[string]*Collection
-	sorted  []*Collection // by id (REQ-50)
-}
-
-// NewServer checks opts, makes sure every configured collection exists in
-// st, and returns the server. Its errors name the configuration key at
-// fault.
+// NewServer checks opts, applies its directory to st (see Options), and
+// returns the server. Its errors name the configuration key at fault.
 func NewServer(ctx context.Context, opts Options, st *store.DB, v *stix.Validator) (*Server, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, store: st, validator: v, log: opts.Logger, now: opts.Now, groups: map[string]*group{}}
-
-	accounts := map[string]*account{}
-	tokens := map[string]*account{}
-	for _, a := range opts.Accounts {
-		acct := &account{name: a.Name, passwordHash: []byte(a.PasswordHash), groups: map[string]Role{}}
-		accounts[a.Name] = acct
-		for _, h := range a.TokenHashes {
-			tokens[strings.ToLower(h)] = acct
-		}
+	s := &Server{opts: opts, store: st, validator: v, log: opts.Logger, now: opts.Now}
+	if err := s.bootstrap(ctx); err != nil {
+		return nil, err
 	}
-	for _, g := range opts.Groups {
-		grp := &group{Group: g, byID: map[string]*Collection{}, byAlias: map[string]*Collection{}}
-		for i := range g.Collections {
-			c := &grp.Collections[i]
-			grp.byID[c.ID] = c
-			if c.Alias != "" {
-				grp.byAlias[c.Alias] = c
-			}
-			grp.sorted = append(grp.sorted, c)
-			err := st.EnsureCollection(ctx, store.Collection{ID: c.ID, APIRoot: g.Name, Title: c.Title, Description: c.Description, Alias: c.Alias})
-			if err != nil {
-				return nil, err
-			}
-		}
-		slices.SortFunc(grp.sorted, func(a, b *Collection) int { return strings.Compare(a.ID, b.ID) })
-		s.groups[g.Name] = grp
-		for name, role := range g.Members {
-			accounts[name].groups[g.Name] = role
-		}
+	if err := s.reload(ctx); err != nil {
+		return nil, err
 	}
-	s.auth = newAuthenticator(accounts, tokens, opts.CredentialCacheTTL, opts.Now)
+	s.auth = newAuthenticator(opts.CredentialCacheTTL, opts.Now)
+	s.audit = newAuditor(st, s.log, s.auth, opts.AuditRetention, opts.Now)
 	s.engine = s.routes()
 	return s, nil
+}
+
+// Close writes the audit rows still queued. Call it after the HTTP server
+// has drained and before closing the store.
+func (s *Server) Close() error {
+	s.audit.close()
+	return nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -119,17 +100,18 @@ func (s *Server) routes() *gin.Engine {
 	handle(http.MethodGet, "/:root/collections/:coll/objects/:object", s.handleGetObject)
 	handle(http.MethodDelete, "/:root/collections/:coll/objects/:object", s.handleDeleteObject)
 	handle(http.MethodGet, "/:root/collections/:coll/objects/:object/versions", s.handleVersions)
+	s.adminRoutes(handle)
 	return e
 }
 
 // Keys of request-scoped values in the gin context.
 const (
-	ctxAccount = "eitaxii.account"
-	ctxObjects = "eitaxii.objects"
+	ctxPrincipal = "eitaxii.principal"
+	ctxObjects   = "eitaxii.objects"
 )
 
 // logRequests writes one structured line per request (never a secret: no
-// headers, no query string, which may carry tokens of other systems).
+// headers, no query string).
 func (s *Server) logRequests(c *gin.Context) {
 	start := time.Now()
 	c.Next()
@@ -143,8 +125,8 @@ func (s *Server) logRequests(c *gin.Context) {
 		"status", c.Writer.Status(),
 		"duration", time.Since(start),
 	}
-	if a, ok := c.Get(ctxAccount); ok {
-		attrs = append(attrs, "account", a.(*account).name)
+	if p := caller(c); p != nil {
+		attrs = append(attrs, "account", p.Name)
 	}
 	if n, ok := c.Get(ctxObjects); ok {
 		attrs = append(attrs, "objects", n)
@@ -166,15 +148,31 @@ func (s *Server) recover(c *gin.Context) {
 	c.Next()
 }
 
-// authenticate resolves the caller's account (401 otherwise; REQ-06), then
-// checks Accept (406), in the check order of the conformance reference.
+// authenticate resolves the caller (401 otherwise; REQ-06), applies the
+// account's rate limit (429), then checks Accept (406): the check order of
+// the conformance reference.
 func (s *Server) authenticate(c *gin.Context) {
-	acct := s.auth.authenticate(c.GetHeader("Authorization"))
-	if acct == nil {
+	p := s.auth.authenticate(s.dir.Load(), c.GetHeader("Authorization"), c.Request.TLS)
+	if p == nil {
+		s.audit.record(store.AuditEvent{Action: "auth.refused", RemoteAddr: c.ClientIP(),
+			Account: attemptedAccount(c.GetHeader("Authorization")), Detail: c.Request.Method + " " + c.Request.URL.Path})
 		s.writeError(c, errUnauthorized)
 		return
 	}
-	c.Set(ctxAccount, acct)
+	c.Set(ctxPrincipal, p)
+	limit := s.opts.RateLimit
+	if p.RateLimit != nil {
+		limit = p.RateLimit
+	}
+	if limit != nil {
+		if ok, wait := s.limits.allow(p.Name, *limit, s.now()); !ok {
+			s.audit.record(store.AuditEvent{Action: "ratelimit", Account: p.Name, Organization: p.Organization, RemoteAddr: c.ClientIP()})
+			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			s.writeError(c, errorf(http.StatusTooManyRequests, "Too Many Requests",
+				"this account's request rate limit is exceeded; retry after the number of seconds in Retry-After"))
+			return
+		}
+	}
 	if !acceptable(c.GetHeader("Accept")) {
 		s.writeError(c, errNotAcceptable)
 		return
@@ -182,10 +180,24 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Next()
 }
 
-func caller(c *gin.Context) *account {
-	a, _ := c.Get(ctxAccount)
-	acct, _ := a.(*account)
-	return acct
+// attemptedAccount returns the account name a refused Basic credential
+// named, for the audit log; never the password, never a token.
+func attemptedAccount(header string) string {
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(header), " ")
+	if !strings.EqualFold(scheme, "basic") {
+		return ""
+	}
+	name, _, _ := decodeBasic(strings.TrimSpace(cred))
+	if len(name) > 128 {
+		name = name[:128]
+	}
+	return name
+}
+
+func caller(c *gin.Context) *principal {
+	v, _ := c.Get(ctxPrincipal)
+	p, _ := v.(*principal)
+	return p
 }
 
 // writeJSON writes v as a TAXII resource: the TAXII content type, and no

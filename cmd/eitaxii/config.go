@@ -7,6 +7,9 @@ import (
 	"io"
 	"os"
 
+	"time"
+
+	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/taxii"
 	"gopkg.in/yaml.v3"
 )
@@ -14,18 +17,45 @@ import (
 // Config is the YAML configuration file. Its shape is a public contract:
 // keys may be added, never renamed.
 type Config struct {
-	Listen    string          `yaml:"listen"`
-	DataDir   string          `yaml:"data_dir"`
-	TLS       TLSConfig       `yaml:"tls"`
-	Discovery DiscoveryConfig `yaml:"discovery"`
-	Accounts  []AccountConfig `yaml:"accounts"`
-	Groups    []GroupConfig   `yaml:"groups"`
+	Listen        string               `yaml:"listen"`
+	DataDir       string               `yaml:"data_dir"`
+	TLS           TLSConfig            `yaml:"tls"`
+	Discovery     DiscoveryConfig      `yaml:"discovery"`
+	Organizations []OrganizationConfig `yaml:"organizations"`
+	Accounts      []AccountConfig      `yaml:"accounts"`
+	Groups        []GroupConfig        `yaml:"groups"`
+	// RateLimit is every account's default; accounts may override it.
+	RateLimit *RateLimitConfig `yaml:"rate_limit"`
+	// AuditRetention is how long audit rows are kept, as a Go duration
+	// ("8760h"); empty keeps them forever.
+	AuditRetention string `yaml:"audit_retention"`
 }
 
-// TLSConfig names the server's certificate and key (PEM files).
+// TLSConfig names the server's certificate and key (PEM files) and,
+// optionally, the CA that signs client certificates (mTLS).
 type TLSConfig struct {
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// OrganizationConfig declares a member organization.
+type OrganizationConfig struct {
+	Name  string `yaml:"name"`
+	Title string `yaml:"title"`
+}
+
+// RateLimitConfig is a token bucket: requests per second and burst.
+type RateLimitConfig struct {
+	PerSecond float64 `yaml:"per_second"`
+	Burst     int     `yaml:"burst"`
+}
+
+func (r *RateLimitConfig) limit() *store.RateLimit {
+	if r == nil {
+		return nil
+	}
+	return &store.RateLimit{PerSecond: r.PerSecond, Burst: r.Burst}
 }
 
 // DiscoveryConfig is what GET /taxii2/ shows.
@@ -38,9 +68,15 @@ type DiscoveryConfig struct {
 
 // AccountConfig is one account with hashed credentials.
 type AccountConfig struct {
-	Name         string   `yaml:"name"`
-	PasswordHash string   `yaml:"password_hash"`
-	TokenHashes  []string `yaml:"token_hashes"`
+	Name         string           `yaml:"name"`
+	Organization string           `yaml:"organization"`
+	Kind         string           `yaml:"kind"`
+	PasswordHash string           `yaml:"password_hash"`
+	TokenHashes  []string         `yaml:"token_hashes"`
+	Certificates []string         `yaml:"certificates"`
+	Superadmin   bool             `yaml:"superadmin"`
+	OrgAdmin     bool             `yaml:"org_admin"`
+	RateLimit    *RateLimitConfig `yaml:"rate_limit"`
 }
 
 // GroupConfig is one sharing group (an API root at /<name>/).
@@ -59,6 +95,12 @@ type CollectionConfig struct {
 	Title       string `yaml:"title"`
 	Alias       string `yaml:"alias"`
 	Description string `yaml:"description"`
+	TLPCeiling  string `yaml:"tlp_ceiling"`
+	RequireTLP  bool   `yaml:"require_tlp"`
+	DefaultTLP  string `yaml:"default_tlp"`
+	Anonymize   bool   `yaml:"anonymize"`
+	ReadRole    string `yaml:"read_role"`
+	WriteRole   string `yaml:"write_role"`
 }
 
 // maxConfigSize bounds the configuration file we read.
@@ -91,13 +133,25 @@ func loadConfig(path string) (*Config, error) {
 
 // serverOptions converts the file's sharing model into taxii.Options. The
 // taxii package validates it and names the key at fault.
-func (c *Config) serverOptions() taxii.Options {
+func (c *Config) serverOptions() (taxii.Options, error) {
 	o := taxii.Options{Discovery: taxii.Discovery{
 		Title: c.Discovery.Title, Description: c.Discovery.Description,
 		Contact: c.Discovery.Contact, Default: c.Discovery.Default,
-	}}
+	}, RateLimit: c.RateLimit.limit()}
+	if c.AuditRetention != "" {
+		d, err := time.ParseDuration(c.AuditRetention)
+		if err != nil || d < 0 {
+			return o, fmt.Errorf("audit_retention: %q is not a duration such as 8760h", c.AuditRetention)
+		}
+		o.AuditRetention = d
+	}
+	for _, org := range c.Organizations {
+		o.Organizations = append(o.Organizations, taxii.Organization{Name: org.Name, Title: org.Title})
+	}
 	for _, a := range c.Accounts {
-		o.Accounts = append(o.Accounts, taxii.Account{Name: a.Name, PasswordHash: a.PasswordHash, TokenHashes: a.TokenHashes})
+		o.Accounts = append(o.Accounts, taxii.Account{Name: a.Name, Organization: a.Organization, Kind: a.Kind,
+			PasswordHash: a.PasswordHash, TokenHashes: a.TokenHashes, Certificates: a.Certificates,
+			Superadmin: a.Superadmin, OrgAdmin: a.OrgAdmin, RateLimit: a.RateLimit.limit()})
 	}
 	for _, g := range c.Groups {
 		grp := taxii.Group{Name: g.Name, Title: g.Title, Description: g.Description,
@@ -106,9 +160,11 @@ func (c *Config) serverOptions() taxii.Options {
 			grp.Members[name] = taxii.Role(role)
 		}
 		for _, col := range g.Collections {
-			grp.Collections = append(grp.Collections, taxii.Collection{ID: col.ID, Title: col.Title, Alias: col.Alias, Description: col.Description})
+			grp.Collections = append(grp.Collections, taxii.Collection{ID: col.ID, Title: col.Title, Alias: col.Alias, Description: col.Description,
+				Policy: store.Policy{TLPCeiling: col.TLPCeiling, RequireTLP: col.RequireTLP, DefaultTLP: col.DefaultTLP,
+					Anonymize: col.Anonymize, ReadRole: store.Role(col.ReadRole), WriteRole: store.Role(col.WriteRole)}})
 		}
 		o.Groups = append(o.Groups, grp)
 	}
-	return o
+	return o, nil
 }

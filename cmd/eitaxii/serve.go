@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -118,13 +119,17 @@ func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
 	if err != nil {
 		return err
 	}
-	opts := cfg.serverOptions()
+	opts, err := cfg.serverOptions()
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	opts.Logger = log
 	gin.SetMode(gin.ReleaseMode)
 	srv, err := taxii.NewServer(ctx, opts, db, validator)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	defer srv.Close() // runs before db.Close: flushes the audit rows still queued
 
 	hs := &http.Server{
 		Handler:           srv,
@@ -141,6 +146,22 @@ func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
 			return fmt.Errorf("tls: %w", err)
 		}
 		hs.TLSConfig = serverTLSConfig(cert)
+		if cfg.TLS.ClientCAFile != "" {
+			pem, err := os.ReadFile(cfg.TLS.ClientCAFile)
+			if err != nil {
+				return fmt.Errorf("tls.client_ca_file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("tls.client_ca_file: %s holds no PEM certificate", cfg.TLS.ClientCAFile)
+			}
+			// A certificate is optional: Basic and tokens work side by
+			// side with it. One that is presented must chain to this CA.
+			hs.TLSConfig.ClientCAs = pool
+			hs.TLSConfig.ClientAuth = tls.VerifyClientCertIfGiven
+		}
+	} else if cfg.TLS.ClientCAFile != "" {
+		return errors.New("tls.client_ca_file: client certificates need TLS: set tls.cert_file and tls.key_file")
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

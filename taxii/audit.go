@@ -1,0 +1,113 @@
+package taxii
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/eitaxii/eitaxii/store"
+)
+
+// auditor writes audit rows for reads and refused requests in batches, off
+// the request path: a poll must not cost a write transaction (and an
+// fsync). Publishes and admin changes are audited in their own transaction
+// instead, never through here. Rows still queued when the process dies are
+// lost; Close flushes the rest.
+type auditor struct {
+	store *store.DB
+	log   *slog.Logger
+	auth  *authenticator
+	queue chan store.AuditEvent
+	done  chan struct{}
+	wg    sync.WaitGroup
+
+	retention time.Duration
+	now       func() time.Time
+}
+
+const (
+	auditQueue   = 8192
+	auditBatch   = 1024
+	auditEvery   = time.Second
+	pruneEvery   = time.Hour
+	touchTimeout = 10 * time.Second
+)
+
+func newAuditor(st *store.DB, log *slog.Logger, auth *authenticator, retention time.Duration, now func() time.Time) *auditor {
+	a := &auditor{store: st, log: log, auth: auth, queue: make(chan store.AuditEvent, auditQueue),
+		done: make(chan struct{}), retention: retention, now: now}
+	a.wg.Add(1)
+	go a.run()
+	return a
+}
+
+// record queues an event. When the queue is full it waits: losing audit
+// rows silently would be worse than slowing down.
+func (a *auditor) record(ev store.AuditEvent) {
+	if ev.Time.IsZero() {
+		ev.Time = a.now()
+	}
+	select {
+	case a.queue <- ev:
+	case <-a.done:
+	}
+}
+
+func (a *auditor) run() {
+	defer a.wg.Done()
+	tick := time.NewTicker(auditEvery)
+	defer tick.Stop()
+	lastPrune := time.Time{}
+	batch := make([]store.AuditEvent, 0, auditBatch)
+	flush := func() {
+		if len(batch) > 0 {
+			if err := a.store.AppendAudit(context.Background(), batch...); err != nil {
+				a.log.Error("audit rows lost", "rows", len(batch), "err", err)
+			}
+			batch = batch[:0]
+		}
+		if used := a.auth.takeTokenUse(); used != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), touchTimeout)
+			if err := a.store.TouchTokens(ctx, used); err != nil {
+				a.log.Warn("could not record token use", "err", err)
+			}
+			cancel()
+		}
+	}
+	for {
+		select {
+		case ev := <-a.queue:
+			batch = append(batch, ev)
+			if len(batch) == auditBatch {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+			if a.retention > 0 && time.Since(lastPrune) > pruneEvery {
+				lastPrune = time.Now()
+				if n, err := a.store.PruneAudit(context.Background(), a.now().Add(-a.retention)); err != nil {
+					a.log.Warn("audit pruning failed", "err", err)
+				} else if n > 0 {
+					a.log.Info("audit rows pruned", "rows", n)
+				}
+			}
+		case <-a.done:
+			for {
+				select {
+				case ev := <-a.queue:
+					batch = append(batch, ev)
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+// close flushes what is queued and stops the writer.
+func (a *auditor) close() {
+	close(a.done)
+	a.wg.Wait()
+}

@@ -1,0 +1,140 @@
+package taxii
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strings"
+
+	"github.com/eitaxii/eitaxii/store"
+)
+
+// directory is the in-memory view of the store's directory that every
+// request consults: accounts by name, token and certificate; groups with
+// their collections. It is immutable once built; the server swaps in a new
+// one after every change (see Server.reload), so a disabled account or a
+// revoked token is refused from the next request on.
+type directory struct {
+	accounts map[string]*accountEntry
+	tokens   map[[sha256.Size]byte]*tokenEntry
+	certs    map[[sha256.Size]byte]*accountEntry
+	orgs     map[string]*store.Organization
+	groups   map[string]*group
+	// groupOrder lists group names in a stable order for discovery.
+	groupOrder []string
+}
+
+// accountEntry is an account with its memberships.
+type accountEntry struct {
+	store.Account
+	groups map[string]store.Role // group name -> role
+}
+
+type tokenEntry struct {
+	store.Token
+	account *accountEntry
+}
+
+// group is a sharing group with its collections, by id and by alias.
+type group struct {
+	store.Group
+	byID    map[string]*store.Collection
+	byAlias map[string]*store.Collection
+	sorted  []*store.Collection // by id (REQ-50)
+}
+
+// buildDirectory indexes a store snapshot.
+func buildDirectory(d *store.Directory) *directory {
+	dir := &directory{
+		accounts: map[string]*accountEntry{},
+		tokens:   map[[sha256.Size]byte]*tokenEntry{},
+		certs:    map[[sha256.Size]byte]*accountEntry{},
+		orgs:     map[string]*store.Organization{},
+		groups:   map[string]*group{},
+	}
+	for i := range d.Organizations {
+		dir.orgs[d.Organizations[i].Name] = &d.Organizations[i]
+	}
+	for _, a := range d.Accounts {
+		e := &accountEntry{Account: a, groups: map[string]store.Role{}}
+		dir.accounts[a.Name] = e
+		for _, fp := range a.Certificates {
+			if k, ok := hashKey(fp); ok {
+				dir.certs[k] = e
+			}
+		}
+	}
+	for _, t := range d.Tokens {
+		if acct := dir.accounts[t.Account]; acct != nil {
+			if k, ok := hashKey(t.Hash); ok {
+				dir.tokens[k] = &tokenEntry{Token: t, account: acct}
+			}
+		}
+	}
+	for _, g := range d.Groups {
+		grp := &group{Group: g, byID: map[string]*store.Collection{}, byAlias: map[string]*store.Collection{}}
+		dir.groups[g.Name] = grp
+		dir.groupOrder = append(dir.groupOrder, g.Name)
+		for name, role := range g.Members {
+			if acct := dir.accounts[name]; acct != nil {
+				acct.groups[g.Name] = role
+			}
+		}
+	}
+	for i := range d.Collections {
+		c := &d.Collections[i]
+		grp := dir.groups[c.APIRoot]
+		if grp == nil {
+			continue
+		}
+		grp.byID[c.ID] = c
+		if c.Alias != "" {
+			grp.byAlias[c.Alias] = c
+		}
+		grp.sorted = append(grp.sorted, c)
+	}
+	for _, g := range dir.groups {
+		slices.SortFunc(g.sorted, func(a, b *store.Collection) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return dir
+}
+
+// hashKey decodes a hex SHA-256 (token hash or certificate fingerprint,
+// colons allowed).
+func hashKey(h string) (k [sha256.Size]byte, ok bool) {
+	b, err := hex.DecodeString(strings.ReplaceAll(strings.ToLower(h), ":", ""))
+	if err != nil || len(b) != sha256.Size {
+		return k, false
+	}
+	copy(k[:], b)
+	return k, true
+}
+
+// reload rebuilds the directory from the store and swaps it in.
+func (s *Server) reload(ctx context.Context) error {
+	d, err := s.store.LoadDirectory(ctx)
+	if err != nil {
+		return err
+	}
+	s.dir.Store(buildDirectory(d))
+	return nil
+}
+
+// canRead and canWrite apply a collection's role thresholds to a member's
+// role (REQ-51, INT-11).
+func canRead(c *store.Collection, role store.Role) bool {
+	min := c.Policy.ReadRole
+	if min == "" {
+		min = store.RoleReader
+	}
+	return role.Valid() && role.Rank() >= min.Rank()
+}
+
+func canWrite(c *store.Collection, role store.Role) bool {
+	min := c.Policy.WriteRole
+	if min == "" {
+		min = store.RolePublisher
+	}
+	return role.Valid() && role.Rank() >= min.Rank()
+}

@@ -1,0 +1,77 @@
+package taxii
+
+import (
+	"fmt"
+
+	"github.com/eitaxii/eitaxii/stix"
+	"github.com/eitaxii/eitaxii/store"
+)
+
+// policy is a collection's publishing policy, prepared for one Add Objects
+// request.
+type policy struct {
+	ceiling    stix.TLP // TLPNone: no ceiling
+	require    bool
+	defaultTLP stix.TLP // TLPNone: refuse unmarked objects instead
+	anonymize  bool
+	// from and to are the publisher organization's identity and the
+	// group's, for anonymized collections.
+	from, to string
+}
+
+// newPolicy prepares coll's policy for a publisher of org (which may be nil
+// for an account whose organization is gone). Levels were validated when
+// the collection was configured.
+func newPolicy(coll *store.Collection, g *group, org *store.Organization) *policy {
+	p := &policy{require: coll.Policy.RequireTLP, anonymize: coll.Policy.Anonymize, to: g.IdentityID}
+	if coll.Policy.TLPCeiling != "" {
+		p.ceiling, _ = stix.ParseTLP(coll.Policy.TLPCeiling)
+	}
+	if coll.Policy.DefaultTLP != "" {
+		p.defaultTLP, _ = stix.ParseTLP(coll.Policy.DefaultTLP)
+	}
+	if org != nil {
+		p.from = org.IdentityID
+	}
+	return p
+}
+
+// apply enforces the policy on one valid object. It returns the bytes to
+// store (changed when a default marking is added or the publisher is
+// anonymized) or the findings that refuse the object.
+func (p *policy) apply(h *stix.Header, raw []byte) ([]byte, []stix.Finding) {
+	if p.ceiling != stix.TLPNone || p.require {
+		level, err := stix.ObjectTLP(raw)
+		if err != nil {
+			return nil, []stix.Finding{{Path: "/object_marking_refs", Rule: "policy", Message: err.Error()}}
+		}
+		switch {
+		case p.ceiling != stix.TLPNone && level > p.ceiling:
+			return nil, []stix.Finding{{Path: "/object_marking_refs", Rule: "tlp-ceiling",
+				Message: fmt.Sprintf("marked %s, above this collection's ceiling %s: publish it to a collection cleared for it", level, p.ceiling)}}
+		case p.require && level == stix.TLPNone && h.Type != "marking-definition":
+			if p.defaultTLP == stix.TLPNone {
+				return nil, []stix.Finding{{Path: "/object_marking_refs", Rule: "tlp-required",
+					Message: "no TLP marking: this collection accepts only objects with a TLP marking in object_marking_refs or granular_markings"}}
+			}
+			marked, err := stix.AddObjectMarking(raw, stix.TLPMarkingID(p.defaultTLP))
+			if err != nil {
+				return nil, []stix.Finding{{Path: "/object_marking_refs", Rule: "policy", Message: err.Error()}}
+			}
+			raw = marked
+		}
+	}
+	if p.anonymize {
+		if p.from != "" && h.ID == p.from {
+			return nil, []stix.Finding{{Path: "/id", Rule: "anonymize",
+				Message: "this collection anonymizes publishers: your organization's own identity object is not shared"}}
+		}
+		anon, err := stix.ReplaceIdentity(raw, p.from, p.to)
+		if err != nil {
+			return nil, []stix.Finding{{Path: "/created_by_ref", Rule: "policy", Message: err.Error()}}
+		}
+		raw = anon
+		h.CreatedByRef = p.to
+	}
+	return raw, nil
+}

@@ -53,6 +53,11 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 		add("", "json", "not a valid JSON object: %s", jsonErrorText(err))
 		return h, fs
 	}
+	// A key given twice means whatever we index may differ from what a
+	// client reads (I-JSON forbids it), so nothing else is worth checking.
+	if dups := checkDuplicateKeys(raw); len(dups) > 0 {
+		return h, dups
+	}
 	str := func(name string, rawv json.RawMessage, dst *string) bool {
 		if rawv == nil {
 			return false

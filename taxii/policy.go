@@ -30,6 +30,7 @@ func newPolicy(coll *store.Collection, g *group, org *store.Organization) *polic
 	if coll.Policy.DefaultTLP != "" {
 		p.defaultTLP, _ = stix.ParseTLP(coll.Policy.DefaultTLP)
 	}
+	p.from = p.to // replacing the group's identity by itself changes nothing
 	if org != nil {
 		p.from = org.IdentityID
 	}

@@ -322,6 +322,7 @@ func TestCheckRules_Names(t *testing.T) {
 		{"Max", "indicator", `{"` + long[1:] + `":1}`, "", ""},
 		{"InExtension", "with-ext", `{"extensions":{"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e":{"extension_type":"property-extension","Bad-Name":1}}}`,
 			"property-name", "/extensions/extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e/Bad-Name"},
+		{"ReservedInExtension", "with-ext", `{"extensions":{"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e":{"extension_type":"property-extension","action":"block"}}}`, "", ""},
 		{"ExtensionName", "file", `{"extensions":{"Bad_Ext":{"x_a":1}}}`, "extension", "/extensions/Bad_Ext"},
 		{"ExtensionDefinitionID", "file", `{"extensions":{"extension-definition--nope":{"extension_type":"property-extension"}}}`,
 			"extension", "/extensions/extension-definition--nope"},
@@ -583,5 +584,20 @@ func BenchmarkCheckIndicator(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
 		v.Check(raw)
+	}
+}
+
+// Ensure that every ordering names timestamp properties of its own entry,
+// which timestamps relies on.
+func TestTimeRulesTable(t *testing.T) {
+	for typ, r := range timeRules {
+		if len(r.props) > 8 {
+			t.Errorf("%s: %d timestamp properties, timestamps keeps 8", typ, len(r.props))
+		}
+		for _, o := range r.orders {
+			if indexOf(r.props, o.earlier) < 0 || indexOf(r.props, o.later) < 0 {
+				t.Errorf("%s: ordering %s/%s names a property not in %q", typ, o.earlier, o.later, r.props)
+			}
+		}
 	}
 }

@@ -53,15 +53,18 @@ var (
 func (c *ruleChecker) timestamps(base, typ string, obj map[string]any) {
 	r, ok := timeRules[typ]
 	if ok {
-		var parsed [5]time.Time
+		var parsed [8]time.Time // no type has more timestamp properties
 		for i, p := range r.props {
-			if v, ok := obj[p]; ok {
+			if v, ok := obj[p]; ok && i < len(parsed) {
 				parsed[i], _ = c.timestamp(base, "/", p, v)
 			}
 		}
 		for _, o := range r.orders {
-			// Orderings only name properties of the same table entry.
-			e, l := parsed[indexOf(r.props, o.earlier)], parsed[indexOf(r.props, o.later)]
+			ei, li := indexOf(r.props, o.earlier), indexOf(r.props, o.later)
+			if ei < 0 || li < 0 || ei >= len(parsed) || li >= len(parsed) {
+				continue // not in this entry's props: a table bug, not input
+			}
+			e, l := parsed[ei], parsed[li]
 			if e.IsZero() || l.IsZero() {
 				continue
 			}

@@ -72,7 +72,7 @@ func (w *walker) walkObject(m map[string]any, dict, top bool) {
 			w.value(v, true)
 		default:
 			if top {
-				w.name(k)
+				w.name(k, true)
 			}
 			w.property(k, v, top)
 		}
@@ -80,9 +80,12 @@ func (w *walker) walkObject(m map[string]any, dict, top bool) {
 	}
 }
 
-// name checks a property name of the object itself or of an extension.
-func (w *walker) name(k string) {
-	if reservedNames[k] {
+// name checks a property name of the object itself (top) or of one of its
+// extensions. The reserved names are reserved on objects only: inside an
+// extension they cannot clash with a future STIX property, and names such
+// as "action" are natural there.
+func (w *walker) name(k string, top bool) {
+	if top && reservedNames[k] {
 		w.addf("reserved-property", "%q is a reserved property name (STIX 2.1 §3.8) and must not be used", k)
 		return
 	}
@@ -198,7 +201,7 @@ func (w *walker) extensions(v any) {
 			w.owner = name
 			for k, pv := range em {
 				w.push(k)
-				w.name(k)
+				w.name(k, false)
 				w.property(k, pv, false)
 				w.pop()
 			}

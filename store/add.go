@@ -53,13 +53,13 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 		Failures:         s.Failures,
 		FailureCount:     len(s.Failures),
 	}
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.commits.commit(ctx, func(tx *bolt.Tx) error {
 		coll, versions, added, err := collectionBuckets(tx, s.Collection)
 		if err != nil {
 			return err
 		}
-		// Successes are rebuilt on each run: bbolt may not retry, but the
-		// function must not depend on state from an aborted attempt.
+		// Successes are rebuilt on each run: a failed group commit runs
+		// this again, and nothing may survive from the aborted attempt.
 		st.Successes = st.Successes[:0]
 		last := int64(0)
 		if v := coll.Get(keyLastAdded); len(v) == 8 {

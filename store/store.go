@@ -77,6 +77,7 @@ type Options struct {
 // DB is a bbolt-backed store. It is safe for concurrent use.
 type DB struct {
 	bolt      *bolt.DB
+	commits   *committer
 	now       func() time.Time
 	newID     func() uuid.UUID
 	cursorKey []byte
@@ -104,6 +105,7 @@ func Open(path string, opts Options) (*DB, error) {
 		bdb.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	db.commits = newCommitter(bdb)
 	return db, nil
 }
 
@@ -142,8 +144,12 @@ func (db *DB) initialize(tx *bolt.Tx) error {
 	return nil
 }
 
-// Close closes the file, waiting for open transactions to finish.
-func (db *DB) Close() error { return db.bolt.Close() }
+// Close finishes the writes already submitted, then closes the file,
+// waiting for open transactions to finish. Writes submitted afterwards fail.
+func (db *DB) Close() error {
+	db.commits.close()
+	return db.bolt.Close()
+}
 
 // view and update run fn in a read or write transaction after checking ctx.
 func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {

@@ -14,6 +14,10 @@ import (
 // fsync). Publishes and admin changes are audited in their own transaction
 // instead, never through here. Rows still queued when the process dies are
 // lost; Close flushes the rest.
+//
+// Its goroutine also does the server's other housekeeping: it records when
+// tokens were last used, and removes audit rows and statuses past their
+// retention.
 type auditor struct {
 	store *store.DB
 	log   *slog.Logger
@@ -22,8 +26,9 @@ type auditor struct {
 	done  chan struct{}
 	wg    sync.WaitGroup
 
-	retention time.Duration
-	now       func() time.Time
+	retention       time.Duration // audit rows; 0 keeps them
+	statusRetention time.Duration
+	now             func() time.Time
 }
 
 const (
@@ -34,9 +39,9 @@ const (
 	touchTimeout = 10 * time.Second
 )
 
-func newAuditor(st *store.DB, log *slog.Logger, auth *authenticator, retention time.Duration, now func() time.Time) *auditor {
+func newAuditor(st *store.DB, log *slog.Logger, auth *authenticator, opts *Options) *auditor {
 	a := &auditor{store: st, log: log, auth: auth, queue: make(chan store.AuditEvent, auditQueue),
-		done: make(chan struct{}), retention: retention, now: now}
+		done: make(chan struct{}), retention: opts.AuditRetention, statusRetention: opts.StatusRetention, now: opts.Now}
 	a.wg.Add(1)
 	go a.run()
 	return a
@@ -84,13 +89,9 @@ func (a *auditor) run() {
 			}
 		case <-tick.C:
 			flush()
-			if a.retention > 0 && time.Since(lastPrune) > pruneEvery {
+			if time.Since(lastPrune) > pruneEvery {
 				lastPrune = time.Now()
-				if n, err := a.store.PruneAudit(context.Background(), a.now().Add(-a.retention)); err != nil {
-					a.log.Warn("audit pruning failed", "err", err)
-				} else if n > 0 {
-					a.log.Info("audit rows pruned", "rows", n)
-				}
+				a.prune()
 			}
 		case <-a.done:
 			for {
@@ -103,6 +104,24 @@ func (a *auditor) run() {
 				}
 			}
 		}
+	}
+}
+
+// prune removes statuses and audit rows past their retention.
+func (a *auditor) prune() {
+	ctx := context.Background()
+	if n, err := a.store.PruneStatuses(ctx, a.now().Add(-a.statusRetention)); err != nil {
+		a.log.Warn("status pruning failed", "err", err)
+	} else if n > 0 {
+		a.log.Info("statuses pruned", "statuses", n)
+	}
+	if a.retention <= 0 {
+		return
+	}
+	if n, err := a.store.PruneAudit(ctx, a.now().Add(-a.retention)); err != nil {
+		a.log.Warn("audit pruning failed", "err", err)
+	} else if n > 0 {
+		a.log.Info("audit rows pruned", "rows", n)
 	}
 }
 

@@ -105,6 +105,9 @@ type Options struct {
 	RateLimit *store.RateLimit
 	// AuditRetention is how long audit rows are kept; 0 means forever.
 	AuditRetention time.Duration
+	// StatusRetention is how long Add Objects statuses stay retrievable;
+	// 24 hours if zero, the least the spec allows (REQ-43).
+	StatusRetention time.Duration
 
 	Logger *slog.Logger     // slog.Default() if nil
 	Now    func() time.Time // time.Now if nil
@@ -129,6 +132,12 @@ func (o *Options) validate() error {
 	}
 	if o.MaxObjectsPerEnvelope <= 0 {
 		o.MaxObjectsPerEnvelope = 100000
+	}
+	if o.StatusRetention == 0 {
+		o.StatusRetention = 24 * time.Hour
+	}
+	if o.StatusRetention < 24*time.Hour {
+		return fmt.Errorf("status_retention: %v is shorter than the 24 hours TAXII asks statuses to be kept", o.StatusRetention)
 	}
 	if o.CredentialCacheTTL <= 0 {
 		o.CredentialCacheTTL = time.Minute

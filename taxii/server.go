@@ -51,7 +51,7 @@ func NewServer(ctx context.Context, opts Options, st *store.DB, v *stix.Validato
 		return nil, err
 	}
 	s.auth = newAuthenticator(opts.CredentialCacheTTL, opts.Now)
-	s.audit = newAuditor(st, s.log, s.auth, opts.AuditRetention, opts.Now)
+	s.audit = newAuditor(st, s.log, s.auth, &s.opts)
 	s.engine = s.routes()
 	return s, nil
 }

@@ -29,6 +29,9 @@ type Config struct {
 	// AuditRetention is how long audit rows are kept, as a Go duration
 	// ("8760h"); empty keeps them forever.
 	AuditRetention string `yaml:"audit_retention"`
+	// StatusRetention is how long Add Objects statuses are kept ("48h");
+	// at least and by default 24h.
+	StatusRetention string `yaml:"status_retention"`
 }
 
 // TLSConfig names the server's certificate and key (PEM files) and,
@@ -138,12 +141,21 @@ func (c *Config) serverOptions() (taxii.Options, error) {
 		Title: c.Discovery.Title, Description: c.Discovery.Description,
 		Contact: c.Discovery.Contact, Default: c.Discovery.Default,
 	}, RateLimit: c.RateLimit.limit()}
-	if c.AuditRetention != "" {
-		d, err := time.ParseDuration(c.AuditRetention)
-		if err != nil || d < 0 {
-			return o, fmt.Errorf("audit_retention: %q is not a duration such as 8760h", c.AuditRetention)
+	for _, d := range []struct {
+		key, text string
+		dst       *time.Duration
+	}{
+		{"audit_retention", c.AuditRetention, &o.AuditRetention},
+		{"status_retention", c.StatusRetention, &o.StatusRetention},
+	} {
+		if d.text == "" {
+			continue
 		}
-		o.AuditRetention = d
+		v, err := time.ParseDuration(d.text)
+		if err != nil || v < 0 {
+			return o, fmt.Errorf("%s: %q is not a duration such as 8760h", d.key, d.text)
+		}
+		*d.dst = v
 	}
 	for _, org := range c.Organizations {
 		o.Organizations = append(o.Organizations, taxii.Organization{Name: org.Name, Title: org.Title})

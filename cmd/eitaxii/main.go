@@ -5,6 +5,7 @@
 //	eitaxii hash-password     (password on stdin)
 //	eitaxii new-token
 //	eitaxii validate FILE...
+//	eitaxii admin [--server URL] [--user NAME | --token TOKEN] [--json] RESOURCE VERB ...
 package main
 
 import (
@@ -22,7 +23,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
+	os.Exit(run(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}))
 }
 
 // env is what a command may touch besides its arguments, so that tests can
@@ -32,6 +33,8 @@ type env struct {
 	stdout, stderr io.Writer
 	// onListen, if set, is told the address the server listens on.
 	onListen func(net.Addr)
+	// getenv looks up environment variables; os.Getenv if nil.
+	getenv func(string) string
 }
 
 const usage = `usage:
@@ -39,6 +42,9 @@ const usage = `usage:
   eitaxii hash-password      read a password on stdin, print its bcrypt hash
   eitaxii new-token          print a new API token and its hash
   eitaxii validate FILE...   check STIX 2.1 files (object, bundle or envelope; - for stdin)
+  eitaxii admin [--server URL] [--user NAME | --token TOKEN] [--json] RESOURCE VERB [ARGS]
+                             manage organizations, accounts, tokens, groups, members,
+                             collections; read the audit log (eitaxii admin help)
 `
 
 // run executes one command and returns the process exit status.
@@ -57,6 +63,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = runNewToken(e.stdout)
 	case "validate":
 		err = runValidate(args[1:], e)
+	case "admin":
+		return runAdmin(ctx, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

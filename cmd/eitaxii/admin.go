@@ -1,0 +1,661 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+)
+
+// `eitaxii admin` is a client of the admin API (docs/admin-api.md): one
+// resource and verb per invocation, tables for people, --json for scripts.
+
+// Environment variables the admin client reads. Flags override them.
+const (
+	envServer   = "EITAXII_SERVER"
+	envUser     = "EITAXII_USER"
+	envPassword = "EITAXII_PASSWORD"
+	envToken    = "EITAXII_TOKEN"
+)
+
+const defaultAdminServer = "http://" + defaultListen
+
+// Client limits: no request may hang forever, and a misbehaving server
+// cannot make the client buffer without bound.
+const (
+	adminTimeout      = 60 * time.Second
+	adminDialTimeout  = 10 * time.Second
+	maxAdminResponse  = 64 << 20
+	maxPasswordLength = 4096
+)
+
+const adminUsage = `usage: eitaxii admin [OPTIONS] RESOURCE VERB [ARGS] [FLAGS]
+
+resources:
+  me                                              your account, organization and groups
+  orgs         list|show|create|update|delete     organizations
+  accounts     list|show|create|update|delete     people and machine feeds
+  tokens       list|create|revoke                 API tokens of an account
+  groups       list|show|create|update|delete     sharing groups (API roots)
+  members      list|set|remove                    roles of accounts in a group
+  collections  list|show|create|update|delete     collections of a group, with policies
+  audit        [--since 24h] [--account NAME] ... the audit log, as JSON lines
+
+options (before RESOURCE or after VERB):
+  --server URL        the server (EITAXII_SERVER; default ` + defaultAdminServer + `)
+  --user NAME         sign in as NAME (EITAXII_USER), with the password in EITAXII_PASSWORD
+  --password-stdin    read your password from the first line of standard input instead
+  --token TOKEN       sign in with an API token (prefer EITAXII_TOKEN: flags show in ps)
+  --cacert FILE       trust the server's certificate if this CA (PEM) signed it
+  --cert FILE --key FILE  present a client certificate (mTLS)
+  --json              print the API's JSON instead of a table
+
+Passwords are never taken as flag values. "eitaxii admin RESOURCE help" lists
+a resource's verbs and flags. Exit status: 0 done, 1 refused or failed, 2 usage.
+`
+
+// adminResourceUsage is the usage of each resource, printed with usage
+// errors about it.
+var adminResourceUsage = map[string]string{
+	"me": `usage: eitaxii admin me
+  prints your account, its organization and your role in each group
+`,
+	"orgs": `usage:
+  eitaxii admin orgs list
+  eitaxii admin orgs show NAME
+  eitaxii admin orgs create NAME --title TITLE
+  eitaxii admin orgs update NAME --title TITLE
+  eitaxii admin orgs delete NAME        (refused while it has accounts)
+`,
+	"accounts": `usage:
+  eitaxii admin accounts list [--org ORG]
+  eitaxii admin accounts show NAME
+  eitaxii admin accounts create NAME [--org ORG] [--kind person|machine] [FLAGS]
+  eitaxii admin accounts update NAME [FLAGS]
+  eitaxii admin accounts delete NAME    (its tokens and memberships go with it)
+flags:
+  --kind person|machine     a person (the default) or a machine feed
+  --superadmin[=false]      may manage everything on the server
+  --org-admin[=false]       may manage the accounts of its organization
+  --disable, --enable       refuse or allow the account everywhere, at once
+  --password-stdin          set its password from the first line of standard input
+                            (give your own in EITAXII_PASSWORD, or use a token)
+  --cert-fingerprint HEX    register a client certificate by its SHA-256 fingerprint (repeatable)
+  --cert-file FILE          register the client certificate in a PEM file (repeatable)
+  --remove-cert HEX         (update) unregister a client certificate (repeatable)
+  --rate PER_SECOND         its request rate limit (token bucket) ...
+  --burst N                 ... and burst; default: the rate, at least 1
+  --default-rate            (update) back to the server's default rate limit
+  --no-password             (update) remove its password (tokens and certificates remain)
+--org is required of a superadmin; an organization admin creates accounts in its own.
+`,
+	"tokens": `usage:
+  eitaxii admin tokens list ACCOUNT
+  eitaxii admin tokens create ACCOUNT --name NAME [--expires-in 720h|30d]
+  eitaxii admin tokens revoke ACCOUNT ID
+The token is printed once, at creation; the server keeps only its hash.
+`,
+	"groups": `usage:
+  eitaxii admin groups list
+  eitaxii admin groups show NAME
+  eitaxii admin groups create NAME --title TITLE [--description TEXT] [--max-content-length BYTES]
+  eitaxii admin groups update NAME [--title TITLE] [--description TEXT] [--max-content-length BYTES]
+  eitaxii admin groups delete NAME      (refused while it has collections)
+`,
+	"members": `usage:
+  eitaxii admin members list GROUP
+  eitaxii admin members set GROUP ACCOUNT reader|publisher|admin
+  eitaxii admin members remove GROUP ACCOUNT
+`,
+	"collections": `usage:
+  eitaxii admin collections list GROUP
+  eitaxii admin collections show GROUP ID
+  eitaxii admin collections create GROUP [ID] --title TITLE [FLAGS]   (ID: a UUIDv4, generated if absent)
+  eitaxii admin collections update GROUP ID [FLAGS]
+  eitaxii admin collections delete GROUP ID   (deletes every object in it)
+flags:
+  --title TEXT, --alias NAME, --description TEXT
+  --tlp-ceiling LEVEL       refuse objects marked above LEVEL (clear, green, amber, amber+strict, red)
+  --require-tlp[=false]     refuse objects without a TLP marking ...
+  --default-tlp LEVEL       ... or, with --require-tlp, mark them LEVEL instead
+  --anonymize[=false]       replace created_by_ref with the group's identity
+  --read-role ROLE          least role that may read (default reader)
+  --write-role ROLE         least role that may write (default publisher)
+On update, only the flags given change; --tlp-ceiling= (empty) removes the ceiling.
+`,
+	"audit": `usage:
+  eitaxii admin audit [--since 24h|RFC3339] [--until 1h|RFC3339] [--account NAME]
+                      [--collection ID] [--action ACTION] [--limit N]
+Prints one JSON object per line, oldest first. --since and --until take a time
+(2026-01-02T15:04:05Z) or an age (90m, 24h, 7d). --action takes an action
+(publish, read, auth.refused, admin.account.update) or a prefix ending in "."
+(admin.). --limit is at most 10000; the server's default is 1000.
+`,
+}
+
+// adminAliases maps the names a resource may be given to its own.
+var adminAliases = map[string]string{
+	"me": "me", "whoami": "me",
+	"org": "orgs", "orgs": "orgs", "organization": "orgs", "organizations": "orgs",
+	"account": "accounts", "accounts": "accounts",
+	"token": "tokens", "tokens": "tokens",
+	"group": "groups", "groups": "groups",
+	"member": "members", "members": "members",
+	"collection": "collections", "collections": "collections",
+	"audit": "audit",
+}
+
+// usageError is a mistake in the command line: exit status 2, with the
+// usage of the resource concerned.
+type usageError struct {
+	resource string // "" for the admin command as a whole
+	msg      string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(resource, format string, args ...any) error {
+	return &usageError{resource: resource, msg: fmt.Sprintf(format, args...)}
+}
+
+// apiError is a refusal by the server: the TAXII error resource it sent.
+type apiError struct {
+	Status      int
+	Title       string
+	Description string
+}
+
+func (e *apiError) Error() string {
+	msg := e.Title
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	return fmt.Sprintf("%s (HTTP %d)", msg, e.Status)
+}
+
+// adminCmd is one run of `eitaxii admin`: its options, and the HTTP client
+// built from them on first use.
+type adminCmd struct {
+	ctx context.Context
+	e   *env
+
+	server        string
+	user          string
+	token         string
+	passwordStdin bool
+	cacert        string
+	cert, key     string
+	json          bool
+
+	client *http.Client
+	base   string // server URL without a trailing slash
+	authz  string // Authorization header; "" with a client certificate only
+}
+
+// runAdmin implements `eitaxii admin` and returns the exit status.
+func runAdmin(ctx context.Context, args []string, e *env) int {
+	a := &adminCmd{ctx: ctx, e: e}
+	resource, err := a.dispatch(args)
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		if u, ok := adminResourceUsage[resource]; ok {
+			fmt.Fprint(e.stdout, u)
+		} else {
+			fmt.Fprint(e.stdout, adminUsage)
+		}
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "eitaxii admin: %s\n", ue.msg)
+		if u, ok := adminResourceUsage[ue.resource]; ok {
+			fmt.Fprint(e.stderr, u)
+		} else {
+			fmt.Fprint(e.stderr, adminUsage)
+		}
+		return 2
+	default:
+		fmt.Fprintf(e.stderr, "eitaxii admin: %s\n", clean(err.Error()))
+		return 1
+	}
+}
+
+// dispatch parses the options before the resource and runs the resource's
+// verb. It returns the resource's name for the usage to print.
+func (a *adminCmd) dispatch(args []string) (string, error) {
+	fs := newAdminFlagSet("admin")
+	a.globalFlags(fs, true)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", err
+		}
+		return "", usagef("", "%v", err)
+	}
+	args = fs.Args()
+	if len(args) == 0 {
+		return "", usagef("", "name a resource")
+	}
+	if args[0] == "help" {
+		return "", flag.ErrHelp
+	}
+	resource, ok := adminAliases[args[0]]
+	if !ok {
+		return "", usagef("", "unknown resource %q", args[0])
+	}
+	args = args[1:]
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		return resource, flag.ErrHelp
+	}
+	switch resource {
+	case "me":
+		return resource, a.me(args)
+	case "audit":
+		return resource, a.audit(args)
+	}
+	if len(args) == 0 {
+		return resource, usagef(resource, "%s: name a verb", resource)
+	}
+	verb, args := args[0], args[1:]
+	var err error
+	switch resource {
+	case "orgs":
+		err = a.orgs(verb, args)
+	case "accounts":
+		err = a.accounts(verb, args)
+	case "tokens":
+		err = a.tokens(verb, args)
+	case "groups":
+		err = a.groups(verb, args)
+	case "members":
+		err = a.members(verb, args)
+	case "collections":
+		err = a.collections(verb, args)
+	}
+	return resource, err
+}
+
+func newAdminFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	// Errors come back from Parse and are reported with the resource's
+	// usage by runAdmin.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// globalFlags registers the connection options on fs, with their current
+// values as defaults so that options given before the resource survive.
+// withPasswordStdin is false where --password-stdin means something else
+// (the new password of `accounts create|update`).
+func (a *adminCmd) globalFlags(fs *flag.FlagSet, withPasswordStdin bool) {
+	fs.StringVar(&a.server, "server", a.server, "server URL")
+	fs.StringVar(&a.user, "user", a.user, "account name")
+	fs.StringVar(&a.token, "token", a.token, "API token")
+	if withPasswordStdin {
+		fs.BoolVar(&a.passwordStdin, "password-stdin", a.passwordStdin, "read the password from standard input")
+	}
+	fs.StringVar(&a.cacert, "cacert", a.cacert, "CA certificate file")
+	fs.StringVar(&a.cert, "cert", a.cert, "client certificate file")
+	fs.StringVar(&a.key, "key", a.key, "client key file")
+	fs.BoolVar(&a.json, "json", a.json, "print JSON")
+}
+
+// parseVerb parses the arguments after a verb: flags (the verb's and the
+// connection options) anywhere among positional arguments, which it returns.
+// It checks their number is within [min, max].
+func (a *adminCmd) parseVerb(fs *flag.FlagSet, resource string, args []string, min, max int) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef(resource, "%s %s: %v", resource, fs.Name(), err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	switch {
+	case len(pos) < min:
+		return nil, usagef(resource, "%s %s: missing arguments", resource, fs.Name())
+	case len(pos) > max:
+		return nil, usagef(resource, "%s %s: unexpected argument %q", resource, fs.Name(), pos[max])
+	}
+	for _, p := range pos {
+		if p == "" {
+			return nil, usagef(resource, "%s %s: empty argument", resource, fs.Name())
+		}
+	}
+	return pos, nil
+}
+
+// visited returns the names of the flags given on the command line.
+func visited(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+func (a *adminCmd) getenv(key string) string {
+	if a.e.getenv == nil {
+		return os.Getenv(key)
+	}
+	return a.e.getenv(key)
+}
+
+// connect resolves the server and the credentials and builds the client.
+// Flags win over the environment; a token wins over a user name when both
+// come from the environment.
+func (a *adminCmd) connect() error {
+	if a.client != nil {
+		return nil
+	}
+	server := a.server
+	if server == "" {
+		server = a.getenv(envServer)
+	}
+	if server == "" {
+		server = defaultAdminServer
+	}
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return usagef("", "--server: %q is not an http:// or https:// URL", server)
+	}
+	if u.User != nil {
+		return usagef("", "--server: put no credentials in the URL; use --user with EITAXII_PASSWORD, or a token")
+	}
+	if u.Scheme == "http" && (a.cacert != "" || a.cert != "" || a.key != "") {
+		return usagef("", "--cacert, --cert and --key need an https:// server")
+	}
+	if (a.cert == "") != (a.key == "") {
+		return usagef("", "give --cert and --key together")
+	}
+
+	user, token := a.user, a.token
+	switch {
+	case user != "" && token != "":
+		return usagef("", "give --user or --token, not both")
+	case user == "" && token == "":
+		if token = a.getenv(envToken); token == "" {
+			user = a.getenv(envUser)
+		}
+	}
+	if a.passwordStdin && user == "" {
+		return usagef("", "--password-stdin needs --user NAME (or EITAXII_USER)")
+	}
+	switch {
+	case user != "":
+		var password string
+		if a.passwordStdin {
+			if password, err = readPassword(a.e.stdin); err != nil {
+				return err
+			}
+		} else if password = a.getenv(envPassword); password == "" {
+			return usagef("", "no password for %s: set EITAXII_PASSWORD or pass --password-stdin", user)
+		}
+		a.authz = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+	case token != "":
+		a.authz = "Bearer " + token
+	case a.cert == "":
+		return usagef("", "no credentials: give --user NAME with EITAXII_PASSWORD or --password-stdin, --token (or EITAXII_TOKEN), or --cert and --key")
+	}
+
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if a.cacert != "" {
+		pem, err := os.ReadFile(a.cacert)
+		if err != nil {
+			return fmt.Errorf("--cacert: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("--cacert: %s holds no PEM certificate", a.cacert)
+		}
+		tlsConf.RootCAs = pool
+	}
+	if a.cert != "" {
+		pair, err := tls.LoadX509KeyPair(a.cert, a.key)
+		if err != nil {
+			return fmt.Errorf("--cert/--key: %w", err)
+		}
+		tlsConf.Certificates = []tls.Certificate{pair}
+	}
+	if u.Scheme == "http" && a.authz != "" && !loopback(net.JoinHostPort(u.Hostname(), "0")) {
+		fmt.Fprintf(a.e.stderr, "eitaxii admin: warning: sending credentials to %s over plain HTTP\n", u.Host)
+	}
+
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsConf
+	tr.DialContext = (&net.Dialer{Timeout: adminDialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = adminDialTimeout
+	a.client = &http.Client{
+		Transport: tr,
+		Timeout:   adminTimeout,
+		// The admin API never redirects; following one could resend the
+		// credentials elsewhere or turn a POST into a GET.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	a.base = strings.TrimRight(u.String(), "/")
+	return nil
+}
+
+// readPassword reads a password: the first line of r, without its line end.
+func readPassword(r io.Reader) (string, error) {
+	if r == nil {
+		return "", errors.New("--password-stdin: no standard input")
+	}
+	line, err := bufio.NewReader(io.LimitReader(r, maxPasswordLength)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("--password-stdin: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if password == "" {
+		return "", errors.New("--password-stdin: standard input holds no password")
+	}
+	return password, nil
+}
+
+// adminPath joins escaped path segments under /admin/v1.
+func adminPath(segments ...string) string {
+	var b strings.Builder
+	b.WriteString("/admin/v1")
+	for _, s := range segments {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(s))
+	}
+	return b.String()
+}
+
+// call sends one request to the admin API. in, if not nil, is sent as JSON;
+// out, if not nil, receives the decoded answer. It returns the answer's
+// bytes. A non-2xx answer is an *apiError.
+func (a *adminCmd) call(method, path string, query url.Values, in, out any) ([]byte, error) {
+	if err := a.connect(); err != nil {
+		return nil, err
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	target := a.base + path
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(a.ctx, method, target, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "eitaxii-admin")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.authz != "" {
+		req.Header.Set("Authorization", a.authz)
+	}
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminResponse+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
+	}
+	if len(data) > maxAdminResponse {
+		return nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, path, maxAdminResponse)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, errorFromResponse(resp.StatusCode, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return nil, fmt.Errorf("%s %s: unexpected answer: %w", method, path, err)
+		}
+	}
+	return data, nil
+}
+
+// errorFromResponse reads the TAXII error resource of a refusal; a body
+// that is not one is shown, shortened.
+func errorFromResponse(status int, data []byte) error {
+	var res struct {
+		Title       string `json:"title"`
+		Description string `json:"description"`
+	}
+	if json.Unmarshal(data, &res) == nil && res.Title != "" {
+		return &apiError{Status: status, Title: res.Title, Description: res.Description}
+	}
+	e := &apiError{Status: status, Title: http.StatusText(status)}
+	if e.Title == "" {
+		e.Title = "HTTP " + strconv.Itoa(status)
+	}
+	text := strings.TrimSpace(string(data))
+	if len(text) > 200 {
+		text = text[:200] + "..."
+	}
+	e.Description = text
+	return e
+}
+
+// clean makes a string the server sent safe to print on a terminal: no
+// control characters, so no escape sequences and no broken table rows.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// printJSON prints an answer as indented JSON.
+func (a *adminCmd) printJSON(data []byte) {
+	var buf bytes.Buffer
+	if json.Indent(&buf, data, "", "  ") != nil {
+		buf.Reset()
+		buf.Write(data)
+	}
+	buf.WriteByte('\n')
+	a.e.stdout.Write(buf.Bytes())
+}
+
+// table prints rows under a header, in aligned columns.
+func (a *adminCmd) table(header []string, rows [][]string) {
+	tw := tabwriter.NewWriter(a.e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, row := range rows {
+		for i := range row {
+			row[i] = clean(row[i])
+			if row[i] == "" {
+				row[i] = "-"
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
+}
+
+// fields prints name/value pairs, one a line, values aligned.
+func (a *adminCmd) fields(pairs ...string) {
+	tw := tabwriter.NewWriter(a.e.stdout, 0, 0, 2, ' ', 0)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		v := clean(pairs[i+1])
+		if v == "" {
+			v = "-"
+		}
+		fmt.Fprintf(tw, "%s:\t%s\n", pairs[i], v)
+	}
+	tw.Flush()
+}
+
+// when formats a time for a table: UTC to the second, "-" if unset.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// parseAge parses a Go duration or a number of days ("7d").
+func parseAge(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 100000 {
+			return 0, fmt.Errorf("%q is not a number of days", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is neither a time (RFC 3339) nor a duration such as 24h or 7d", s)
+	}
+	return d, nil
+}
+
+// parseSince parses --since or --until: an RFC 3339 time, or an age before
+// now.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	d, err := parseAge(s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return now.Add(-d), nil
+}

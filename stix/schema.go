@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
@@ -30,10 +31,11 @@ var typeDirs = []string{"sdos", "sros", "observables", "meta"}
 //
 // Error messages come from the schemas themselves: in our schema files a
 // "description" is never documentation (that is "title" and "$comment") but
-// the analyst-facing message for a failing pattern, format, enum, const,
-// not, anyOf, oneOf or contains at that node, with "{name}" standing for the
-// offending property. Keywords whose message is generic (required,
-// additionalProperties, minItems, ...) are worded here.
+// the analyst-facing message used when a value constraint of that node fails
+// (type, pattern, format, enum, const, not, anyOf, oneOf, contains, length
+// or range), with "{name}" standing for the offending property. Keywords
+// whose message is generic (required, dependentRequired,
+// additionalProperties, minItems, minProperties) are worded here.
 type schemaSet struct {
 	byType map[string]*jsonschema.Schema
 	// core validates custom objects that carry created (custom SDOs and
@@ -110,6 +112,11 @@ func compileSchemas(fsys fs.FS) (*schemaSet, error) {
 	if s.core == nil || s.observable == nil {
 		return nil, errors.New("schemas: common/core.json or common/cyber-observable-core.json is missing")
 	}
+	for _, loc := range schemaSortedKeys(s.nodes) {
+		if kw := fastUnsupported(s.nodes[loc]); kw != "" {
+			return nil, fmt.Errorf("schema %s uses %s, which stix.fastValid does not implement", loc, kw)
+		}
+	}
 	return s, nil
 }
 
@@ -154,6 +161,11 @@ func subschemas(sch *jsonschema.Schema) []*jsonschema.Schema {
 // schema of typ. A type without a schema of its own is a custom object: it
 // is checked against the core schema when it carries created, else against
 // the cyber-observable core. Findings are sorted by path, then message.
+//
+// jsonschema/v5 allocates at every schema node it visits (about 40µs and
+// 340 allocations for a typical indicator), so check first runs fastValid,
+// an allocation-free walk of the same compiled schemas, and calls the full
+// validator only for objects that fastValid cannot vouch for.
 func (s *schemaSet) check(typ string, obj map[string]any) []Finding {
 	sch := s.byType[typ]
 	if sch == nil {
@@ -163,6 +175,10 @@ func (s *schemaSet) check(typ string, obj map[string]any) []Finding {
 			sch = s.observable
 		}
 	}
+	if fastValid(sch, obj) == certainlyValid {
+		return nil
+	}
+	// Invalid, or not certain: let the full validator decide and explain.
 	err := sch.Validate(obj)
 	if err == nil {
 		return nil
@@ -212,11 +228,9 @@ func (r *schemaReporter) walk(ve *jsonschema.ValidationError) {
 // keyword returns the keyword that failed in ve and the schema holding it.
 func (r *schemaReporter) keyword(ve *jsonschema.ValidationError) (string, *jsonschema.Schema) {
 	loc := ve.AbsoluteKeywordLocation
-	if ve.Message == "not allowed" {
+	if n, ok := r.set.nodes[loc]; ok && n.Always != nil {
 		// A false schema fails as a whole, without a keyword.
-		if n, ok := r.set.nodes[loc]; ok {
-			return "", n
-		}
+		return "", n
 	}
 	i := strings.LastIndexByte(loc, '/')
 	if i < 0 {
@@ -313,17 +327,19 @@ func (r *schemaReporter) leaf(ve *jsonschema.ValidationError, kw string, node *j
 	case "minItems":
 		if node != nil && node.MinItems == 1 {
 			r.add(ptr, name+" must not be an empty list; leave the property out instead")
+			return
 		} else if node != nil {
 			r.add(ptr, fmt.Sprintf("%s must have at least %d entries", name, node.MinItems))
+			return
 		}
-		return
 	case "minProperties":
 		if node != nil && node.MinProperties == 1 {
 			r.add(ptr, name+" must not be empty; leave the property out instead")
+			return
 		} else if node != nil {
 			r.add(ptr, fmt.Sprintf("%s must have at least %d properties", name, node.MinProperties))
+			return
 		}
-		return
 	case "minLength":
 		if node != nil {
 			r.add(ptr, fmt.Sprintf("%s must be at least %d characters long", name, node.MinLength))
@@ -349,7 +365,7 @@ func (r *schemaReporter) leaf(ve *jsonschema.ValidationError, kw string, node *j
 	r.add(ptr, name+": "+ve.Message)
 }
 
-// declared reports whether node defines property k by name or pattern.
+// schemaDeclares reports whether node defines property k by name or pattern.
 func schemaDeclares(node *jsonschema.Schema, k string) bool {
 	if _, ok := node.Properties[k]; ok {
 		return true
@@ -362,7 +378,7 @@ func schemaDeclares(node *jsonschema.Schema, k string) bool {
 	return false
 }
 
-// bound renders the numeric limit behind kw, such as "<= 100".
+// schemaBound renders the numeric limit behind kw, such as "<= 100".
 func schemaBound(node *jsonschema.Schema, kw string) string {
 	var op string
 	var r *big.Rat
@@ -385,11 +401,13 @@ func schemaBound(node *jsonschema.Schema, kw string) string {
 	return op + " " + r.FloatString(6)
 }
 
+// schemaJSONTypes words the JSON Schema type names for messages.
 var schemaJSONTypes = map[string]string{
 	"object": "an object", "array": "a list", "string": "a string", "integer": "an integer",
 	"number": "a number", "boolean": "true or false", "null": "null",
 }
 
+// schemaTypeNames words a type list, such as "a string or a list".
 func schemaTypeNames(types []string) string {
 	names := make([]string, len(types))
 	for i, t := range types {
@@ -398,6 +416,7 @@ func schemaTypeNames(types []string) string {
 	return strings.Join(names, " or ")
 }
 
+// schemaJSONType words the JSON type of a decoded value.
 func schemaJSONType(v any) string {
 	switch v := v.(type) {
 	case nil:
@@ -420,7 +439,7 @@ func schemaJSONType(v any) string {
 	}
 }
 
-// jsonText renders v as short JSON for a message.
+// schemaValueText renders v as short JSON for a message.
 func schemaValueText(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -432,7 +451,7 @@ func schemaValueText(v any) string {
 	return string(b)
 }
 
-// pointer turns a jsonschema instance location, whose tokens are
+// schemaPointer turns a jsonschema instance location, whose tokens are
 // URL-path-escaped, into a plain RFC 6901 JSON pointer.
 func schemaPointer(loc string) string {
 	if loc == "" || !strings.Contains(loc, "%") {
@@ -447,7 +466,7 @@ func schemaPointer(loc string) string {
 	return strings.Join(toks, "/")
 }
 
-// tokens splits a JSON pointer into its unescaped reference tokens.
+// pointerTokens splits a JSON pointer into its unescaped reference tokens.
 func pointerTokens(ptr string) []string {
 	if ptr == "" {
 		return nil
@@ -459,11 +478,12 @@ func pointerTokens(ptr string) []string {
 	return toks
 }
 
+// pointerEscape escapes one JSON pointer reference token (RFC 6901).
 func pointerEscape(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
-// subject names the value at ptr for a message: its property name, or
+// schemaSubject names the value at ptr for a message: its property name, or
 // "list[i]" for a list entry, or "object" for the object itself.
 func schemaSubject(ptr string) string {
 	toks := pointerTokens(ptr)
@@ -477,7 +497,7 @@ func schemaSubject(ptr string) string {
 	return last
 }
 
-// lookup returns the value at ptr in obj.
+// schemaLookup returns the value at ptr in obj.
 func schemaLookup(obj map[string]any, ptr string) (any, bool) {
 	var v any = obj
 	for _, t := range pointerTokens(ptr) {
@@ -500,6 +520,7 @@ func schemaLookup(obj map[string]any, ptr string) (any, bool) {
 	return v, true
 }
 
+// schemaSortedKeys returns the keys of m in order, for deterministic output.
 func schemaSortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -507,4 +528,480 @@ func schemaSortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// fastResult is the answer of fastValid: an object is certainly valid,
+// certainly invalid, or fastValid cannot tell (then the full validator
+// decides).
+type fastResult int8
+
+const (
+	certainlyInvalid fastResult = iota
+	certainlyValid
+	unsure
+)
+
+// fastUnsupported names the first keyword of sch that fastValid does not
+// implement, or returns "". compileSchemas refuses schemas that use one, so
+// that fastValid never silently skips a constraint.
+func fastUnsupported(sch *jsonschema.Schema) string {
+	switch {
+	case sch.RecursiveRef != nil || sch.DynamicRef != nil:
+		return "$recursiveRef/$dynamicRef"
+	case len(sch.Dependencies) > 0:
+		return "dependencies"
+	case sch.UnevaluatedProperties != nil || sch.UnevaluatedItems != nil:
+		return "unevaluatedProperties/unevaluatedItems"
+	case sch.UniqueItems:
+		return "uniqueItems"
+	case sch.Items != nil || sch.AdditionalItems != nil:
+		return "items (draft 7 form)/additionalItems"
+	case sch.ContentEncoding != "" || sch.ContentMediaType != "" || sch.ContentSchema != nil:
+		return "contentEncoding/contentMediaType/contentSchema"
+	case sch.MultipleOf != nil || sch.ExclusiveMinimum != nil || sch.ExclusiveMaximum != nil:
+		return "multipleOf/exclusiveMinimum/exclusiveMaximum"
+	case sch.RegexProperties:
+		return "regexProperties"
+	case len(sch.Extensions) > 0:
+		return "a custom keyword"
+	}
+	return ""
+}
+
+// fastValid evaluates sch against v with the keywords our schemas use,
+// following jsonschema/v5's semantics, without allocating. Where exactness
+// would need the validator's big.Rat arithmetic (numbers written as
+// decimals or exponents, numeric const or enum values, or values not decoded
+// as json.Number) it answers unsure, and an unsure part makes the whole
+// answer unsure unless the rest already decides it.
+func fastValid(sch *jsonschema.Schema, v any) fastResult {
+	return fastCheck(sch, v, "", false)
+}
+
+// fastCheck is fastValid for v, or, when isName is set, for the string
+// name (a property name), which is passed apart so that it is not boxed
+// into an interface value at every property.
+func fastCheck(sch *jsonschema.Schema, v any, name string, isName bool) fastResult {
+	if isName {
+		v = nil
+	}
+	if sch.Always != nil {
+		if *sch.Always {
+			return certainlyValid
+		}
+		return certainlyInvalid
+	}
+	r := certainlyValid
+	// and folds one more conjunct into r; it returns false once r is
+	// certainly invalid, so that the caller can stop.
+	and := func(x fastResult) bool {
+		switch {
+		case x == certainlyInvalid:
+			r = certainlyInvalid
+			return false
+		case x == unsure:
+			r = unsure
+		}
+		return true
+	}
+	if len(sch.Types) > 0 {
+		t := fastType(sch.Types, v)
+		if isName {
+			t = certainlyInvalid
+			if slices.Contains(sch.Types, "string") {
+				t = certainlyValid
+			}
+		}
+		if !and(t) {
+			return r
+		}
+	}
+	equal := func(c any) fastResult {
+		if isName {
+			cs, ok := c.(string)
+			if ok && cs == name {
+				return certainlyValid
+			}
+			return certainlyInvalid
+		}
+		return fastEqual(v, c)
+	}
+	if len(sch.Constant) > 0 && !and(equal(sch.Constant[0])) {
+		return r
+	}
+	if len(sch.Enum) > 0 {
+		e := certainlyInvalid
+		for _, x := range sch.Enum {
+			if m := equal(x); m == certainlyValid {
+				e = certainlyValid
+				break
+			} else if m == unsure {
+				e = unsure
+			}
+		}
+		if !and(e) {
+			return r
+		}
+	}
+	if sch.Format != "" {
+		fv := v
+		if isName {
+			fv = name
+		}
+		if f := jsonschema.Formats[sch.Format]; f != nil && !f(fv) {
+			return certainlyInvalid
+		}
+	}
+
+	if isName {
+		if !fastString(sch, name) {
+			return certainlyInvalid
+		}
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if sch.MinProperties >= 0 && len(v) < sch.MinProperties ||
+			sch.MaxProperties >= 0 && len(v) > sch.MaxProperties {
+			return certainlyInvalid
+		}
+		for _, p := range sch.Required {
+			if _, ok := v[p]; !ok {
+				return certainlyInvalid
+			}
+		}
+		for name, pv := range v {
+			evaluated := false
+			if ps, ok := sch.Properties[name]; ok {
+				evaluated = true
+				if !and(fastValid(ps, pv)) {
+					return r
+				}
+			}
+			for re, ps := range sch.PatternProperties {
+				if re.MatchString(name) {
+					evaluated = true
+					if !and(fastValid(ps, pv)) {
+						return r
+					}
+				}
+			}
+			if !evaluated && sch.AdditionalProperties != nil {
+				switch ap := sch.AdditionalProperties.(type) {
+				case bool:
+					if !ap {
+						return certainlyInvalid
+					}
+				case *jsonschema.Schema:
+					if !and(fastValid(ap, pv)) {
+						return r
+					}
+				}
+			}
+			if sch.PropertyNames != nil && !and(fastCheck(sch.PropertyNames, nil, name, true)) {
+				return r
+			}
+		}
+		for dep, reqs := range sch.DependentRequired {
+			if _, ok := v[dep]; ok {
+				for _, p := range reqs {
+					if _, ok := v[p]; !ok {
+						return certainlyInvalid
+					}
+				}
+			}
+		}
+		for dep, ds := range sch.DependentSchemas {
+			if _, ok := v[dep]; ok && !and(fastValid(ds, v)) {
+				return r
+			}
+		}
+	case []any:
+		if sch.MinItems >= 0 && len(v) < sch.MinItems || sch.MaxItems >= 0 && len(v) > sch.MaxItems {
+			return certainlyInvalid
+		}
+		for i, item := range v {
+			if i < len(sch.PrefixItems) {
+				if !and(fastValid(sch.PrefixItems[i], item)) {
+					return r
+				}
+			} else if sch.Items2020 != nil && !and(fastValid(sch.Items2020, item)) {
+				return r
+			}
+		}
+		if sch.Contains != nil && (sch.MinContains != -1 || sch.MaxContains != -1) {
+			matched, doubt := 0, false
+			for _, item := range v {
+				switch fastValid(sch.Contains, item) {
+				case certainlyValid:
+					matched++
+				case unsure:
+					doubt = true
+				}
+			}
+			if doubt {
+				r = unsure
+			} else if sch.MinContains != -1 && matched < sch.MinContains ||
+				sch.MaxContains != -1 && matched > sch.MaxContains {
+				return certainlyInvalid
+			}
+		}
+	case string:
+		if !fastString(sch, v) {
+			return certainlyInvalid
+		}
+	case json.Number:
+		if sch.Minimum != nil && !and(fastCompare(v, sch.Minimum, 1)) ||
+			sch.Maximum != nil && !and(fastCompare(v, sch.Maximum, -1)) {
+			return r
+		}
+	default:
+		if sch.Minimum != nil || sch.Maximum != nil {
+			if _, isNum := v.(float64); isNum {
+				r = unsure
+			}
+		}
+	}
+
+	if sch.Ref != nil && !and(fastCheck(sch.Ref, v, name, isName)) {
+		return r
+	}
+	if sch.Not != nil {
+		switch fastCheck(sch.Not, v, name, isName) {
+		case certainlyValid:
+			return certainlyInvalid
+		case unsure:
+			r = unsure
+		}
+	}
+	for _, sub := range sch.AllOf {
+		if !and(fastCheck(sub, v, name, isName)) {
+			return r
+		}
+	}
+	if len(sch.AnyOf) > 0 {
+		a := certainlyInvalid
+		for _, sub := range sch.AnyOf {
+			if m := fastCheck(sub, v, name, isName); m == certainlyValid {
+				a = certainlyValid
+				break
+			} else if m == unsure {
+				a = unsure
+			}
+		}
+		if !and(a) {
+			return r
+		}
+	}
+	if len(sch.OneOf) > 0 {
+		matched, doubt := 0, false
+		for _, sub := range sch.OneOf {
+			switch fastCheck(sub, v, name, isName) {
+			case certainlyValid:
+				matched++
+			case unsure:
+				doubt = true
+			}
+		}
+		switch {
+		case matched > 1:
+			return certainlyInvalid
+		case doubt:
+			r = unsure
+		case matched == 0:
+			return certainlyInvalid
+		}
+	}
+	if sch.If != nil {
+		switch fastCheck(sch.If, v, name, isName) {
+		case certainlyValid:
+			if sch.Then != nil && !and(fastCheck(sch.Then, v, name, isName)) {
+				return r
+			}
+		case certainlyInvalid:
+			if sch.Else != nil && !and(fastCheck(sch.Else, v, name, isName)) {
+				return r
+			}
+		default:
+			r = unsure
+		}
+	}
+	return r
+}
+
+// fastString checks the string keywords: length and pattern.
+func fastString(sch *jsonschema.Schema, s string) bool {
+	if sch.MinLength >= 0 || sch.MaxLength >= 0 {
+		n := utf8.RuneCountInString(s)
+		if sch.MinLength >= 0 && n < sch.MinLength || sch.MaxLength >= 0 && n > sch.MaxLength {
+			return false
+		}
+	}
+	return sch.Pattern == nil || sch.Pattern.MatchString(s)
+}
+
+// fastType checks v against a list of JSON types.
+func fastType(types []string, v any) fastResult {
+	var t string
+	switch x := v.(type) {
+	case nil:
+		t = "null"
+	case bool:
+		t = "boolean"
+	case string:
+		t = "string"
+	case []any:
+		t = "array"
+	case map[string]any:
+		t = "object"
+	case json.Number:
+		if plainInteger(string(x)) {
+			t = "integer"
+		} else {
+			t = "number"
+		}
+	default:
+		return unsure
+	}
+	r := certainlyInvalid
+	for _, want := range types {
+		switch {
+		case want == t, want == "number" && t == "integer":
+			return certainlyValid
+		case want == "integer" && t == "number":
+			// 1.0 and 1e2 are integers too; only big.Rat knows.
+			r = unsure
+		}
+	}
+	return r
+}
+
+// plainInteger reports whether a JSON number literal is written as an
+// integer (optional minus, digits only).
+func plainInteger(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// fastEqual compares v with a schema constant. Numbers are equal only when
+// both are written as the same plain integer; any other numeric comparison
+// is unsure.
+func fastEqual(v, c any) fastResult {
+	yes := func(b bool) fastResult {
+		if b {
+			return certainlyValid
+		}
+		return certainlyInvalid
+	}
+	switch c := c.(type) {
+	case nil:
+		return yes(v == nil)
+	case bool:
+		b, ok := v.(bool)
+		return yes(ok && b == c)
+	case string:
+		s, ok := v.(string)
+		return yes(ok && s == c)
+	case []any:
+		a, ok := v.([]any)
+		if !ok {
+			return fastEqualKind(v)
+		}
+		if len(a) != len(c) {
+			return certainlyInvalid
+		}
+		r := certainlyValid
+		for i := range a {
+			switch fastEqual(a[i], c[i]) {
+			case certainlyInvalid:
+				return certainlyInvalid
+			case unsure:
+				r = unsure
+			}
+		}
+		return r
+	case map[string]any:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return fastEqualKind(v)
+		}
+		if len(m) != len(c) {
+			return certainlyInvalid
+		}
+		r := certainlyValid
+		for k, cv := range c {
+			mv, ok := m[k]
+			if !ok {
+				return certainlyInvalid
+			}
+			switch fastEqual(mv, cv) {
+			case certainlyInvalid:
+				return certainlyInvalid
+			case unsure:
+				r = unsure
+			}
+		}
+		return r
+	default: // a number in the schema
+		n, ok := v.(json.Number)
+		if !ok {
+			return fastEqualKind(v)
+		}
+		cs := fmt.Sprint(c)
+		if plainInteger(string(n)) && plainInteger(cs) && string(n) != "-0" && cs != "-0" {
+			return yes(string(n) == cs)
+		}
+		return unsure
+	}
+}
+
+// fastEqualKind is the answer of fastEqual for a value of another kind than
+// the constant: unequal, unless v is not a plain decoded JSON value.
+func fastEqualKind(v any) fastResult {
+	switch v.(type) {
+	case nil, bool, string, []any, map[string]any, json.Number:
+		return certainlyInvalid
+	}
+	return unsure
+}
+
+// fastCompare reports whether the number n is on the side sign of limit
+// (sign 1: n >= limit, sign -1: n <= limit). Rounding to float64 is
+// monotonic, so a strict float64 inequality holds exactly too; equal floats
+// are settled with big.Rat.
+func fastCompare(n json.Number, limit *big.Rat, sign int) fastResult {
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil {
+		return unsure
+	}
+	var lf float64
+	if limit.IsInt() && limit.Num().IsInt64() {
+		lf = float64(limit.Num().Int64()) // no allocation, unlike Float64
+	} else {
+		lf, _ = limit.Float64()
+	}
+	c := 0
+	switch {
+	case f < lf:
+		c = -1
+	case f > lf:
+		c = 1
+	default:
+		x, ok := new(big.Rat).SetString(string(n))
+		if !ok {
+			return unsure
+		}
+		c = x.Cmp(limit)
+	}
+	if c == 0 || c == sign {
+		return certainlyValid
+	}
+	return certainlyInvalid
 }

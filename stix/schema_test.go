@@ -510,3 +510,120 @@ func BenchmarkValidateBundle(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(objs)), "ns/object")
 }
+
+// TestFastValidAgrees compares fastValid with the full validator on the
+// corpus and on systematic mutations of it: whenever fastValid is certain,
+// the full validator must agree.
+func TestFastValidAgrees(t *testing.T) {
+	s := mustSchemas(t)
+	load := func(pattern string) []map[string]any {
+		var objs []map[string]any
+		files, _ := filepath.Glob(pattern)
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if obj, err := decodeObject(raw); err == nil {
+				objs = append(objs, obj)
+			}
+		}
+		return objs
+	}
+	replacements := []any{nil, true, "", "x", "2016-01-01T00:00:00Z", json.Number("-1"), json.Number("1.0"),
+		json.Number("1e2"), json.Number("100.5"), []any{}, []any{"x"}, map[string]any{},
+		"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9"}
+	var certain, checked int
+	compare := func(typ string, obj map[string]any, what string) {
+		sch := s.byType[typ]
+		if sch == nil {
+			sch = s.observable
+			if _, ok := obj["created"]; ok {
+				sch = s.core
+			}
+		}
+		fast := fastValid(sch, obj)
+		full := sch.Validate(obj) == nil
+		checked++
+		if fast != unsure {
+			certain++
+		}
+		if fast == certainlyValid && !full || fast == certainlyInvalid && full {
+			t.Errorf("%s: fastValid says %v, the validator says valid=%v", what, fast, full)
+		}
+	}
+	for _, obj := range load("../testdata/stix/invalid/*.json") {
+		typ, _ := obj["type"].(string)
+		compare(typ, obj, typ)
+	}
+	for _, obj := range load("../testdata/stix/valid/*.json") {
+		typ, _ := obj["type"].(string)
+		compare(typ, obj, typ)
+		// Mutate every property and every property one level down.
+		for k, v := range obj {
+			mutate(obj, k, v, replacements, func(label string) { compare(typ, obj, typ+"."+k+label) })
+			if m, ok := v.(map[string]any); ok {
+				for k2, v2 := range m {
+					mutate(m, k2, v2, replacements, func(label string) { compare(typ, obj, typ+"."+k+"."+k2+label) })
+				}
+			}
+			if l, ok := v.([]any); ok && len(l) > 0 {
+				if m, ok := l[0].(map[string]any); ok {
+					for k2, v2 := range m {
+						mutate(m, k2, v2, replacements, func(label string) { compare(typ, obj, typ+"."+k+"[0]."+k2+label) })
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d objects checked, fastValid certain about %d", checked, certain)
+	if certain < checked*9/10 {
+		t.Errorf("fastValid is unsure too often: certain about %d of %d", certain, checked)
+	}
+}
+
+// mutate replaces m[k] by each replacement in turn, then deletes it, calling
+// check after each change, and finally restores the original value v.
+func mutate(m map[string]any, k string, v any, replacements []any, check func(label string)) {
+	for i, r := range replacements {
+		m[k] = r
+		check(fmt.Sprintf(" = replacement %d", i))
+	}
+	delete(m, k)
+	check(" deleted")
+	m[k] = v
+}
+
+func (r fastResult) String() string {
+	return [...]string{"certainly invalid", "certainly valid", "unsure"}[r]
+}
+
+// FuzzFastValid looks for objects on which fastValid and the full validator
+// disagree. Plain go test runs the seeds (the valid corpus) only.
+func FuzzFastValid(f *testing.F) {
+	files, _ := filepath.Glob("../testdata/stix/valid/*.json")
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
+	s := mustSchemas(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		obj, err := decodeObject(raw)
+		if err != nil {
+			return
+		}
+		typ, _ := obj["type"].(string)
+		sch := s.byType[typ]
+		if sch == nil {
+			sch = s.core
+		}
+		fast := fastValid(sch, obj)
+		full := sch.Validate(obj) == nil
+		if fast == certainlyValid && !full || fast == certainlyInvalid && full {
+			t.Errorf("fastValid says %v, the validator says valid=%v", fast, full)
+		}
+	})
+}

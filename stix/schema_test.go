@@ -138,6 +138,10 @@ func TestSchemaFiles(t *testing.T) {
 		if needs && n.Description == "" {
 			t.Errorf("%s: has pattern, format, not, anyOf, oneOf or contains but no description to word its failure", loc)
 		}
+		// STIX 2.1 §2.12: every list MUST have at least one value.
+		if slices.Contains(n.Types, "array") && n.MinItems < 1 {
+			t.Errorf("%s: a list without minItems 1", loc)
+		}
 	}
 }
 
@@ -558,6 +562,10 @@ func TestFastValidAgrees(t *testing.T) {
 	}
 	for _, obj := range load("../testdata/stix/valid/*.json") {
 		typ, _ := obj["type"].(string)
+		// Valid objects must take the fast path, or it buys nothing.
+		if sch := s.byType[typ]; sch != nil && fastValid(sch, obj) != certainlyValid {
+			t.Errorf("%s %v: fastValid is not certain that it is valid", typ, obj["id"])
+		}
 		compare(typ, obj, typ)
 		// Mutate every property and every property one level down.
 		for k, v := range obj {

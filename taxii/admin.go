@@ -1,7 +1,329 @@
 package taxii
 
-import "github.com/gin-gonic/gin"
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/eitaxii/eitaxii/store"
+	"github.com/gin-gonic/gin"
+)
+
+// The admin API (docs/admin-api.md) manages the directory at run time:
+// organizations, accounts, tokens, groups with their members, collections
+// with their policies, and reads the audit log. It shares the TAXII
+// routes' authentication and error resources; its own responses are plain
+// application/json.
 
 // adminRoutes registers the admin API under /admin/v1/.
 func (s *Server) adminRoutes(handle func(method, path string, h func(*gin.Context) error)) {
+	const v1 = "/admin/v1"
+	handle(http.MethodGet, v1+"/me", s.handleAdminMe)
+
+	handle(http.MethodGet, v1+"/organizations", s.handleListOrganizations)
+	handle(http.MethodPost, v1+"/organizations", s.handleCreateOrganization)
+	handle(http.MethodGet, v1+"/organizations/:name", s.handleGetOrganization)
+	handle(http.MethodPatch, v1+"/organizations/:name", s.handleUpdateOrganization)
+	handle(http.MethodDelete, v1+"/organizations/:name", s.handleDeleteOrganization)
+
+	handle(http.MethodGet, v1+"/accounts", s.handleListAccounts)
+	handle(http.MethodPost, v1+"/accounts", s.handleCreateAccount)
+	handle(http.MethodGet, v1+"/accounts/:name", s.handleGetAccount)
+	handle(http.MethodPatch, v1+"/accounts/:name", s.handleUpdateAccount)
+	handle(http.MethodDelete, v1+"/accounts/:name", s.handleDeleteAccount)
+	handle(http.MethodGet, v1+"/accounts/:name/tokens", s.handleListTokens)
+	handle(http.MethodPost, v1+"/accounts/:name/tokens", s.handleCreateToken)
+	handle(http.MethodDelete, v1+"/accounts/:name/tokens/:id", s.handleRevokeToken)
+
+	handle(http.MethodGet, v1+"/groups", s.handleListGroups)
+	handle(http.MethodPost, v1+"/groups", s.handleCreateGroup)
+	handle(http.MethodGet, v1+"/groups/:name", s.handleGetGroup)
+	handle(http.MethodPatch, v1+"/groups/:name", s.handleUpdateGroup)
+	handle(http.MethodDelete, v1+"/groups/:name", s.handleDeleteGroup)
+	handle(http.MethodPut, v1+"/groups/:name/members/:account", s.handlePutMember)
+	handle(http.MethodDelete, v1+"/groups/:name/members/:account", s.handleDeleteMember)
+	handle(http.MethodGet, v1+"/groups/:name/collections", s.handleListCollections)
+	handle(http.MethodPost, v1+"/groups/:name/collections", s.handleCreateCollection)
+	handle(http.MethodGet, v1+"/groups/:name/collections/:id", s.handleGetCollection)
+	handle(http.MethodPatch, v1+"/groups/:name/collections/:id", s.handleUpdateCollection)
+	handle(http.MethodDelete, v1+"/groups/:name/collections/:id", s.handleDeleteCollection)
+
+	handle(http.MethodGet, v1+"/audit", s.handleAdminAudit)
+}
+
+// adminMediaType is the content type of admin responses (errors excepted:
+// they are TAXII error resources, like every error of the server).
+const adminMediaType = "application/json"
+
+// maxAdminBody bounds an admin request body.
+const maxAdminBody = 1 << 20
+
+// writeAdminJSON writes v as an admin response. HTML is not escaped: a
+// title with '<' or '&' comes back as it was sent.
+func writeAdminJSON(c *gin.Context, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		// Our own response types always encode; this is a bug.
+		panic(err)
+	}
+	c.Data(status, adminMediaType, buf.Bytes())
+}
+
+// writeNoContent answers 204 with no body.
+func writeNoContent(c *gin.Context) {
+	c.Status(http.StatusNoContent)
+	c.Writer.WriteHeaderNow()
+}
+
+func badRequest(format string, args ...any) *Error {
+	return errorf(http.StatusBadRequest, "Bad Request", fmt.Sprintf(format, args...))
+}
+
+func forbidden(format string, args ...any) *Error {
+	return errorf(http.StatusForbidden, "Forbidden", fmt.Sprintf(format, args...))
+}
+
+func conflict(format string, args ...any) *Error {
+	return errorf(http.StatusConflict, "Conflict", fmt.Sprintf(format, args...))
+}
+
+// decodeBody decodes the JSON object of an admin request into v. The body
+// must be declared application/json (415 otherwise), be at most 1 MiB
+// (413), hold exactly one JSON object, and name only fields v has: a typo
+// is a 400 that names the field, not a silently ignored setting.
+func decodeBody(c *gin.Context, v any) error {
+	typ, _ := parseMediaType(c.GetHeader("Content-Type"))
+	if typ != adminMediaType {
+		return errorf(http.StatusUnsupportedMediaType, "Unsupported Media Type", "send the body as Content-Type: application/json")
+	}
+	d := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxAdminBody))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return bodyError(err)
+	}
+	// Anything after the object is a mistake too (two objects, or a
+	// stray character): refuse rather than guess.
+	if _, err := d.Token(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return bodyError(err)
+		}
+		return badRequest("body: unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// bodyError turns a decoding error into a 400 (413 for a body too large)
+// that says what to fix.
+func bodyError(err error) *Error {
+	var (
+		tooBig  *http.MaxBytesError
+		syntax  *json.SyntaxError
+		typeErr *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		return errorf(http.StatusRequestEntityTooLarge, "Request Entity Too Large", "the body exceeds the admin API's limit of 1 MiB")
+	case errors.Is(err, io.EOF):
+		return badRequest("body: a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("body: the JSON object is truncated")
+	case errors.As(err, &syntax):
+		return badRequest("body: invalid JSON at byte %d: %v", syntax.Offset, syntax)
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return badRequest("body: a JSON object is required, not a JSON %s", typeErr.Value)
+		}
+		return badRequest("%s: expected %s, not a JSON %s", field, jsonKind(typeErr.Type.String()), typeErr.Value)
+	}
+	// DisallowUnknownFields reports `json: unknown field "x"`; the
+	// encoding/json package has no error type for it.
+	if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return badRequest("body: unknown field %s", msg)
+	}
+	var te *Error
+	if errors.As(err, &te) {
+		return te
+	}
+	return badRequest("body: %v", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it.
+func jsonKind(goType string) string {
+	switch {
+	case goType == "string":
+		return "a string"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "float"):
+		return "a number"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map["):
+		return "an object"
+	case goType == "store.Role":
+		return "a role (reader, publisher or admin)"
+	}
+	return "an object"
+}
+
+// optional is a PATCH field that tells "absent" from "null": Set is true
+// when the body names the field, Null when it names it with null.
+type optional[T any] struct {
+	Set   bool
+	Null  bool
+	Value T
+}
+
+func (o *optional[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// directoryChanges serializes admin changes together with the reload that
+// follows each one. Without it two changes could reload out of order and
+// the older snapshot would win (a revoked token accepted again). Holding it
+// also makes the in-memory directory equal to the store's while a change
+// runs, so checks the store cannot make in its transaction (an alias unique
+// in its group, a certificate registered once) are atomic with the change.
+// Admin changes are rare, so one lock for the process costs nothing.
+var directoryChanges sync.Mutex
+
+// changeDirectory runs fn in one store transaction, with the current
+// in-memory directory for the checks that need lists, then swaps in the
+// changed directory so the change applies from the next request on. fn
+// writes the change's audit row with s.auditChange in the same
+// transaction. A store.ErrConflict from fn is answered 409.
+func (s *Server) changeDirectory(c *gin.Context, fn func(tx *store.DirectoryTx, dir *directory) error) error {
+	directoryChanges.Lock()
+	defer directoryChanges.Unlock()
+	err := s.store.ChangeDirectory(c.Request.Context(), func(tx *store.DirectoryTx) error {
+		return fn(tx, s.dir.Load())
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return conflict("%s", strings.TrimSuffix(err.Error(), ": "+store.ErrConflict.Error()))
+	}
+	if err != nil {
+		return err
+	}
+	// The change is committed: reload even if the client has gone, or a
+	// revoked token would keep working.
+	if err := s.reload(context.WithoutCancel(c.Request.Context())); err != nil {
+		return fmt.Errorf("reload the directory after an admin change: %w", err)
+	}
+	return nil
+}
+
+// auditChange writes the audit row of an admin change, in the change's
+// transaction: the actor, the actor's organization, what was changed
+// (target) and how (detail). detail must never hold a password, a hash or
+// a token.
+func (s *Server) auditChange(c *gin.Context, tx *store.DirectoryTx, ev store.AuditEvent) error {
+	p := caller(c)
+	ev.Time = s.now()
+	ev.Account = p.Name
+	ev.Organization = p.Organization
+	ev.RemoteAddr = c.ClientIP()
+	return tx.Audit(ev)
+}
+
+// newAPIToken returns a new API token, "eit_" and 32 random bytes in
+// base64url, and the hex SHA-256 that is all the store keeps of it (the
+// same form as `eitaxii new-token`).
+func newAPIToken() (token, hash string) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	token = "eit_" + base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(token))
+	return token, hex.EncodeToString(sum[:])
+}
+
+// Authorization. Each handler first refuses callers who may never use the
+// endpoint (403, whatever the URL names), then resolves the resource in the
+// caller's scope: anything outside it answers 404, as if it did not exist.
+
+var (
+	errNeedSuperadmin   = forbidden("only a superadmin may do this")
+	errNeedAccountAdmin = forbidden("only a superadmin or an organization admin (org_admin) manages accounts")
+	errNeedGroupAdmin   = forbidden("only an admin of this group or a superadmin manages it; your role in it does not allow this")
+	errSuperadminTarget = forbidden("only a superadmin may change a superadmin account or its tokens")
+)
+
+// mayReadAccount reports whether p may see account a through the
+// accounts endpoints: a superadmin sees every account, an organization
+// admin those of its organization.
+func mayReadAccount(p *principal, a *store.Account) bool {
+	return p.Superadmin || p.OrgAdmin && a.Organization == p.Organization
+}
+
+// checkChangeAccount returns nil if p may change account a, errNotFound
+// if a is outside p's scope, and 403 for a superadmin account changed by
+// an organization admin (which would otherwise be a way to become one).
+func checkChangeAccount(p *principal, a *store.Account) error {
+	switch {
+	case p.Superadmin:
+		return nil
+	case !mayReadAccount(p, a):
+		return errNotFound
+	case a.Superadmin:
+		return errSuperadminTarget
+	}
+	return nil
+}
+
+// checkTokens returns nil if p may list (write false) or create and revoke
+// (write true) the tokens of account a: its own, any as a superadmin, those
+// of its organization's accounts as an organization admin. Others are 404,
+// a superadmin's tokens written by an organization admin 403.
+func checkTokens(p *principal, a *store.Account, write bool) error {
+	if p.Name == a.Name || p.Superadmin {
+		return nil
+	}
+	if !mayReadAccount(p, a) {
+		return errNotFound
+	}
+	if write && a.Superadmin {
+		return errSuperadminTarget
+	}
+	return nil
+}
+
+// adminsGroup reports whether p manages the named group.
+func (p *principal) adminsGroup(name string) bool {
+	return p.Superadmin || p.groups[name] == store.RoleAdmin
+}
+
+// adminGroup returns the group named in the URL if the caller manages it:
+// 403 for a member with a lesser role (the group is no secret to it), 404
+// for anyone else, as for a group that does not exist.
+func (s *Server) adminGroup(c *gin.Context) (*group, error) {
+	p := caller(c)
+	g := s.dir.Load().groups[c.Param("name")]
+	if g == nil {
+		return nil, errNotFound
+	}
+	if !p.adminsGroup(g.Name) {
+		if _, member := p.groups[g.Name]; member {
+			return nil, errNeedGroupAdmin
+		}
+		return nil, errNotFound
+	}
+	return g, nil
 }

@@ -1,0 +1,756 @@
+package taxii
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/eitaxii/eitaxii/store"
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// accountView is an account as the admin API shows it: never the password
+// hash, only whether there is one.
+type accountView struct {
+	Name         string           `json:"name"`
+	Organization string           `json:"organization"`
+	Kind         string           `json:"kind"`
+	Disabled     bool             `json:"disabled"`
+	Superadmin   bool             `json:"superadmin"`
+	OrgAdmin     bool             `json:"org_admin"`
+	Certificates []string         `json:"certificates"`
+	RateLimit    *store.RateLimit `json:"rate_limit"`
+	Created      time.Time        `json:"created"`
+	HasPassword  bool             `json:"has_password"`
+}
+
+func viewAccount(a *store.Account) accountView {
+	return accountView{
+		Name: a.Name, Organization: a.Organization, Kind: a.Kind, Disabled: a.Disabled,
+		Superadmin: a.Superadmin, OrgAdmin: a.OrgAdmin, Certificates: append([]string{}, a.Certificates...),
+		RateLimit: a.RateLimit, Created: a.Created, HasPassword: a.PasswordHash != "",
+	}
+}
+
+// tokenView is a token as listed: never its secret or its hash.
+type tokenView struct {
+	ID       string    `json:"id"`
+	Account  string    `json:"account"`
+	Name     string    `json:"name"`
+	Created  time.Time `json:"created"`
+	Expires  time.Time `json:"expires,omitzero"`
+	LastUsed time.Time `json:"last_used,omitzero"`
+	Revoked  bool      `json:"revoked"`
+}
+
+// handleAdminMe serves GET /admin/v1/me: the caller's account, its
+// organization and its roles. Any account may call it.
+func (s *Server) handleAdminMe(c *gin.Context) error {
+	p := caller(c)
+	res := struct {
+		Account      accountView           `json:"account"`
+		Organization *store.Organization   `json:"organization"`
+		Groups       map[string]store.Role `json:"groups"`
+	}{Account: viewAccount(&p.Account), Organization: s.dir.Load().orgs[p.Organization], Groups: map[string]store.Role{}}
+	for g, r := range p.groups {
+		res.Groups[g] = r
+	}
+	writeAdminJSON(c, http.StatusOK, &res)
+	return nil
+}
+
+// Organizations.
+
+// handleListOrganizations serves GET /admin/v1/organizations (superadmin).
+func (s *Server) handleListOrganizations(c *gin.Context) error {
+	if !caller(c).Superadmin {
+		return errNeedSuperadmin
+	}
+	dir := s.dir.Load()
+	res := struct {
+		Organizations []*store.Organization `json:"organizations"`
+	}{Organizations: []*store.Organization{}}
+	for _, o := range dir.orgs {
+		res.Organizations = append(res.Organizations, o)
+	}
+	slices.SortFunc(res.Organizations, func(a, b *store.Organization) int { return strings.Compare(a.Name, b.Name) })
+	writeAdminJSON(c, http.StatusOK, &res)
+	return nil
+}
+
+// handleGetOrganization serves GET /admin/v1/organizations/{name}: a
+// superadmin reads any, an account its own; others are 404.
+func (s *Server) handleGetOrganization(c *gin.Context) error {
+	p := caller(c)
+	name := c.Param("name")
+	o := s.dir.Load().orgs[name]
+	if o == nil || !p.Superadmin && p.Organization != name {
+		return errNotFound
+	}
+	writeAdminJSON(c, http.StatusOK, o)
+	return nil
+}
+
+type organizationBody struct {
+	Name  *string `json:"name"`
+	Title *string `json:"title"`
+}
+
+// handleCreateOrganization serves POST /admin/v1/organizations
+// (superadmin): a new organization with a new STIX identity id.
+func (s *Server) handleCreateOrganization(c *gin.Context) error {
+	if !caller(c).Superadmin {
+		return errNeedSuperadmin
+	}
+	var body organizationBody
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	if body.Name == nil {
+		return badRequest("name: required")
+	}
+	if !groupNamePattern.MatchString(*body.Name) {
+		return badRequest("name: %q is not a valid organization name (lowercase letters, digits, . _ -; at most 63, starting with a letter or digit)", *body.Name)
+	}
+	o := &store.Organization{Name: *body.Name, IdentityID: newIdentityID(), Created: s.now().UTC()}
+	if body.Title != nil {
+		if err := checkText("title", *body.Title, 256); err != nil {
+			return err
+		}
+		o.Title = *body.Title
+	}
+	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+		if _, err := tx.Organization(o.Name); !errors.Is(err, store.ErrNotFound) {
+			if err != nil {
+				return err
+			}
+			return conflict("organization %q already exists", o.Name)
+		}
+		if err := tx.PutOrganization(o); err != nil {
+			return err
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.organization.create", Target: "organization " + o.Name,
+			Detail: fmt.Sprintf("title=%q identity_id=%s", o.Title, o.IdentityID)})
+	})
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusCreated, o)
+	return nil
+}
+
+// handleUpdateOrganization serves PATCH /admin/v1/organizations/{name}
+// (superadmin): only the title changes.
+func (s *Server) handleUpdateOrganization(c *gin.Context) error {
+	if !caller(c).Superadmin {
+		return errNeedSuperadmin
+	}
+	var body struct {
+		Title *string `json:"title"`
+	}
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	if body.Title == nil {
+		return badRequest("body: nothing to change (give title)")
+	}
+	if err := checkText("title", *body.Title, 256); err != nil {
+		return err
+	}
+	var o *store.Organization
+	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+		var err error
+		if o, err = tx.Organization(c.Param("name")); err != nil {
+			return err
+		}
+		old := o.Title
+		o.Title = *body.Title
+		if err := tx.PutOrganization(o); err != nil {
+			return err
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.organization.update", Target: "organization " + o.Name,
+			Detail: fmt.Sprintf("title %q -> %q", old, o.Title)})
+	})
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusOK, o)
+	return nil
+}
+
+// handleDeleteOrganization serves DELETE /admin/v1/organizations/{name}
+// (superadmin); 409 while accounts belong to it.
+func (s *Server) handleDeleteOrganization(c *gin.Context) error {
+	if !caller(c).Superadmin {
+		return errNeedSuperadmin
+	}
+	name := c.Param("name")
+	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+		if err := tx.DeleteOrganization(name); err != nil {
+			return err
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.organization.delete", Target: "organization " + name})
+	})
+	if err != nil {
+		return err
+	}
+	writeNoContent(c)
+	return nil
+}
+
+// Accounts.
+
+// handleListAccounts serves GET /admin/v1/accounts[?organization=x]: every
+// account for a superadmin, its organization's for an organization admin.
+// An organization outside the caller's scope, or unknown, is 404.
+func (s *Server) handleListAccounts(c *gin.Context) error {
+	p := caller(c)
+	if !p.Superadmin && !p.OrgAdmin {
+		return errNeedAccountAdmin
+	}
+	org, filtered := c.GetQuery("organization")
+	for key := range c.Request.URL.Query() {
+		if key != "organization" {
+			return badRequest("%s: unknown parameter (the only filter is organization)", key)
+		}
+	}
+	dir := s.dir.Load()
+	if filtered && (dir.orgs[org] == nil || !p.Superadmin && org != p.Organization) {
+		return errNotFound
+	}
+	res := struct {
+		Accounts []accountView `json:"accounts"`
+	}{Accounts: []accountView{}}
+	for _, a := range dir.accounts {
+		if mayReadAccount(p, &a.Account) && (!filtered || a.Organization == org) {
+			res.Accounts = append(res.Accounts, viewAccount(&a.Account))
+		}
+	}
+	slices.SortFunc(res.Accounts, func(a, b accountView) int { return strings.Compare(a.Name, b.Name) })
+	writeAdminJSON(c, http.StatusOK, &res)
+	return nil
+}
+
+// account returns the account named in the URL if the caller may read it
+// through the accounts endpoints (403 for callers who manage no accounts,
+// 404 outside their scope).
+func (s *Server) account(c *gin.Context) (*accountEntry, error) {
+	p := caller(c)
+	if !p.Superadmin && !p.OrgAdmin {
+		return nil, errNeedAccountAdmin
+	}
+	a := s.dir.Load().accounts[c.Param("name")]
+	if a == nil || !mayReadAccount(p, &a.Account) {
+		return nil, errNotFound
+	}
+	return a, nil
+}
+
+// handleGetAccount serves GET /admin/v1/accounts/{name}.
+func (s *Server) handleGetAccount(c *gin.Context) error {
+	a, err := s.account(c)
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusOK, viewAccount(&a.Account))
+	return nil
+}
+
+// accountBody is the body of POST and PATCH /admin/v1/accounts. Name and
+// Organization are accepted on POST only. Password and RateLimit tell null
+// (remove) from absent (keep).
+type accountBody struct {
+	Name         *string                    `json:"name"`
+	Organization *string                    `json:"organization"`
+	Kind         *string                    `json:"kind"`
+	Password     optional[string]           `json:"password"`
+	Disabled     *bool                      `json:"disabled"`
+	Superadmin   *bool                      `json:"superadmin"`
+	OrgAdmin     *bool                      `json:"org_admin"`
+	Certificates *[]string                  `json:"certificates"`
+	RateLimit    optional[*store.RateLimit] `json:"rate_limit"`
+}
+
+// patchAccount is accountBody without name and organization, so that
+// DisallowUnknownFields refuses them on PATCH.
+type patchAccount struct {
+	Kind         *string                    `json:"kind"`
+	Password     optional[string]           `json:"password"`
+	Disabled     *bool                      `json:"disabled"`
+	Superadmin   *bool                      `json:"superadmin"`
+	OrgAdmin     *bool                      `json:"org_admin"`
+	Certificates *[]string                  `json:"certificates"`
+	RateLimit    optional[*store.RateLimit] `json:"rate_limit"`
+}
+
+// accountChange is a validated account body: the password already hashed,
+// certificates normalized.
+type accountChange struct {
+	body         accountBody
+	passwordHash string
+	certificates []string
+}
+
+// validate checks the fields the body names and hashes the password. It
+// runs before any transaction: bcrypt is slow and must not hold the lock.
+func (ch *accountChange) validate() error {
+	b := &ch.body
+	if b.Kind != nil && *b.Kind != "person" && *b.Kind != "machine" {
+		return badRequest("kind: %q is neither person nor machine", *b.Kind)
+	}
+	if b.Password.Set && !b.Password.Null {
+		n := len(b.Password.Value)
+		if n < 12 || n > 72 {
+			return badRequest("password: must be 12 to 72 bytes long (bcrypt uses at most 72), not %d", n)
+		}
+		h, err := bcrypt.GenerateFromPassword([]byte(b.Password.Value), bcrypt.DefaultCost)
+		if err != nil {
+			return err
+		}
+		ch.passwordHash = string(h)
+	}
+	if b.Certificates != nil {
+		seen := map[string]bool{}
+		ch.certificates = []string{}
+		for i, fp := range *b.Certificates {
+			k, ok := hashKey(fp)
+			if !ok {
+				return badRequest("certificates[%d]: not a hex SHA-256 certificate fingerprint", i)
+			}
+			norm := fmt.Sprintf("%x", k[:])
+			if seen[norm] {
+				return badRequest("certificates[%d]: listed twice", i)
+			}
+			seen[norm] = true
+			ch.certificates = append(ch.certificates, norm)
+		}
+	}
+	if b.RateLimit.Set && !b.RateLimit.Null {
+		if b.RateLimit.Value == nil {
+			return badRequest("rate_limit: give {per_second, burst} or null")
+		}
+		if err := validRateLimit(b.RateLimit.Value); err != nil {
+			return badRequest("rate_limit: %v", err)
+		}
+	}
+	return nil
+}
+
+// authorize refuses flags the caller may not set: only a superadmin makes
+// superadmins.
+func (ch *accountChange) authorize(p *principal) error {
+	if ch.body.Superadmin != nil && !p.Superadmin {
+		return forbidden("superadmin: only a superadmin may grant or remove it")
+	}
+	return nil
+}
+
+// checkCertificates refuses fingerprints registered to another account:
+// a certificate authenticates one account only.
+func (ch *accountChange) checkCertificates(dir *directory, account string) error {
+	for i, fp := range ch.certificates {
+		k, _ := hashKey(fp)
+		if other := dir.certs[k]; other != nil && other.Name != account {
+			return conflict("certificates[%d]: this certificate is registered to another account", i)
+		}
+	}
+	return nil
+}
+
+// apply sets the changed fields on a and returns what changed, for the
+// audit row: names and values, never the password or its hash.
+func (ch *accountChange) apply(a *store.Account) string {
+	b := &ch.body
+	var changes []string
+	if b.Kind != nil {
+		a.Kind = *b.Kind
+		changes = append(changes, "kind="+a.Kind)
+	}
+	if b.Password.Set {
+		a.PasswordHash = ch.passwordHash
+		if ch.passwordHash == "" {
+			changes = append(changes, "password removed")
+		} else {
+			changes = append(changes, "password set")
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    *bool
+		dst  *bool
+	}{{"disabled", b.Disabled, &a.Disabled}, {"superadmin", b.Superadmin, &a.Superadmin}, {"org_admin", b.OrgAdmin, &a.OrgAdmin}} {
+		if f.v != nil {
+			*f.dst = *f.v
+			changes = append(changes, fmt.Sprintf("%s=%t", f.name, *f.v))
+		}
+	}
+	if b.Certificates != nil {
+		a.Certificates = ch.certificates
+		if len(a.Certificates) == 0 {
+			a.Certificates = nil
+		}
+		changes = append(changes, fmt.Sprintf("certificates=[%s]", strings.Join(a.Certificates, " ")))
+	}
+	if b.RateLimit.Set {
+		a.RateLimit = b.RateLimit.Value
+		if a.RateLimit == nil {
+			changes = append(changes, "rate_limit=default")
+		} else {
+			changes = append(changes, fmt.Sprintf("rate_limit=%g/s burst %d", a.RateLimit.PerSecond, a.RateLimit.Burst))
+		}
+	}
+	return strings.Join(changes, ", ")
+}
+
+// handleCreateAccount serves POST /admin/v1/accounts. An organization
+// admin creates accounts in its own organization only (the default when
+// the body names none) and never superadmins.
+func (s *Server) handleCreateAccount(c *gin.Context) error {
+	p := caller(c)
+	if !p.Superadmin && !p.OrgAdmin {
+		return errNeedAccountAdmin
+	}
+	var ch accountChange
+	if err := decodeBody(c, &ch.body); err != nil {
+		return err
+	}
+	b := &ch.body
+	if b.Name == nil {
+		return badRequest("name: required")
+	}
+	if !accountPattern.MatchString(*b.Name) {
+		return badRequest("name: %q is not a valid account name (letters, digits, . _ @ -; at most 128, starting with a letter or digit)", *b.Name)
+	}
+	switch {
+	case b.Organization != nil:
+	case p.Superadmin:
+		return badRequest("organization: required")
+	default:
+		b.Organization = &p.Organization
+	}
+	if !p.Superadmin && *b.Organization != p.Organization {
+		return forbidden("organization: an organization admin creates accounts in its own organization (%s) only", p.Organization)
+	}
+	if err := ch.authorize(p); err != nil {
+		return err
+	}
+	if b.Kind == nil {
+		person := "person"
+		b.Kind = &person
+	}
+	if b.Password.Null {
+		b.Password = optional[string]{} // a new account without a password
+	}
+	if err := ch.validate(); err != nil {
+		return err
+	}
+	a := &store.Account{Name: *b.Name, Organization: *b.Organization, Created: s.now().UTC()}
+	detail := ch.apply(a)
+	err := s.changeDirectory(c, func(tx *store.DirectoryTx, dir *directory) error {
+		if _, err := tx.Organization(a.Organization); errors.Is(err, store.ErrNotFound) {
+			return badRequest("organization: no organization %q", a.Organization)
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.Account(a.Name); !errors.Is(err, store.ErrNotFound) {
+			if err != nil {
+				return err
+			}
+			return conflict("account %q already exists", a.Name)
+		}
+		if err := ch.checkCertificates(dir, a.Name); err != nil {
+			return err
+		}
+		if err := tx.PutAccount(a); err != nil {
+			return err
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.account.create", Target: "account " + a.Name,
+			Detail: "organization=" + a.Organization + ", " + detail})
+	})
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusCreated, viewAccount(a))
+	return nil
+}
+
+// handleUpdateAccount serves PATCH /admin/v1/accounts/{name}. An account
+// may not disable itself or drop its own superadmin flag: that is how a
+// server loses its last administrator.
+func (s *Server) handleUpdateAccount(c *gin.Context) error {
+	p := caller(c)
+	cur, err := s.account(c)
+	if err != nil {
+		return err
+	}
+	if err := checkChangeAccount(p, &cur.Account); err != nil {
+		return err
+	}
+	var patch patchAccount
+	if err := decodeBody(c, &patch); err != nil {
+		return err
+	}
+	ch := accountChange{body: accountBody{Kind: patch.Kind, Password: patch.Password, Disabled: patch.Disabled,
+		Superadmin: patch.Superadmin, OrgAdmin: patch.OrgAdmin, Certificates: patch.Certificates, RateLimit: patch.RateLimit}}
+	b := &ch.body
+	if b.Kind == nil && !b.Password.Set && b.Disabled == nil && b.Superadmin == nil && b.OrgAdmin == nil && b.Certificates == nil && !b.RateLimit.Set {
+		return badRequest("body: nothing to change (give any of kind, password, disabled, superadmin, org_admin, certificates, rate_limit)")
+	}
+	if err := ch.authorize(p); err != nil {
+		return err
+	}
+	if cur.Name == p.Name && (b.Disabled != nil && *b.Disabled || b.Superadmin != nil && !*b.Superadmin && p.Superadmin) {
+		return forbidden("an account may not disable itself or drop its own superadmin flag; ask another superadmin")
+	}
+	if err := ch.validate(); err != nil {
+		return err
+	}
+	var a *store.Account
+	err = s.changeDirectory(c, func(tx *store.DirectoryTx, dir *directory) error {
+		var err error
+		if a, err = tx.Account(cur.Name); err != nil {
+			return err
+		}
+		if err := checkChangeAccount(p, a); err != nil {
+			return err
+		}
+		if err := ch.checkCertificates(dir, a.Name); err != nil {
+			return err
+		}
+		detail := ch.apply(a)
+		if err := tx.PutAccount(a); err != nil {
+			return err
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.account.update", Target: "account " + a.Name, Detail: detail})
+	})
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusOK, viewAccount(a))
+	return nil
+}
+
+// handleDeleteAccount serves DELETE /admin/v1/accounts/{name}: the account,
+// its tokens and its memberships go. An account may not delete itself.
+func (s *Server) handleDeleteAccount(c *gin.Context) error {
+	p := caller(c)
+	cur, err := s.account(c)
+	if err != nil {
+		return err
+	}
+	if err := checkChangeAccount(p, &cur.Account); err != nil {
+		return err
+	}
+	if cur.Name == p.Name {
+		return forbidden("an account may not delete itself; ask another administrator")
+	}
+	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+		a, err := tx.Account(cur.Name)
+		if err != nil {
+			return err
+		}
+		if err := checkChangeAccount(p, a); err != nil {
+			return err
+		}
+		var groups []string
+		all, err := tx.Groups()
+		if err != nil {
+			return err
+		}
+		for _, g := range all {
+			if _, ok := g.Members[a.Name]; ok {
+				groups = append(groups, g.Name)
+			}
+		}
+		if err := tx.DeleteAccount(a.Name); err != nil {
+			return err
+		}
+		detail := "organization=" + a.Organization
+		if len(groups) > 0 {
+			detail += ", removed from groups " + strings.Join(groups, " ")
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.account.delete", Target: "account " + a.Name, Detail: detail})
+	})
+	if err != nil {
+		return err
+	}
+	writeNoContent(c)
+	return nil
+}
+
+// Tokens.
+
+// tokenAccount returns the account named in the URL if the caller may
+// manage its tokens (see checkTokens); any account reaches its own.
+func (s *Server) tokenAccount(c *gin.Context, write bool) (*accountEntry, error) {
+	a := s.dir.Load().accounts[c.Param("name")]
+	if a == nil {
+		return nil, errNotFound
+	}
+	if err := checkTokens(caller(c), &a.Account, write); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// handleListTokens serves GET /admin/v1/accounts/{name}/tokens: the
+// account's tokens, revoked ones included, never their secrets. It reads
+// the store rather than the in-memory directory so that last_used is as
+// fresh as the store has it.
+func (s *Server) handleListTokens(c *gin.Context) error {
+	a, err := s.tokenAccount(c, false)
+	if err != nil {
+		return err
+	}
+	d, err := s.store.LoadDirectory(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	res := struct {
+		Tokens []tokenView `json:"tokens"`
+	}{Tokens: []tokenView{}}
+	for _, t := range d.Tokens {
+		if t.Account == a.Name {
+			res.Tokens = append(res.Tokens, tokenView{ID: t.ID, Account: t.Account, Name: t.Name, Created: t.Created,
+				Expires: t.Expires, LastUsed: t.LastUsed, Revoked: t.Revoked})
+		}
+	}
+	slices.SortFunc(res.Tokens, func(a, b tokenView) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	writeAdminJSON(c, http.StatusOK, &res)
+	return nil
+}
+
+// handleCreateToken serves POST /admin/v1/accounts/{name}/tokens: a new
+// token, shown in this response and never again.
+func (s *Server) handleCreateToken(c *gin.Context) error {
+	a, err := s.tokenAccount(c, true)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Name      *string `json:"name"`
+		ExpiresIn *string `json:"expires_in"`
+	}
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	if body.Name == nil {
+		return badRequest("name: required (say what the token is for, e.g. \"siem feed\")")
+	}
+	if err := checkText("name", *body.Name, 128); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*body.Name) == "" {
+		return badRequest("name: required (say what the token is for, e.g. \"siem feed\")")
+	}
+	now := s.now().UTC()
+	tok := &store.Token{ID: uuid.NewString(), Account: a.Name, Name: *body.Name, Created: now}
+	if body.ExpiresIn != nil {
+		d, err := time.ParseDuration(*body.ExpiresIn)
+		if err != nil || d <= 0 {
+			return badRequest("expires_in: %q is not a positive duration (such as \"720h\" for 30 days)", *body.ExpiresIn)
+		}
+		tok.Expires = now.Add(d)
+	}
+	secret, hash := newAPIToken()
+	tok.Hash = hash
+	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+		cur, err := tx.Account(a.Name)
+		if err != nil {
+			return err
+		}
+		if err := checkTokens(caller(c), cur, true); err != nil {
+			return err
+		}
+		if err := tx.PutToken(tok); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("name=%q", tok.Name)
+		if !tok.Expires.IsZero() {
+			detail += ", expires=" + tok.Expires.Format(time.RFC3339)
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.token.create",
+			Target: "token " + tok.ID + " of account " + a.Name, Detail: detail})
+	})
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusCreated, &struct {
+		ID      string    `json:"id"`
+		Account string    `json:"account"`
+		Name    string    `json:"name"`
+		Token   string    `json:"token"`
+		Created time.Time `json:"created"`
+		Expires time.Time `json:"expires,omitzero"`
+	}{tok.ID, tok.Account, tok.Name, secret, tok.Created, tok.Expires})
+	return nil
+}
+
+// handleRevokeToken serves DELETE /admin/v1/accounts/{name}/tokens/{id}:
+// the token is refused from the next request on and kept, revoked, for the
+// record. Revoking a revoked token changes nothing and answers 204 again.
+func (s *Server) handleRevokeToken(c *gin.Context) error {
+	a, err := s.tokenAccount(c, true)
+	if err != nil {
+		return err
+	}
+	id := c.Param("id")
+	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+		tok, err := tx.Token(id)
+		if err != nil {
+			return err
+		}
+		if tok.Account != a.Name {
+			// Another account's token id is as unknown here as a made-up one.
+			return errNotFound
+		}
+		if tok.Revoked {
+			return nil
+		}
+		tok.Revoked = true
+		if err := tx.PutToken(tok); err != nil {
+			return err
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.token.revoke",
+			Target: "token " + tok.ID + " of account " + a.Name, Detail: fmt.Sprintf("name=%q", tok.Name)})
+	})
+	if err != nil {
+		return err
+	}
+	writeNoContent(c)
+	return nil
+}
+
+// checkText refuses a one-line text field that is too long or holds
+// control characters (they would garble CLI tables and logs).
+func checkText(field, s string, max int) error {
+	if len(s) > max {
+		return badRequest("%s: at most %d bytes", field, max)
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return badRequest("%s: control characters are not allowed", field)
+	}
+	return nil
+}
+
+// checkDescription is checkText for a description, which may span lines.
+func checkDescription(field, s string, max int) error {
+	if len(s) > max {
+		return badRequest("%s: at most %d bytes", field, max)
+	}
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0 {
+		return badRequest("%s: control characters other than line breaks and tabs are not allowed", field)
+	}
+	return nil
+}

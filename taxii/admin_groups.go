@@ -1,0 +1,554 @@
+package taxii
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/eitaxii/eitaxii/store"
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+)
+
+// groupView is a group as the admin API shows it, members included.
+type groupView struct {
+	Name             string                `json:"name"`
+	Title            string                `json:"title"`
+	Description      string                `json:"description"`
+	MaxContentLength int64                 `json:"max_content_length"`
+	IdentityID       string                `json:"identity_id"`
+	Members          map[string]store.Role `json:"members"`
+	Created          time.Time             `json:"created"`
+}
+
+func viewGroup(g *store.Group) groupView {
+	members := maps.Clone(g.Members)
+	if members == nil {
+		members = map[string]store.Role{}
+	}
+	return groupView{Name: g.Name, Title: g.Title, Description: g.Description, MaxContentLength: g.MaxContentLength,
+		IdentityID: g.IdentityID, Members: members, Created: g.Created}
+}
+
+// handleListGroups serves GET /admin/v1/groups: every group for a
+// superadmin, the groups it administers for anyone else (possibly none).
+func (s *Server) handleListGroups(c *gin.Context) error {
+	p := caller(c)
+	dir := s.dir.Load()
+	res := struct {
+		Groups []groupView `json:"groups"`
+	}{Groups: []groupView{}}
+	for _, name := range dir.groupOrder {
+		if p.adminsGroup(name) {
+			res.Groups = append(res.Groups, viewGroup(&dir.groups[name].Group))
+		}
+	}
+	writeAdminJSON(c, http.StatusOK, &res)
+	return nil
+}
+
+// handleGetGroup serves GET /admin/v1/groups/{name}.
+func (s *Server) handleGetGroup(c *gin.Context) error {
+	g, err := s.adminGroup(c)
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusOK, viewGroup(&g.Group))
+	return nil
+}
+
+type groupBody struct {
+	Name             *string `json:"name"`
+	Title            *string `json:"title"`
+	Description      *string `json:"description"`
+	MaxContentLength *int64  `json:"max_content_length"`
+}
+
+// validate checks the fields the body names, except name.
+func (b *groupBody) validate() error {
+	if b.Title != nil {
+		if strings.TrimSpace(*b.Title) == "" {
+			return badRequest("title: must not be empty")
+		}
+		if err := checkText("title", *b.Title, 256); err != nil {
+			return err
+		}
+	}
+	if b.Description != nil {
+		if err := checkDescription("description", *b.Description, 4096); err != nil {
+			return err
+		}
+	}
+	if b.MaxContentLength != nil && (*b.MaxContentLength <= 0 || *b.MaxContentLength > 1<<53-1) {
+		return badRequest("max_content_length: must be a positive number of bytes")
+	}
+	return nil
+}
+
+// apply sets the fields the body names on g and says what changed.
+func (b *groupBody) apply(g *store.Group) string {
+	var changes []string
+	if b.Title != nil {
+		g.Title = *b.Title
+		changes = append(changes, fmt.Sprintf("title=%q", g.Title))
+	}
+	if b.Description != nil {
+		g.Description = *b.Description
+		changes = append(changes, "description changed")
+	}
+	if b.MaxContentLength != nil {
+		g.MaxContentLength = *b.MaxContentLength
+		changes = append(changes, fmt.Sprintf("max_content_length=%d", g.MaxContentLength))
+	}
+	return strings.Join(changes, ", ")
+}
+
+// handleCreateGroup serves POST /admin/v1/groups (superadmin): a new,
+// empty sharing group, that is a new API root.
+func (s *Server) handleCreateGroup(c *gin.Context) error {
+	if !caller(c).Superadmin {
+		return errNeedSuperadmin
+	}
+	var body groupBody
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	if body.Name == nil {
+		return badRequest("name: required")
+	}
+	if !groupNamePattern.MatchString(*body.Name) || reservedRootNames[*body.Name] {
+		return badRequest("name: %q cannot name an API root (lowercase letters, digits, . _ -; at most 63, starting with a letter or digit; not taxii2, admin, metrics, healthz, readyz)", *body.Name)
+	}
+	if body.Title == nil {
+		return badRequest("title: required")
+	}
+	if err := body.validate(); err != nil {
+		return err
+	}
+	g := &store.Group{Name: *body.Name, MaxContentLength: DefaultMaxContentLength, IdentityID: newIdentityID(),
+		Members: map[string]store.Role{}, Created: s.now().UTC()}
+	detail := body.apply(g)
+	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+		if _, err := tx.Group(g.Name); !errors.Is(err, store.ErrNotFound) {
+			if err != nil {
+				return err
+			}
+			return conflict("group %q already exists", g.Name)
+		}
+		if err := tx.PutGroup(g); err != nil {
+			return err
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.group.create", Group: g.Name, Target: "group " + g.Name,
+			Detail: detail + ", identity_id=" + g.IdentityID})
+	})
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusCreated, viewGroup(g))
+	return nil
+}
+
+// changeGroup runs fn on the stored group named in the URL, which the
+// caller manages, writes the group back and writes the audit row fn
+// describes (its Group is filled in), all in one transaction.
+func (s *Server) changeGroup(c *gin.Context, fn func(tx *store.DirectoryTx, g *store.Group) (store.AuditEvent, error)) (*store.Group, error) {
+	cur, err := s.adminGroup(c)
+	if err != nil {
+		return nil, err
+	}
+	var g *store.Group
+	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+		var err error
+		if g, err = tx.Group(cur.Name); err != nil {
+			return err
+		}
+		if g.Members == nil {
+			g.Members = map[string]store.Role{}
+		}
+		ev, err := fn(tx, g)
+		if err != nil {
+			return err
+		}
+		if err := tx.PutGroup(g); err != nil {
+			return err
+		}
+		ev.Group = g.Name
+		return s.auditChange(c, tx, ev)
+	})
+	return g, err
+}
+
+// handleUpdateGroup serves PATCH /admin/v1/groups/{name}: title,
+// description and max_content_length. A group's name is its API root's
+// URL and does not change.
+func (s *Server) handleUpdateGroup(c *gin.Context) error {
+	if _, err := s.adminGroup(c); err != nil {
+		return err
+	}
+	var body struct {
+		Title            *string `json:"title"`
+		Description      *string `json:"description"`
+		MaxContentLength *int64  `json:"max_content_length"`
+	}
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	gb := groupBody{Title: body.Title, Description: body.Description, MaxContentLength: body.MaxContentLength}
+	if gb.Title == nil && gb.Description == nil && gb.MaxContentLength == nil {
+		return badRequest("body: nothing to change (give any of title, description, max_content_length)")
+	}
+	if err := gb.validate(); err != nil {
+		return err
+	}
+	g, err := s.changeGroup(c, func(_ *store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+		return store.AuditEvent{Action: "admin.group.update", Target: "group " + g.Name, Detail: gb.apply(g)}, nil
+	})
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusOK, viewGroup(g))
+	return nil
+}
+
+// handleDeleteGroup serves DELETE /admin/v1/groups/{name} (superadmin);
+// 409 while it has collections.
+func (s *Server) handleDeleteGroup(c *gin.Context) error {
+	if !caller(c).Superadmin {
+		return errNeedSuperadmin
+	}
+	name := c.Param("name")
+	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+		g, err := tx.Group(name)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteGroup(name); err != nil {
+			return err
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.group.delete", Group: name, Target: "group " + name,
+			Detail: fmt.Sprintf("%d members", len(g.Members))})
+	})
+	if err != nil {
+		return err
+	}
+	writeNoContent(c)
+	return nil
+}
+
+// handlePutMember serves PUT /admin/v1/groups/{name}/members/{account}
+// {role}: adds the account to the group or changes its role. The account
+// may belong to any organization; an unknown one is 404.
+func (s *Server) handlePutMember(c *gin.Context) error {
+	if _, err := s.adminGroup(c); err != nil {
+		return err
+	}
+	var body struct {
+		Role *store.Role `json:"role"`
+	}
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	if body.Role == nil {
+		return badRequest("role: required (reader, publisher or admin)")
+	}
+	if !body.Role.Valid() {
+		return badRequest("role: %q is not a role (reader, publisher or admin)", *body.Role)
+	}
+	account := c.Param("account")
+	g, err := s.changeGroup(c, func(tx *store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+		if _, err := tx.Account(account); err != nil {
+			return store.AuditEvent{}, err
+		}
+		ev := store.AuditEvent{Action: "admin.member.create", Target: "member " + account + " of group " + g.Name,
+			Detail: "role=" + string(*body.Role)}
+		if old, ok := g.Members[account]; ok {
+			ev.Action = "admin.member.update"
+			ev.Detail = fmt.Sprintf("role %s -> %s", old, *body.Role)
+		}
+		g.Members[account] = *body.Role
+		return ev, nil
+	})
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusOK, viewGroup(g))
+	return nil
+}
+
+// handleDeleteMember serves DELETE /admin/v1/groups/{name}/members/{account}:
+// the account leaves the group (404 if it is no member).
+func (s *Server) handleDeleteMember(c *gin.Context) error {
+	account := c.Param("account")
+	g, err := s.changeGroup(c, func(_ *store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+		old, ok := g.Members[account]
+		if !ok {
+			return store.AuditEvent{}, errNotFound
+		}
+		delete(g.Members, account)
+		return store.AuditEvent{Action: "admin.member.delete", Target: "member " + account + " of group " + g.Name,
+			Detail: "role was " + string(old)}, nil
+	})
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusOK, viewGroup(g))
+	return nil
+}
+
+// Collections.
+
+// groupCollection returns the group named in the URL, which the caller
+// manages, and its collection named by id (404 if the group has none such).
+func (s *Server) groupCollection(c *gin.Context) (*group, *store.Collection, error) {
+	g, err := s.adminGroup(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	coll := g.byID[c.Param("id")]
+	if coll == nil {
+		return nil, nil, errNotFound
+	}
+	return g, coll, nil
+}
+
+// handleListCollections serves GET /admin/v1/groups/{name}/collections:
+// every collection of the group with its policy, sorted by id.
+func (s *Server) handleListCollections(c *gin.Context) error {
+	g, err := s.adminGroup(c)
+	if err != nil {
+		return err
+	}
+	res := struct {
+		Collections []*store.Collection `json:"collections"`
+	}{Collections: append([]*store.Collection{}, g.sorted...)}
+	writeAdminJSON(c, http.StatusOK, &res)
+	return nil
+}
+
+// handleGetCollection serves GET /admin/v1/groups/{name}/collections/{id}.
+func (s *Server) handleGetCollection(c *gin.Context) error {
+	_, coll, err := s.groupCollection(c)
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusOK, coll)
+	return nil
+}
+
+// collectionBody is the body of POST and PATCH on collections. ID is
+// accepted on POST only; Policy replaces the whole policy.
+type collectionBody struct {
+	ID          *string       `json:"id"`
+	Title       *string       `json:"title"`
+	Alias       *string       `json:"alias"`
+	Description *string       `json:"description"`
+	Policy      *store.Policy `json:"policy"`
+}
+
+// validate checks the fields the body names, except id.
+func (b *collectionBody) validate() error {
+	if b.Title != nil {
+		if strings.TrimSpace(*b.Title) == "" {
+			return badRequest("title: must not be empty")
+		}
+		if err := checkText("title", *b.Title, 256); err != nil {
+			return err
+		}
+	}
+	if b.Description != nil {
+		if err := checkDescription("description", *b.Description, 4096); err != nil {
+			return err
+		}
+	}
+	if b.Alias != nil && *b.Alias != "" {
+		if !groupNamePattern.MatchString(*b.Alias) {
+			return badRequest("alias: %q is not a valid alias (lowercase letters, digits, . _ -; at most 63, starting with a letter or digit)", *b.Alias)
+		}
+		if _, err := uuid.Parse(*b.Alias); err == nil {
+			// TAXII URLs name a collection by id or alias: an alias
+			// that reads as an id would shadow or be shadowed.
+			return badRequest("alias: %q reads as a collection id; choose a name", *b.Alias)
+		}
+	}
+	if b.Policy != nil {
+		if err := validPolicy(b.Policy); err != nil {
+			return badRequest("policy.%v", err)
+		}
+	}
+	return nil
+}
+
+// apply sets the fields the body names on coll and says what changed.
+func (b *collectionBody) apply(coll *store.Collection) string {
+	var changes []string
+	if b.Title != nil {
+		coll.Title = *b.Title
+		changes = append(changes, fmt.Sprintf("title=%q", coll.Title))
+	}
+	if b.Alias != nil {
+		coll.Alias = *b.Alias
+		changes = append(changes, fmt.Sprintf("alias=%q", coll.Alias))
+	}
+	if b.Description != nil {
+		coll.Description = *b.Description
+		changes = append(changes, "description changed")
+	}
+	if b.Policy != nil {
+		coll.Policy = *b.Policy
+		changes = append(changes, "policy="+describePolicy(&coll.Policy))
+	}
+	return strings.Join(changes, ", ")
+}
+
+func describePolicy(p *store.Policy) string {
+	return fmt.Sprintf("{tlp_ceiling=%q require_tlp=%t default_tlp=%q anonymize=%t read_role=%q write_role=%q}",
+		p.TLPCeiling, p.RequireTLP, p.DefaultTLP, p.Anonymize, p.ReadRole, p.WriteRole)
+}
+
+// checkAlias refuses an alias another collection of the group has.
+func checkAlias(dir *directory, groupName string, coll *store.Collection) error {
+	if coll.Alias == "" {
+		return nil
+	}
+	if g := dir.groups[groupName]; g != nil {
+		if other := g.byAlias[coll.Alias]; other != nil && other.ID != coll.ID {
+			return conflict("alias: collection %s of this group already has alias %q", other.ID, coll.Alias)
+		}
+	}
+	return nil
+}
+
+// handleCreateCollection serves POST /admin/v1/groups/{name}/collections:
+// a new collection, its id a lowercase UUIDv4 given or generated, unique
+// on the server.
+func (s *Server) handleCreateCollection(c *gin.Context) error {
+	g, err := s.adminGroup(c)
+	if err != nil {
+		return err
+	}
+	var body collectionBody
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	coll := &store.Collection{APIRoot: g.Name}
+	if body.ID == nil {
+		coll.ID = uuid.NewString()
+	} else {
+		u, err := uuid.Parse(*body.ID)
+		if err != nil || u.Version() != 4 || u.Variant() != uuid.RFC4122 || *body.ID != u.String() {
+			return badRequest("id: %q is not a lowercase UUIDv4 (leave it out to have one generated)", *body.ID)
+		}
+		coll.ID = *body.ID
+	}
+	if body.Title == nil {
+		return badRequest("title: required")
+	}
+	if err := body.validate(); err != nil {
+		return err
+	}
+	detail := body.apply(coll)
+	err = s.changeDirectory(c, func(tx *store.DirectoryTx, dir *directory) error {
+		if _, err := tx.Group(g.Name); err != nil {
+			return err
+		}
+		if _, err := tx.Collection(coll.ID); !errors.Is(err, store.ErrNotFound) {
+			if err != nil {
+				return err
+			}
+			return conflict("id: a collection %s already exists on this server", coll.ID)
+		}
+		if err := checkAlias(dir, g.Name, coll); err != nil {
+			return err
+		}
+		if err := tx.PutCollection(coll); err != nil {
+			return err
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.collection.create", Group: g.Name, Collection: coll.ID,
+			Target: "collection " + coll.ID + " of group " + g.Name, Detail: detail})
+	})
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusCreated, coll)
+	return nil
+}
+
+// handleUpdateCollection serves PATCH /admin/v1/groups/{name}/collections/{id}:
+// title, alias ("" removes it), description, policy (replaced whole).
+func (s *Server) handleUpdateCollection(c *gin.Context) error {
+	g, cur, err := s.groupCollection(c)
+	if err != nil {
+		return err
+	}
+	var patch struct {
+		Title       *string       `json:"title"`
+		Alias       *string       `json:"alias"`
+		Description *string       `json:"description"`
+		Policy      *store.Policy `json:"policy"`
+	}
+	if err := decodeBody(c, &patch); err != nil {
+		return err
+	}
+	body := collectionBody{Title: patch.Title, Alias: patch.Alias, Description: patch.Description, Policy: patch.Policy}
+	if body.Title == nil && body.Alias == nil && body.Description == nil && body.Policy == nil {
+		return badRequest("body: nothing to change (give any of title, alias, description, policy)")
+	}
+	if err := body.validate(); err != nil {
+		return err
+	}
+	var coll *store.Collection
+	err = s.changeDirectory(c, func(tx *store.DirectoryTx, dir *directory) error {
+		var err error
+		if coll, err = tx.Collection(cur.ID); err != nil {
+			return err
+		}
+		if coll.APIRoot != g.Name {
+			return errNotFound
+		}
+		detail := body.apply(coll)
+		if err := checkAlias(dir, g.Name, coll); err != nil {
+			return err
+		}
+		if err := tx.PutCollection(coll); err != nil {
+			return err
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.collection.update", Group: g.Name, Collection: coll.ID,
+			Target: "collection " + coll.ID + " of group " + g.Name, Detail: detail})
+	})
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusOK, coll)
+	return nil
+}
+
+// handleDeleteCollection serves DELETE /admin/v1/groups/{name}/collections/{id}:
+// the collection and every object in it are deleted.
+func (s *Server) handleDeleteCollection(c *gin.Context) error {
+	g, cur, err := s.groupCollection(c)
+	if err != nil {
+		return err
+	}
+	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+		coll, err := tx.Collection(cur.ID)
+		if err != nil {
+			return err
+		}
+		if coll.APIRoot != g.Name {
+			return errNotFound
+		}
+		if err := tx.DeleteCollection(coll.ID); err != nil {
+			return err
+		}
+		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.collection.delete", Group: g.Name, Collection: coll.ID,
+			Target: "collection " + coll.ID + " of group " + g.Name, Detail: fmt.Sprintf("title=%q", coll.Title)})
+	})
+	if err != nil {
+		return err
+	}
+	writeNoContent(c)
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -30,14 +31,15 @@ type write struct {
 
 type committer struct {
 	db      *bolt.DB
+	observe func(time.Duration, int) // may be nil
 	queue   chan write
 	stop    chan struct{}
 	stopped chan struct{}
 	once    sync.Once
 }
 
-func newCommitter(db *bolt.DB) *committer {
-	c := &committer{db: db, queue: make(chan write, maxGroup), stop: make(chan struct{}), stopped: make(chan struct{})}
+func newCommitter(db *bolt.DB, observe func(time.Duration, int)) *committer {
+	c := &committer{db: db, observe: observe, queue: make(chan write, maxGroup), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -88,6 +90,9 @@ func (c *committer) run() {
 
 // apply commits a group in one transaction, or each alone if that fails.
 func (c *committer) apply(group []write) {
+	if c.observe != nil {
+		defer func(start time.Time) { c.observe(time.Since(start), len(group)) }(time.Now())
+	}
 	if len(group) > 1 {
 		err := c.db.Update(func(tx *bolt.Tx) error {
 			for _, w := range group {

@@ -131,6 +131,8 @@ func (s *Server) readable(c *gin.Context) (*group, *store.Collection, error) {
 // date_added range.
 func (s *Server) auditRead(c *gin.Context, g *group, coll *store.Collection, what string, p *store.Page) {
 	pr := caller(c)
+	s.metrics.served.WithLabelValues(coll.ID).Add(float64(len(p.Records)))
+	s.metrics.lastPoll.WithLabelValues(pr.Name).Set(float64(s.now().Unix()))
 	ev := store.AuditEvent{Action: "read", Detail: what, Account: pr.Name, Organization: pr.Organization,
 		Group: g.Name, Collection: coll.ID, Count: len(p.Records), RemoteAddr: c.ClientIP()}
 	if len(p.Records) > 0 {
@@ -411,6 +413,9 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 			obj, findings = pol.apply(&h, compact(raw))
 		}
 		if len(findings) > 0 {
+			for _, f := range findings {
+				s.metrics.validationFailures.WithLabelValues(f.Rule).Inc()
+			}
 			msg := stix.Summarize(findings, 10)
 			if h.ID == "" {
 				// Without an id the client can only find the object by
@@ -427,6 +432,7 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 		return err
 	}
 	c.Set(ctxObjects, st.SuccessCount)
+	s.metrics.published.WithLabelValues(coll.ID).Add(float64(st.SuccessCount))
 	writeJSON(c, http.StatusAccepted, st)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
@@ -109,6 +110,12 @@ type Options struct {
 	// 24 hours if zero, the least the spec allows (REQ-43).
 	StatusRetention time.Duration
 
+	// Metrics receive the server's measurements; NewMetrics() if nil.
+	Metrics *Metrics
+	// MetricsAllow lists the networks that may read /metrics without
+	// credentials; others need a superadmin's.
+	MetricsAllow []netip.Prefix
+
 	Logger *slog.Logger     // slog.Default() if nil
 	Now    func() time.Time // time.Now if nil
 }
@@ -147,6 +154,9 @@ func (o *Options) validate() error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
 	}
 	if strings.TrimSpace(o.Discovery.Title) == "" {
 		return fmt.Errorf("discovery.title: required")

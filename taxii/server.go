@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -34,6 +35,7 @@ type Server struct {
 	dir       atomic.Pointer[directory]
 	limits    limiter
 	audit     *auditor
+	metrics   *Metrics
 	engine    *gin.Engine
 }
 
@@ -43,7 +45,8 @@ func NewServer(ctx context.Context, opts Options, st *store.DB, v *stix.Validato
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, store: st, validator: v, log: opts.Logger, now: opts.Now}
+	s := &Server{opts: opts, store: st, validator: v, log: opts.Logger, now: opts.Now, metrics: opts.Metrics}
+	s.metrics.registerStore(st)
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, err
 	}
@@ -74,9 +77,27 @@ func (s *Server) routes() *gin.Engine {
 	e.RedirectFixedPath = false
 	e.HandleMethodNotAllowed = true
 	e.SetTrustedProxies(nil)
-	e.Use(s.logRequests, s.recover, s.authenticate)
+	e.Use(s.logRequests, s.recover)
+	// Operations endpoints, before authentication: probes carry no
+	// credentials, and /metrics checks its own.
+	e.GET("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz)
+	e.GET("/metrics", s.handleMetrics())
+	e.Use(s.authenticate)
 	e.NoRoute(func(c *gin.Context) { s.writeError(c, errNotFound) })
+	// gin's 405 lookup reuses its route-search state across the method
+	// trees, so its Allow header can name methods whose routes do not match
+	// the path (POST /taxii2/ got "Allow: GET, PATCH"): Allow is computed
+	// from the routes instead, set once they are all registered.
+	var routes gin.RoutesInfo
 	e.NoMethod(func(c *gin.Context) {
+		allow := allowedMethods(routes, c.Request.URL.Path)
+		if len(allow) == 0 {
+			c.Writer.Header().Del("Allow")
+			s.writeError(c, errNotFound)
+			return
+		}
+		c.Header("Allow", strings.Join(allow, ", "))
 		s.writeError(c, errorf(http.StatusMethodNotAllowed, "Method Not Allowed", c.Request.Method+" is not supported here"))
 	})
 
@@ -101,7 +122,37 @@ func (s *Server) routes() *gin.Engine {
 	handle(http.MethodDelete, "/:root/collections/:coll/objects/:object", s.handleDeleteObject)
 	handle(http.MethodGet, "/:root/collections/:coll/objects/:object/versions", s.handleVersions)
 	s.adminRoutes(handle)
+	routes = e.Routes()
 	return e
+}
+
+// allowedMethods returns the methods of the routes whose pattern matches
+// path, each once, in route order.
+func allowedMethods(routes gin.RoutesInfo, path string) []string {
+	var allow []string
+	for _, r := range routes {
+		if !slices.Contains(allow, r.Method) && routeMatches(r.Path, path) {
+			allow = append(allow, r.Method)
+		}
+	}
+	return allow
+}
+
+// routeMatches reports whether the gin route pattern matches path: ":name"
+// matches one non-empty segment, "*name" the rest.
+func routeMatches(pattern, path string) bool {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	for i, p := range ps {
+		switch {
+		case strings.HasPrefix(p, "*"):
+			return true
+		case i >= len(xs):
+			return false
+		case p != xs[i] && (!strings.HasPrefix(p, ":") || xs[i] == ""):
+			return false
+		}
+	}
+	return len(ps) == len(xs)
 }
 
 // Keys of request-scoped values in the gin context.
@@ -132,6 +183,7 @@ func (s *Server) logRequests(c *gin.Context) {
 		attrs = append(attrs, "objects", n)
 	}
 	s.log.InfoContext(c.Request.Context(), "request", attrs...)
+	s.metrics.observeRequest(route, c.Request.Method, c.Writer.Status(), time.Since(start))
 }
 
 // recover turns a panic in a handler into a TAXII 500.
@@ -152,10 +204,12 @@ func (s *Server) recover(c *gin.Context) {
 // account's rate limit (429), then checks Accept (406): the check order of
 // the conformance reference.
 func (s *Server) authenticate(c *gin.Context) {
-	p := s.auth.authenticate(s.dir.Load(), c.GetHeader("Authorization"), c.Request.TLS)
+	dir := s.dir.Load()
+	p := s.auth.authenticate(dir, c.GetHeader("Authorization"), c.Request.TLS)
 	if p == nil {
+		s.metrics.authFailures.Inc()
 		s.audit.record(store.AuditEvent{Action: "auth.refused", RemoteAddr: c.ClientIP(),
-			Account: attemptedAccount(c.GetHeader("Authorization")), Detail: c.Request.Method + " " + c.Request.URL.Path})
+			Account: attemptedAccount(dir, c.GetHeader("Authorization")), Detail: c.Request.Method + " " + c.Request.URL.Path})
 		s.writeError(c, errUnauthorized)
 		return
 	}
@@ -166,6 +220,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	if limit != nil {
 		if ok, wait := s.limits.allow(p.Name, *limit, s.now()); !ok {
+			s.metrics.rateLimited.Inc()
 			s.audit.record(store.AuditEvent{Action: "ratelimit", Account: p.Name, Organization: p.Organization, RemoteAddr: c.ClientIP()})
 			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			s.writeError(c, errorf(http.StatusTooManyRequests, "Too Many Requests",
@@ -180,16 +235,18 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Next()
 }
 
-// attemptedAccount returns the account name a refused Basic credential
-// named, for the audit log; never the password, never a token.
-func attemptedAccount(header string) string {
+// attemptedAccount returns the account a refused Basic credential named,
+// for the audit log; never the password, never a token. A name that is no
+// account is not recorded: clients put tokens and passwords in the user
+// name field too (`curl -u $TOKEN:`), and the log must not keep them.
+func attemptedAccount(dir *directory, header string) string {
 	scheme, cred, _ := strings.Cut(strings.TrimSpace(header), " ")
 	if !strings.EqualFold(scheme, "basic") {
 		return ""
 	}
-	name, _, _ := decodeBasic(strings.TrimSpace(cred))
-	if len(name) > 128 {
-		name = name[:128]
+	name, _, ok := decodeBasic(strings.TrimSpace(cred))
+	if !ok || dir.accounts[name] == nil {
+		return ""
 	}
 	return name
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 
 	"time"
@@ -31,7 +32,15 @@ type Config struct {
 	AuditRetention string `yaml:"audit_retention"`
 	// StatusRetention is how long Add Objects statuses are kept ("48h");
 	// at least and by default 24h.
-	StatusRetention string `yaml:"status_retention"`
+	StatusRetention string        `yaml:"status_retention"`
+	Metrics         MetricsConfig `yaml:"metrics"`
+}
+
+// MetricsConfig says who may read /metrics without credentials.
+type MetricsConfig struct {
+	// Allow lists addresses or networks ("127.0.0.1", "10.1.0.0/16");
+	// everyone else needs a superadmin's credentials.
+	Allow []string `yaml:"allow"`
 }
 
 // TLSConfig names the server's certificate and key (PEM files) and,
@@ -156,6 +165,17 @@ func (c *Config) serverOptions() (taxii.Options, error) {
 			return o, fmt.Errorf("%s: %q is not a duration such as 8760h", d.key, d.text)
 		}
 		*d.dst = v
+	}
+	for i, a := range c.Metrics.Allow {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(a)
+			if aerr != nil {
+				return o, fmt.Errorf("metrics.allow[%d]: %q is neither an address nor a network", i, a)
+			}
+			p = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		o.MetricsAllow = append(o.MetricsAllow, p.Masked())
 	}
 	for _, org := range c.Organizations {
 		o.Organizations = append(o.Organizations, taxii.Organization{Name: org.Name, Title: org.Title})

@@ -110,7 +110,8 @@ func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
-	db, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{})
+	metrics := taxii.NewMetrics()
+	db, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{OnCommit: metrics.ObserveCommit})
 	if err != nil {
 		return err
 	}
@@ -124,6 +125,7 @@ func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	opts.Logger = log
+	opts.Metrics = metrics
 	gin.SetMode(gin.ReleaseMode)
 	srv, err := taxii.NewServer(ctx, opts, db, validator)
 	if err != nil {

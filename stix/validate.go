@@ -25,22 +25,13 @@ func NewValidator() (*Validator, error) {
 	return &Validator{schemas: s}, nil
 }
 
-// headerFields is what Check decodes of every object; json.RawMessage fields
-// let it tell "absent" from "present with the wrong JSON type".
-type headerFields struct {
-	Type              json.RawMessage `json:"type"`
-	ID                json.RawMessage `json:"id"`
-	SpecVersion       json.RawMessage `json:"spec_version"`
-	Created           json.RawMessage `json:"created"`
-	Modified          json.RawMessage `json:"modified"`
-	CreatedByRef      json.RawMessage `json:"created_by_ref"`
-	ObjectMarkingRefs json.RawMessage `json:"object_marking_refs"`
-}
-
 // Check validates one object given as raw JSON. It returns the object's
 // header and the findings; the object is valid when there are none. The
 // header is filled as far as the object allows even when it is invalid, so
 // that a failure can still name the object's id and version.
+//
+// The object is decoded once; the header, the schema and the rules all
+// read that one decoding.
 func (v *Validator) Check(raw []byte) (Header, []Finding) {
 	var h Header
 	var fs []Finding
@@ -48,8 +39,8 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 		fs = append(fs, Finding{Path: path, Rule: rule, Message: fmt.Sprintf(format, args...)})
 	}
 
-	var f headerFields
-	if err := json.Unmarshal(raw, &f); err != nil {
+	obj, err := decodeObject(raw)
+	if err != nil {
 		add("", "json", "not a valid JSON object: %s", jsonErrorText(err))
 		return h, fs
 	}
@@ -58,18 +49,21 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 	if dups := checkDuplicateKeys(raw); len(dups) > 0 {
 		return h, dups
 	}
-	str := func(name string, rawv json.RawMessage, dst *string) bool {
-		if rawv == nil {
+	str := func(name string, dst *string) bool {
+		val, present := obj[name]
+		if !present {
 			return false
 		}
-		if err := json.Unmarshal(rawv, dst); err != nil || rawv[0] != '"' {
+		sv, ok := val.(string)
+		if !ok {
 			add("/"+name, "type", "%s must be a string", name)
 			return false
 		}
+		*dst = sv
 		return true
 	}
-	ts := func(name string, rawv json.RawMessage, dst *string, at *time.Time) {
-		if !str(name, rawv, dst) {
+	ts := func(name string, dst *string, at *time.Time) {
+		if !str(name, dst) {
 			return
 		}
 		t, err := ParseTimestamp(*dst)
@@ -83,17 +77,22 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 		}
 		*at = t
 	}
+	_, hasType := obj["type"]
+	_, hasID := obj["id"]
+	_, hasSpecVersion := obj["spec_version"]
+	_, hasCreated := obj["created"]
+	_, hasModified := obj["modified"]
 
-	if !str("type", f.Type, &h.Type) {
-		if f.Type == nil {
+	if !str("type", &h.Type) {
+		if !hasType {
 			add("/type", "required", "type is required")
 		}
 	} else if !ValidTypeName(h.Type) {
 		add("/type", "type-name", "type %q is not a valid STIX type name (3-250 characters: a-z, 0-9, '-')", h.Type)
 	}
 
-	if !str("id", f.ID, &h.ID) {
-		if f.ID == nil {
+	if !str("id", &h.ID) {
+		if !hasID {
 			add("/id", "required", "id is required")
 		}
 	} else if typ, _, err := SplitID(h.ID); err != nil {
@@ -102,12 +101,18 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 		add("/id", "id-type", "id %q must start with the object's type %q", h.ID, h.Type)
 	}
 
-	ts("created", f.Created, &h.Created, &h.CreatedAt)
-	ts("modified", f.Modified, &h.Modified, &h.ModifiedAt)
-	str("spec_version", f.SpecVersion, &h.SpecVersion)
-	str("created_by_ref", f.CreatedByRef, &h.CreatedByRef)
-	if f.ObjectMarkingRefs != nil {
-		if err := json.Unmarshal(f.ObjectMarkingRefs, &h.ObjectMarkingRefs); err != nil || f.ObjectMarkingRefs[0] != '[' {
+	ts("created", &h.Created, &h.CreatedAt)
+	ts("modified", &h.Modified, &h.ModifiedAt)
+	str("spec_version", &h.SpecVersion)
+	str("created_by_ref", &h.CreatedByRef)
+	if refs, present := obj["object_marking_refs"]; present {
+		list, ok := refs.([]any)
+		for _, r := range list {
+			ref, isString := r.(string)
+			ok = ok && isString
+			h.ObjectMarkingRefs = append(h.ObjectMarkingRefs, ref)
+		}
+		if !ok {
 			add("/object_marking_refs", "type", "object_marking_refs must be a list of identifiers")
 			h.ObjectMarkingRefs = nil
 		}
@@ -122,22 +127,22 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 	// created but not modified; SDOs, SROs and the other meta objects need
 	// all of them. An unknown (custom) type counts as an SCO when it
 	// carries no created, as the STIX validator does.
-	sco := IsSCO(h.Type) || (h.Type != "marking-definition" && f.Created == nil && !isKnownNonSCO(h.Type))
+	sco := IsSCO(h.Type) || (h.Type != "marking-definition" && !hasCreated && !isKnownNonSCO(h.Type))
 	switch {
 	case sco:
-		if f.SpecVersion != nil && h.SpecVersion != "2.1" {
-			add("/spec_version", "spec-version", "spec_version must be \"2.1\", got %s", string(f.SpecVersion))
+		if hasSpecVersion && h.SpecVersion != "2.1" {
+			add("/spec_version", "spec-version", "spec_version must be \"2.1\", got %q", h.SpecVersion)
 		}
 	default:
-		if f.SpecVersion == nil {
+		if !hasSpecVersion {
 			add("/spec_version", "required", "spec_version is required (this server accepts STIX 2.1 objects)")
 		} else if h.SpecVersion != "2.1" {
-			add("/spec_version", "spec-version", "spec_version must be \"2.1\", got %s", string(f.SpecVersion))
+			add("/spec_version", "spec-version", "spec_version must be \"2.1\", got %q", h.SpecVersion)
 		}
-		if f.Created == nil {
+		if !hasCreated {
 			add("/created", "required", "created is required on a %s", h.Type)
 		}
-		if f.Modified == nil && h.Type != "marking-definition" {
+		if !hasModified && h.Type != "marking-definition" {
 			add("/modified", "required", "modified is required on a %s", h.Type)
 		}
 	}
@@ -149,14 +154,25 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 		// these findings in other words.
 		return h, fs
 	}
-	obj, err := decodeObject(raw)
-	if err != nil {
-		add("", "json", "not a valid JSON object: %s", jsonErrorText(err))
-		return h, fs
+	schemaFindings := v.schemas.check(h.Type, obj)
+	fs = append(fs, schemaFindings...)
+	// Where the schema already explained a property, a rule finding on the
+	// same property would only say it again in other words.
+	for _, f := range checkRules(&h, obj) {
+		if !samePath(schemaFindings, f.Path) {
+			fs = append(fs, f)
+		}
 	}
-	fs = append(fs, v.schemas.check(h.Type, obj)...)
-	fs = append(fs, checkRules(&h, obj)...)
 	return h, fs
+}
+
+func samePath(fs []Finding, path string) bool {
+	for _, f := range fs {
+		if f.Path == path {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeObject decodes an object for schema and rule checks, keeping numbers

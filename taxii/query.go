@@ -1,6 +1,7 @@
 package taxii
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -57,6 +58,11 @@ func parseQuery(rawQuery string, fs filterSet, maxPage int) (store.Query, error)
 		}
 		if v, ok := values["limit"]; ok {
 			n, err := strconv.Atoi(v[0])
+			if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(v[0], "-") {
+				// A positive integer beyond int is still a valid limit
+				// (REQ-94): clamp it like any other large one.
+				n, err = maxPage, nil
+			}
 			if err != nil || n <= 0 {
 				return q, badQuery("limit: %q is not a positive integer", v[0])
 			}

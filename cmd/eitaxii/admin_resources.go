@@ -353,12 +353,13 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 		if *noPassword {
 			body["password"] = nil
 		}
-		add, err := certFingerprints(fingerprints, certFiles)
-		if err != nil {
+		// Plain assignments: a := here would shadow the err checked
+		// after the switch, and a refused request would look done.
+		var add, remove []string
+		if add, err = certFingerprints(fingerprints, certFiles); err != nil {
 			return err
 		}
-		remove, err := certFingerprints(removeCerts, nil)
-		if err != nil {
+		if remove, err = certFingerprints(removeCerts, nil); err != nil {
 			return err
 		}
 		// Connect first: your own password may come from standard input

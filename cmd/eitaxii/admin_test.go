@@ -461,6 +461,9 @@ func TestAdmin_Credentials(t *testing.T) {
 	// A wrong password: the server's message, exit 1.
 	cli = &adminCLI{t: t, base: base, env: map[string]string{"EITAXII_USER": "root", "EITAXII_PASSWORD": "not-the-password"}}
 	cli.fails(1, "eitaxii admin: Unauthorized: valid credentials are required", "orgs", "list")
+	// Every verb reports a refusal, account create and update included.
+	cli.fails(1, "Unauthorized", "accounts", "create", "eve", "--kind", "machine")
+	cli.fails(1, "Unauthorized", "accounts", "update", "root", "--cert-fingerprint", strings.Repeat("ab", 32))
 	cli.env = map[string]string{"EITAXII_TOKEN": "eit_revoked-or-made-up"}
 	cli.fails(1, "Unauthorized", "me")
 

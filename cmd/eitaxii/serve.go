@@ -226,6 +226,7 @@ discovery:
   default: demo
 accounts:
   - name: admin
+    superadmin: true
     password_hash: "{{.PasswordHash}}"
 groups:
   - name: demo
@@ -269,7 +270,7 @@ func starter(dataDir string, e *env) (*Config, error) {
 		return nil, err
 	}
 	fmt.Fprintf(e.stdout, "First start: wrote %s\n", path)
-	fmt.Fprintf(e.stdout, "Account admin (publisher of group demo), password: %s\n", password)
+	fmt.Fprintf(e.stdout, "Account admin (superadmin; publisher of group demo), password: %s\n", password)
 	fmt.Fprintln(e.stdout, "This password is shown once and stored only as a hash.")
 	return loadConfig(path)
 }

@@ -318,6 +318,8 @@ func TestServer_MalformedQuery(t *testing.T) {
 		{"added_after=2024-05-01T25:00:00Z", paging},
 		{"added_after=Wed%20May%2001%202024%2012:00:00%20GMT", paging}, // JS Date.toString()
 		{"added_after=1714564800", paging},
+		{"added_after=2024-05-01T12:00:00.1234567891Z", paging}, // 10 fractional digits
+
 		{"added_after=2024-05-01T12:00:00Z&added_after=2024-05-01T12:00:00Z", paging},
 		{"added_after=2024-05-01T12:00:00Z&added_after=2024-06-01T12:00:00Z", paging},
 		{"added_after=2024-05-01T12:00:00Z&added%5Fafter=2024-05-01T12:00:00Z", paging},

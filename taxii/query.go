@@ -161,10 +161,21 @@ func parseQueryTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q is not a UTC timestamp (YYYY-MM-DDTHH:MM:SS[.ffffff]Z)", s)
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	// time.Parse takes any number of fractional digits; more than
+	// nanoseconds would be silently cut, so they are refused.
+	if _, frac, hasFrac := strings.Cut(s, "."); err != nil || hasFrac && fracDigits(frac) > 9 {
 		return time.Time{}, fmt.Errorf("%q is not a UTC timestamp (YYYY-MM-DDTHH:MM:SS[.ffffff]Z)", s)
 	}
 	return t.UTC(), nil
+}
+
+// fracDigits counts the digits at the start of frac.
+func fracDigits(frac string) int {
+	n := 0
+	for n < len(frac) && frac[n] >= '0' && frac[n] <= '9' {
+		n++
+	}
+	return n
 }
 
 // formatTime renders a TAXII timestamp: UTC with exactly six fractional

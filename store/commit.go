@@ -35,7 +35,12 @@ type committer struct {
 	queue   chan write
 	stop    chan struct{}
 	stopped chan struct{}
-	once    sync.Once
+
+	// mu makes "closed" and "queued" exclusive: once close has set
+	// closed, every write that got in is already queued, and the run loop
+	// drains the queue before it stops, so no write waits forever.
+	mu     sync.RWMutex
+	closed bool
 }
 
 func newCommitter(db *bolt.DB, observe func(time.Duration, int)) *committer {
@@ -54,11 +59,13 @@ func (c *committer) commit(ctx context.Context, fn func(*bolt.Tx) error) error {
 		return err
 	}
 	w := write{fn: fn, done: make(chan error, 1)}
-	select {
-	case c.queue <- w:
-	case <-c.stop:
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
 		return errClosed
 	}
+	c.queue <- w // the run loop is still consuming: this cannot block for ever
+	c.mu.RUnlock()
 	// Once queued the write is carried out even if ctx ends meanwhile:
 	// the caller may only learn the outcome, never leave it undecided.
 	return <-w.done
@@ -126,8 +133,14 @@ func (c *committer) drain() {
 	}
 }
 
-// close stops the committer after the queued writes are done.
+// close stops the committer after the queued writes are done. It may be
+// called more than once.
 func (c *committer) close() {
-	c.once.Do(func() { close(c.stop) })
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.stop)
+	}
+	c.mu.Unlock()
 	<-c.stopped
 }

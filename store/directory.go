@@ -76,6 +76,9 @@ type Account struct {
 	// RateLimit overrides the server's default; nil means the default.
 	RateLimit *RateLimit `json:"rate_limit,omitempty"`
 	Created   time.Time  `json:"created"`
+	// LastRead is when the account last read objects, a manifest or
+	// versions; updated lazily (see RecordUse), so it may lag a little.
+	LastRead time.Time `json:"last_read,omitzero"`
 }
 
 // RateLimit is a token bucket: PerSecond requests per second on average,
@@ -93,29 +96,38 @@ type Token struct {
 	Hash    string    `json:"hash"` // hex SHA-256 of the token
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires,omitzero"`
-	// LastUsed is updated lazily (see TouchTokens): it may lag by a minute.
+	// LastUsed is updated lazily (see RecordUse), so it may lag a little.
 	LastUsed time.Time `json:"last_used,omitzero"`
 	Revoked  bool      `json:"revoked,omitempty"`
 }
 
-// TouchTokens records when tokens were last used. Tokens that no longer
-// exist are skipped. Callers batch these updates so that authentication does
-// not cost a write transaction per request.
-func (db *DB) TouchTokens(ctx context.Context, used map[string]time.Time) error {
-	if len(used) == 0 {
+// RecordUse records when tokens were last used and when accounts last read,
+// in one transaction; entries that no longer exist are skipped and times
+// never move backwards. Callers batch these updates so that a request does
+// not cost a write transaction.
+func (db *DB) RecordUse(ctx context.Context, tokens, reads map[string]time.Time) error {
+	if len(tokens) == 0 && len(reads) == 0 {
 		return nil
 	}
 	return db.update(ctx, func(tx *bolt.Tx) error {
-		for id, at := range used {
+		for id, at := range tokens {
 			tok, err := get[Token](tx, bucketTokens, id, "token")
-			if err != nil {
+			if err != nil || !at.After(tok.LastUsed) {
 				continue
 			}
-			if at.After(tok.LastUsed) {
-				tok.LastUsed = at
-				if err := put(tx, bucketTokens, id, tok); err != nil {
-					return err
-				}
+			tok.LastUsed = at
+			if err := put(tx, bucketTokens, id, tok); err != nil {
+				return err
+			}
+		}
+		for name, at := range reads {
+			acct, err := get[Account](tx, bucketAccounts, name, "account")
+			if err != nil || !at.After(acct.LastRead) {
+				continue
+			}
+			acct.LastRead = at
+			if err := put(tx, bucketAccounts, name, acct); err != nil {
+				return err
 			}
 		}
 		return nil

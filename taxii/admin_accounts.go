@@ -28,13 +28,14 @@ type accountView struct {
 	RateLimit    *store.RateLimit `json:"rate_limit"`
 	Created      time.Time        `json:"created"`
 	HasPassword  bool             `json:"has_password"`
+	LastRead     time.Time        `json:"last_read,omitzero"`
 }
 
 func viewAccount(a *store.Account) accountView {
 	return accountView{
 		Name: a.Name, Organization: a.Organization, Kind: a.Kind, Disabled: a.Disabled,
 		Superadmin: a.Superadmin, OrgAdmin: a.OrgAdmin, Certificates: append([]string{}, a.Certificates...),
-		RateLimit: a.RateLimit, Created: a.Created, HasPassword: a.PasswordHash != "",
+		RateLimit: a.RateLimit, Created: a.Created, HasPassword: a.PasswordHash != "", LastRead: a.LastRead,
 	}
 }
 

@@ -16,8 +16,8 @@ import (
 // lost; Close flushes the rest.
 //
 // Its goroutine also does the server's other housekeeping: it records when
-// tokens were last used, and removes audit rows and statuses past their
-// retention.
+// tokens were last used and accounts last read, and removes audit rows and
+// statuses past their retention.
 type auditor struct {
 	store *store.DB
 	log   *slog.Logger
@@ -65,6 +65,13 @@ func (a *auditor) run() {
 	defer tick.Stop()
 	lastPrune := time.Time{}
 	batch := make([]store.AuditEvent, 0, auditBatch)
+	reads := map[string]time.Time{} // account -> last read, for Account.LastRead
+	take := func(ev store.AuditEvent) {
+		batch = append(batch, ev)
+		if ev.Action == "read" && ev.Account != "" && ev.Time.After(reads[ev.Account]) {
+			reads[ev.Account] = ev.Time
+		}
+	}
 	flush := func() {
 		if len(batch) > 0 {
 			if err := a.store.AppendAudit(context.Background(), batch...); err != nil {
@@ -72,18 +79,19 @@ func (a *auditor) run() {
 			}
 			batch = batch[:0]
 		}
-		if used := a.auth.takeTokenUse(); used != nil {
+		if used := a.auth.takeTokenUse(); used != nil || len(reads) > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), touchTimeout)
-			if err := a.store.TouchTokens(ctx, used); err != nil {
-				a.log.Warn("could not record token use", "err", err)
+			if err := a.store.RecordUse(ctx, used, reads); err != nil {
+				a.log.Warn("could not record token use and reads", "err", err)
 			}
 			cancel()
+			clear(reads)
 		}
 	}
 	for {
 		select {
 		case ev := <-a.queue:
-			batch = append(batch, ev)
+			take(ev)
 			if len(batch) == auditBatch {
 				flush()
 			}
@@ -97,7 +105,7 @@ func (a *auditor) run() {
 			for {
 				select {
 				case ev := <-a.queue:
-					batch = append(batch, ev)
+					take(ev)
 				default:
 					flush()
 					return

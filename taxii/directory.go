@@ -118,6 +118,7 @@ func (s *Server) reload(ctx context.Context) error {
 		return err
 	}
 	s.dir.Store(buildDirectory(d))
+	s.metrics.trackAccounts(d.Accounts)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
@@ -30,6 +31,9 @@ type Metrics struct {
 	commitSeconds      prometheus.Histogram
 	commitWrites       prometheus.Histogram
 	lastPoll           *prometheus.GaugeVec
+
+	mu      sync.Mutex
+	tracked map[string]bool // accounts with a lastPoll series
 }
 
 // NewMetrics makes and registers the metrics.
@@ -68,13 +72,43 @@ func NewMetrics() *Metrics {
 		}),
 		lastPoll: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "eitaxii_account_last_read_timestamp_seconds",
-			Help: "When each account last read objects or a manifest (Unix time): a feed that stopped polling shows here.",
+			Help: "When each account last read objects, a manifest or versions (Unix time; 0: never): a feed that stopped polling shows here.",
 		}, []string{"account"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.published, m.served, m.validationFailures,
 		m.authFailures, m.rateLimited, m.commitSeconds, m.commitWrites, m.lastPoll,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// trackAccounts keeps one last-read series per account: new accounts start
+// at their stored LastRead (0 if they never read, so they show as silent
+// from the start), deleted ones are dropped. Series already tracked are left
+// alone: the live value is newer than the store's, which lags.
+func (m *Metrics) trackAccounts(accounts []store.Account) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.tracked == nil {
+		m.tracked = map[string]bool{}
+	}
+	current := make(map[string]bool, len(accounts))
+	for _, a := range accounts {
+		current[a.Name] = true
+		if !m.tracked[a.Name] {
+			m.tracked[a.Name] = true
+			last := 0.0
+			if !a.LastRead.IsZero() {
+				last = float64(a.LastRead.Unix())
+			}
+			m.lastPoll.WithLabelValues(a.Name).Set(last)
+		}
+	}
+	for name := range m.tracked {
+		if !current[name] {
+			delete(m.tracked, name)
+			m.lastPoll.DeleteLabelValues(name)
+		}
+	}
 }
 
 // ObserveCommit records one group commit; it fits store.Options.OnCommit.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"time"
 
 	"github.com/eitaxii/eitaxii/stix"
@@ -54,7 +55,7 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 		FailureCount:     len(s.Failures),
 	}
 	err := db.commits.commit(ctx, func(tx *bolt.Tx) error {
-		coll, versions, added, err := collectionBuckets(tx, s.Collection)
+		coll, versions, objects, err := collectionBuckets(tx, s.Collection)
 		if err != nil {
 			return err
 		}
@@ -66,9 +67,15 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 			last = int64(binary.BigEndian.Uint64(v))
 		}
 		now := db.now().UnixMicro()
+		// objects/ is keyed by date_added, which only grows: pages split
+		// full, not half full (bbolt's default suits random keys).
+		objects.FillPercent = 0.95
+		// versions/ takes keys in random order, but each commit rewrites
+		// the pages it touches: packing them fuller keeps the index small.
+		versions.FillPercent = 0.9
 		for i := range s.Objects {
 			o := &s.Objects[i]
-			detail, err := addOne(versions, added, o, &last, now)
+			detail, err := addOne(versions, objects, o, &last, now)
 			if err != nil {
 				return err
 			}
@@ -102,7 +109,7 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 
 // addOne stores one object version unless it is a duplicate, advancing
 // *last when it hands out a date_added.
-func addOne(versions, added *bolt.Bucket, o *Object, last *int64, now int64) (StatusDetail, error) {
+func addOne(versions, objects *bolt.Bucket, o *Object, last *int64, now int64) (StatusDetail, error) {
 	h := &o.Header
 	specVersion := h.SpecVersion
 	if specVersion == "" {
@@ -110,16 +117,15 @@ func addOne(versions, added *bolt.Bucket, o *Object, last *int64, now int64) (St
 	}
 	vt, versioned := h.Version()
 	if versioned {
-		k := versionsKey(h.ID, versionKey(vt))
-		if old := versions.Get(k); old != nil {
-			return duplicateDetail(h, old, o.Raw)
+		if da := versions.Get(versionsKey(h.ID, versionKey(vt))); da != nil {
+			return duplicateDetail(h, objects, da, o.Raw)
 		}
 	} else {
 		// Unversioned: any stored version of this id is the same object.
 		c := versions.Cursor()
 		prefix := idPrefix(h.ID)
-		if k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
-			return duplicateDetail(h, v, o.Raw)
+		if k, da := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
+			return duplicateDetail(h, objects, da, o.Raw)
 		}
 	}
 
@@ -129,31 +135,35 @@ func addOne(versions, added *bolt.Bucket, o *Object, last *int64, now int64) (St
 	}
 	*last = dateAdded
 
-	rec := record{dateAdded: dateAdded, specVersion: specVersion, raw: o.Raw}
-	var vkey string
+	rec := record{id: []byte(h.ID), dateAdded: dateAdded, specVersion: specVersion, raw: o.Raw}
 	if versioned {
-		vkey = versionKey(vt)
+		rec.vkey = versionKey(vt)
 		rec.version = h.Modified
 		if rec.version == "" {
 			rec.version = h.Created
 		}
 	} else {
 		t := microsToTime(dateAdded)
-		vkey = versionKey(t)
+		rec.vkey = versionKey(t)
 		rec.version = t.Format(TimestampLayout)
 	}
-	k := versionsKey(h.ID, vkey)
-	if err := versions.Put(k, rec.encode()); err != nil {
+	da := addedKey(dateAdded)
+	if err := objects.Put(da, rec.encode()); err != nil {
 		return StatusDetail{}, err
 	}
-	if err := added.Put(addedKey(dateAdded), k); err != nil {
+	if err := versions.Put(versionsKey(h.ID, rec.vkey), da); err != nil {
 		return StatusDetail{}, err
 	}
 	return StatusDetail{ID: h.ID, Version: rec.version}, nil
 }
 
-func duplicateDetail(h *stix.Header, stored, raw []byte) (StatusDetail, error) {
-	r, err := decodeRecord(stored)
+// duplicateDetail reports a version already stored under date_added da.
+func duplicateDetail(h *stix.Header, objects *bolt.Bucket, da, raw []byte) (StatusDetail, error) {
+	v := objects.Get(da)
+	if v == nil || len(da) != 8 {
+		return StatusDetail{}, fmt.Errorf("store: version of %s without its object", h.ID)
+	}
+	r, err := decodeRecord(int64(binary.BigEndian.Uint64(da)), v, true)
 	if err != nil {
 		return StatusDetail{}, err
 	}

@@ -54,7 +54,7 @@ func putCollection(tx *bolt.Tx, c *Collection) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketVersions, bucketAdded} {
+	for _, name := range [][]byte{bucketVersions, bucketObjects} {
 		if _, err := b.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}

@@ -65,8 +65,8 @@ func (db *DB) Size(ctx context.Context) (int64, error) {
 }
 
 // Verify checks the store: bbolt's own page consistency, then this
-// package's invariants — every index entry points to a stored version with
-// the same date_added and back, no date_added exceeds the collection's
+// package's invariants — every stored object has its version entry and
+// every version entry its object, no date_added exceeds the collection's
 // last_added, every collection has its buckets, and every status has its
 // time index entry. It returns the problems found (none means healthy); the
 // error is for failing to check at all.
@@ -87,47 +87,43 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 				report("collection %s: no object buckets", id)
 				return nil
 			}
-			versions, added := coll.Bucket(bucketVersions), coll.Bucket(bucketAdded)
-			if versions == nil || added == nil {
-				report("collection %s: missing versions or added bucket", id)
+			versions, objects := coll.Bucket(bucketVersions), coll.Bucket(bucketObjects)
+			if versions == nil || objects == nil {
+				report("collection %s: missing versions or objects bucket", id)
 				return nil
 			}
 			var last int64
 			if v := coll.Get(keyLastAdded); len(v) == 8 {
 				last = int64(binary.BigEndian.Uint64(v))
 			}
-			err := added.ForEach(func(k, vk []byte) error {
+			err := objects.ForEach(func(k, v []byte) error {
 				if err := ctx.Err(); err != nil {
 					return err
+				}
+				if len(k) != 8 {
+					report("collection %s: object key %x is not a date_added", id, k)
+					return nil
 				}
 				da := int64(binary.BigEndian.Uint64(k))
 				if da > last {
 					report("collection %s: date_added %d above last_added %d", id, da, last)
 				}
-				v := versions.Get(vk)
-				if v == nil {
-					report("collection %s: index entry %d points to missing version %q", id, da, vk)
+				r, err := decodeRecord(da, v, true)
+				if err != nil {
+					report("collection %s: object at date_added %d: %v", id, da, err)
 					return nil
 				}
-				r, err := decodeRecord(v)
-				if err != nil {
-					report("collection %s: version %q: %v", id, vk, err)
-				} else if r.dateAdded != da {
-					report("collection %s: index entry %d points to version %q added at %d", id, da, vk, r.dateAdded)
+				if back := versions.Get(versionsKey(string(r.id), r.vkey)); !bytes.Equal(back, k) {
+					report("collection %s: object %s (date_added %d) has no version entry", id, r.id, da)
 				}
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			return versions.ForEach(func(vk, v []byte) error {
-				r, err := decodeRecord(v)
-				if err != nil {
-					report("collection %s: version %q: %v", id, vk, err)
-					return nil
-				}
-				if back := added.Get(addedKey(r.dateAdded)); !bytes.Equal(back, vk) {
-					report("collection %s: version %q (date_added %d) has no index entry", id, vk, r.dateAdded)
+			return versions.ForEach(func(vk, da []byte) error {
+				if objects.Get(da) == nil {
+					report("collection %s: version %q points to a missing object", id, vk)
 				}
 				return nil
 			})

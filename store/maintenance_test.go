@@ -86,9 +86,9 @@ func TestDB_BackupAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = raw.Update(func(tx *bolt.Tx) error {
-		added := tx.Bucket([]byte("c")).Bucket([]byte(collA)).Bucket([]byte("added"))
-		k, _ := added.Cursor().First()
-		return added.Delete(k)
+		versions := tx.Bucket([]byte("c")).Bucket([]byte(collA)).Bucket([]byte("versions"))
+		k, _ := versions.Cursor().First()
+		return versions.Delete(k)
 	})
 	raw.Close()
 	if err != nil {
@@ -100,7 +100,7 @@ func TestDB_BackupAndVerify(t *testing.T) {
 	}
 	defer broken.Close()
 	problems, err := broken.Verify(ctx)
-	if err != nil || len(problems) != 1 || !strings.Contains(problems[0], "has no index entry") {
+	if err != nil || len(problems) != 1 || !strings.Contains(problems[0], "has no version entry") {
 		t.Fatalf("Verify on a broken index: %q, %v", problems, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -153,37 +154,34 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q Query, 
 	}
 	p := &pager{limit: max(q.Limit, 1)}
 	err = db.view(ctx, func(tx *bolt.Tx) error {
-		_, versions, added, err := collectionBuckets(tx, collID)
+		_, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
 			return err
 		}
 		sel := versionSelector{f: &f, versions: versions.Cursor()}
-		c := added.Cursor()
+		c := objects.Cursor()
 		n := 0
-		for k, vk := c.Seek(addedKey(after + 1)); k != nil; k, vk = c.Next() {
+		for k, v := c.Seek(addedKey(after + 1)); k != nil; k, v = c.Next() {
 			if n++; n&255 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			id, vkey := splitVersionsKey(vk)
-			if !f.matchesIDType(id) {
-				continue
-			}
-			v := versions.Get(vk)
-			if v == nil {
-				return fmt.Errorf("store: index entry %x without a version", k)
-			}
-			r, err := decodeRecord(v)
+			r, err := decodeRecord(int64(binary.BigEndian.Uint64(k)), v, false)
 			if err != nil {
 				return err
 			}
-			if !f.matchesSpecVersion(r.specVersion) || !sel.selects(id, vkey) {
+			if !f.matchesIDType(r.id) || !f.matchesSpecVersion(r.specVersion) || !sel.selects(r.id, r.vkey[:]) {
 				continue
 			}
-			if !p.offer(toRecord(id, &r, withRaw), r.dateAdded) {
+			if len(p.records) == p.limit {
+				p.more = true
 				break
 			}
+			if r, err = decodeRecord(r.dateAdded, v, true); err != nil {
+				return err
+			}
+			p.offer(toRecord(&r, withRaw), r.dateAdded)
 		}
 		return nil
 	})
@@ -206,7 +204,7 @@ func (s *versionSelector) selects(id, vkey []byte) bool {
 		return true
 	}
 	for _, at := range v.At {
-		if string(vkey) == versionKey(at) {
+		if k := versionKey(at); bytes.Equal(vkey, k[:]) {
 			return true
 		}
 	}
@@ -221,17 +219,17 @@ func (s *versionSelector) selects(id, vkey []byte) bool {
 
 // bounds returns the smallest and greatest version keys stored for id.
 func (s *versionSelector) bounds(id []byte) (first, last []byte) {
-	prefix := append(append(make([]byte, 0, len(id)+1), id...), 0)
+	prefix := idPrefix(string(id))
 	k, _ := s.versions.Seek(prefix)
 	if k == nil || !bytes.HasPrefix(k, prefix) {
 		return nil, nil
 	}
 	_, first = splitVersionsKey(k)
 	first = bytes.Clone(first)
-	// 0x01 sorts right after every "id 0x00 ..." key.
-	prefix[len(prefix)-1] = 1
-	k, _ = s.versions.Seek(prefix)
-	if k == nil {
+	// Every version key of id is prefix + 12 bytes, so prefix + 13 × 0xff
+	// sorts after all of them and before the next id's.
+	upper := append(prefix, bytes.Repeat([]byte{0xff}, vkeySize+1)...)
+	if k, _ = s.versions.Seek(upper); k == nil {
 		k, _ = s.versions.Last()
 	} else {
 		k, _ = s.versions.Prev()
@@ -240,8 +238,8 @@ func (s *versionSelector) bounds(id []byte) (first, last []byte) {
 	return first, bytes.Clone(last)
 }
 
-func toRecord(id []byte, r *record, withRaw bool) Record {
-	rec := Record{ID: string(id), Version: r.version, SpecVersion: r.specVersion,
+func toRecord(r *record, withRaw bool) Record {
+	rec := Record{ID: string(r.id), Version: r.version, SpecVersion: r.specVersion,
 		MediaType: MediaTypeSTIX21, DateAdded: microsToTime(r.dateAdded)}
 	if withRaw {
 		rec.Raw = bytes.Clone(r.raw)
@@ -252,25 +250,26 @@ func toRecord(id []byte, r *record, withRaw bool) Record {
 // objectVersion is one stored version of an object, as per-object reads and
 // deletes see it.
 type objectVersion struct {
-	key  []byte // versions key
-	vkey []byte
-	rec  record
+	key []byte // versions key
+	rec record
 }
 
 // loadVersions reads every version of id in version-key order; values are
 // copied so they outlive the transaction.
-func loadVersions(versions *bolt.Bucket, id string) ([]objectVersion, error) {
+func loadVersions(versions, objects *bolt.Bucket, id string) ([]objectVersion, error) {
 	var out []objectVersion
 	prefix := idPrefix(id)
 	c := versions.Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		r, err := decodeRecord(bytes.Clone(v))
+	for k, da := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, da = c.Next() {
+		v := objects.Get(da)
+		if v == nil || len(da) != 8 {
+			return nil, fmt.Errorf("store: version %q without its object", k)
+		}
+		r, err := decodeRecord(int64(binary.BigEndian.Uint64(da)), bytes.Clone(v), true)
 		if err != nil {
 			return nil, err
 		}
-		k = bytes.Clone(k)
-		_, vkey := splitVersionsKey(k)
-		out = append(out, objectVersion{key: k, vkey: vkey, rec: r})
+		out = append(out, objectVersion{key: bytes.Clone(k), rec: r})
 	}
 	return out, nil
 }
@@ -288,7 +287,7 @@ func selectVersions(vs []objectVersion, f *Filter) []objectVersion {
 	for _, at := range f.Versions.At {
 		want := versionKey(at)
 		for i := range vs {
-			if string(vs[i].vkey) == want {
+			if vs[i].rec.vkey == want {
 				keep[i] = true
 			}
 		}
@@ -312,11 +311,11 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q Q
 	}
 	var vs []objectVersion
 	err = db.view(ctx, func(tx *bolt.Tx) error {
-		_, versions, _, err := collectionBuckets(tx, collID)
+		_, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
 			return err
 		}
-		vs, err = loadVersions(versions, objectID)
+		vs, err = loadVersions(versions, objects, objectID)
 		return err
 	})
 	if err != nil {
@@ -332,7 +331,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q Q
 		if vs[i].rec.dateAdded <= after {
 			continue
 		}
-		if !p.offer(toRecord([]byte(objectID), &vs[i].rec, withRaw), vs[i].rec.dateAdded) {
+		if !p.offer(toRecord(&vs[i].rec, withRaw), vs[i].rec.dateAdded) {
 			break
 		}
 	}
@@ -351,11 +350,11 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f Filte
 	}
 	n := 0
 	err := db.update(ctx, func(tx *bolt.Tx) error {
-		_, versions, added, err := collectionBuckets(tx, collID)
+		_, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
 			return err
 		}
-		vs, err := loadVersions(versions, objectID)
+		vs, err := loadVersions(versions, objects, objectID)
 		if err != nil {
 			return err
 		}
@@ -367,7 +366,7 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f Filte
 			if err := versions.Delete(v.key); err != nil {
 				return err
 			}
-			if err := added.Delete(addedKey(v.rec.dateAdded)); err != nil {
+			if err := objects.Delete(addedKey(v.rec.dateAdded)); err != nil {
 				return err
 			}
 		}

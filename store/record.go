@@ -3,45 +3,68 @@ package store
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // MediaTypeSTIX21 is the media type of every object version stored.
 const MediaTypeSTIX21 = "application/stix+json;version=2.1"
 
-// versionKeyLayout renders a version instant as a fixed-width UTC string so
-// that keys sort as time (RFC3339Nano is not fixed-width).
-const versionKeyLayout = "2006-01-02T15:04:05.000000000Z"
-
 // TimestampLayout is the TAXII timestamp format (µs, UTC), used for
 // date_added and for versions the server assigns (conformance REQ-27).
 const TimestampLayout = "2006-01-02T15:04:05.000000Z"
 
-func versionKey(t time.Time) string { return t.UTC().Format(versionKeyLayout) }
+// stixMillisLayout is how most STIX producers write modified and created;
+// a version sent exactly so is stored without its text (see record).
+const stixMillisLayout = "2006-01-02T15:04:05.000Z"
 
-// versionsKey is the key of one version in c/<coll>/versions/.
-func versionsKey(id, vkey string) []byte {
-	k := make([]byte, 0, len(id)+1+len(vkey))
-	k = append(k, id...)
-	k = append(k, 0)
-	return append(k, vkey...)
+// vkeySize is the size of a version key: the version instant as 8 bytes of
+// seconds (sign bit flipped, so keys sort as time across the epoch) and 4
+// bytes of nanoseconds, big-endian.
+const vkeySize = 12
+
+func versionKey(t time.Time) [vkeySize]byte {
+	var k [vkeySize]byte
+	binary.BigEndian.PutUint64(k[:8], uint64(t.Unix())^1<<63)
+	binary.BigEndian.PutUint32(k[8:], uint32(t.Nanosecond()))
+	return k
 }
 
-// idPrefix is the key prefix shared by every version of id.
+func versionKeyTime(k []byte) time.Time {
+	return time.Unix(int64(binary.BigEndian.Uint64(k[:8])^1<<63), int64(binary.BigEndian.Uint32(k[8:]))).UTC()
+}
+
+// versionsKey is the key of one version in c/<coll>/versions/: the id's
+// prefix (idPrefix), then the version key.
+func versionsKey(id string, vkey [vkeySize]byte) []byte {
+	return append(idPrefix(id), vkey[:]...)
+}
+
+// idPrefix is the key prefix shared by every version of id: the type, 0x00
+// (never in a type), and the UUID's 16 bytes. Half the size of the id's
+// text, which matters in an index with one entry per version. An id that
+// is not <type>--<uuid> gets a prefix that no stored id has (0x01 cannot
+// follow a type).
 func idPrefix(id string) []byte {
-	k := make([]byte, 0, len(id)+1)
-	k = append(k, id...)
-	return append(k, 0)
+	typ, u, ok := strings.Cut(id, "--")
+	k := make([]byte, 0, len(typ)+1+16+vkeySize)
+	k = append(k, typ...)
+	if parsed, err := uuid.Parse(u); ok && err == nil && len(u) == 36 {
+		k = append(k, 0)
+		return append(k, parsed[:]...)
+	}
+	k = append(k, 1)
+	return append(k, id...)
 }
 
 // splitVersionsKey splits a versions key into id and version key.
 func splitVersionsKey(k []byte) (id, vkey []byte) {
-	for i, c := range k {
-		if c == 0 {
-			return k[:i], k[i+1:]
-		}
+	if len(k) < vkeySize+1 {
+		return k, nil
 	}
-	return k, nil
+	return k[:len(k)-vkeySize-1], k[len(k)-vkeySize:]
 }
 
 func addedKey(dateAdded int64) []byte {
@@ -50,52 +73,101 @@ func addedKey(dateAdded int64) []byte {
 	return k[:]
 }
 
-// record is one stored object version. Encoded as
+// Forms of the version text in a record.
+const (
+	versionMillis   = 0 // the version instant in stixMillisLayout
+	versionAssigned = 1 // the date_added in TimestampLayout (unversioned SCOs)
+	versionText     = 2 // the text follows
+)
+
+// record is one stored object version, the value of c/<coll>/objects/
+// under its date_added. Encoded as
 //
-//	date_added µs (8, big-endian) | len(spec_version) (1) | spec_version |
-//	len(version) (2, big-endian) | version | raw object
+//	uvarint len(id) | id | version key (12) | len(spec_version) (1) |
+//	spec_version | version form (1) | [uvarint len | version text] | raw
 //
 // version is the string reported to clients (the object's modified or
-// created as sent, or the server-assigned date_added for unversioned SCOs).
+// created as sent, or the server-assigned date_added for unversioned SCOs);
+// it is kept as text only when it cannot be rebuilt from the version key.
 type record struct {
-	dateAdded   int64
+	id          []byte // aliases the stored value after decodeRecord
+	vkey        [vkeySize]byte
 	specVersion string
 	version     string
+	dateAdded   int64 // the record's key, not encoded in it
 	raw         []byte
 }
 
 func (r *record) encode() []byte {
-	b := make([]byte, 0, 8+1+len(r.specVersion)+2+len(r.version)+len(r.raw))
-	b = binary.BigEndian.AppendUint64(b, uint64(r.dateAdded))
+	form := versionText
+	vt := versionKeyTime(r.vkey[:])
+	switch r.version {
+	case vt.Format(stixMillisLayout):
+		form = versionMillis
+	case microsToTime(r.dateAdded).Format(TimestampLayout):
+		form = versionAssigned
+	}
+	b := make([]byte, 0, binary.MaxVarintLen32+len(r.id)+vkeySize+2+len(r.specVersion)+binary.MaxVarintLen32+len(r.version)+len(r.raw))
+	b = binary.AppendUvarint(b, uint64(len(r.id)))
+	b = append(b, r.id...)
+	b = append(b, r.vkey[:]...)
 	b = append(b, byte(len(r.specVersion)))
 	b = append(b, r.specVersion...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(r.version)))
-	b = append(b, r.version...)
+	b = append(b, byte(form))
+	if form == versionText {
+		b = binary.AppendUvarint(b, uint64(len(r.version)))
+		b = append(b, r.version...)
+	}
 	return append(b, r.raw...)
 }
 
 var errCorruptRecord = errors.New("store: corrupt object record")
 
-// decodeRecord parses v. The returned raw aliases v: copy it before the
-// transaction ends.
-func decodeRecord(v []byte) (record, error) {
-	var r record
-	if len(v) < 11 {
+// decodeRecord parses the record stored under date_added. The returned raw
+// aliases v: copy it before the transaction ends. With withVersion false
+// the version text is not rebuilt (scans that filter first need not pay
+// for it).
+func decodeRecord(dateAdded int64, v []byte, withVersion bool) (record, error) {
+	r := record{dateAdded: dateAdded}
+	n, w := binary.Uvarint(v)
+	if w <= 0 || uint64(len(v)-w) < n+vkeySize+2 {
 		return r, errCorruptRecord
 	}
-	r.dateAdded = int64(binary.BigEndian.Uint64(v))
-	n := int(v[8])
-	if len(v) < 9+n+2 {
+	v = v[w:]
+	r.id, v = v[:n:n], v[n:]
+	copy(r.vkey[:], v)
+	v = v[vkeySize:]
+	svLen := int(v[0])
+	if len(v) < 1+svLen+1 {
 		return r, errCorruptRecord
 	}
-	r.specVersion = string(v[9 : 9+n])
-	rest := v[9+n:]
-	m := int(binary.BigEndian.Uint16(rest))
-	if len(rest) < 2+m {
+	if sv := v[1 : 1+svLen]; string(sv) == "2.1" {
+		r.specVersion = "2.1" // the usual case, without an allocation
+	} else {
+		r.specVersion = string(sv)
+	}
+	v = v[1+svLen:]
+	form := v[0]
+	v = v[1:]
+	switch form {
+	case versionMillis:
+		if withVersion {
+			r.version = versionKeyTime(r.vkey[:]).Format(stixMillisLayout)
+		}
+	case versionAssigned:
+		if withVersion {
+			r.version = microsToTime(dateAdded).Format(TimestampLayout)
+		}
+	case versionText:
+		m, w := binary.Uvarint(v)
+		if w <= 0 || uint64(len(v)-w) < m {
+			return r, errCorruptRecord
+		}
+		r.version, v = string(v[w:w+int(m)]), v[w+int(m):]
+	default:
 		return r, errCorruptRecord
 	}
-	r.version = string(rest[2 : 2+m])
-	r.raw = rest[2+m:]
+	r.raw = v
 	return r, nil
 }
 

@@ -1,12 +1,14 @@
 // Package store is eitaxii's persistence: collections, object versions with
 // their date_added index, paging cursors and statuses, in one bbolt file.
 //
-// Layout (see DESIGN.md):
+// Layout (DESIGN.md's, except that objects are keyed by date_added and
+// the per-id index points to them: appends then fill pages, paging reads
+// one bucket in order, and the store stays small):
 //
 //	meta/                  "schema" -> version, "cursor_key" -> HMAC key for next tokens
 //	collections/           collID -> JSON(Collection)
-//	c/<collID>/versions/   stixID 0x00 versionKey -> record
-//	c/<collID>/added/      date_added (8-byte big-endian Unix µs) -> stixID 0x00 versionKey
+//	c/<collID>/objects/    date_added (8-byte big-endian Unix µs) -> record (id, version, raw object)
+//	c/<collID>/versions/   stixID 0x00 versionKey (12 bytes) -> date_added
 //	c/<collID>             "last_added" -> the greatest date_added ever handed out
 //	status/                statusID -> JSON(statusRecord)
 //	status_by_time/        request time (8-byte µs) statusID -> nil, for retention
@@ -55,7 +57,7 @@ var (
 	bucketCollections = []byte("collections")
 	bucketC           = []byte("c")
 	bucketVersions    = []byte("versions")
-	bucketAdded       = []byte("added")
+	bucketObjects     = []byte("objects")
 	bucketStatus      = []byte("status")
 	bucketStatusTime  = []byte("status_by_time")
 	keySchema         = []byte("schema")
@@ -175,12 +177,12 @@ func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	return db.bolt.Update(fn)
 }
 
-// collectionBuckets returns the versions and added buckets of a collection
-// and its own bucket, or ErrCollectionNotFound.
-func collectionBuckets(tx *bolt.Tx, collID string) (coll, versions, added *bolt.Bucket, err error) {
+// collectionBuckets returns the versions and objects buckets of a
+// collection and its own bucket, or ErrCollectionNotFound.
+func collectionBuckets(tx *bolt.Tx, collID string) (coll, versions, objects *bolt.Bucket, err error) {
 	coll = tx.Bucket(bucketC).Bucket([]byte(collID))
 	if coll == nil {
 		return nil, nil, nil, fmt.Errorf("%s: %w", collID, ErrCollectionNotFound)
 	}
-	return coll, coll.Bucket(bucketVersions), coll.Bucket(bucketAdded), nil
+	return coll, coll.Bucket(bucketVersions), coll.Bucket(bucketObjects), nil
 }

@@ -8,7 +8,7 @@
 //	meta/                  "schema" -> version, "cursor_key" -> HMAC key for next tokens
 //	collections/           collID -> JSON(Collection)
 //	c/<collID>/objects/    date_added (8-byte big-endian Unix µs) -> record (id, version, raw object)
-//	c/<collID>/versions/   stixID 0x00 versionKey (12 bytes) -> date_added
+//	c/<collID>/versions/   type 0x00 UUID (16) versionKey (12) -> date_added
 //	c/<collID>             "last_added" -> the greatest date_added ever handed out
 //	status/                statusID -> JSON(statusRecord)
 //	status_by_time/        request time (8-byte µs) statusID -> nil, for retention

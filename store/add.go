@@ -22,6 +22,9 @@ type Object struct {
 type Submission struct {
 	APIRoot    string
 	Collection string
+	// Account is the publisher; only it and the collection's readers may
+	// see the status.
+	Account string
 	// Received is when the request arrived (the status's request_timestamp).
 	Received time.Time
 	// Objects are the valid objects, in envelope order.
@@ -99,7 +102,7 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 				return err
 			}
 		}
-		return putStatus(tx, &statusRecord{APIRoot: s.APIRoot, Collection: s.Collection, Status: *st}, s.Received)
+		return putStatus(tx, &StatusRecord{APIRoot: s.APIRoot, Collection: s.Collection, Account: s.Account, Status: *st}, s.Received)
 	})
 	if err != nil {
 		return nil, err

@@ -33,17 +33,30 @@ type StatusDetail struct {
 	Message string `json:"message,omitempty"`
 }
 
-// statusRecord is what status/ holds: the status and where it belongs.
-type statusRecord struct {
+// StatusRecord is a status with what it belongs to.
+type StatusRecord struct {
 	APIRoot    string `json:"api_root"`
 	Collection string `json:"collection"`
-	Status     Status `json:"status"`
+	// Account published the request ("" for statuses written before it
+	// was recorded).
+	Account string `json:"account,omitempty"`
+	Status  Status `json:"status"`
 }
 
 // FindStatusByID returns the status with the given id created under apiRoot.
 // A status of another API root is reported as ErrNotFound (REQ-48).
 func (db *DB) FindStatusByID(ctx context.Context, apiRoot, id string) (*Status, error) {
-	var rec statusRecord
+	rec, err := db.FindStatusRecord(ctx, apiRoot, id)
+	if err != nil {
+		return nil, err
+	}
+	return &rec.Status, nil
+}
+
+// FindStatusRecord is FindStatusByID with the status's collection and
+// publisher, for callers that decide who may see it.
+func (db *DB) FindStatusRecord(ctx context.Context, apiRoot, id string) (*StatusRecord, error) {
+	var rec StatusRecord
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketStatus).Get([]byte(id))
 		if v == nil {
@@ -57,11 +70,11 @@ func (db *DB) FindStatusByID(ctx context.Context, apiRoot, id string) (*Status, 
 	if rec.APIRoot != apiRoot {
 		return nil, fmt.Errorf("status %s: %w", id, ErrNotFound)
 	}
-	return &rec.Status, nil
+	return &rec, nil
 }
 
 // putStatus writes a status and its time index entry inside tx.
-func putStatus(tx *bolt.Tx, rec *statusRecord, at time.Time) error {
+func putStatus(tx *bolt.Tx, rec *StatusRecord, at time.Time) error {
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return err

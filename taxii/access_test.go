@@ -734,3 +734,35 @@ func TestAccess_SubmissionsCollection(t *testing.T) {
 		t.Errorf("admin reads %q, want %q", got, want)
 	}
 }
+
+// Ensure that a status is seen by its publisher and by those who may read
+// its collection, and by no other member: in a submissions collection
+// another reader gets the 404 of a status that does not exist (REQ-43,
+// REQ-26), while the group admin, who reads the collection, sees it.
+func TestAccess_StatusVisibility(t *testing.T) {
+	w := newAccessWorld(t)
+	coll := "/" + accRoot + "/collections/" + accSubmit + "/objects/"
+	st := w.publish(t, sgBasic(accReader, sgPassword(accReader)), coll, sgObject(sgID("indicator", 400), ""))
+	target := "/" + accRoot + "/status/" + st.ID + "/"
+	missing := w.req(t, http.MethodGet, "/"+accRoot+"/status/"+sgCollID(99)+"/", "", sgBasic(accPublisher, sgPassword(accPublisher)))
+	for _, tt := range []struct {
+		name, auth string
+		want       int
+	}{
+		{"publisher of the status", sgBasic(accReader, sgPassword(accReader)), http.StatusOK},
+		{"another member who cannot read the collection", sgBasic(accPublisher, sgPassword(accPublisher)), http.StatusNotFound},
+		{"group admin", sgBasic(accAdmin, sgPassword(accAdmin)), http.StatusOK},
+	} {
+		rec := w.req(t, http.MethodGet, target, "", tt.auth)
+		if rec.Code != tt.want {
+			t.Errorf("%s: %d, want %d; %s", tt.name, rec.Code, tt.want, rec.Body)
+			continue
+		}
+		if rec.Code == http.StatusNotFound && rec.Body.String() != missing.Body.String() {
+			t.Errorf("%s: the 404 differs from a missing status's: %s vs %s", tt.name, rec.Body, missing.Body)
+		}
+		if rec.Code == http.StatusOK && !strings.Contains(rec.Body.String(), st.ID) {
+			t.Errorf("%s: %s", tt.name, rec.Body)
+		}
+	}
+}

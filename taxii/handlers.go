@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 
 	"github.com/eitaxii/eitaxii/stix"
@@ -157,15 +158,22 @@ func (s *Server) handleAPIRoot(c *gin.Context) error {
 
 // handleStatus serves GET {api-root}/status/{status-id}/ (REQ-42..48).
 func (s *Server) handleStatus(c *gin.Context) error {
-	g, _, err := s.apiRoot(c)
+	g, role, err := s.apiRoot(c)
 	if err != nil {
 		return err
 	}
-	st, err := s.store.FindStatusByID(c.Request.Context(), g.Name, c.Param("status"))
+	rec, err := s.store.FindStatusRecord(c.Request.Context(), g.Name, c.Param("status"))
 	if err != nil {
 		return err
 	}
-	writeJSON(c, http.StatusOK, st)
+	// A status names objects and failure reasons: only its publisher and
+	// those who may read the collection see it; to anyone else it does not
+	// exist.
+	coll := g.byID[rec.Collection]
+	if rec.Account != caller(c).Name && (coll == nil || !canRead(coll, role)) {
+		return errNotFound
+	}
+	writeJSON(c, http.StatusOK, &rec.Status)
 	return nil
 }
 
@@ -395,6 +403,10 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 			return errorf(http.StatusRequestEntityTooLarge, "Request Entity Too Large",
 				"the envelope exceeds this API root's max_content_length of "+strconv.FormatInt(g.MaxContentLength, 10)+" bytes; split it")
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The server's read timeout cut off a body sent too slowly.
+			return errorf(http.StatusRequestTimeout, "Request Timeout", "the request body was not received in time")
+		}
 		return errorf(http.StatusBadRequest, "Bad Request", "the request body could not be read")
 	}
 	raws, err := stix.DecodeEnvelope(body, stix.EnvelopeLimits{MaxObjects: s.opts.MaxObjectsPerEnvelope})
@@ -402,7 +414,7 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 		return err
 	}
 	p := caller(c)
-	sub := &store.Submission{APIRoot: g.Name, Collection: coll.ID, Received: received,
+	sub := &store.Submission{APIRoot: g.Name, Collection: coll.ID, Account: p.Name, Received: received,
 		Audit: &store.AuditEvent{Action: "publish", Account: p.Name, Organization: p.Organization,
 			Group: g.Name, Collection: coll.ID, RemoteAddr: c.ClientIP()}}
 	pol := newPolicy(coll, g, s.dir.Load().orgs[p.Organization])

@@ -1,8 +1,6 @@
 package stix
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -178,11 +176,13 @@ func samePath(fs []Finding, path string) bool {
 // decodeObject decodes an object for schema and rule checks, keeping numbers
 // as json.Number so that no precision is lost.
 func decodeObject(raw []byte) (map[string]any, error) {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var obj map[string]any
-	if err := d.Decode(&obj); err != nil {
+	v, err := decodeJSON(raw)
+	if err != nil {
 		return nil, err
+	}
+	obj, ok := v.(map[string]any)
+	if !ok && v != nil {
+		return nil, fmt.Errorf("not a JSON object")
 	}
 	return obj, nil
 }

@@ -59,6 +59,7 @@ func (s *Server) adminRoutes(handle func(method, path string, h func(*gin.Contex
 	handle(http.MethodDelete, v1+"/groups/:name/collections/:id", s.handleDeleteCollection)
 
 	handle(http.MethodGet, v1+"/audit", s.handleAdminAudit)
+	handle(http.MethodGet, v1+"/backup", s.handleAdminBackup)
 }
 
 // adminMediaType is the content type of admin responses (errors excepted:

@@ -6,6 +6,9 @@
 //	eitaxii new-token
 //	eitaxii validate FILE...
 //	eitaxii admin [--server URL] [--user NAME | --token TOKEN] [--json] RESOURCE VERB ...
+//	eitaxii backup (--server URL | --data-dir DIR) --out FILE
+//	eitaxii restore FILE --data-dir DIR [--force]
+//	eitaxii check --data-dir DIR
 package main
 
 import (
@@ -45,6 +48,10 @@ const usage = `usage:
   eitaxii admin [--server URL] [--user NAME | --token TOKEN] [--json] RESOURCE VERB [ARGS]
                              manage organizations, accounts, tokens, groups, members,
                              collections; read the audit log (eitaxii admin help)
+  eitaxii backup --server URL --out FILE [CREDENTIALS]   copy a running server's store
+  eitaxii backup --data-dir DIR --out FILE               copy a stopped server's store
+  eitaxii restore FILE --data-dir DIR [--force]          install a backup (server stopped)
+  eitaxii check --data-dir DIR                           verify a store (server stopped)
 `
 
 // run executes one command and returns the process exit status.
@@ -65,6 +72,12 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = runValidate(args[1:], e)
 	case "admin":
 		return runAdmin(ctx, args[1:], e)
+	case "backup":
+		return runBackup(ctx, args[1:], e)
+	case "restore":
+		return runRestore(ctx, args[1:], e)
+	case "check":
+		return runCheck(ctx, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

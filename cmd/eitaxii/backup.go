@@ -1,0 +1,570 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/eitaxii/eitaxii/store"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// `eitaxii backup`, `eitaxii restore` and `eitaxii check` keep a store safe:
+// a consistent copy from a running server (GET /admin/v1/backup) or from a
+// stopped one, a restore that never replaces a live store, and a check of
+// bbolt's consistency and the store's own invariants (store.DB.Verify).
+//
+// Every file they write goes through a temporary file in the same
+// directory that is synced, opened as a store and verified before it is
+// renamed into place: a failed or interrupted run never leaves a partial
+// file under the final name.
+
+const (
+	// storeLockTimeout is how long the offline commands wait for the lock
+	// of a store file. The server holds it for as long as it runs, so a
+	// short wait is enough to tell a live store.
+	storeLockTimeout = 500 * time.Millisecond
+	// backupIdleTimeout is how long an online backup waits for the next
+	// byte before it gives up; the download as a whole has no limit.
+	backupIdleTimeout = 2 * time.Minute
+)
+
+const backupUsage = `usage:
+  eitaxii backup --server URL --out FILE [CREDENTIALS]   a running server (superadmin)
+  eitaxii backup --data-dir DIR --out FILE               a stopped server's store
+
+Writes a consistent copy of the store to FILE (through FILE.tmp, synced,
+verified, then renamed). Credentials are those of eitaxii admin:
+  --user NAME         with the password in EITAXII_PASSWORD, or --password-stdin
+  --token TOKEN       an API token (prefer EITAXII_TOKEN: flags show in ps)
+  --cacert FILE       trust the server's certificate if this CA (PEM) signed it
+  --cert FILE --key FILE  present a client certificate (mTLS)
+EITAXII_SERVER may stand for --server. Exit status: 0 done, 1 failed, 2 usage.
+`
+
+const restoreUsage = `usage: eitaxii restore FILE --data-dir DIR [--force]
+
+Verifies that FILE is a healthy store, then installs it as DIR/` + storeFile + `.
+Refused while a server uses DIR's store (stop it first). An existing store is
+replaced only with --force, and is then kept as ` + storeFile + `.bak-<time>.
+Run it as the user the server runs as. Exit status: 0 done, 1 refused or failed, 2 usage.
+`
+
+const checkUsage = `usage: eitaxii check --data-dir DIR
+
+Verifies DIR/` + storeFile + ` (stop the server first): bbolt's page consistency,
+and that every index entry points to a stored version and back. Prints each
+problem and exits 1 if there is any; otherwise prints a one-line summary.
+`
+
+// errProblems makes a command exit with status 1 after it has printed
+// what is wrong.
+var errProblems = errors.New("problems found")
+
+// commandStatus reports err the way the admin client does and returns the
+// exit status: 2 for a usage error (with the usage), 1 for a failure.
+func commandStatus(e *env, name, usage string, err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(e.stdout, usage)
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "eitaxii %s: %s\n%s", name, ue.msg, usage)
+		return 2
+	case errors.Is(err, errProblems):
+		return 1
+	default:
+		fmt.Fprintf(e.stderr, "eitaxii %s: %s\n", name, clean(err.Error()))
+		return 1
+	}
+}
+
+// parseArgs parses flags anywhere among the positional arguments, which it
+// returns; "--" ends the flags.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef("", "%v", err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+// runBackup implements `eitaxii backup` and returns the exit status.
+func runBackup(ctx context.Context, args []string, e *env) int {
+	return commandStatus(e, "backup", backupUsage, backup(ctx, args, e))
+}
+
+func backup(ctx context.Context, args []string, e *env) error {
+	a := &adminCmd{ctx: ctx, e: e}
+	fs := newAdminFlagSet("backup")
+	fs.StringVar(&a.server, "server", "", "server URL")
+	fs.StringVar(&a.user, "user", "", "account name")
+	fs.StringVar(&a.token, "token", "", "API token")
+	fs.BoolVar(&a.passwordStdin, "password-stdin", false, "read the password from standard input")
+	fs.StringVar(&a.cacert, "cacert", "", "CA certificate file")
+	fs.StringVar(&a.cert, "cert", "", "client certificate file")
+	fs.StringVar(&a.key, "key", "", "client key file")
+	out := fs.String("out", "", "file to write")
+	dataDir := fs.String("data-dir", "", "data directory of a stopped server")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("", "unexpected argument %q", pos[0])
+	case *out == "":
+		return usagef("", "--out FILE is required")
+	case *dataDir != "" && a.server != "":
+		return usagef("", "give --server (a running server) or --data-dir (a stopped one), not both")
+	case *dataDir == "" && a.server == "" && a.getenv(envServer) == "":
+		return usagef("", "give --server URL (a running server) or --data-dir DIR (a stopped one)")
+	case *dataDir != "" && (a.user != "" || a.token != "" || a.passwordStdin || a.cacert != "" || a.cert != "" || a.key != ""):
+		return usagef("", "credentials are for --server; --data-dir reads the file directly")
+	}
+	if st, err := os.Stat(*out); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("--out: %s is a directory; name the file to write", *out)
+		}
+		// Renaming over a live store would leave its server writing to
+		// a file nobody can open again.
+		release, err := lockStore(*out)
+		if err != nil {
+			return fmt.Errorf("--out: %s is a store in use; write the backup elsewhere", *out)
+		}
+		release()
+	}
+
+	tmp := *out + ".tmp"
+	var n int64
+	if *dataDir != "" {
+		db, err := openOffline(filepath.Join(*dataDir, storeFile), "eitaxii backup --server URL")
+		if err != nil {
+			return err
+		}
+		n, err = writeSynced(tmp, func(w io.Writer) (int64, error) { return db.Backup(ctx, w) })
+		// Closed at once: a server may start while the copy is verified.
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(tmp)
+			return err
+		}
+	} else if n, err = writeSynced(tmp, a.downloadBackup); err != nil {
+		return err
+	}
+	sum, err := verifyCopy(ctx, tmp)
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := renameSynced(tmp, *out); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	fmt.Fprintf(e.stdout, "backup: wrote %s (%d bytes), verified: %s\n", *out, n, sum)
+	return nil
+}
+
+// openOffline opens the store file at path for a command that needs the
+// server stopped. A missing file is an error (Open would create an empty
+// store); a file the server holds is refused, with advice (alt) on what to
+// do instead.
+func openOffline(path, alt string) (*store.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no store at %s (is the data directory right?)", path)
+		}
+		return nil, err
+	}
+	db, err := store.Open(path, store.Options{LockTimeout: storeLockTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("%s is in use: a server (eitaxii serve) holds it; stop the server, or use %s", path, alt)
+	}
+	return db, err
+}
+
+// downloadBackup streams GET /admin/v1/backup into w. The admin client's
+// overall timeout would cut a large download short, so it is replaced by
+// a limit on how long the server may go without sending a byte.
+func (a *adminCmd) downloadBackup(w io.Writer) (int64, error) {
+	if err := a.connect(); err != nil {
+		return 0, err
+	}
+	client := *a.client
+	client.Timeout = 0
+	errStalled := fmt.Errorf("the server sent nothing for %v", backupIdleTimeout)
+	ctx, cancel := context.WithCancelCause(a.ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(backupIdleTimeout, func() { cancel(errStalled) })
+	defer idle.Stop()
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+adminPath("backup"), nil)
+	if err != nil {
+		return 0, err
+	}
+	// Errors come as TAXII error resources, which application/json admits.
+	req.Header.Set("Accept", "application/octet-stream, application/json")
+	req.Header.Set("User-Agent", "eitaxii-backup")
+	if a.authz != "" {
+		req.Header.Set("Authorization", a.authz)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, stalled(ctx, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return 0, errorFromResponse(resp.StatusCode, data)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/octet-stream" {
+		return 0, fmt.Errorf("GET %s: unexpected answer of type %q (is --server an eitaxii server?)", adminPath("backup"), ct)
+	}
+	n, err := io.Copy(w, &idleReader{r: resp.Body, timer: idle, idle: backupIdleTimeout})
+	if err != nil {
+		return n, fmt.Errorf("download cut short after %d bytes: %w", n, stalled(ctx, err))
+	}
+	return n, nil
+}
+
+// stalled returns the reason ctx was cancelled for, if it was, instead of
+// the transport's "context canceled".
+func stalled(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+// idleReader restarts timer every time bytes arrive.
+type idleReader struct {
+	r     io.Reader
+	timer *time.Timer
+	idle  time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.timer.Reset(r.idle)
+	}
+	return n, err
+}
+
+// writeSynced creates path (replacing a leftover of an earlier run), fills
+// it, and syncs it to disk. On failure it removes the file.
+func writeSynced(path string, fill func(io.Writer) (int64, error)) (n int64, err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+		}
+	}()
+	if n, err = fill(f); err != nil {
+		return n, err
+	}
+	return n, f.Sync()
+}
+
+// renameSynced renames from to to, then syncs their directory so that the
+// rename itself survives a crash.
+func renameSynced(from, to string) error {
+	if err := os.Rename(from, to); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(to))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// verifyCopy opens a copy just written as a store and verifies it. Its
+// error lists the problems found.
+func verifyCopy(ctx context.Context, path string) (*storeSummary, error) {
+	problems, err := verify(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("the copy is not a usable store: %w", err)
+	}
+	if len(problems) > 0 {
+		if len(problems) > 10 {
+			problems = append(problems[:10], "...")
+		}
+		return nil, fmt.Errorf("the copy fails verification: %s", strings.Join(problems, "; "))
+	}
+	return summarize(path)
+}
+
+// verify opens the store at path, runs Verify and closes it.
+func verify(ctx context.Context, path string) ([]string, error) {
+	db, err := store.Open(path, store.Options{LockTimeout: storeLockTimeout})
+	if err != nil {
+		return nil, err
+	}
+	problems, err := db.Verify(ctx)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	return problems, err
+}
+
+// storeSummary counts what a store holds.
+type storeSummary struct {
+	collections, versions, statuses int
+	size                            int64
+}
+
+func (s *storeSummary) String() string {
+	return fmt.Sprintf("%d collections, %d object versions, %d statuses, %s", s.collections, s.versions, s.statuses, byteSize(s.size))
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// summarize counts the collections, object versions and statuses of the
+// store file at path, which must not be open. The store has no counting
+// API, so this reads the bucket layout documented in package store
+// directly, read-only.
+func summarize(path string) (*storeSummary, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: storeLockTimeout})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	s := &storeSummary{}
+	err = db.View(func(tx *bolt.Tx) error {
+		s.size = tx.Size()
+		if b := tx.Bucket([]byte("collections")); b != nil {
+			s.collections = b.Stats().KeyN
+		}
+		if b := tx.Bucket([]byte("status")); b != nil {
+			s.statuses = b.Stats().KeyN
+		}
+		c := tx.Bucket([]byte("c"))
+		if c == nil {
+			return nil
+		}
+		return c.ForEachBucket(func(k []byte) error {
+			if v := c.Bucket(k).Bucket([]byte("versions")); v != nil {
+				s.versions += v.Stats().KeyN
+			}
+			return nil
+		})
+	})
+	return s, err
+}
+
+// runRestore implements `eitaxii restore` and returns the exit status.
+func runRestore(ctx context.Context, args []string, e *env) int {
+	return commandStatus(e, "restore", restoreUsage, restore(ctx, args, e))
+}
+
+func restore(ctx context.Context, args []string, e *env) error {
+	fs := newAdminFlagSet("restore")
+	dataDir := fs.String("data-dir", "", "data directory to restore into")
+	force := fs.Bool("force", false, "replace an existing store, keeping it as a .bak file")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) == 0:
+		return usagef("", "name the backup FILE to restore")
+	case len(pos) > 1:
+		return usagef("", "unexpected argument %q", pos[1])
+	case *dataDir == "":
+		return usagef("", "--data-dir DIR is required")
+	}
+	src := pos[0]
+	info, err := os.Stat(src)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no file %s", src)
+	} else if err != nil {
+		return err
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", src)
+	}
+	target := filepath.Join(*dataDir, storeFile)
+	existing, err := os.Stat(target)
+	switch {
+	case err == nil:
+		if os.SameFile(info, existing) {
+			return fmt.Errorf("%s is the store of %s itself", src, *dataDir)
+		}
+		// Checked first so that a live store is refused even with
+		// --force, before any copying; checked again at the swap.
+		release, err := lockStore(target)
+		if err != nil {
+			return err
+		}
+		release()
+		if !*force {
+			return fmt.Errorf("%s already holds a store (%s); pass --force to replace it (it is then kept as %s.bak-<time>)", *dataDir, storeFile, storeFile)
+		}
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+			return err
+		}
+	default:
+		return err
+	}
+
+	// The copy is made next to the target so that the final rename is
+	// atomic, and verified there: FILE itself is never opened as a store
+	// (opening writes to it).
+	tmp := target + ".restore.tmp"
+	n, err := writeSynced(tmp, func(w io.Writer) (int64, error) {
+		f, err := os.Open(src)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		return io.Copy(w, f)
+	})
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // a no-op once renamed
+	sum, err := verifyCopy(ctx, tmp)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+
+	release, err := lockStore(target)
+	if err != nil {
+		return err
+	}
+	defer release()
+	var kept string
+	if _, err := os.Lstat(target); err == nil {
+		kept = target + ".bak-" + time.Now().UTC().Format("20060102T150405Z")
+		// A hard link keeps the old store without a moment in which the
+		// target does not exist (a server started then would create an
+		// empty store); rename where links are not supported.
+		if err := os.Link(target, kept); err != nil {
+			if errors.Is(err, os.ErrExist) {
+				return fmt.Errorf("keep the old store: %s already exists; try again in a second", kept)
+			}
+			if err := os.Rename(target, kept); err != nil {
+				return fmt.Errorf("keep the old store as %s: %w", kept, err)
+			}
+		}
+	}
+	if err := renameSynced(tmp, target); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "restore: %s is now %s (%d bytes): %s\n", target, src, n, sum)
+	if kept != "" {
+		fmt.Fprintf(e.stdout, "restore: the previous store is kept as %s\n", kept)
+	}
+	return nil
+}
+
+// lockStore takes a shared lock on the store file at path, which fails
+// while a server holds it, and returns its release. A file that is not a
+// store (a damaged one being replaced) cannot be locked this way and is
+// not in use either: release is then a no-op.
+func lockStore(path string) (release func(), err error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: storeLockTimeout})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("%s is in use: a server (eitaxii serve) holds it; stop the server before restoring", path)
+	case err != nil:
+		return func() {}, nil
+	}
+	return func() { db.Close() }, nil
+}
+
+// runCheck implements `eitaxii check` and returns the exit status.
+func runCheck(ctx context.Context, args []string, e *env) int {
+	return commandStatus(e, "check", checkUsage, check(ctx, args, e))
+}
+
+func check(ctx context.Context, args []string, e *env) error {
+	fs := newAdminFlagSet("check")
+	dataDir := fs.String("data-dir", "", "data directory to check")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return usagef("", "unexpected argument %q", pos[0])
+	case *dataDir == "":
+		return usagef("", "--data-dir DIR is required")
+	}
+	path := filepath.Join(*dataDir, storeFile)
+	db, err := openOffline(path, "eitaxii backup --server URL and check a restored copy")
+	if err != nil {
+		return err
+	}
+	problems, err := db.Verify(ctx)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(e.stdout, clean(p))
+		}
+		fmt.Fprintf(e.stderr, "eitaxii check: %s: %d problems\n", path, len(problems))
+		return errProblems
+	}
+	sum, err := summarize(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: ok: %s\n", path, sum)
+	return nil
+}

@@ -31,6 +31,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// initialMmapSize is bbolt's initial memory map: 1 GiB of address space.
+const initialMmapSize = 1 << 30
+
 // schemaVersion is the layout version this code reads and writes. Open
 // refuses a file of any other version: migrations are explicit code.
 const schemaVersion = "1"
@@ -101,7 +104,11 @@ func Open(path string, opts Options) (*DB, error) {
 	if opts.LockTimeout == 0 {
 		opts.LockTimeout = time.Second
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, FreelistType: bolt.FreelistMapType})
+	// A large initial map means bbolt rarely remaps as the file grows; a
+	// remap waits for every read transaction, so without it a long backup
+	// or a slow poll could stall publishing. It reserves address space,
+	// not memory.
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, FreelistType: bolt.FreelistMapType, InitialMmapSize: initialMmapSize})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}

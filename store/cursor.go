@@ -78,7 +78,9 @@ func (db *DB) decodeCursor(token string) (*cursor, error) {
 		return nil, fmt.Errorf("%w: too long", ErrBadCursor)
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(b) <= macSize {
+	// The decoder skips CR and LF and ignores a last character's unused
+	// bits: only the one spelling encodeCursor makes is a token.
+	if err != nil || len(b) <= macSize || base64.RawURLEncoding.EncodeToString(b) != token {
 		return nil, fmt.Errorf("%w: not a token this server issued", ErrBadCursor)
 	}
 	payload, got := b[:len(b)-macSize], b[len(b)-macSize:]

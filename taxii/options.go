@@ -98,6 +98,12 @@ type Options struct {
 	MaxPageSize int
 	// MaxObjectsPerEnvelope bounds one Add Objects request; 100,000 if zero.
 	MaxObjectsPerEnvelope int
+	// MaxHeaderBytes bounds a request's header (request line and fields,
+	// counted as sent): 431 above it; DefaultMaxHeaderBytes if zero.
+	MaxHeaderBytes int
+	// MaxQueryBytes bounds the URL query: 414 above it;
+	// DefaultMaxQueryBytes if zero.
+	MaxQueryBytes int
 	// CredentialCacheTTL is how long a verified password is remembered so
 	// that Basic auth does not cost a bcrypt per request; 1 minute if zero.
 	CredentialCacheTTL time.Duration
@@ -139,6 +145,12 @@ func (o *Options) validate() error {
 	}
 	if o.MaxObjectsPerEnvelope <= 0 {
 		o.MaxObjectsPerEnvelope = 100000
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if o.MaxQueryBytes <= 0 {
+		o.MaxQueryBytes = DefaultMaxQueryBytes
 	}
 	if o.StatusRetention == 0 {
 		o.StatusRetention = 24 * time.Hour

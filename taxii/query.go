@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eitaxii/eitaxii/store"
 )
@@ -106,6 +107,11 @@ func matchList(values url.Values, field string) ([]string, error) {
 	v, ok := values[key]
 	if !ok {
 		return nil, nil
+	}
+	if !utf8.ValidString(v[0]) {
+		// A next token could not carry it back unchanged (JSON replaces
+		// invalid UTF-8), and no stored id, type or version contains it.
+		return nil, badQuery("%s: not valid UTF-8", key)
 	}
 	list := strings.Split(v[0], ",")
 	if len(list) > maxQueryValues {

@@ -78,6 +78,7 @@ func (s *Server) routes() *gin.Engine {
 	e.HandleMethodNotAllowed = true
 	e.SetTrustedProxies(nil)
 	e.Use(s.logRequests, s.recover)
+	e.Use(s.limitRequest)
 	// Operations endpoints, before authentication: probes carry no
 	// credentials, and /metrics checks its own.
 	e.GET("/healthz", s.handleHealthz)

@@ -32,13 +32,21 @@ const (
 
 // Server timeouts: bounded so that a slow or idle client cannot hold a
 // connection (or the write lock, which is only taken after the body is read).
+// maxHeaderBytes is Go's own bound, well above the server's TAXII one
+// (taxii.DefaultMaxHeaderBytes), which answers with a TAXII error instead of
+// Go's plain-text 431.
 const (
+	writeTimeout    = 2 * time.Minute
+	idleTimeout     = 2 * time.Minute
+	maxHeaderBytes  = 1 << 20
+	shutdownTimeout = 30 * time.Second
+)
+
+// The read timeouts are variables so that the slow-client test can shorten
+// them.
+var (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 2 * time.Minute
-	writeTimeout      = 2 * time.Minute
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 64 << 10
-	shutdownTimeout   = 30 * time.Second
 )
 
 func runServe(ctx context.Context, args []string, e *env) error {

@@ -30,6 +30,30 @@ type tokenFilter struct {
 	First        bool     `json:"vf,omitempty"`
 	Last         bool     `json:"vl,omitempty"`
 	At           []int64  `json:"vt,omitempty"` // ns since epoch
+	// Hash replaces all of the above when they would make the token too
+	// long (hundreds of match[id] values): the token then carries only a
+	// fingerprint, and later requests must repeat the filters.
+	Hash []byte `json:"h,omitempty"`
+}
+
+// maxInlineFilter is the largest filter a token carries itself, in bytes
+// of its JSON; larger ones are carried as a fingerprint.
+const maxInlineFilter = 2 << 10
+
+// fingerprint returns the SHA-256 (truncated to 16 bytes) of a filter's
+// token form.
+func (t *tokenFilter) fingerprint() []byte {
+	b, _ := json.Marshal(t) // plain struct: cannot fail
+	sum := sha256.Sum256(b)
+	return sum[:16]
+}
+
+// compacted returns t, or its fingerprint alone if t is too long to carry.
+func (t tokenFilter) compacted() tokenFilter {
+	if b, _ := json.Marshal(t); len(b) <= maxInlineFilter {
+		return t
+	}
+	return tokenFilter{Hash: t.fingerprint()}
 }
 
 func toTokenFilter(f *Filter) tokenFilter {

@@ -478,3 +478,45 @@ func TestDB_FindObjects_NextOtherFile(t *testing.T) {
 		t.Errorf("token of a replaced file: %v, want ErrBadCursor", err)
 	}
 }
+
+// Ensure that a query whose filters are too long to travel in a next token
+// (hundreds of match[id] values) still pages: the token carries a
+// fingerprint, and requests that repeat the filters continue while requests
+// that drop or change them are refused.
+func TestDB_FindObjects_NextWithLongFilter(t *testing.T) {
+	db := MustOpenDB(t)
+	db.MustCollection(t, apiRoot, collA)
+	db.MustAdd(t, collA, benchIndicators(t, 0, 30)...)
+	var ids []string
+	for i := range 400 { // 10 stored, 390 absent: about 19 KB of ids
+		ids = append(ids, stixID("indicator", i*3))
+	}
+	ctx := context.Background()
+	q := store.Query{Filter: store.Filter{IDs: ids}, Limit: 3}
+	var got []string
+	for pages := 0; ; pages++ {
+		p, err := db.FindObjects(ctx, collA, q)
+		if err != nil {
+			t.Fatalf("page %d: %v", pages, err)
+		}
+		for _, r := range p.Records {
+			got = append(got, r.ID)
+		}
+		if !p.More {
+			break
+		}
+		if len(p.Next) > 1024 {
+			t.Fatalf("next token of %d bytes", len(p.Next))
+		}
+		if _, err := db.FindObjects(ctx, collA, store.Query{Limit: 3, Next: p.Next}); !errors.Is(err, store.ErrBadCursor) {
+			t.Fatalf("dropping the long filters: %v, want ErrBadCursor", err)
+		}
+		if _, err := db.FindObjects(ctx, collA, store.Query{Filter: store.Filter{IDs: ids[1:]}, Limit: 3, Next: p.Next}); !errors.Is(err, store.ErrBadCursor) {
+			t.Fatalf("changing the long filters: %v, want ErrBadCursor", err)
+		}
+		q.Next = p.Next
+	}
+	if len(got) != 10 {
+		t.Fatalf("read %d objects, want 10: %v", len(got), got)
+	}
+}

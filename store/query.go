@@ -108,6 +108,19 @@ func (db *DB) resolve(kind, collID, objectID string, q *Query) (Filter, int64, e
 	if c.Kind != kind || c.Collection != collID || c.Object != objectID {
 		return Filter{}, 0, fmt.Errorf("%w: it belongs to another endpoint or collection", ErrBadCursor)
 	}
+	if c.Filter.Hash != nil {
+		// The filters were too long to carry: the request must repeat
+		// them exactly.
+		issued := f
+		if issued.Versions.IsZero() {
+			issued.Versions.Last = true // the default the token was issued with
+		}
+		req := toTokenFilter(&issued)
+		if !bytes.Equal(req.fingerprint(), c.Filter.Hash) {
+			return Filter{}, 0, fmt.Errorf("%w: this query's filters are too long to travel in next; repeat all of them with it", ErrBadCursor)
+		}
+		return f, c.After, nil
+	}
 	tok := c.Filter.filter()
 	if !f.consistentWith(&tok) {
 		return Filter{}, 0, fmt.Errorf("%w: the request's filters differ from those the token was issued for", ErrBadCursor)
@@ -139,7 +152,7 @@ func (p *pager) offer(r Record, dateAdded int64) bool {
 func (db *DB) finish(p *pager, kind, collID, objectID string, f *Filter) *Page {
 	pg := &Page{Records: p.records, More: p.more}
 	if p.more {
-		pg.Next = db.encodeCursor(&cursor{Kind: kind, Collection: collID, Object: objectID, After: p.lastAdded, Filter: toTokenFilter(f)})
+		pg.Next = db.encodeCursor(&cursor{Kind: kind, Collection: collID, Object: objectID, After: p.lastAdded, Filter: toTokenFilter(f).compacted()})
 	}
 	return pg
 }

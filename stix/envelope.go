@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // EnvelopeLimits bound what DecodeEnvelope accepts. Zero values mean the
@@ -34,10 +35,14 @@ var ErrBadEnvelope = errors.New("unusable envelope")
 // The body must be a JSON object; "objects", when present, must be a list of
 // JSON objects. Other top-level keys (a bundle's type, id and spec_version,
 // "more", "next") are ignored (conformance INT-07). An absent "objects" gives
-// an empty list (AMB-09). The returned slices are copies, not aliases of
-// body. Errors wrap ErrBadEnvelope and say what is wrong: nesting deeper than
+// an empty list (AMB-09). Each object is returned compact (no insignificant
+// white space), aliasing body where it already was. Errors wrap
+// ErrBadEnvelope and say what is wrong: invalid JSON, nesting deeper than
 // lim.MaxDepth, more than lim.MaxObjects objects, or a string in objects[i]
 // longer than lim.MaxStringBytes.
+//
+// The body is read in one pass that validates it, applies the limits and
+// finds the objects; only objects that hold white space are copied.
 func DecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage, error) {
 	if lim.MaxObjects <= 0 {
 		lim.MaxObjects = defaultMaxObjects
@@ -48,41 +53,278 @@ func DecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage, error) 
 	if lim.MaxStringBytes <= 0 {
 		lim.MaxStringBytes = defaultMaxStringBytes
 	}
-	if err := checkDepth(body, lim.MaxDepth); err != nil {
-		return nil, err
-	}
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
+	sc := envScanner{b: body, maxDepth: lim.MaxDepth, maxStr: lim.MaxStringBytes, object: -1}
+	sc.space()
+	if sc.i >= len(body) || body[sc.i] != '{' {
 		return nil, fmt.Errorf("%w: the body must be a JSON object with an \"objects\" list", ErrBadEnvelope)
 	}
-	var env struct {
-		Objects json.RawMessage `json:"objects"`
-	}
-	if err := json.Unmarshal(trimmed, &env); err != nil {
-		return nil, fmt.Errorf("%w: not valid JSON: %s", ErrBadEnvelope, jsonErrorText(err))
-	}
-	if env.Objects == nil {
-		return nil, nil
-	}
-	if env.Objects[0] != '[' {
-		return nil, fmt.Errorf("%w: \"objects\" must be a list", ErrBadEnvelope)
-	}
 	var objs []json.RawMessage
-	if err := json.Unmarshal(env.Objects, &objs); err != nil {
-		return nil, fmt.Errorf("%w: \"objects\": %s", ErrBadEnvelope, jsonErrorText(err))
-	}
-	if len(objs) > lim.MaxObjects {
-		return nil, fmt.Errorf("%w: %d objects in one envelope, at most %d are accepted; split it into several requests", ErrBadEnvelope, len(objs), lim.MaxObjects)
-	}
-	for i, o := range objs {
-		if len(o) == 0 || o[0] != '{' {
-			return nil, fmt.Errorf("%w: objects[%d] is not a JSON object", ErrBadEnvelope, i)
+	count := 0
+	sc.members(1, func(key []byte) {
+		if string(key) != "objects" {
+			sc.value(1)
+			return
 		}
-		if ls, ok := longString(o, lim.MaxStringBytes); ok {
-			return nil, fmt.Errorf("%w: objects[%d]: %s of %d bytes, at most %d are accepted", ErrBadEnvelope, i, ls.what(), ls.n, lim.MaxStringBytes)
+		if sc.i >= len(body) || body[sc.i] != '[' {
+			if objs == nil && sc.err == nil {
+				sc.err = fmt.Errorf("%w: \"objects\" must be a list", ErrBadEnvelope)
+			}
+			return
 		}
+		objs, count = objs[:0], 0 // a repeated key: the last one counts, as in encoding/json
+		sc.elements(2, func() {
+			if sc.i >= len(body) || body[sc.i] != '{' {
+				if sc.err == nil {
+					sc.err = fmt.Errorf("%w: objects[%d] is not a JSON object", ErrBadEnvelope, count)
+				}
+				return
+			}
+			if count++; count > lim.MaxObjects {
+				sc.value(2) // still checked, to report the whole count
+				return
+			}
+			start, ws := sc.i, sc.ws
+			sc.object, sc.ws = len(objs), false
+			sc.value(2)
+			obj := json.RawMessage(body[start:sc.i])
+			if sc.ws && sc.err == nil {
+				var buf bytes.Buffer
+				buf.Grow(len(obj))
+				json.Compact(&buf, obj) // valid: the scanner just checked it
+				obj = buf.Bytes()
+			}
+			sc.object, sc.ws = -1, ws
+			objs = append(objs, obj)
+		})
+	})
+	if sc.err == nil {
+		sc.space()
+		if sc.i < len(body) {
+			sc.fail("after the envelope")
+		}
+	}
+	if sc.err != nil {
+		return nil, sc.err
+	}
+	if count > lim.MaxObjects {
+		return nil, fmt.Errorf("%w: %d objects in one envelope, at most %d are accepted; split it into several requests", ErrBadEnvelope, count, lim.MaxObjects)
 	}
 	return objs, nil
+}
+
+// envScanner validates JSON in one pass while applying the envelope's
+// limits. The first error stops it.
+type envScanner struct {
+	b        []byte
+	i        int
+	maxDepth int
+	maxStr   int
+	err      error
+	ws       bool   // white space seen outside strings (the object needs compacting)
+	object   int    // index of the object being read, -1 outside objects
+	prop     string // the last property name read
+	atValue  bool   // the next value is prop's own (not inside a list)
+}
+
+func (s *envScanner) fail(what string) {
+	if s.err != nil {
+		return
+	}
+	found := "end of body"
+	if s.i < len(s.b) {
+		found = fmt.Sprintf("%q", s.b[s.i])
+	}
+	s.err = fmt.Errorf("%w: not valid JSON: offset %d: unexpected %s %s", ErrBadEnvelope, s.i, found, what)
+}
+
+func (s *envScanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+			s.ws = true
+		default:
+			return
+		}
+	}
+}
+
+// value skips one value held by a container at the given depth (the
+// body's object is depth 1).
+func (s *envScanner) value(depth int) {
+	if s.err != nil {
+		return
+	}
+	if s.i >= len(s.b) {
+		s.fail("where a value belongs")
+		return
+	}
+	direct := s.atValue
+	s.atValue = false
+	switch c := s.b[s.i]; {
+	case c == '{' || c == '[':
+		if depth+1 > s.maxDepth {
+			s.err = fmt.Errorf("%w: JSON nested deeper than the %d levels accepted (byte offset %d of the body)", ErrBadEnvelope, s.maxDepth, s.i)
+			return
+		}
+		if c == '{' {
+			s.members(depth+1, func([]byte) { s.value(depth + 1) })
+		} else {
+			s.elements(depth+1, func() { s.value(depth + 1) })
+		}
+	case c == '"':
+		s.str(false, direct)
+	case c == '-' || c >= '0' && c <= '9':
+		d := decoder{b: s.b, i: s.i}
+		d.number()
+		if d.err != nil {
+			s.fail("in a number")
+			return
+		}
+		s.i = d.i
+	default:
+		for _, lit := range []string{"true", "false", "null"} {
+			if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
+				s.i += len(lit)
+				return
+			}
+		}
+		s.fail("where a value belongs")
+	}
+}
+
+// members reads an object at s.i ('{'), calling member with each key (raw,
+// as written) positioned at its value, which member must consume.
+func (s *envScanner) members(depth int, member func(key []byte)) {
+	s.i++
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return
+	}
+	for s.err == nil {
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			s.fail("where a property name belongs")
+			return
+		}
+		key := s.str(true, false)
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			s.fail("after a property name")
+			return
+		}
+		s.i++
+		s.space()
+		s.atValue = true
+		member(key)
+		s.atValue = false
+		s.space()
+		if s.err != nil {
+			return
+		}
+		if s.i < len(s.b) && s.b[s.i] == ',' {
+			s.i++
+			continue
+		}
+		if s.i < len(s.b) && s.b[s.i] == '}' {
+			s.i++
+			return
+		}
+		s.fail("after a property value")
+	}
+}
+
+// elements reads an array at s.i ('['), calling elem positioned at each
+// element, which elem must consume.
+func (s *envScanner) elements(depth int, elem func()) {
+	s.i++
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		return
+	}
+	for s.err == nil {
+		s.space()
+		elem()
+		s.space()
+		if s.err != nil {
+			return
+		}
+		if s.i < len(s.b) && s.b[s.i] == ',' {
+			s.i++
+			continue
+		}
+		if s.i < len(s.b) && s.b[s.i] == ']' {
+			s.i++
+			return
+		}
+		s.fail("after a list element")
+	}
+}
+
+// str reads a string at s.i and returns its raw content (escapes as
+// written). Strings inside objects longer than maxStr are refused, naming
+// the object, and the property when the string is a property's own value.
+func (s *envScanner) str(isName, propValue bool) []byte {
+	start := s.i + 1
+	for s.i = start; s.i < len(s.b); s.i++ {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			raw := s.b[start:s.i]
+			s.i++
+			if len(raw) > s.maxStr && s.object >= 0 && s.err == nil {
+				l := longStr{n: len(raw), isName: isName}
+				if propValue {
+					l.prop = s.prop
+				}
+				s.err = fmt.Errorf("%w: objects[%d]: %s of %d bytes, at most %d are accepted", ErrBadEnvelope, s.object, l.what(), l.n, s.maxStr)
+			}
+			if isName {
+				s.prop = ""
+				if len(raw) <= maxPropNameInMessage {
+					s.prop = string(raw)
+				}
+			}
+			if !utf8.Valid(raw) && s.err == nil {
+				// encoding/json would replace the bytes silently; an
+				// object is stored as sent, so it must be valid text.
+				s.err = fmt.Errorf("%w: not valid JSON: offset %d: a string is not valid UTF-8", ErrBadEnvelope, start)
+			}
+			return raw
+		case c == '\\':
+			s.i++
+			if s.i >= len(s.b) {
+				break
+			}
+			switch s.b[s.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(s.b)-s.i < 5 || !isHex4(s.b[s.i+1:s.i+5]) {
+					s.fail("in a \\u escape")
+					return nil
+				}
+				s.i += 4
+			default:
+				s.fail("escape in a string")
+				return nil
+			}
+		case c < 0x20:
+			s.fail("control character in a string")
+			return nil
+		}
+	}
+	s.fail("in an unterminated string")
+	return nil
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // longStr describes a JSON string found too long by longString.

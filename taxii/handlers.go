@@ -1,8 +1,6 @@
 package taxii
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -422,7 +420,7 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 		h, findings := s.validator.Check(raw)
 		var obj []byte
 		if len(findings) == 0 {
-			obj, findings = pol.apply(&h, compact(raw))
+			obj, findings = pol.apply(&h, raw) // DecodeEnvelope compacted it
 		}
 		if len(findings) > 0 {
 			for _, f := range findings {
@@ -447,16 +445,4 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	s.metrics.published.WithLabelValues(coll.ID).Add(float64(st.SuccessCount))
 	writeJSON(c, http.StatusAccepted, st)
 	return nil
-}
-
-// compact removes insignificant whitespace from a JSON value, so that an
-// indented envelope is not stored indented. raw has already been decoded
-// once, so it is valid.
-func compact(raw []byte) []byte {
-	var b bytes.Buffer
-	b.Grow(len(raw))
-	if err := json.Compact(&b, raw); err != nil {
-		return raw
-	}
-	return b.Bytes()
 }

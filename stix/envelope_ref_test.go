@@ -1,0 +1,98 @@
+package stix
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// referenceDecodeEnvelope is the straightforward encoding/json version of
+// DecodeEnvelope, kept to test the one-pass scanner against. It splits a TAXII envelope or STIX bundle into its objects.
+//
+// The body must be a JSON object; "objects", when present, must be a list of
+// JSON objects. Other top-level keys (a bundle's type, id and spec_version,
+// "more", "next") are ignored (conformance INT-07). An absent "objects" gives
+// an empty list (AMB-09). The returned slices are copies, not aliases of
+// body. Errors wrap ErrBadEnvelope and say what is wrong: nesting deeper than
+// lim.MaxDepth, more than lim.MaxObjects objects, or a string in objects[i]
+// longer than lim.MaxStringBytes.
+func referenceDecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage, error) {
+	if lim.MaxObjects <= 0 {
+		lim.MaxObjects = defaultMaxObjects
+	}
+	if lim.MaxDepth <= 0 {
+		lim.MaxDepth = defaultMaxDepth
+	}
+	if lim.MaxStringBytes <= 0 {
+		lim.MaxStringBytes = defaultMaxStringBytes
+	}
+	if err := checkDepth(body, lim.MaxDepth); err != nil {
+		return nil, err
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, fmt.Errorf("%w: the body must be a JSON object with an \"objects\" list", ErrBadEnvelope)
+	}
+	var env struct {
+		Objects json.RawMessage `json:"objects"`
+	}
+	if err := json.Unmarshal(trimmed, &env); err != nil {
+		return nil, fmt.Errorf("%w: not valid JSON: %s", ErrBadEnvelope, jsonErrorText(err))
+	}
+	if env.Objects == nil {
+		return nil, nil
+	}
+	if env.Objects[0] != '[' {
+		return nil, fmt.Errorf("%w: \"objects\" must be a list", ErrBadEnvelope)
+	}
+	var objs []json.RawMessage
+	if err := json.Unmarshal(env.Objects, &objs); err != nil {
+		return nil, fmt.Errorf("%w: \"objects\": %s", ErrBadEnvelope, jsonErrorText(err))
+	}
+	if len(objs) > lim.MaxObjects {
+		return nil, fmt.Errorf("%w: %d objects in one envelope, at most %d are accepted; split it into several requests", ErrBadEnvelope, len(objs), lim.MaxObjects)
+	}
+	for i, o := range objs {
+		if len(o) == 0 || o[0] != '{' {
+			return nil, fmt.Errorf("%w: objects[%d] is not a JSON object", ErrBadEnvelope, i)
+		}
+		if ls, ok := longString(o, lim.MaxStringBytes); ok {
+			return nil, fmt.Errorf("%w: objects[%d]: %s of %d bytes, at most %d are accepted", ErrBadEnvelope, i, ls.what(), ls.n, lim.MaxStringBytes)
+		}
+	}
+	return objs, nil
+}
+
+// checkAgainstReference holds DecodeEnvelope to referenceDecodeEnvelope:
+// both accept or both refuse, and accepted objects are the same JSON
+// (DecodeEnvelope compacts them). The one deliberate difference: invalid
+// UTF-8, which encoding/json lets through, is refused.
+func checkAgainstReference(body []byte, lim EnvelopeLimits) error {
+	got, gerr := DecodeEnvelope(body, lim)
+	want, werr := referenceDecodeEnvelope(body, lim)
+	if gerr != nil && werr == nil {
+		if !utf8Valid(body) {
+			return nil
+		}
+		return fmt.Errorf("refused %v, the reference accepted", gerr)
+	}
+	if gerr == nil && werr != nil {
+		return fmt.Errorf("accepted, the reference refused: %v", werr)
+	}
+	if gerr != nil {
+		return nil
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("%d objects, the reference %d", len(got), len(want))
+	}
+	for i := range got {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, want[i]); err != nil {
+			return err
+		}
+		if !bytes.Equal(got[i], compact.Bytes()) {
+			return fmt.Errorf("objects[%d] = %s, the reference %s", i, got[i], compact.Bytes())
+		}
+	}
+	return nil
+}

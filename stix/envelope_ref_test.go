@@ -96,3 +96,79 @@ func checkAgainstReference(body []byte, lim EnvelopeLimits) error {
 	}
 	return nil
 }
+
+// longString finds the first string in the JSON value b whose encoded form,
+// quotes excluded, is longer than max bytes.
+func longString(b []byte, max int) (longStr, bool) {
+	var name string // the last property name seen
+	var prev byte   // the last significant byte outside strings
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '"' {
+			switch c {
+			case ' ', '\t', '\n', '\r':
+			default:
+				prev = c
+			}
+			continue
+		}
+		start := i + 1
+		for i = start; i < len(b) && b[i] != '"'; i++ {
+			if b[i] == '\\' {
+				i++
+			}
+		}
+		n := min(i, len(b)) - start
+		j := i + 1
+		for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {
+			j++
+		}
+		isName := j < len(b) && b[j] == ':'
+		if n > max {
+			l := longStr{n: n, isName: isName}
+			if !isName && prev == ':' {
+				l.prop = name
+			}
+			return l, true
+		}
+		if isName {
+			name = ""
+			if n <= maxPropNameInMessage {
+				name = string(b[start:i])
+			}
+		}
+		prev = '"'
+	}
+	return longStr{}, false
+}
+
+// checkDepth refuses JSON nested deeper than max before any decoder sees it,
+// so a hostile body cannot make a recursive decoder do unbounded work.
+func checkDepth(b []byte, max int) error {
+	depth := 0
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			if depth > max {
+				return fmt.Errorf("%w: JSON nested deeper than the %d levels accepted (byte offset %d of the body)", ErrBadEnvelope, max, i)
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package taxii
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -254,23 +255,36 @@ func writeEnvelope(c *gin.Context, p *store.Page) {
 	c.Data(http.StatusOK, MediaType, b)
 }
 
+// readPage serves the common part of the four read endpoints: the
+// collection must be readable, the query is parsed with the endpoint's
+// filters, find reads the page, the read is audited as what, and the
+// date headers are set (REQ-101).
+func (s *Server) readPage(c *gin.Context, fs filterSet, what string,
+	find func(ctx context.Context, collID string, q store.Query) (*store.Page, error)) (*store.Page, error) {
+	g, coll, err := s.readable(c)
+	if err != nil {
+		return nil, err
+	}
+	q, err := parseQuery(c.Request.URL.RawQuery, fs, s.opts.MaxPageSize)
+	if err != nil {
+		return nil, err
+	}
+	p, err := find(c.Request.Context(), coll.ID, q)
+	if err != nil {
+		return nil, err
+	}
+	s.auditRead(c, g, coll, what, p)
+	setDateHeaders(c, p, &q)
+	return p, nil
+}
+
 // handleGetObjects serves GET {api-root}/collections/{id}/objects/
 // (REQ-59..64).
 func (s *Server) handleGetObjects(c *gin.Context) error {
-	g, coll, err := s.readable(c)
+	p, err := s.readPage(c, objectsFilters, "objects", s.store.FindObjects)
 	if err != nil {
 		return err
 	}
-	q, err := parseQuery(c.Request.URL.RawQuery, objectsFilters, s.opts.MaxPageSize)
-	if err != nil {
-		return err
-	}
-	p, err := s.store.FindObjects(c.Request.Context(), coll.ID, q)
-	if err != nil {
-		return err
-	}
-	s.auditRead(c, g, coll, "objects", p)
-	setDateHeaders(c, p, &q)
 	writeEnvelope(c, p)
 	return nil
 }
@@ -278,24 +292,14 @@ func (s *Server) handleGetObjects(c *gin.Context) error {
 // handleManifest serves GET {api-root}/collections/{id}/manifest/
 // (REQ-54..58).
 func (s *Server) handleManifest(c *gin.Context) error {
-	g, coll, err := s.readable(c)
+	p, err := s.readPage(c, objectsFilters, "manifest", s.store.FindManifest)
 	if err != nil {
 		return err
 	}
-	q, err := parseQuery(c.Request.URL.RawQuery, objectsFilters, s.opts.MaxPageSize)
-	if err != nil {
-		return err
-	}
-	p, err := s.store.FindManifest(c.Request.Context(), coll.ID, q)
-	if err != nil {
-		return err
-	}
-	s.auditRead(c, g, coll, "manifest", p)
 	res := manifestResource{More: p.More, Next: p.Next}
 	for _, r := range p.Records {
 		res.Objects = append(res.Objects, manifestRecord{ID: r.ID, DateAdded: formatTime(r.DateAdded), Version: r.Version, MediaType: r.MediaType})
 	}
-	setDateHeaders(c, p, &q)
 	writeJSON(c, http.StatusOK, &res)
 	return nil
 }
@@ -303,20 +307,12 @@ func (s *Server) handleManifest(c *gin.Context) error {
 // handleGetObject serves GET {api-root}/collections/{id}/objects/{object-id}/
 // (REQ-75..78).
 func (s *Server) handleGetObject(c *gin.Context) error {
-	g, coll, err := s.readable(c)
+	p, err := s.readPage(c, objectFilters, "object", func(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
+		return s.store.FindObject(ctx, collID, c.Param("object"), q)
+	})
 	if err != nil {
 		return err
 	}
-	q, err := parseQuery(c.Request.URL.RawQuery, objectFilters, s.opts.MaxPageSize)
-	if err != nil {
-		return err
-	}
-	p, err := s.store.FindObject(c.Request.Context(), coll.ID, c.Param("object"), q)
-	if err != nil {
-		return err
-	}
-	s.auditRead(c, g, coll, "object", p)
-	setDateHeaders(c, p, &q)
 	writeEnvelope(c, p)
 	return nil
 }
@@ -324,24 +320,16 @@ func (s *Server) handleGetObject(c *gin.Context) error {
 // handleVersions serves
 // GET {api-root}/collections/{id}/objects/{object-id}/versions/ (REQ-84..86).
 func (s *Server) handleVersions(c *gin.Context) error {
-	g, coll, err := s.readable(c)
+	p, err := s.readPage(c, versionsFilters, "versions", func(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
+		return s.store.FindObjectVersions(ctx, collID, c.Param("object"), q)
+	})
 	if err != nil {
 		return err
 	}
-	q, err := parseQuery(c.Request.URL.RawQuery, versionsFilters, s.opts.MaxPageSize)
-	if err != nil {
-		return err
-	}
-	p, err := s.store.FindObjectVersions(c.Request.Context(), coll.ID, c.Param("object"), q)
-	if err != nil {
-		return err
-	}
-	s.auditRead(c, g, coll, "versions", p)
 	res := versionsResource{More: p.More, Next: p.Next}
 	for _, r := range p.Records {
 		res.Versions = append(res.Versions, r.Version)
 	}
-	setDateHeaders(c, p, &q)
 	writeJSON(c, http.StatusOK, &res)
 	return nil
 }

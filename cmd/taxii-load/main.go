@@ -1,0 +1,417 @@
+// Command taxii-load is a load generator for TAXII 2.1 servers. It
+// publishes valid, reproducible STIX 2.1 indicators and reads them back,
+// measures throughput and latency, and checks as it goes that the server
+// lost, repeated and reordered nothing.
+//
+// Usage:
+//
+//	taxii-load SCENARIO --url URL [flags]
+//
+// Scenarios: ingest, poll, scale, mixed (see usage below). It sends traffic
+// only to the server named by --url; point it at a server you own.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	stop()
+	os.Exit(code)
+}
+
+// env is the process environment run uses, swappable in tests.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// Exit codes.
+const (
+	exitOK    = 0 // no errors, check passed
+	exitFail  = 1 // errors or a failed check
+	exitUsage = 2 // bad flags or arguments; nothing was sent
+	exitSetup = 3 // the server could not be reached or resolved
+)
+
+const usageText = `usage: taxii-load SCENARIO --url URL [flags]
+
+taxii-load generates load against a TAXII 2.1 server and checks its answers.
+It only sends traffic to the server given with --url: point it at a server you
+own, never at someone else's.
+
+Scenarios:
+  ingest   --clients publishers POST envelopes of --envelope-size indicators
+           until --objects are sent or --duration ends; every status must
+           report success_count == envelope size and no failures.
+  poll     optionally --fill N objects first, then --pollers each walk the
+           whole collection with limit=--limit via next, and again via
+           added_after = the last X-TAXII-Date-Added-Last; every object
+           version must be listed exactly once per walk, in date_added order,
+           and both walks must agree. The collection must not change meanwhile.
+  scale    fill the collection to each --fill size in turn (e.g.
+           1000,10000,100000) and time, --repeat times, fetching the newest
+           100 by added_after and the first page (p50/p99/max).
+  mixed    --clients publishers and --pollers pollers for --duration; each
+           poller walks once via next then polls added_after every
+           --poll-interval; at the end every version the publishers got
+           confirmed must have been listed, each exactly once.
+
+Credentials: --user with the password in TAXII_LOAD_PASSWORD or on stdin
+(--password-stdin), or --token / TAXII_LOAD_TOKEN (sent as Bearer).
+
+Objects are STIX 2.1 indicators generated from --seed: the same seed sends the
+same objects (ids, times, patterns). Use another seed to add new objects to a
+collection that already holds a seed's.
+
+Every phase stops at --duration at the latest. A progress line goes to stderr
+every second once a run passes 3 s; the report goes to stdout (--json for
+machines). Exit status: 0 no errors and every check passed, 1 otherwise, 2 bad
+usage, 3 the server or collection could not be reached or resolved.
+
+Flags:
+`
+
+// config is the parsed command line.
+type config struct {
+	scenario   string
+	url        string
+	apiRoot    string
+	collection string
+	auth       string
+	insecure   bool
+	timeout    time.Duration
+	duration   time.Duration
+
+	clients      int
+	envelopeSize int
+	objects      int64
+
+	pollers      int
+	limit        int
+	passes       int
+	versions     string // "all" or "last"
+	endpoint     string // "objects" or "manifest"
+	pollInterval time.Duration
+
+	fill             []int64
+	fillEnvelopeSize int
+	repeat           int
+
+	seed         uint64
+	versionShare float64
+	tlp          []string
+
+	json  bool
+	quiet bool
+}
+
+// parseFlags reads the scenario and flags. It returns flag.ErrHelp for
+// -h, and errors that say which flag is wrong.
+func parseFlags(args []string, e *env) (*config, error) {
+	cfg := &config{}
+	fs := flag.NewFlagSet("taxii-load", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageText)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.url, "url", "", "server base (http://127.0.0.1:8080) or discovery URL; required")
+	fs.StringVar(&cfg.apiRoot, "api-root", "", "API root name, path or URL (default: discovery's default or only API root)")
+	fs.StringVar(&cfg.collection, "collection", "", "collection id or alias (default: the API root's only read-write collection)")
+	user := fs.String("user", "", "user for HTTP Basic; password from TAXII_LOAD_PASSWORD or --password-stdin")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	token := fs.String("token", "", "API token, sent as Bearer (or TAXII_LOAD_TOKEN)")
+	fs.BoolVar(&cfg.insecure, "insecure", false, "accept any TLS certificate (self-signed test servers)")
+	fs.DurationVar(&cfg.timeout, "timeout", time.Minute, "per-request timeout")
+	fs.DurationVar(&cfg.duration, "duration", time.Minute, "run time of ingest and mixed; cap on each phase of poll and scale")
+
+	fs.IntVar(&cfg.clients, "clients", 4, "concurrent publishers (also used to fill)")
+	fs.IntVar(&cfg.envelopeSize, "envelope-size", 100, "objects per POST (ingest, mixed)")
+	fs.Int64Var(&cfg.objects, "objects", 0, "ingest: objects to send in all (0: until --duration)")
+
+	fs.IntVar(&cfg.pollers, "pollers", 4, "concurrent pollers (poll, mixed)")
+	fs.IntVar(&cfg.limit, "limit", 1000, "page size asked for (limit)")
+	fs.IntVar(&cfg.passes, "passes", 1, "poll: passes per poller (a pass is one walk via next and one via added_after)")
+	fs.StringVar(&cfg.versions, "versions", "all", `which versions reads ask for: "all" (match[version]=all: every version is checked) or "last" (the server's default)`)
+	fs.StringVar(&cfg.endpoint, "endpoint", "objects", `what polls read: "objects" or "manifest" (which also checks each entry's date_added)`)
+	fs.DurationVar(&cfg.pollInterval, "poll-interval", time.Second, "mixed: pause between a poller's added_after polls")
+
+	fill := fs.String("fill", "", "poll: objects to publish before polling; scale: comma-separated collection sizes (default 1000,10000,100000)")
+	fs.IntVar(&cfg.fillEnvelopeSize, "fill-envelope-size", 1000, "objects per POST when filling")
+	fs.IntVar(&cfg.repeat, "repeat", 100, "scale: timed reads of each kind at each size")
+
+	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the generated objects")
+	fs.Float64Var(&cfg.versionShare, "version-share", 0.1, "share of generated objects that are new versions of earlier ones (0 to 0.9)")
+	tlp := fs.String("tlp", "clear,green,amber", "TLP 2.0 levels to mark objects with, comma-separated (clear, green, amber, amber+strict, red)")
+
+	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON on stdout instead of a table")
+	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line on stderr")
+
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			fs.Usage()
+			return nil, flag.ErrHelp
+		}
+		return nil, errors.New("give a scenario first: ingest, poll, scale or mixed")
+	}
+	cfg.scenario = args[0]
+	switch cfg.scenario {
+	case "ingest", "poll", "scale", "mixed":
+	case "help":
+		fs.Usage()
+		return nil, flag.ErrHelp
+	default:
+		return nil, fmt.Errorf("unknown scenario %q: ingest, poll, scale or mixed", cfg.scenario)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	switch {
+	case cfg.url == "":
+		return nil, errors.New("--url is required")
+	case cfg.duration <= 0:
+		return nil, errors.New("--duration must be positive")
+	case cfg.timeout <= 0:
+		return nil, errors.New("--timeout must be positive")
+	case cfg.clients < 1 || cfg.clients > 1024:
+		return nil, errors.New("--clients must be from 1 to 1024")
+	case cfg.pollers < 1 || cfg.pollers > 1024:
+		return nil, errors.New("--pollers must be from 1 to 1024")
+	case cfg.envelopeSize < 1 || cfg.fillEnvelopeSize < 1:
+		return nil, errors.New("--envelope-size and --fill-envelope-size must be at least 1")
+	case cfg.objects < 0 || cfg.objects > maxItems:
+		return nil, errors.New("--objects is out of range")
+	case cfg.limit < 1:
+		return nil, errors.New("--limit must be at least 1")
+	case cfg.passes < 1 || cfg.repeat < 1:
+		return nil, errors.New("--passes and --repeat must be at least 1")
+	case cfg.pollInterval < 0:
+		return nil, errors.New("--poll-interval must not be negative")
+	case cfg.versions != "all" && cfg.versions != "last":
+		return nil, errors.New(`--versions is "all" or "last"`)
+	case cfg.endpoint != "objects" && cfg.endpoint != "manifest":
+		return nil, errors.New(`--endpoint is "objects" or "manifest"`)
+	}
+	if *fill == "" && cfg.scenario == "scale" {
+		*fill = "1000,10000,100000"
+	}
+	for _, s := range strings.Split(*fill, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 || n > maxItems {
+			return nil, fmt.Errorf("--fill: %q is not a positive number of objects", s)
+		}
+		cfg.fill = append(cfg.fill, n)
+	}
+	if cfg.scenario == "poll" && len(cfg.fill) > 1 {
+		return nil, errors.New("--fill: poll takes one number")
+	}
+	if cfg.scenario == "scale" {
+		prev := int64(0)
+		for _, n := range cfg.fill {
+			if n-prev < newestWindow+1 {
+				return nil, fmt.Errorf("--fill: sizes must grow by at least %d each (%d after %d)", newestWindow+1, n, prev)
+			}
+			prev = n
+		}
+	}
+	cfg.tlp = strings.Split(*tlp, ",")
+
+	// Credentials: never on the command line except a token the operator
+	// chose to put there.
+	password := e.getenv("TAXII_LOAD_PASSWORD")
+	if *pwStdin {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return nil, fmt.Errorf("--password-stdin: %v", err)
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
+	if *token == "" {
+		*token = e.getenv("TAXII_LOAD_TOKEN")
+	}
+	switch {
+	case *user != "" && *token != "":
+		return nil, errors.New("give --user or --token, not both")
+	case *user != "" && password == "":
+		return nil, errors.New("--user needs a password: set TAXII_LOAD_PASSWORD or use --password-stdin")
+	case *user != "":
+		cfg.auth = basicAuth(*user, password)
+	case *token != "":
+		cfg.auth = "Bearer " + *token
+	}
+	return cfg, nil
+}
+
+// params lists the settings that shape the run, for the report.
+func (cfg *config) params() map[string]string {
+	p := map[string]string{
+		"seed":          strconv.FormatUint(cfg.seed, 10),
+		"version_share": strconv.FormatFloat(cfg.versionShare, 'g', -1, 64),
+		"duration":      cfg.duration.String(),
+	}
+	fills := make([]string, len(cfg.fill))
+	for i, n := range cfg.fill {
+		fills[i] = strconv.FormatInt(n, 10)
+	}
+	switch cfg.scenario {
+	case "ingest":
+		p["clients"], p["envelope_size"] = strconv.Itoa(cfg.clients), strconv.Itoa(cfg.envelopeSize)
+		p["objects"] = strconv.FormatInt(cfg.objects, 10)
+	case "poll":
+		p["pollers"], p["limit"], p["passes"] = strconv.Itoa(cfg.pollers), strconv.Itoa(cfg.limit), strconv.Itoa(cfg.passes)
+		p["versions"], p["endpoint"], p["fill"] = cfg.versions, cfg.endpoint, strings.Join(fills, ",")
+	case "scale":
+		p["fill"], p["repeat"], p["versions"] = strings.Join(fills, ","), strconv.Itoa(cfg.repeat), cfg.versions
+		p["clients"], p["fill_envelope_size"] = strconv.Itoa(cfg.clients), strconv.Itoa(cfg.fillEnvelopeSize)
+	case "mixed":
+		p["clients"], p["envelope_size"] = strconv.Itoa(cfg.clients), strconv.Itoa(cfg.envelopeSize)
+		p["pollers"], p["limit"], p["versions"] = strconv.Itoa(cfg.pollers), strconv.Itoa(cfg.limit), cfg.versions
+		p["poll_interval"] = cfg.pollInterval.String()
+	}
+	if len(cfg.fill) > 0 && cfg.scenario != "ingest" && cfg.scenario != "mixed" {
+		p["fill_envelope_size"] = strconv.Itoa(cfg.fillEnvelopeSize)
+	}
+	return p
+}
+
+// run is the whole program: parse, resolve the collection, run the
+// scenario, report. It returns the exit code.
+func run(ctx context.Context, args []string, e *env) int {
+	cfg, err := parseFlags(args, e)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "taxii-load:", err)
+		return exitUsage
+	}
+	gen, err := NewGenerator(cfg.seed, cfg.versionShare, cfg.tlp)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "taxii-load:", err)
+		return exitUsage
+	}
+	origin, discovery, err := parseServerURL(cfg.url)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "taxii-load:", err)
+		return exitUsage
+	}
+	c := newClient(origin, cfg.auth, max(cfg.clients, cfg.pollers)+cfg.pollers, cfg.insecure, cfg.timeout)
+	defer c.close()
+	t, err := resolve(ctx, c, discovery, cfg.apiRoot, cfg.collection)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "taxii-load:", err)
+		return exitSetup
+	}
+
+	r := newRunner(cfg, c, t, gen)
+	started := time.Now()
+	stopProgress := func() {}
+	if !cfg.quiet {
+		stopProgress = progress(e.stderr, started, r.cur.Load, r.errs)
+	}
+	switch cfg.scenario {
+	case "ingest":
+		r.runIngest(ctx)
+	case "poll":
+		r.runPoll(ctx)
+	case "scale":
+		r.runScale(ctx)
+	case "mixed":
+		r.runMixed(ctx)
+	}
+	stopProgress()
+	if ctx.Err() != nil {
+		r.note("interrupted")
+	}
+
+	rep := r.report(started)
+	if cfg.json {
+		err = writeJSON(e.stdout, rep)
+	} else {
+		err = writeTable(e.stdout, rep)
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "taxii-load:", err)
+		return exitFail
+	}
+	if !rep.Check.Passed {
+		return exitFail
+	}
+	return exitOK
+}
+
+// report assembles the run's report and verdict.
+func (r *runner) report(started time.Time) *Report {
+	rep := &Report{Scenario: r.cfg.scenario, Target: r.t.collection, Started: started,
+		Seconds: time.Since(started).Round(time.Millisecond).Seconds(), Params: r.cfg.params(),
+		Errors: r.errs.reports(), Notes: r.notes}
+	for _, p := range r.phases {
+		rep.Phases = append(rep.Phases, p.report())
+	}
+	var posted, envelopes int64
+	for _, p := range rep.Phases {
+		for _, o := range p.Ops {
+			if o.Name == "post" {
+				posted += o.Objects
+				envelopes += o.Requests
+			}
+		}
+	}
+	var kinds []string
+	for kind, n := range r.counts {
+		kinds = append(kinds, fmt.Sprintf("%s (%d)", kind, n))
+		for _, d := range r.problems[kind] {
+			rep.Check.Details = append(rep.Check.Details, kind+": "+d)
+		}
+	}
+	sort.Strings(kinds)
+	sort.Strings(rep.Check.Details)
+	errs := r.errs.total.Load()
+	switch {
+	case len(kinds) > 0:
+		rep.Check.Summary = "problems found: " + strings.Join(kinds, ", ")
+		return rep
+	case errs > 0:
+		rep.Check.Summary = fmt.Sprintf("%d errors; see errors", errs)
+		return rep
+	}
+	rep.Check.Passed = true
+	confirmed := fmt.Sprintf("%d objects in %d envelopes confirmed by their status (success_count = envelope size, no failures)", posted, envelopes)
+	switch r.cfg.scenario {
+	case "ingest":
+		rep.Check.Summary = confirmed
+	case "poll":
+		rep.Check.Summary = fmt.Sprintf("%d poll passes: every version listed exactly once per walk, in date_added order, the same via next and via added_after", r.passes.Load())
+		if r.expectN > 0 {
+			rep.Check.Summary += fmt.Sprintf(", including all %d this run stored", r.expectN)
+		}
+	case "mixed":
+		rep.Check.Summary = fmt.Sprintf("%s; %d pollers listed all %d of them (versions=%s), each exactly once, in date_added order", confirmed, r.passes.Load(), r.expectN, r.cfg.versions)
+	case "scale":
+		rep.Check.Summary = fmt.Sprintf("%s; at sizes %s, added_after listed exactly the newest %d versions and the first page was stable, on every repeat", confirmed, strings.Join(r.measured, ", "), newestWindow)
+	}
+	return rep
+}

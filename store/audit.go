@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -59,7 +58,7 @@ func appendAudit(tx *bolt.Tx, ev *AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(ev)
+	data, err := packJSON(ev)
 	if err != nil {
 		return err
 	}
@@ -111,7 +110,7 @@ func (db *DB) FindAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
 				}
 			}
 			var ev AuditEvent
-			if err := json.Unmarshal(v, &ev); err != nil {
+			if err := unpackJSON(v, &ev); err != nil {
 				return err
 			}
 			if q.matches(&ev) {

@@ -150,3 +150,29 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 	})
 	return problems, err
 }
+
+// Stats counts what a store holds.
+type Stats struct {
+	Collections    int
+	ObjectVersions int
+	Statuses       int
+	Size           int64 // bytes
+}
+
+// Stats counts the collections, object versions and statuses, and reports
+// the file's size.
+func (db *DB) Stats(ctx context.Context) (Stats, error) {
+	var s Stats
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		s.Size = tx.Size()
+		s.Collections = tx.Bucket(bucketCollections).Stats().KeyN
+		s.Statuses = tx.Bucket(bucketStatus).Stats().KeyN
+		return tx.Bucket(bucketC).ForEachBucket(func(k []byte) error {
+			if v := tx.Bucket(bucketC).Bucket(k).Bucket(bucketVersions); v != nil {
+				s.ObjectVersions += v.Stats().KeyN
+			}
+			return nil
+		})
+	})
+	return s, err
+}

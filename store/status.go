@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -62,7 +61,7 @@ func (db *DB) FindStatusRecord(ctx context.Context, apiRoot, id string) (*Status
 		if v == nil {
 			return fmt.Errorf("status %s: %w", id, ErrNotFound)
 		}
-		return json.Unmarshal(v, &rec)
+		return unpackJSON(v, &rec)
 	})
 	if err != nil {
 		return nil, err
@@ -75,7 +74,7 @@ func (db *DB) FindStatusRecord(ctx context.Context, apiRoot, id string) (*Status
 
 // putStatus writes a status and its time index entry inside tx.
 func putStatus(tx *bolt.Tx, rec *StatusRecord, at time.Time) error {
-	data, err := json.Marshal(rec)
+	data, err := packJSON(rec)
 	if err != nil {
 		return err
 	}

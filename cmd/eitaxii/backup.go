@@ -321,7 +321,7 @@ func syncDir(dir string) error {
 // verifyCopy opens a copy just written as a store and verifies it. Its
 // error lists the problems found.
 func verifyCopy(ctx context.Context, path string) (*storeSummary, error) {
-	problems, err := verify(ctx, path)
+	problems, stats, err := verify(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("the copy is not a usable store: %w", err)
 	}
@@ -331,30 +331,32 @@ func verifyCopy(ctx context.Context, path string) (*storeSummary, error) {
 		}
 		return nil, fmt.Errorf("the copy fails verification: %s", strings.Join(problems, "; "))
 	}
-	return summarize(path)
+	return &storeSummary{stats}, nil
 }
 
-// verify opens the store at path, runs Verify and closes it.
-func verify(ctx context.Context, path string) ([]string, error) {
+// verify opens the store at path, runs Verify, counts its contents and
+// closes it.
+func verify(ctx context.Context, path string) ([]string, store.Stats, error) {
 	db, err := store.Open(path, store.Options{LockTimeout: storeLockTimeout})
 	if err != nil {
-		return nil, err
+		return nil, store.Stats{}, err
 	}
 	problems, err := db.Verify(ctx)
+	var stats store.Stats
+	if err == nil {
+		stats, err = db.Stats(ctx)
+	}
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
-	return problems, err
+	return problems, stats, err
 }
 
-// storeSummary counts what a store holds.
-type storeSummary struct {
-	collections, versions, statuses int
-	size                            int64
-}
+// storeSummary is what a store holds, as check and backup report it.
+type storeSummary struct{ store.Stats }
 
 func (s *storeSummary) String() string {
-	return fmt.Sprintf("%d collections, %d object versions, %d statuses, %s", s.collections, s.versions, s.statuses, byteSize(s.size))
+	return fmt.Sprintf("%d collections, %d object versions, %d statuses, %s", s.Collections, s.ObjectVersions, s.Statuses, byteSize(s.Size))
 }
 
 func byteSize(n int64) string {
@@ -367,39 +369,6 @@ func byteSize(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
-}
-
-// summarize counts the collections, object versions and statuses of the
-// store file at path, which must not be open. The store has no counting
-// API, so this reads the bucket layout documented in package store
-// directly, read-only.
-func summarize(path string) (*storeSummary, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: storeLockTimeout})
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	s := &storeSummary{}
-	err = db.View(func(tx *bolt.Tx) error {
-		s.size = tx.Size()
-		if b := tx.Bucket([]byte("collections")); b != nil {
-			s.collections = b.Stats().KeyN
-		}
-		if b := tx.Bucket([]byte("status")); b != nil {
-			s.statuses = b.Stats().KeyN
-		}
-		c := tx.Bucket([]byte("c"))
-		if c == nil {
-			return nil
-		}
-		return c.ForEachBucket(func(k []byte) error {
-			if v := c.Bucket(k).Bucket([]byte("versions")); v != nil {
-				s.versions += v.Stats().KeyN
-			}
-			return nil
-		})
-	})
-	return s, err
 }
 
 // runRestore implements `eitaxii restore` and returns the exit status.
@@ -548,6 +517,10 @@ func check(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	problems, err := db.Verify(ctx)
+	var stats store.Stats
+	if err == nil {
+		stats, err = db.Stats(ctx)
+	}
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
@@ -561,10 +534,6 @@ func check(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintf(e.stderr, "eitaxii check: %s: %d problems\n", path, len(problems))
 		return errProblems
 	}
-	sum, err := summarize(path)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s: ok: %s\n", path, sum)
+	fmt.Fprintf(e.stdout, "%s: ok: %s\n", path, &storeSummary{stats})
 	return nil
 }

@@ -73,9 +73,6 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 		// objects/ is keyed by date_added, which only grows: pages split
 		// full, not half full (bbolt's default suits random keys).
 		objects.FillPercent = 0.95
-		// versions/ takes keys in random order, but each commit rewrites
-		// the pages it touches: packing them fuller keeps the index small.
-		versions.FillPercent = 0.9
 		for i := range s.Objects {
 			o := &s.Objects[i]
 			detail, err := addOne(versions, objects, o, &last, now)

@@ -172,9 +172,14 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q Query, 
 			return err
 		}
 		sel := versionSelector{f: &f, versions: versions.Cursor()}
-		c := objects.Cursor()
+		next := scanFrom(objects, after)
+		if f.IDs != nil {
+			// match[id] names the objects: read their versions from the
+			// per-id index instead of scanning the whole collection.
+			next = byIDs(versions, objects, f.IDs, after)
+		}
 		n := 0
-		for k, v := c.Seek(addedKey(after + 1)); k != nil; k, v = c.Next() {
+		for k, v := next(); k != nil; k, v = next() {
 			if n++; n&255 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -202,6 +207,46 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q Query, 
 		return nil, err
 	}
 	return db.finish(p, kind, collID, "", &f), nil
+}
+
+// scanFrom iterates the objects added after the given date_added, in
+// date_added order.
+func scanFrom(objects *bolt.Bucket, after int64) func() (k, v []byte) {
+	c := objects.Cursor()
+	started := false
+	return func() ([]byte, []byte) {
+		if !started {
+			started = true
+			return c.Seek(addedKey(after + 1))
+		}
+		return c.Next()
+	}
+}
+
+// byIDs iterates, in date_added order, the versions of the given objects
+// added after the given date_added.
+func byIDs(versions, objects *bolt.Bucket, ids []string, after int64) func() (k, v []byte) {
+	var keys [][]byte
+	c := versions.Cursor()
+	for _, id := range ids {
+		prefix := idPrefix(id)
+		for vk, da := c.Seek(prefix); vk != nil && bytes.HasPrefix(vk, prefix); vk, da = c.Next() {
+			if len(da) == 8 && int64(binary.BigEndian.Uint64(da)) > after {
+				keys = append(keys, bytes.Clone(da))
+			}
+		}
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	return func() ([]byte, []byte) {
+		for len(keys) > 0 {
+			k := keys[0]
+			keys = keys[1:]
+			if v := objects.Get(k); v != nil {
+				return k, v
+			}
+		}
+		return nil, nil
+	}
 }
 
 // versionSelector decides match[version] for a collection-wide scan.

@@ -335,3 +335,37 @@ func jsonString(t testing.TB, v any) string {
 	}
 	return string(b)
 }
+
+// Ensure that statuses stay retrievable for StatusRetention and are swept
+// in the background after it (REQ-43), on the server's injected clock.
+func TestStatus_Retention(t *testing.T) {
+	w := newAuditWorld(t, func(o *taxii.Options) { o.StatusRetention = 48 * time.Hour })
+	target := "/" + audRoot + "/collections/" + audColl1 + "/objects/"
+	st := w.publish(t, audAuth(audPubA), target, sgObject(sgID("indicator", 900), ""))
+	statusURL := "/" + audRoot + "/status/" + st.ID + "/"
+	get := func() int { return w.req(t, http.MethodGet, statusURL, "", audAuth(audPubA)).Code }
+
+	// 47 hours later the status is still there, sweeps or not.
+	w.clock.Add(47 * time.Hour)
+	w.stop(t)
+	w.start(t)
+	time.Sleep(1500 * time.Millisecond) // the first sweep runs within a second of the start
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("status after 47 h: %d, want 200", code)
+	}
+	// Past 48 hours the next sweep removes it.
+	w.clock.Add(2 * time.Hour)
+	w.stop(t)
+	w.start(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for get() != http.StatusNotFound {
+		if time.Now().After(deadline) {
+			t.Fatal("status still retrievable 49 h after its request; want 404")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The objects themselves stay.
+	if objs := w.fetch(t, audAuth(audPubA), target); len(objs) != 1 {
+		t.Fatalf("%d objects after the sweep, want 1", len(objs))
+	}
+}

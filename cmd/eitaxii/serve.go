@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"text/template"
 	"time"
 
@@ -113,7 +114,17 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// gcPercent is the garbage collector's target unless GOGC says otherwise.
+// Publishing allocates a lot of short-lived memory (decoded objects) while
+// the live heap stays small (tens of MB), so collecting less often buys
+// about a sixth more ingest throughput for a heap that stays well below
+// 100 MB.
+const gcPercent = 300
+
 func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)

@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // The directory is who may do what: organizations, accounts, API tokens,
@@ -374,7 +376,7 @@ func (t *DirectoryTx) DeleteCollection(id string) error {
 		return err
 	}
 	err := t.tx.Bucket(bucketC).DeleteBucket([]byte(id))
-	if err != nil && err != bolt.ErrBucketNotFound {
+	if err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 		return err
 	}
 	return nil

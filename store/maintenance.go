@@ -23,7 +23,7 @@ func (db *DB) PruneStatuses(ctx context.Context, before time.Time) (int, error) 
 		err := db.update(ctx, func(tx *bolt.Tx) error {
 			byTime := tx.Bucket(bucketStatusTime).Cursor()
 			statuses := tx.Bucket(bucketStatus)
-			for k, _ := byTime.First(); k != nil && len(k) > 8 && bytes.Compare(k[:8], limit) < 0 && n < chunk; k, _ = byTime.First() {
+			for k, _ := byTime.First(); len(k) > 8 && bytes.Compare(k[:8], limit) < 0 && n < chunk; k, _ = byTime.First() {
 				if err := statuses.Delete(k[8:]); err != nil {
 					return err
 				}

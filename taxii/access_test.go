@@ -670,7 +670,8 @@ func TestAccess_Discovery(t *testing.T) {
 
 // Ensure that a submissions collection (write_role reader, read_role
 // admin) takes objects from readers and publishers, who may not read it
-// back (403, REQ-79 for DELETE), while group admins read and delete; and
+// back (403: REQ-58, REQ-64, REQ-77, and REQ-79 for DELETE), while group
+// admins read and delete; and
 // that can_read/can_write say so (REQ-51).
 func TestAccess_SubmissionsCollection(t *testing.T) {
 	w := newAccessWorld(t)

@@ -41,7 +41,7 @@ func seedEndpoints(t *testing.T, ts *testServer, deleteID string) []endpoint {
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
-// REQ-06: every endpoint, unknown paths and wrong methods included, answers
+// REQ-06, REQ-53: every endpoint, unknown paths and wrong methods included, answers
 // a request without valid credentials with 401, a Basic challenge and a
 // TAXII error, never 2xx, 403, 404 or 405.
 func TestServer_Unauthenticated(t *testing.T) {

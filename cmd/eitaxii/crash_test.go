@@ -929,10 +929,10 @@ func TestShutdown_SIGTERM(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	hr := &halfwayReader{r: bytes.NewReader(body), size: len(body), half: make(chan struct{})}
 	type result struct {
-		resp          *http.Response
-		data          []byte
-		err, bodyErr  error
-		before, after bool
+		resp         *http.Response
+		data         []byte
+		err, bodyErr error
+		after        bool
 	}
 	postDone := make(chan result, 1)
 	go func() {

@@ -245,10 +245,10 @@ func (s *Server) auditChange(c *gin.Context, tx *store.DirectoryTx, ev store.Aud
 	return tx.Audit(ev)
 }
 
-// newAPIToken returns a new API token, "eit_" and 32 random bytes in
-// base64url, and the hex SHA-256 that is all the store keeps of it (the
-// same form as `eitaxii new-token`).
-func newAPIToken() (token, hash string) {
+// NewAPIToken returns a new API token, "eit_" and 32 random bytes in
+// base64url, and the hex SHA-256 that is all the store keeps of it. The
+// admin API and `eitaxii new-token` both make tokens with it.
+func NewAPIToken() (token, hash string) {
 	b := make([]byte, 32)
 	rand.Read(b)
 	token = "eit_" + base64.RawURLEncoding.EncodeToString(b)

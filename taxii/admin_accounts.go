@@ -664,7 +664,7 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 		}
 		tok.Expires = now.Add(d)
 	}
-	secret, hash := newAPIToken()
+	secret, hash := NewAPIToken()
 	tok.Hash = hash
 	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
 		cur, err := tx.Account(a.Name)

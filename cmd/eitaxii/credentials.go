@@ -3,14 +3,13 @@ package main
 import (
 	"bufio"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/eitaxii/eitaxii/taxii"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -41,19 +40,9 @@ func hashPassword(password string) (string, error) {
 	return string(h), err
 }
 
-// newToken returns a random API token and the hex SHA-256 hash the
-// configuration keeps of it.
-func newToken() (token, hash string) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	token = "eit_" + base64.RawURLEncoding.EncodeToString(b)
-	sum := sha256.Sum256([]byte(token))
-	return token, hex.EncodeToString(sum[:])
-}
-
 // runNewToken implements `eitaxii new-token`.
 func runNewToken(stdout io.Writer) error {
-	token, hash := newToken()
+	token, hash := taxii.NewAPIToken()
 	fmt.Fprintf(stdout, "token: %s\nhash:  %s\n", token, hash)
 	fmt.Fprintln(stdout, "Give the token to its user once; put the hash under the account's token_hashes.")
 	return nil

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/taxii"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -186,7 +187,7 @@ func TestServe_ConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, tokenHash := newToken()
+	token, tokenHash := taxii.NewAPIToken()
 	cfg := writeConfig(t, `
 listen: 127.0.0.1:9
 data_dir: `+t.TempDir()+`

@@ -33,12 +33,14 @@ func referenceDecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, fmt.Errorf("%w: the body must be a JSON object with an \"objects\" list", ErrBadEnvelope)
 	}
-	var env struct {
-		Objects json.RawMessage `json:"objects"`
-	}
-	if err := json.Unmarshal(trimmed, &env); err != nil {
+	// A map, not a struct: encoding/json matches struct fields without
+	// regard to case, but TAXII member names are exact ("oBjeCts" is not
+	// "objects").
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &members); err != nil {
 		return nil, fmt.Errorf("%w: not valid JSON: %s", ErrBadEnvelope, jsonErrorText(err))
 	}
+	env := struct{ Objects json.RawMessage }{members["objects"]}
 	if env.Objects == nil {
 		return nil, nil
 	}

@@ -16,7 +16,7 @@ func TestDecodeEnvelope_MatchesReference(t *testing.T) {
 		`{}`, `{"objects":[]}`, ` { "objects" : [ { "a" : 1 } , {"b":[1, 2]} ] } `,
 		`{"type":"bundle","objects":[{"x":"y"}],"objects":[{"z":1}]}`,
 		`{"objects":null}`, `{"objects":{}}`, `{"objects":[1]}`, `{"objects":[{}],}`, `[1]`, `{"objects":[{"a":"\u00e9\n"}]}`,
-		`{"objects":[{"a":"b"}]} x`, `{"objects":[{"a":tru}]}`, `{"more":false,"next":"x","objects":[{"id":"a"}]}`,
+		`{"objects":[{"a":"b"}]} x`, `{"a":0,"oBjeCts":[{ }]}`, `{"Objects":[{}]}`, `{"objects":[{"a":tru}]}`, `{"more":false,"next":"x","objects":[{"id":"a"}]}`,
 	}
 	files, _ := filepath.Glob("../testdata/stix/valid/*.json")
 	for _, f := range files {

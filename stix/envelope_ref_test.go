@@ -40,15 +40,15 @@ func referenceDecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage
 	if err := json.Unmarshal(trimmed, &members); err != nil {
 		return nil, fmt.Errorf("%w: not valid JSON: %s", ErrBadEnvelope, jsonErrorText(err))
 	}
-	env := struct{ Objects json.RawMessage }{members["objects"]}
-	if env.Objects == nil {
+	objects := members["objects"]
+	if objects == nil {
 		return nil, nil
 	}
-	if env.Objects[0] != '[' {
+	if objects[0] != '[' {
 		return nil, fmt.Errorf("%w: \"objects\" must be a list", ErrBadEnvelope)
 	}
 	var objs []json.RawMessage
-	if err := json.Unmarshal(env.Objects, &objs); err != nil {
+	if err := json.Unmarshal(objects, &objs); err != nil {
 		return nil, fmt.Errorf("%w: \"objects\": %s", ErrBadEnvelope, jsonErrorText(err))
 	}
 	if len(objs) > lim.MaxObjects {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -102,14 +103,20 @@ func conflict(format string, args ...any) *Error {
 
 // decodeBody decodes the JSON object of an admin request into v. The body
 // must be declared application/json (415 otherwise), be at most 1 MiB
-// (413), hold exactly one JSON object, and name only fields v has: a typo
-// is a 400 that names the field, not a silently ignored setting.
+// (413), hold exactly one JSON object, and name only fields v has, each
+// once and exactly as spelled (checkMembers): a typo, a duplicate or a
+// mis-cased name is a 400 that names the member, not a silently ignored or
+// overridden setting.
 func decodeBody(c *gin.Context, v any) error {
 	typ, _ := parseMediaType(c.GetHeader("Content-Type"))
 	if typ != adminMediaType {
 		return errorf(http.StatusUnsupportedMediaType, "Unsupported Media Type", "send the body as Content-Type: application/json")
 	}
-	d := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxAdminBody))
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxAdminBody))
+	if err != nil {
+		return bodyError(err)
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
 		return bodyError(err)
@@ -117,11 +124,10 @@ func decodeBody(c *gin.Context, v any) error {
 	// Anything after the object is a mistake too (two objects, or a
 	// stray character): refuse rather than guess.
 	if _, err := d.Token(); !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return bodyError(err)
-		}
 		return badRequest("body: unexpected data after the JSON object")
+	}
+	if err := checkMembers(raw, reflect.TypeOf(v)); err != nil {
+		return bodyError(err)
 	}
 	return nil
 }

@@ -605,6 +605,14 @@ func TestAdmin_Accounts_Validation(t *testing.T) {
 		{"typed flag", "POST", "/admin/v1/accounts", `{"name":"x","organization":"county","disabled":"yes"}`, 400, "disabled: expected true or false"},
 		{"unknown field", "POST", "/admin/v1/accounts", `{"name":"x","organization":"county","is_admin":true}`, 400, `unknown field "is_admin"`},
 		{"duplicate", "POST", "/admin/v1/accounts", `{"name":"` + admPlain + `","organization":"county"}`, 409, "already exists"},
+		// Issue 9: encoding/json matches names case-insensitively and keeps
+		// the last of two equal names; the admin API takes neither.
+		{"mis-cased field", "POST", "/admin/v1/accounts", `{"name":"x","organization":"county","org_admin":false,"Org_Admin":true}`, 400, `unknown field "Org_Admin": member names are case-sensitive, write "org_admin"`},
+		{"field twice", "POST", "/admin/v1/accounts", `{"name":"x","organization":"county","org_admin":false,"org_admin":true}`, 400, `member "org_admin" appears twice`},
+		{"mis-cased nested field", "POST", "/admin/v1/accounts", `{"name":"x","organization":"county","rate_limit":{"per_second":1,"Burst":2}}`, 400, `unknown field "rate_limit.Burst"`},
+		{"unknown nested field", "POST", "/admin/v1/accounts", `{"name":"x","organization":"county","rate_limit":{"per_second":1,"burst":2,"window":3}}`, 400, `unknown field "rate_limit.window"`},
+		{"patch mis-cased field", "PATCH", "/admin/v1/accounts/" + admPlain, `{"Disabled":true}`, 400, `unknown field "Disabled"`},
+		{"patch nested twice", "PATCH", "/admin/v1/accounts/" + admPlain, `{"rate_limit":{"per_second":1,"burst":2,"burst":3}}`, 400, `member "rate_limit.burst" appears twice`},
 		{"patch nothing", "PATCH", "/admin/v1/accounts/" + admPlain, `{}`, 400, "nothing to change"},
 		{"patch organization", "PATCH", "/admin/v1/accounts/" + admPlain, `{"organization":"isac"}`, 400, `unknown field "organization"`},
 		{"patch name", "PATCH", "/admin/v1/accounts/" + admPlain, `{"name":"other"}`, 400, `unknown field "name"`},

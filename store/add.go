@@ -25,6 +25,12 @@ type Submission struct {
 	// Account is the publisher; only it and the collection's readers may
 	// see the status.
 	Account string
+	// Blind is set when the publisher may write to the collection but not
+	// read it. Its status must not tell what the collection holds, so a
+	// version already present is reported exactly as a new one would be: no
+	// message, and for an unversioned object (an SCO) the version this
+	// request would have given it, not the date it was first added.
+	Blind bool
 	// Received is when the request arrived (the status's request_timestamp).
 	Received time.Time
 	// Objects are the valid objects, in envelope order.
@@ -75,7 +81,7 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 		objects.FillPercent = 0.95
 		for i := range s.Objects {
 			o := &s.Objects[i]
-			detail, err := addOne(versions, objects, o, &last, now)
+			detail, err := addOne(versions, objects, o, &last, now, s.Blind)
 			if err != nil {
 				return err
 			}
@@ -108,25 +114,27 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 }
 
 // addOne stores one object version unless it is a duplicate, advancing
-// *last when it hands out a date_added.
-func addOne(versions, objects *bolt.Bucket, o *Object, last *int64, now int64) (StatusDetail, error) {
+// *last when it hands out a date_added. blind is Submission.Blind.
+func addOne(versions, objects *bolt.Bucket, o *Object, last *int64, now int64, blind bool) (StatusDetail, error) {
 	h := &o.Header
 	specVersion := h.SpecVersion
 	if specVersion == "" {
 		specVersion = "2.1" // an SCO without spec_version is 2.1 (§3.2)
 	}
 	vt, versioned := h.Version()
+	var stored []byte // date_added key of the version already present
 	if versioned {
-		if da := versions.Get(versionsKey(h.ID, versionKey(vt))); da != nil {
-			return duplicateDetail(h, objects, da, o.Raw)
-		}
+		stored = versions.Get(versionsKey(h.ID, versionKey(vt)))
 	} else {
 		// Unversioned: any stored version of this id is the same object.
 		c := versions.Cursor()
 		prefix := idPrefix(h.ID)
 		if k, da := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
-			return duplicateDetail(h, objects, da, o.Raw)
+			stored = da
 		}
+	}
+	if stored != nil && !blind {
+		return duplicateDetail(h, objects, stored, o.Raw)
 	}
 
 	dateAdded := now
@@ -134,14 +142,18 @@ func addOne(versions, objects *bolt.Bucket, o *Object, last *int64, now int64) (
 		dateAdded = *last + 1
 	}
 	*last = dateAdded
+	if stored != nil {
+		// Blind: answer as for a new version, store nothing.
+		if versioned {
+			return DetailFor(h, ""), nil
+		}
+		return StatusDetail{ID: h.ID, Version: microsToTime(dateAdded).Format(TimestampLayout)}, nil
+	}
 
 	rec := record{id: []byte(h.ID), dateAdded: dateAdded, specVersion: specVersion, raw: o.Raw}
 	if versioned {
 		rec.vkey = versionKey(vt)
-		rec.version = h.Modified
-		if rec.version == "" {
-			rec.version = h.Created
-		}
+		rec.version = DetailFor(h, "").Version
 	} else {
 		t := microsToTime(dateAdded)
 		rec.vkey = versionKey(t)

@@ -767,3 +767,43 @@ func TestAccess_StatusVisibility(t *testing.T) {
 		}
 	}
 }
+
+// Ensure that in a submissions collection the status tells a member who
+// may write but not read nothing about what the collection holds (issue 9):
+// a version already stored is reported as a new one would be (no "already
+// present", and for an SCO the version this request gives it rather than
+// the date it was first added), while the group admin, who reads the
+// collection, is told the truth (REQ-67, REQ-107).
+func TestAccess_SubmissionsStatusIsBlind(t *testing.T) {
+	w := newAccessWorld(t)
+	coll := "/" + accRoot + "/collections/" + accSubmit + "/objects/"
+	sco := ipv4
+	sdo := sgObject(sgID("indicator", 500), "")
+	reader, publisher := sgBasic(accReader, sgPassword(accReader)), sgBasic(accPublisher, sgPassword(accPublisher))
+	first := w.publish(t, reader, coll, sdo, sco)
+	again := w.publish(t, publisher, coll, sdo, sco)
+	if first.SuccessCount != 2 || again.SuccessCount != 2 {
+		t.Fatalf("statuses: %+v, %+v", first, again)
+	}
+	for i := range again.Successes {
+		if m := again.Successes[i].Message; m != "" {
+			t.Errorf("write-only member told %q about %s", m, again.Successes[i].ID)
+		}
+	}
+	if again.Successes[0].Version != first.Successes[0].Version {
+		t.Errorf("SDO version %q, want %q", again.Successes[0].Version, first.Successes[0].Version)
+	}
+	if again.Successes[1].Version == first.Successes[1].Version {
+		t.Errorf("SCO version %q is the first date_added: the status tells when it was first added", again.Successes[1].Version)
+	}
+	admin := w.publish(t, sgBasic(accAdmin, sgPassword(accAdmin)), coll, sdo, sco)
+	for i, d := range admin.Successes {
+		if d.Message != "already present" || d.Version != first.Successes[i].Version {
+			t.Errorf("reader of the collection: %+v, want already present at %s", d, first.Successes[i].Version)
+		}
+	}
+	// Nothing was stored twice.
+	if got := objectKeys(t, w.fetch(t, sgBasic(accAdmin, sgPassword(accAdmin)), "/"+accRoot+"/collections/"+accSubmit+"/objects/")); len(got) != 2 {
+		t.Errorf("collection holds %q, want the two objects once", got)
+	}
+}

@@ -401,6 +401,7 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	}
 	p := caller(c)
 	sub := &store.Submission{APIRoot: g.Name, Collection: coll.ID, Account: p.Name, Received: received,
+		Blind: !canRead(coll, role),
 		Audit: &store.AuditEvent{Action: "publish", Account: p.Name, Organization: p.Organization,
 			Group: g.Name, Collection: coll.ID, RemoteAddr: c.ClientIP()}}
 	pol := newPolicy(coll, g, s.dir.Load().orgs[p.Organization])

@@ -21,6 +21,11 @@ type directory struct {
 	certs    map[[sha256.Size]byte]*accountEntry
 	orgs     map[string]*store.Organization
 	groups   map[string]*group
+	// identities maps the lower-cased id of every STIX identity the server
+	// made (one per organization, one per group) to its owner's identity
+	// id, for the publishing policy: no member may publish an object under
+	// one of these ids but its own organization's.
+	identities map[string]string
 	// groupOrder lists group names in a stable order for discovery.
 	groupOrder []string
 }
@@ -52,9 +57,13 @@ func buildDirectory(d *store.Directory) *directory {
 		certs:    map[[sha256.Size]byte]*accountEntry{},
 		orgs:     map[string]*store.Organization{},
 		groups:   map[string]*group{},
+
+		identities: map[string]string{},
 	}
 	for i := range d.Organizations {
-		dir.orgs[d.Organizations[i].Name] = &d.Organizations[i]
+		o := &d.Organizations[i]
+		dir.orgs[o.Name] = o
+		dir.identities[strings.ToLower(o.IdentityID)] = o.IdentityID
 	}
 	for _, a := range d.Accounts {
 		e := &accountEntry{Account: a, groups: map[string]store.Role{}}
@@ -76,6 +85,7 @@ func buildDirectory(d *store.Directory) *directory {
 		grp := &group{Group: g, byID: map[string]*store.Collection{}, byAlias: map[string]*store.Collection{}}
 		dir.groups[g.Name] = grp
 		dir.groupOrder = append(dir.groupOrder, g.Name)
+		dir.identities[strings.ToLower(g.IdentityID)] = g.IdentityID
 		for name, role := range g.Members {
 			if acct := dir.accounts[name]; acct != nil {
 				acct.groups[g.Name] = role

@@ -404,7 +404,8 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 		Blind: !canRead(coll, role),
 		Audit: &store.AuditEvent{Action: "publish", Account: p.Name, Organization: p.Organization,
 			Group: g.Name, Collection: coll.ID, RemoteAddr: c.ClientIP()}}
-	pol := newPolicy(coll, g, s.dir.Load().orgs[p.Organization])
+	dir := s.dir.Load()
+	pol := newPolicy(coll, g, dir.orgs[p.Organization], dir)
 	for i, raw := range raws {
 		h, findings := s.validator.Check(raw)
 		var obj []byte

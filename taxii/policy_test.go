@@ -89,6 +89,7 @@ const (
 	polReader    = "rd-jon"
 	polOrg       = "county-clerks"
 	polOrgTitle  = "County Clerks Association"
+	polOtherOrg  = "state-board"
 )
 
 func newPolicyWorld(t *testing.T) *sgWorld {
@@ -104,7 +105,7 @@ func newPolicyWorld(t *testing.T) *sgWorld {
 		taxii.Collection{ID: polAnonColl, Title: "anonymized", Policy: store.Policy{Anonymize: true}})
 	return newSGWorld(t, taxii.Options{
 		Discovery:     taxii.Discovery{Title: "Election ISAC"},
-		Organizations: []taxii.Organization{{Name: polOrg, Title: polOrgTitle}},
+		Organizations: []taxii.Organization{{Name: polOrg, Title: polOrgTitle}, {Name: polOtherOrg, Title: "State Board of Elections"}},
 		Accounts:      []taxii.Account{sgAccount(polPublisher, polOrg), sgAccount(polReader, polOrg)},
 		Groups: []taxii.Group{{
 			Name: strings.Trim(polRoot, "/"), Title: "Officials",
@@ -308,6 +309,8 @@ func TestPolicy_Anonymize(t *testing.T) {
 		{"note", note, `{"type":"note","spec_version":"2.1","id":"` + note + `",` + ts + `,"created_by_ref":"` + orgIdentity + `","content":"Seen at our precincts","object_refs":["` + orgIdentity + `","` + ind1 + `"]}`, true, ""},
 		{"relationship to the identity", rel, `{"type":"relationship","spec_version":"2.1","id":"` + rel + `",` + ts + `,"relationship_type":"targets","source_ref":"` + ind1 + `","target_ref":"` + orgIdentity + `"}`, true, ""},
 		{"the organization's identity object", orgIdentity, orgIdentityObject, false, "anonymize"},
+		{"the organization's identity object, upper-cased", upperUUID(orgIdentity), strings.Replace(orgIdentityObject, orgIdentity, upperUUID(orgIdentity), 1), false, "anonymize"},
+		{"the group's identity object", groupIdentity, strings.Replace(orgIdentityObject, orgIdentity, groupIdentity, 1), false, "reserved-identity"},
 		{"identity inside a description", desc, sgObject(desc, `,"description":"reported by `+orgIdentity+` on Monday"`), false, "policy"},
 	}
 	objs := checkPolicy(t, w, polAnonColl, cases)
@@ -359,4 +362,36 @@ func TestPolicy_Anonymize(t *testing.T) {
 	if r := rows[0]; r.Account != polPublisher || r.Organization != polOrg || r.Count != 5 {
 		t.Errorf("publish row %+v, want account %s, organization %s, 5 objects", r, polPublisher, polOrg)
 	}
+}
+
+// Ensure that the identities the server made stand only for their owners
+// (issue 9): in a collection that does not anonymize, a member may publish
+// its own organization's identity object, but not another organization's
+// or a sharing group's, in any letter case.
+func TestPolicy_ServerIdentities(t *testing.T) {
+	w := newPolicyWorld(t)
+	ids := map[string]string{}
+	d := w.directory(t)
+	for _, o := range d.Organizations {
+		ids[o.Name] = o.IdentityID
+	}
+	for _, g := range d.Groups {
+		ids["group"] = g.IdentityID
+	}
+	identity := func(id string) string {
+		return `{"type":"identity","spec_version":"2.1","id":"` + id + `","created":"2024-02-01T00:00:00.000Z","modified":"2024-02-01T00:00:00.000Z","name":"Someone","identity_class":"organization"}`
+	}
+	own, other, group := ids[polOrg], ids[polOtherOrg], ids["group"]
+	checkPolicy(t, w, polCeilingColl(len(polLevels)-1), []polCase{
+		{"own organization", own, identity(own), true, ""},
+		{"another organization", other, identity(other), false, "reserved-identity"},
+		{"another organization, upper-cased", upperUUID(other), identity(upperUUID(other)), false, "reserved-identity"},
+		{"the sharing group", group, identity(group), false, "reserved-identity"},
+	})
+}
+
+// upperUUID upper-cases the UUID part of a STIX id.
+func upperUUID(id string) string {
+	typ, u, _ := strings.Cut(id, "--")
+	return typ + "--" + strings.ToUpper(u)
 }

@@ -35,8 +35,12 @@ type Submission struct {
 	Received time.Time
 	// Objects are the valid objects, in envelope order.
 	Objects []Object
-	// Failures are the objects refused before storage, one entry each.
+	// Failures are the objects refused before storage, one entry each, or
+	// the first of them when there are too many to list.
 	Failures []StatusDetail
+	// Unlisted counts the objects refused before storage that Failures
+	// leaves out; failure_count and total_count include them.
+	Unlisted int
 	// Audit, if set, is appended to the audit log in the same transaction,
 	// completed with the status id, the stored objects and their count.
 	Audit *AuditEvent
@@ -59,9 +63,9 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 		ID:               db.newID().String(),
 		Status:           "complete",
 		RequestTimestamp: s.Received.UTC().Format(TimestampLayout),
-		TotalCount:       len(s.Objects) + len(s.Failures),
+		TotalCount:       len(s.Objects) + len(s.Failures) + s.Unlisted,
 		Failures:         s.Failures,
-		FailureCount:     len(s.Failures),
+		FailureCount:     len(s.Failures) + s.Unlisted,
 	}
 	err := db.commits.commit(ctx, func(tx *bolt.Tx) error {
 		coll, versions, objects, err := collectionBuckets(tx, s.Collection)

@@ -313,3 +313,36 @@ func TestServer_AddObjects_MaxContentLength(t *testing.T) {
 		t.Errorf("stored %v, want %v: nothing of a 413 is stored", got, want)
 	}
 }
+
+// Ensure that a status lists at most 1,000 failures (issue 9: 99,999 empty
+// objects made an 11.8 MB status) while its counts stay exact (REQ-45,
+// REQ-68), and that the last listed failure says the list was cut. The
+// valid object of the same envelope is stored.
+func TestServer_AddObjects_FailureListIsCapped(t *testing.T) {
+	ts := newTestServer(t)
+	objs := []string{simpleIndicator(1)}
+	for range 2500 {
+		objs = append(objs, "{}")
+	}
+	w := ts.post(t, userPublisher, objectsURL(rootEO, collEO), envelope(objs...))
+	checkOK(t, w, http.StatusAccepted)
+	st := decodeStrict[status](t, w.Body.Bytes())
+	if st.TotalCount != 2501 || st.SuccessCount != 1 || st.FailureCount != 2500 {
+		t.Errorf("counts total %d success %d failure %d, want 2501 1 2500", st.TotalCount, st.SuccessCount, st.FailureCount)
+	}
+	if len(st.Failures) != 1000 {
+		t.Fatalf("%d failures listed, want 1000", len(st.Failures))
+	}
+	if m := st.Failures[0].Message; !strings.HasPrefix(m, "objects[1]: ") || strings.Contains(m, "not listed") {
+		t.Errorf("first failure %q", m)
+	}
+	if m := st.Failures[999].Message; !strings.Contains(m, "objects[1000]: ") || !strings.Contains(m, "first 1000 failures; 1500 more are counted in failure_count but not listed") {
+		t.Errorf("last listed failure %q does not say the list was cut", m)
+	}
+	// The stored status is the same.
+	again := ts.get(t, userPublisher, rootEO+"status/"+st.ID+"/")
+	checkOK(t, again, http.StatusOK)
+	if again.Body.String() != w.Body.String() {
+		t.Errorf("stored status differs from the response")
+	}
+}

@@ -3,6 +3,7 @@ package taxii
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -364,6 +365,11 @@ func (s *Server) handleDeleteObject(c *gin.Context) error {
 	return nil
 }
 
+// maxListedFailures bounds the failures one status lists: an envelope of
+// a hundred thousand empty objects would otherwise make a status of many
+// megabytes, kept for the status retention time. The counts stay exact.
+const maxListedFailures = 1000
+
 // handleAddObjects serves POST {api-root}/collections/{id}/objects/
 // (REQ-65..74). The envelope is read (bounded by max_content_length,
 // counted on the bytes read), decoded and every object validated before the
@@ -422,10 +428,19 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 				// its place in the envelope.
 				msg = "objects[" + strconv.Itoa(i) + "]: " + msg
 			}
-			sub.Failures = append(sub.Failures, store.DetailFor(&h, msg))
+			if len(sub.Failures) < maxListedFailures {
+				sub.Failures = append(sub.Failures, store.DetailFor(&h, msg))
+			} else {
+				sub.Unlisted++
+			}
 			continue
 		}
 		sub.Objects = append(sub.Objects, store.Object{Header: h, Raw: obj})
+	}
+	if sub.Unlisted > 0 {
+		last := &sub.Failures[len(sub.Failures)-1]
+		last.Message += fmt.Sprintf(" [the status lists the first %d failures; %d more are counted in failure_count but not listed]",
+			maxListedFailures, sub.Unlisted)
 	}
 	st, err := s.store.AddObjects(c.Request.Context(), sub)
 	if err != nil {

@@ -1,11 +1,16 @@
 package taxii_test
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -345,4 +350,32 @@ func TestServer_AddObjects_FailureListIsCapped(t *testing.T) {
 	if again.Body.String() != w.Body.String() {
 		t.Errorf("stored status differs from the response")
 	}
+}
+
+// Ensure that a Content-Length above max_content_length is refused with a
+// 413 at once, before any of the body is sent (issue 9: the connection
+// was held until the read timeout). The client here sends the header only
+// and waits for the answer; the deadline only bounds a failing run.
+func TestServer_AddObjects_ContentLengthTooLargeAtOnce(t *testing.T) {
+	ts := newTestServer(t)
+	srv := httptest.NewServer(ts)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\nAccept: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+		objectsURL(rootEO, collEO), basic(userPublisher), mediaTAXII, mediaTAXII, eoMaxContentLength+1)
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer before the body was sent: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("%d %s, want 413", resp.StatusCode, body)
+	}
+	checkErrorResource(t, resp.StatusCode, resp.Header, body)
 }

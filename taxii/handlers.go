@@ -388,12 +388,22 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	if !taxiiContentType(c.GetHeader("Content-Type")) {
 		return errUnsupportedMedia
 	}
+	tooLarge := errorf(http.StatusRequestEntityTooLarge, "Request Entity Too Large",
+		"the envelope exceeds this API root's max_content_length of "+strconv.FormatInt(g.MaxContentLength, 10)+" bytes; split it")
+	if c.Request.ContentLength > g.MaxContentLength {
+		// Refuse before reading: the client learns at once (no
+		// 100 Continue is sent) and no connection is held for a body
+		// that will be refused anyway. "Connection: close" makes
+		// net/http answer at once and close the connection instead of
+		// first reading up to 256 KiB of the body to reuse it.
+		c.Header("Connection", "close")
+		return tooLarge
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, g.MaxContentLength))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return errorf(http.StatusRequestEntityTooLarge, "Request Entity Too Large",
-				"the envelope exceeds this API root's max_content_length of "+strconv.FormatInt(g.MaxContentLength, 10)+" bytes; split it")
+			return tooLarge
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// The server's read timeout cut off a body sent too slowly.

@@ -141,9 +141,13 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketStatus).ForEach(func(id, _ []byte) error {
-			if !indexed[string(id)] {
-				report("status %s: no time index entry (it would never expire)", id)
+		return tx.Bucket(bucketStatus).ForEach(func(key, _ []byte) error {
+			if !indexed[string(key)] {
+				root, id, ok := bytes.Cut(key, []byte{0})
+				if !ok { // a status written before keys named the API root
+					root, id = nil, key
+				}
+				report("status %s of %s: no time index entry (it would never expire)", id, root)
 			}
 			return nil
 		})

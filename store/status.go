@@ -57,7 +57,13 @@ func (db *DB) FindStatusByID(ctx context.Context, apiRoot, id string) (*Status, 
 func (db *DB) FindStatusRecord(ctx context.Context, apiRoot, id string) (*StatusRecord, error) {
 	var rec StatusRecord
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketStatus).Get([]byte(id))
+		b := tx.Bucket(bucketStatus)
+		v := b.Get(statusKey(apiRoot, id))
+		if v == nil {
+			// Statuses written before keys named their API root; they
+			// expire with the status retention.
+			v = b.Get([]byte(id))
+		}
 		if v == nil {
 			return fmt.Errorf("status %s: %w", id, ErrNotFound)
 		}
@@ -78,12 +84,24 @@ func putStatus(tx *bolt.Tx, rec *StatusRecord, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketStatus).Put([]byte(rec.Status.ID), data); err != nil {
+	key := statusKey(rec.APIRoot, rec.Status.ID)
+	if err := tx.Bucket(bucketStatus).Put(key, data); err != nil {
 		return err
 	}
 	k := binary.BigEndian.AppendUint64(nil, uint64(at.UnixMicro()))
-	k = append(k, rec.Status.ID...)
+	k = append(k, key...)
 	return tx.Bucket(bucketStatusTime).Put(k, nil)
+}
+
+// statusKey is a status's key in the status bucket (and, after the time,
+// in the time index): its API root, a zero byte, its id. With the API root
+// in the key, a status of another API root is a miss like an id that does
+// not exist, in the same time: looking it up tells nothing (REQ-48).
+func statusKey(apiRoot, id string) []byte {
+	k := make([]byte, 0, len(apiRoot)+1+len(id))
+	k = append(k, apiRoot...)
+	k = append(k, 0)
+	return append(k, id...)
 }
 
 // DetailFor returns the status detail naming the object h: its id and its

@@ -44,6 +44,7 @@ func (s *Server) adminRoutes(handle func(method, path string, h func(*gin.Contex
 	handle(http.MethodDelete, v1+"/accounts/:name", s.handleDeleteAccount)
 	handle(http.MethodGet, v1+"/accounts/:name/tokens", s.handleListTokens)
 	handle(http.MethodPost, v1+"/accounts/:name/tokens", s.handleCreateToken)
+	handle(http.MethodDelete, v1+"/accounts/:name/tokens", s.handleRevokeAllTokens)
 	handle(http.MethodDelete, v1+"/accounts/:name/tokens/:id", s.handleRevokeToken)
 
 	handle(http.MethodGet, v1+"/groups", s.handleListGroups)

@@ -733,6 +733,50 @@ func (s *Server) handleRevokeToken(c *gin.Context) error {
 	return nil
 }
 
+// handleRevokeAllTokens serves DELETE /admin/v1/accounts/{name}/tokens:
+// every token of the account that is not revoked yet is revoked, in one
+// transaction, and the answer says how many ({"revoked": n}). A password
+// change does not end tokens (they are separate credentials, made for
+// feeds that must keep running); this is the way to end them all, e.g.
+// after a password was exposed. One audit row per token revoked.
+func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
+	a, err := s.tokenAccount(c, true)
+	if err != nil {
+		return err
+	}
+	revoked := 0
+	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+		revoked = 0 // the function may run again
+		toks, err := tx.Tokens(a.Name)
+		if err != nil {
+			return err
+		}
+		for i := range toks {
+			tok := &toks[i]
+			if tok.Revoked {
+				continue
+			}
+			tok.Revoked = true
+			if err := tx.PutToken(tok); err != nil {
+				return err
+			}
+			if err := s.auditChange(c, tx, store.AuditEvent{Action: "admin.token.revoke",
+				Target: "token " + tok.ID + " of account " + a.Name, Detail: fmt.Sprintf("name=%q, all tokens of the account", tok.Name)}); err != nil {
+				return err
+			}
+			revoked++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeAdminJSON(c, http.StatusOK, &struct {
+		Revoked int `json:"revoked"`
+	}{revoked})
+	return nil
+}
+
 // checkText refuses a one-line text field that is too long or holds
 // control characters (they would garble CLI tables and logs).
 func checkText(field, s string, max int) error {

@@ -1527,3 +1527,54 @@ func TestAdmin_ConcurrentChanges(t *testing.T) {
 		t.Errorf("%d token audit rows, want %d", n, want)
 	}
 }
+
+// Ensure that DELETE /admin/v1/accounts/{name}/tokens revokes every token
+// of the account at once (issue 9: a token made before a password change
+// keeps working, and ending them one by one is easy to get wrong), says how
+// many it revoked, writes one audit row per token, leaves the password and
+// other accounts' tokens working, and follows the rules of who manages
+// which account's tokens.
+func TestAdmin_RevokeAllTokens(t *testing.T) {
+	t.Parallel()
+	w := newAdmWorld(t)
+	base := "/admin/v1/accounts/" + admPublisher + "/tokens"
+	var made []admNewTokenJSON
+	for _, name := range []string{"feed one", "feed two"} {
+		made = append(made, admDecode[admNewTokenJSON](t, w.call(t, admPublisher, "POST", base, `{"name":"`+name+`"}`), http.StatusCreated))
+	}
+	other := admDecode[admNewTokenJSON](t, w.call(t, admSuper, "POST", "/admin/v1/accounts/"+admReader+"/tokens", `{"name":"r"}`), http.StatusCreated)
+
+	admError(t, w.call(t, admReader, "DELETE", base, ""), http.StatusNotFound, "")
+	admStatus(t, w.call(t, admSuper, "POST", "/admin/v1/accounts", `{"name":"boss","organization":"county","superadmin":true}`), http.StatusCreated)
+	admError(t, w.call(t, admOrgAdmin, "DELETE", "/admin/v1/accounts/boss/tokens", ""), http.StatusForbidden, "superadmin account")
+
+	before := len(w.adminEvents(t))
+	type revokedJSON struct {
+		Revoked int `json:"revoked"`
+	}
+	// The configured token and the two new ones.
+	if got := admDecode[revokedJSON](t, w.call(t, admOrgAdmin, "DELETE", base, ""), http.StatusOK); got.Revoked != 3 {
+		t.Errorf("revoked %d, want 3", got.Revoked)
+	}
+	if n := len(w.adminEvents(t)) - before; n != 3 {
+		t.Errorf("%d audit rows, want one per token (3)", n)
+	}
+	for _, tok := range append(made, admNewTokenJSON{Token: admToken(admPublisher)}) {
+		admError(t, w.callAuth(t, "Bearer "+tok.Token, "GET", "/taxii2/", ""), http.StatusUnauthorized, "")
+	}
+	admStatus(t, w.callAuth(t, admBasic(admPublisher, admPassword(admPublisher)), "GET", "/taxii2/", ""), http.StatusOK)
+	admStatus(t, w.callAuth(t, "Bearer "+other.Token, "GET", "/taxii2/", ""), http.StatusOK)
+	// Again: nothing left to revoke, no audit row.
+	before = len(w.adminEvents(t))
+	if got := admDecode[revokedJSON](t, w.call(t, admSuper, "DELETE", base, ""), http.StatusOK); got.Revoked != 0 {
+		t.Errorf("second revoke-all revoked %d", got.Revoked)
+	}
+	if len(w.adminEvents(t)) != before {
+		t.Error("revoking nothing wrote an audit row")
+	}
+	for _, l := range admDecode[admTokensJSON](t, w.call(t, admSuper, "GET", base, ""), http.StatusOK).Tokens {
+		if !l.Revoked {
+			t.Errorf("token %s (%s) is not revoked", l.ID, l.Name)
+		}
+	}
+}

@@ -109,6 +109,7 @@ flags:
   eitaxii admin tokens list ACCOUNT
   eitaxii admin tokens create ACCOUNT --name NAME [--expires-in 720h|30d]
   eitaxii admin tokens revoke ACCOUNT ID
+  eitaxii admin tokens revoke ACCOUNT --all   (every token; a password change does not end tokens)
 The token is printed once, at creation; the server keeps only its hash.
 `,
 	"groups": `usage:

@@ -501,13 +501,14 @@ func (a *adminCmd) tokens(verb string, args []string) error {
 	a.globalFlags(fs, true)
 	name := fs.String("name", "", "token name")
 	expiresIn := fs.String("expires-in", "", "lifetime")
+	all := fs.Bool("all", false, "revoke every token of the account")
 	var pos []string
 	var err error
 	switch verb {
 	case "list", "create":
 		pos, err = a.parseVerb(fs, res, args, 1, 1)
 	case "revoke":
-		pos, err = a.parseVerb(fs, res, args, 2, 2)
+		pos, err = a.parseVerb(fs, res, args, 1, 2)
 	default:
 		return unknownVerb(res, verb)
 	}
@@ -517,6 +518,12 @@ func (a *adminCmd) tokens(verb string, args []string) error {
 	set := visited(fs)
 	if (set["name"] || set["expires-in"]) && verb != "create" {
 		return usagef(res, "tokens %s: --name and --expires-in are only for create", verb)
+	}
+	if set["all"] && verb != "revoke" {
+		return usagef(res, "tokens %s: --all is only for revoke", verb)
+	}
+	if verb == "revoke" && *all == (len(pos) == 2) {
+		return usagef(res, "tokens revoke: give a token id or --all, not both")
 	}
 	switch verb {
 	case "list":
@@ -564,6 +571,19 @@ func (a *adminCmd) tokens(verb string, args []string) error {
 		})
 		fmt.Fprintln(a.e.stderr, "Copy the token now: it is not shown again (the server keeps only its hash).")
 	case "revoke":
+		if *all {
+			var res struct {
+				Revoked int `json:"revoked"`
+			}
+			data, err := a.call(http.MethodDelete, adminPath("accounts", pos[0], "tokens"), nil, nil, &res)
+			if err != nil {
+				return err
+			}
+			a.show(data, func() {
+				fmt.Fprintf(a.e.stdout, "revoked %d tokens of %s\n", res.Revoked, pos[0])
+			})
+			return nil
+		}
 		if _, err := a.call(http.MethodDelete, adminPath("accounts", pos[0], "tokens", pos[1]), nil, nil, nil); err != nil {
 			return err
 		}

@@ -356,6 +356,17 @@ func TestAdmin_EndToEnd(t *testing.T) {
 		t.Fatalf("discovery with the revoked token: %d %s", code, body)
 	}
 	lineMatches(t, cli.ok("tokens", "list", "feed"), tokenID, `^`+tokenID+`\s+ingest\s+revoked\s+`)
+	// --all revokes the rest (issue 9: a password change does not end
+	// tokens; this does).
+	if out := cli.ok("tokens", "revoke", "feed", "--all"); out != "revoked 1 tokens of feed\n" {
+		t.Fatalf("tokens revoke --all: %q", out)
+	}
+	if code, body := taxiiGet(t, base, "/taxii2/", "Bearer "+created.Token); code != 401 {
+		t.Fatalf("discovery with the spare token after revoke --all: %d %s", code, body)
+	}
+	if code, _, errs := cli.run("", "tokens", "revoke", "feed", tokenID, "--all"); code != 2 || !strings.Contains(errs, "not both") {
+		t.Fatalf("tokens revoke ID --all: exit %d, stderr %q", code, errs)
+	}
 
 	// So is a disabled account, until it is enabled again.
 	out = cli.ok("accounts", "update", "alice", "--disable")
@@ -473,7 +484,8 @@ func TestAdmin_Credentials(t *testing.T) {
 	cli.fails(2, "resources:", "bogus")
 	cli.fails(2, `orgs: unknown verb "frobnicate"`, "orgs", "frobnicate")
 	cli.fails(2, "eitaxii admin orgs create NAME --title TITLE", "orgs", "frobnicate")
-	cli.fails(2, "tokens revoke: missing arguments", "tokens", "revoke", "root")
+	cli.fails(2, "tokens revoke: give a token id or --all", "tokens", "revoke", "root")
+	cli.fails(2, "tokens revoke: missing arguments", "tokens", "revoke")
 	cli.fails(2, "eitaxii admin tokens revoke ACCOUNT ID", "tokens", "revoke", "root")
 	cli.fails(2, `unexpected argument "extra"`, "orgs", "show", "default", "extra")
 	cli.fails(2, "flag provided but not defined: -password", "--password", "hunter2", "me")

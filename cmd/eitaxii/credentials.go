@@ -5,21 +5,53 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/eitaxii/eitaxii/taxii"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/term"
 )
 
+// hashPasswordUsage is the help of `eitaxii hash-password`.
+const hashPasswordUsage = `usage: eitaxii hash-password < password-file
+Reads a password (12 characters to 72 bytes) as the first line of standard
+input, or asks for it without echo on a terminal, and prints its bcrypt hash
+for an account's password_hash.
+`
+
 // runHashPassword implements `eitaxii hash-password`: it reads a password
-// (the first line of stdin) and prints its bcrypt hash for password_hash.
-func runHashPassword(stdin io.Reader, stdout io.Writer) error {
-	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
+// (the first line of stdin; on a terminal, typed without echo after a
+// prompt on stderr) and prints its bcrypt hash for password_hash.
+func runHashPassword(args []string, e *env) error {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			fmt.Fprint(e.stdout, hashPasswordUsage)
+			return flag.ErrHelp
+		}
+		return fmt.Errorf("hash-password takes no arguments (a password on the command line would stay in the shell history): give it on standard input\n%s", hashPasswordUsage)
 	}
+	var line string
+	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(e.stderr, "Password (12 characters to 72 bytes, not shown): ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		// The Enter that ended the password was not echoed either.
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return err
+		}
+		line = string(b)
+	} else {
+		var err error
+		line, err = bufio.NewReader(io.LimitReader(e.stdin, 4096)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+	}
+	stdout := e.stdout
 	password := strings.TrimRight(line, "\r\n")
 	if len(password) < 12 {
 		return errors.New("hash-password: give a password of at least 12 characters on standard input")

@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, e *env) int {
 	case "serve":
 		err = runServe(ctx, args[1:], e)
 	case "hash-password":
-		err = runHashPassword(e.stdin, e.stdout)
+		err = runHashPassword(args[1:], e)
 	case "new-token":
 		err = runNewToken(e.stdout)
 	case "validate":

@@ -292,8 +292,23 @@ func TestCredentialCommands(t *testing.T) {
 	if err := bcrypt.CompareHashAndPassword([]byte(strings.TrimSpace(out.String())), []byte("correct horse battery")); err != nil {
 		t.Fatalf("hash does not verify: %v", err)
 	}
-	if code := run(context.Background(), []string{"hash-password"}, &env{stdin: strings.NewReader("short\n"), stdout: io.Discard, stderr: io.Discard}); code != 1 {
+	var errs bytes.Buffer
+	if code := run(context.Background(), []string{"hash-password"}, &env{stdin: strings.NewReader("short\n"), stdout: io.Discard, stderr: &errs}); code != 1 {
 		t.Fatalf("short password accepted (exit %d)", code)
+	}
+	if got := errs.String(); got != "eitaxii: hash-password: give a password of at least 12 characters on standard input\n" {
+		t.Errorf("short password: stderr %q", got)
+	}
+	// Issue 9: arguments were ignored (--help waited for a password).
+	errs.Reset()
+	if code := run(context.Background(), []string{"hash-password", "hunter2hunter2"}, &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errs}); code != 1 ||
+		!strings.Contains(errs.String(), "takes no arguments") || !strings.HasSuffix(errs.String(), "\n") {
+		t.Errorf("hash-password with an argument: exit %d, stderr %q", code, errs.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"hash-password", "--help"}, &env{stdin: strings.NewReader(""), stdout: &out, stderr: io.Discard}); code != 0 ||
+		!strings.HasPrefix(out.String(), "usage: eitaxii hash-password") {
+		t.Errorf("hash-password --help: exit %d, stdout %q", code, out.String())
 	}
 
 	out.Reset()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Collection policies change objects on their way into the store: a
@@ -269,7 +270,9 @@ var errNotObject = errors.New("stix: not a JSON object")
 const maxScanDepth = 10000
 
 // jsonScan reads one JSON text from src and checks its syntax as strictly as
-// encoding/json does (like it, it lets invalid UTF-8 in strings pass). When
+// encoding/json does, and more: a string that is not valid UTF-8, which
+// encoding/json lets through, is an error, because what the rewrites return
+// is stored and served as sent (RFC 8259 §8.1, I-JSON §2.1). When
 // emit is set it appends every token it reads to out, without the
 // whitespace between tokens, so that copying a value costs no more than
 // checking it; callers steer it member by member to change what they need.
@@ -475,6 +478,11 @@ func (s *jsonScan) str() (text []byte, escaped bool) {
 	for j := start + 1; j < len(s.src); {
 		switch c := s.src[j]; {
 		case c == '"':
+			if !utf8.Valid(s.src[start+1 : j]) {
+				s.i = start
+				s.fail("a string is not valid UTF-8")
+				return nil, false
+			}
 			s.i = j + 1
 			return s.src[start:s.i], escaped
 		case c == '\\':

@@ -30,7 +30,9 @@ func referenceDecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage
 	if err := checkDepth(body, lim.MaxDepth); err != nil {
 		return nil, err
 	}
-	trimmed := bytes.TrimSpace(body)
+	// JSON white space only: bytes.TrimSpace would also drop "\v" and
+	// other Unicode spaces, which make a body invalid JSON.
+	trimmed := bytes.Trim(body, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, fmt.Errorf("%w: the body must be a JSON object with an \"objects\" list", ErrBadEnvelope)
 	}

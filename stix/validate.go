@@ -2,6 +2,7 @@ package stix
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/eitaxii/eitaxii/schemas"
@@ -42,10 +43,17 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 		add("", "json", "not a valid JSON object: %s", jsonErrorText(err))
 		return h, fs
 	}
-	// A key given twice means whatever we index may differ from what a
-	// client reads (I-JSON forbids it), so nothing else is worth checking.
-	if dups := checkDuplicateKeys(raw); len(dups) > 0 {
-		return h, dups
+	// Where the object is not I-JSON (a key given twice, a lone surrogate,
+	// a number readers round) what we index may differ from what a client
+	// reads, so nothing else is worth checking; the header still names the
+	// object where it can.
+	if ij := checkIJSON(raw); len(ij) > 0 {
+		for name, dst := range map[string]*string{"type": &h.Type, "id": &h.ID, "created": &h.Created, "modified": &h.Modified} {
+			if s, ok := obj[name].(string); ok && !samePathOrBelow(ij, "/"+name) {
+				*dst = s
+			}
+		}
+		return h, ij
 	}
 	str := func(name string, dst *string) bool {
 		val, present := obj[name]
@@ -162,6 +170,16 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 		}
 	}
 	return h, fs
+}
+
+// samePathOrBelow reports whether a finding is about path or what it holds.
+func samePathOrBelow(fs []Finding, path string) bool {
+	for _, f := range fs {
+		if f.Path == path || strings.HasPrefix(f.Path, path+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func samePath(fs []Finding, path string) bool {

@@ -232,6 +232,10 @@ func TestServer_AddObjects_BadObjects(t *testing.T) {
 		{strings.Replace(valid(19), `"modified":"`+created+`"`, `"modified":"yesterday"`, 1), indicatorID(19), "yesterday", "modified"},
 		{indicator(indicatorID(20), created, created, "[ipv4-addr:value = "), indicatorID(20), created, "pattern"},
 		{`{"foo":"bar"}`, "", "", "objects["},
+		// Not I-JSON (RFC 7493): the object fails, its neighbours are stored.
+		{strings.Replace(valid(21), `"type":"indicator",`, `"type":"indicator","name":"\ud800",`, 1), indicatorID(21), created, "/name: the value holds a lone surrogate escape"},
+		{strings.Replace(valid(22), `"type":"indicator",`, `"type":"indicator","x_score":1e999999,`, 1), indicatorID(22), created, "/x_score: the number 1e999999 is too large for an IEEE 754 double"},
+		{strings.Replace(valid(23), `"type":"indicator",`, `"type":"indicator","confidence":9007199254740993,`, 1), indicatorID(23), created, "/confidence: confidence 9007199254740993 is outside"},
 	}
 	objs := []string{valid(1)}
 	for _, tt := range tests {

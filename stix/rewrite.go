@@ -176,7 +176,7 @@ func ReplaceIdentity(raw []byte, from, to string) ([]byte, error) {
 		return nil, errNotObject
 	}
 	var (
-		typ, id                []byte
+		typ, id, ext           []byte
 		hasCreated, hasCreator bool
 	)
 	s.members(1, func(key []byte, esc bool) {
@@ -203,11 +203,13 @@ func ReplaceIdentity(raw []byte, from, to string) ([]byte, error) {
 		case keyIs(key, esc, "created"):
 			hasCreated = true
 			s.value(1)
+		case keyIs(key, esc, "extensions"):
+			ext = s.valueSpan(1)
 		default:
 			s.value(1)
 		}
 	})
-	if s.err == nil && !hasCreator && mayHaveCreator(string(typ), hasCreated, id) {
+	if s.err == nil && !hasCreator && mayHaveCreator(string(typ), hasCreated, ext, id) {
 		if s.out[len(s.out)-1] != '{' {
 			s.out = append(s.out, ',')
 		}
@@ -226,10 +228,21 @@ func ReplaceIdentity(raw []byte, from, to string) ([]byte, error) {
 }
 
 // mayHaveCreator reports whether an object of type typ with id id may carry
-// created_by_ref. SCOs are told apart as Validator.Check does: a known SCO
-// type, or an unknown type without created.
-func mayHaveCreator(typ string, hasCreated bool, id []byte) bool {
-	sco := IsSCO(typ) || (typ != "marking-definition" && !hasCreated && !isKnownNonSCO(typ))
+// created_by_ref: not an SCO, told apart as Validator.Check does
+// (isSCOObject), given whether it has created and its extensions value
+// (nil when absent), and not a predefined TLP marking.
+func mayHaveCreator(typ string, hasCreated bool, extensions, id []byte) bool {
+	sco := IsSCO(typ)
+	if !sco && !isKnownNonSCO(typ) && typ != "bundle" {
+		var declared string
+		if len(extensions) > 0 {
+			// Only custom objects pay for decoding their extensions.
+			v, _ := decodeJSON(extensions)
+			ext, _ := v.(map[string]any)
+			declared = declaredKind(ext)
+		}
+		sco = customIsSCO(hasCreated, declared)
+	}
 	return !sco && tlpIndex(id) < 0
 }
 

@@ -297,6 +297,16 @@ func TestReplaceIdentity(t *testing.T) {
 			`{"type":"x-device","id":"x-device--6ce09d9c-0ad3-5ebf-900c-e3cb288955b5"}`},
 		{"CustomSDO", `{"type":"x-device","id":"x-device--6ce09d9c-0ad3-4ebf-900c-e3cb288955b5","created":"2016-04-06T20:03:48.000Z"}`,
 			`{"type":"x-device","id":"x-device--6ce09d9c-0ad3-4ebf-900c-e3cb288955b5","created":"2016-04-06T20:03:48.000Z",` + anon + `}`},
+		// The kind the extensions declare decides before created does
+		// (STIX 2.1 §7.3), as in Check.
+		{"DeclaredSCO", `{"type":"x-device","id":"x-device--6ce09d9c-0ad3-5ebf-900c-e3cb288955b5","created":"2016-04-06T20:03:48.000Z",` +
+			`"extensions":{"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e":{"extension_type":"new-sco"}}}`,
+			`{"type":"x-device","id":"x-device--6ce09d9c-0ad3-5ebf-900c-e3cb288955b5","created":"2016-04-06T20:03:48.000Z",` +
+				`"extensions":{"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e":{"extension_type":"new-sco"}}}`},
+		{"DeclaredSDO", `{"type":"x-device","id":"x-device--6ce09d9c-0ad3-4ebf-900c-e3cb288955b5",` +
+			`"extensions":{"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e":{"extension_type":"new-sdo"}}}`,
+			`{"type":"x-device","id":"x-device--6ce09d9c-0ad3-4ebf-900c-e3cb288955b5",` +
+				`"extensions":{"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e":{"extension_type":"new-sdo"}},` + anon + `}`},
 		{"PredefinedTLP", `{"type":"marking-definition","spec_version":"2.1","id":"` + mkGreen1 + `","created":"2017-01-20T00:00:00.000Z",` +
 			`"definition_type":"tlp","name":"TLP:GREEN","definition":{"tlp":"green"}}`,
 			`{"type":"marking-definition","spec_version":"2.1","id":"` + mkGreen1 + `","created":"2017-01-20T00:00:00.000Z",` +

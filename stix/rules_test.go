@@ -403,7 +403,38 @@ func TestCheckRules_ExternalReferences(t *testing.T) {
 			"external-reference", "/external_references/0/external_id"},
 		{"CVEShort", "indicator", `{"type":"vulnerability","external_references":[{"source_name":"cve","external_id":"CVE-2016-123"}]}`,
 			"external-reference", "/external_references/0/external_id"},
+		// Source names are case-exact (issue 9).
+		{"CVEUpper", "indicator", `{"type":"vulnerability","external_references":[{"source_name":"CVE","external_id":"CVE-2016-1234"}]}`,
+			"external-reference", "/external_references/0/source_name"},
+		{"CapecMixed", "indicator", `{"type":"attack-pattern","external_references":[{"source_name":"Capec","external_id":"CAPEC-163"}]}`,
+			"external-reference", "/external_references/0/source_name"},
+		{"CVEUpperOnIndicator", "indicator", `{"external_references":[{"source_name":"source"},{"source_name":"Cve","external_id":"cve-2016-1234"}]}`,
+			"external-reference", "/external_references/1/source_name"},
+		{"UpperNotAnID", "indicator", `{"external_references":[{"source_name":"CVE","description":"the CVE list"}]}`, "", ""},
+		{"OtherSourceUpper", "indicator", `{"external_references":[{"source_name":"MITRE","external_id":"T1059"}]}`, "", ""},
 	})
+}
+
+// Ensure that a cve or capec source_name in the wrong case is refused with
+// a message saying how to write it.
+func TestCheckRules_ExternalReferences_SourceNameCase(t *testing.T) {
+	for _, tt := range []struct{ ref, want string }{
+		{`{"source_name":"CVE","external_id":"CVE-2016-1234"}`, `/external_references/0/source_name: source_name "CVE" of a reference to CVE-2016-1234 must be written "cve", in lower case`},
+		{`{"source_name":"Capec","external_id":"CAPEC-163"}`, `/external_references/0/source_name: source_name "Capec" of a reference to CAPEC-163 must be written "capec", in lower case`},
+	} {
+		obj := rtObject(t, rtIndicator, `{"external_references":[`+tt.ref+`]}`)
+		var got []string
+		for _, f := range rtCheck(obj) {
+			got = append(got, f.String())
+			if strings.Contains(f.String(), tt.want) {
+				got = nil
+				break
+			}
+		}
+		if got != nil || len(rtCheck(obj)) == 0 {
+			t.Errorf("%s: findings %q, want one containing %q", tt.ref, got, tt.want)
+		}
+	}
 }
 
 func TestCheckRules_Markings(t *testing.T) {

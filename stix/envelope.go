@@ -44,10 +44,12 @@ var ErrBadEnvelope = errors.New("unusable envelope")
 // counts (I-JSON, RFC 7493 §2.3). Member names are compared after
 // unescaping. An absent "objects" gives an empty list (AMB-09). Each object
 // is returned compact (no insignificant white space), aliasing body where it
-// already was. Errors wrap ErrBadEnvelope and say what is wrong: invalid
-// JSON, an unknown or repeated member (named), nesting deeper than
-// lim.MaxDepth, more than lim.MaxObjects objects, or a string in objects[i]
-// longer than lim.MaxStringBytes.
+// already was. A string in an object that is not valid UTF-8 is left for
+// Validator.Check to refuse, as it refuses that object alone. Errors wrap
+// ErrBadEnvelope and say what is wrong: invalid JSON (a string outside the
+// objects that is not valid UTF-8 included), an unknown or repeated member
+// (named), nesting deeper than lim.MaxDepth, more than lim.MaxObjects
+// objects, or a string in objects[i] longer than lim.MaxStringBytes.
 //
 // The body is read in one pass that validates it, applies the limits and
 // finds the objects; only objects that hold white space are copied.
@@ -352,9 +354,11 @@ func (s *envScanner) str(isName, propValue bool) []byte {
 					s.prop = string(raw)
 				}
 			}
-			if !utf8.Valid(raw) && s.err == nil {
-				// encoding/json would replace the bytes silently; an
-				// object is stored as sent, so it must be valid text.
+			if s.object < 0 && !utf8.Valid(raw) && s.err == nil {
+				// encoding/json would replace the bytes silently. Inside
+				// an object, Validator.Check refuses that one object
+				// (naming the property) and the others still go through;
+				// outside, the envelope itself is not text.
 				s.err = fmt.Errorf("%w: not valid JSON: offset %d: a string is not valid UTF-8", ErrBadEnvelope, start)
 			}
 			return raw

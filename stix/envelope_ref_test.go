@@ -91,7 +91,8 @@ func referenceDecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage
 // checkAgainstReference holds DecodeEnvelope to referenceDecodeEnvelope:
 // both accept or both refuse, and accepted objects are the same JSON
 // (DecodeEnvelope compacts them). The one deliberate difference: invalid
-// UTF-8, which encoding/json lets through, is refused. The reference calls
+// UTF-8 outside the objects, which encoding/json lets through, is refused
+// (inside them it is Check's to refuse, object by object). The reference calls
 // the same checkEnvelopeMember, so the two agree on which members are
 // known by construction; what is tested is that both find the same names.
 func checkAgainstReference(body []byte, lim EnvelopeLimits) error {

@@ -121,3 +121,32 @@ func TestDecodeEnvelope_Members(t *testing.T) {
 		}
 	})
 }
+
+// Ensure that a string that is not valid UTF-8 inside an object leaves the
+// envelope usable, so that Check refuses that object alone (I-JSON, issue
+// 9), while one outside the objects makes the envelope unusable.
+func TestDecodeEnvelope_InvalidUTF8(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := `{"type":"mutex","id":"mutex--eba44954-d4e4-5d3b-814c-2b17dd8de300","name":"__CLEANSWEEP__"}`
+	bad := `{"type":"mutex","id":"mutex--eba44954-d4e4-5d3b-814c-2b17dd8de301","name":"` + "\xed\xa0\x80" + `"}`
+	objs, err := DecodeEnvelope([]byte(`{"objects":[`+good+`,`+bad+`]}`), EnvelopeLimits{})
+	if err != nil || len(objs) != 2 {
+		t.Fatalf("got %d objects, err %v; want both objects", len(objs), err)
+	}
+	if _, fs := v.Check(objs[0]); len(fs) != 0 {
+		t.Errorf("the good object: %v", fs)
+	}
+	h, fs := v.Check(objs[1])
+	if len(fs) == 0 || fs[0].String() != "/name: the value is not valid UTF-8 (a surrogate encoded as UTF-8 is not valid either); send text as UTF-8 (I-JSON, RFC 7493 §2.1) (i-json)" {
+		t.Errorf("the bad object: %v", fs)
+	}
+	if h.ID != "mutex--eba44954-d4e4-5d3b-814c-2b17dd8de301" {
+		t.Errorf("header id %q, want the object's", h.ID)
+	}
+	if _, err := DecodeEnvelope([]byte(`{"next":"`+"\xff"+`","objects":[`+good+`]}`), EnvelopeLimits{}); !errors.Is(err, ErrBadEnvelope) || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Errorf("invalid UTF-8 outside the objects: err = %v, want ErrBadEnvelope", err)
+	}
+}

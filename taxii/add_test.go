@@ -236,6 +236,7 @@ func TestServer_AddObjects_BadObjects(t *testing.T) {
 		{strings.Replace(valid(21), `"type":"indicator",`, `"type":"indicator","name":"\ud800",`, 1), indicatorID(21), created, "/name: the value holds a lone surrogate escape"},
 		{strings.Replace(valid(22), `"type":"indicator",`, `"type":"indicator","x_score":1e999999,`, 1), indicatorID(22), created, "/x_score: the number 1e999999 is too large for an IEEE 754 double"},
 		{strings.Replace(valid(23), `"type":"indicator",`, `"type":"indicator","confidence":9007199254740993,`, 1), indicatorID(23), created, "/confidence: confidence 9007199254740993 is outside"},
+		{strings.Replace(valid(24), `"type":"indicator",`, `"type":"indicator","description":"`+"\xed\xa0\x80"+`",`, 1), indicatorID(24), created, "/description: the value is not valid UTF-8"},
 	}
 	objs := []string{valid(1)}
 	for _, tt := range tests {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -33,13 +35,21 @@ var ErrBadEnvelope = errors.New("unusable envelope")
 // DecodeEnvelope splits a TAXII envelope or STIX bundle into its objects.
 //
 // The body must be a JSON object; "objects", when present, must be a list of
-// JSON objects. Other top-level keys (a bundle's type, id and spec_version,
-// "more", "next") are ignored (conformance INT-07). An absent "objects" gives
-// an empty list (AMB-09). Each object is returned compact (no insignificant
-// white space), aliasing body where it already was. Errors wrap
-// ErrBadEnvelope and say what is wrong: invalid JSON, nesting deeper than
-// lim.MaxDepth, more than lim.MaxObjects objects, or a string in objects[i]
-// longer than lim.MaxStringBytes.
+// JSON objects. The other members an envelope or a bundle may have (an
+// envelope's "more" and "next", a bundle's "type", "id" and "spec_version")
+// are accepted and their values ignored (conformance INT-07). Any other
+// member, a mis-cased one such as "Objects" included, and any member given
+// twice are refused: a client that misspells "objects" must not be told its
+// objects were stored, and readers disagree on which of two "objects" lists
+// counts (I-JSON, RFC 7493 §2.3). Member names are compared after
+// unescaping. An absent "objects" gives an empty list (AMB-09). Each object
+// is returned compact (no insignificant white space), aliasing body where it
+// already was. A string in an object that is not valid UTF-8 is left for
+// Validator.Check to refuse, as it refuses that object alone. Errors wrap
+// ErrBadEnvelope and say what is wrong: invalid JSON (a string outside the
+// objects that is not valid UTF-8 included), an unknown or repeated member
+// (named), nesting deeper than lim.MaxDepth, more than lim.MaxObjects
+// objects, or a string in objects[i] longer than lim.MaxStringBytes.
 //
 // The body is read in one pass that validates it, applies the limits and
 // finds the objects; only objects that hold white space are copied.
@@ -60,8 +70,22 @@ func DecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage, error) 
 	}
 	var objs []json.RawMessage
 	count := 0
+	var seen envelopeMember
 	sc.members(1, func(key []byte) {
-		if string(key) != "objects" {
+		if sc.err != nil {
+			return
+		}
+		name := string(key)
+		if bytes.IndexByte(key, '\\') >= 0 {
+			name = string(unescapeKey(body[sc.keyStart:sc.keyEnd], key))
+		}
+		m, err := checkEnvelopeMember(name, seen)
+		if err != nil {
+			sc.err = err
+			return
+		}
+		seen |= m
+		if m != memberObjects {
 			sc.value(1)
 			return
 		}
@@ -71,7 +95,6 @@ func DecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage, error) 
 			}
 			return
 		}
-		objs, count = objs[:0], 0 // a repeated key: the last one counts, as in encoding/json
 		sc.elements(2, func() {
 			if sc.i >= len(body) || body[sc.i] != '{' {
 				if sc.err == nil {
@@ -112,6 +135,46 @@ func DecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage, error) 
 	return objs, nil
 }
 
+// envelopeMember is one of the top-level members DecodeEnvelope accepts, as
+// a bit so that a set of them is a mask.
+type envelopeMember uint8
+
+const (
+	memberObjects envelopeMember = 1 << iota
+	memberMore
+	memberNext
+	memberType
+	memberID
+	memberSpecVersion
+)
+
+var envelopeMembers = map[string]envelopeMember{
+	"objects": memberObjects, "more": memberMore, "next": memberNext,
+	"type": memberType, "id": memberID, "spec_version": memberSpecVersion,
+}
+
+// checkEnvelopeMember returns the member called name (unescaped), or an
+// error wrapping ErrBadEnvelope when name is not an envelope or bundle
+// member or is in seen already.
+func checkEnvelopeMember(name string, seen envelopeMember) (envelopeMember, error) {
+	m, ok := envelopeMembers[name]
+	quoted := strconv.Quote(clip(name))
+	switch {
+	case !ok:
+		hint := "a TAXII envelope has objects, more and next; a STIX bundle type, id, spec_version and objects"
+		for known := range envelopeMembers {
+			if strings.EqualFold(known, name) {
+				// Member names are case-sensitive (RFC 8259 §4).
+				hint = "member names are case-sensitive: write " + strconv.Quote(known)
+			}
+		}
+		return 0, fmt.Errorf("%w: unknown top-level member %s (%s)", ErrBadEnvelope, quoted, hint)
+	case seen&m != 0:
+		return 0, fmt.Errorf("%w: the top-level member %s appears more than once; send it once (I-JSON, RFC 7493 §2.3), since readers disagree on which one counts", ErrBadEnvelope, quoted)
+	}
+	return m, nil
+}
+
 // envScanner validates JSON in one pass while applying the envelope's
 // limits. The first error stops it.
 type envScanner struct {
@@ -124,6 +187,9 @@ type envScanner struct {
 	object   int    // index of the object being read, -1 outside objects
 	prop     string // the last property name read
 	atValue  bool   // the next value is prop's own (not inside a list)
+	// keyStart and keyEnd delimit the last property name read, quotes
+	// included.
+	keyStart, keyEnd int
 }
 
 func (s *envScanner) fail(what string) {
@@ -208,7 +274,9 @@ func (s *envScanner) members(depth int, member func(key []byte)) {
 			s.fail("where a property name belongs")
 			return
 		}
+		s.keyStart = s.i
 		key := s.str(true, false)
+		s.keyEnd = s.i
 		s.space()
 		if s.i >= len(s.b) || s.b[s.i] != ':' {
 			s.fail("after a property name")
@@ -286,9 +354,11 @@ func (s *envScanner) str(isName, propValue bool) []byte {
 					s.prop = string(raw)
 				}
 			}
-			if !utf8.Valid(raw) && s.err == nil {
-				// encoding/json would replace the bytes silently; an
-				// object is stored as sent, so it must be valid text.
+			if s.object < 0 && !utf8.Valid(raw) && s.err == nil {
+				// encoding/json would replace the bytes silently. Inside
+				// an object, Validator.Check refuses that one object
+				// (naming the property) and the others still go through;
+				// outside, the envelope itself is not text.
 				s.err = fmt.Errorf("%w: not valid JSON: offset %d: a string is not valid UTF-8", ErrBadEnvelope, start)
 			}
 			return raw

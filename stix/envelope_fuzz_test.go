@@ -8,7 +8,7 @@ import (
 
 // FuzzDecodeEnvelope feeds arbitrary bodies through DecodeEnvelope and every
 // object it yields through Check, checkRules (even when Check would stop at
-// the header) and checkDuplicateKeys. None of them may panic, whatever the
+// the header) and checkIJSON. None of them may panic, whatever the
 // input.
 func FuzzDecodeEnvelope(f *testing.F) {
 	seeds := []string{
@@ -45,7 +45,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		}
 		for _, raw := range objs {
 			h, _ := v.Check(raw)
-			checkDuplicateKeys(raw)
+			checkIJSON(raw)
 			if obj, err := decodeObject(raw); err == nil {
 				checkRules(&h, obj)
 			}

@@ -33,7 +33,7 @@ func TestDecodeEnvelope_MaxStringBytes(t *testing.T) {
 		})
 	}
 	t.Run("Exact", func(t *testing.T) {
-		body := `{"objects":[{"type":"x","` + exact + `":"` + exact + `","l":["` + exact + `"]}],"ignored":"` + long + `"}`
+		body := `{"objects":[{"type":"x","` + exact + `":"` + exact + `","l":["` + exact + `"]}],"next":"` + long + `"}`
 		if objs, err := DecodeEnvelope([]byte(body), EnvelopeLimits{MaxStringBytes: max}); err != nil {
 			t.Fatal(err)
 		} else if len(objs) != 1 {

@@ -10,12 +10,13 @@ import (
 // DecodeEnvelope, kept to test the one-pass scanner against. It splits a TAXII envelope or STIX bundle into its objects.
 //
 // The body must be a JSON object; "objects", when present, must be a list of
-// JSON objects. Other top-level keys (a bundle's type, id and spec_version,
-// "more", "next") are ignored (conformance INT-07). An absent "objects" gives
-// an empty list (AMB-09). The returned slices are copies, not aliases of
-// body. Errors wrap ErrBadEnvelope and say what is wrong: nesting deeper than
-// lim.MaxDepth, more than lim.MaxObjects objects, or a string in objects[i]
-// longer than lim.MaxStringBytes.
+// JSON objects. The other members of an envelope or bundle ("more", "next",
+// "type", "id", "spec_version") are ignored (conformance INT-07); any other
+// member and any repeated member are refused. An absent "objects" gives an
+// empty list (AMB-09). The returned slices are copies, not aliases of body.
+// Errors wrap ErrBadEnvelope and say what is wrong: an unknown or repeated
+// member, nesting deeper than lim.MaxDepth, more than lim.MaxObjects
+// objects, or a string in objects[i] longer than lim.MaxStringBytes.
 func referenceDecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage, error) {
 	if lim.MaxObjects <= 0 {
 		lim.MaxObjects = defaultMaxObjects
@@ -29,7 +30,9 @@ func referenceDecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage
 	if err := checkDepth(body, lim.MaxDepth); err != nil {
 		return nil, err
 	}
-	trimmed := bytes.TrimSpace(body)
+	// JSON white space only: bytes.TrimSpace would also drop "\v" and
+	// other Unicode spaces, which make a body invalid JSON.
+	trimmed := bytes.Trim(body, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, fmt.Errorf("%w: the body must be a JSON object with an \"objects\" list", ErrBadEnvelope)
 	}
@@ -39,6 +42,26 @@ func referenceDecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(trimmed, &members); err != nil {
 		return nil, fmt.Errorf("%w: not valid JSON: %s", ErrBadEnvelope, jsonErrorText(err))
+	}
+	// The map has kept one value per name; the names as sent, repeats
+	// included, come from the token stream.
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.Token() // '{'
+	var seen envelopeMember
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: not valid JSON: %s", ErrBadEnvelope, jsonErrorText(err))
+		}
+		m, err := checkEnvelopeMember(tok.(string), seen)
+		if err != nil {
+			return nil, err
+		}
+		seen |= m
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, fmt.Errorf("%w: not valid JSON: %s", ErrBadEnvelope, jsonErrorText(err))
+		}
 	}
 	objects := members["objects"]
 	if objects == nil {
@@ -68,7 +91,10 @@ func referenceDecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage
 // checkAgainstReference holds DecodeEnvelope to referenceDecodeEnvelope:
 // both accept or both refuse, and accepted objects are the same JSON
 // (DecodeEnvelope compacts them). The one deliberate difference: invalid
-// UTF-8, which encoding/json lets through, is refused.
+// UTF-8 outside the objects, which encoding/json lets through, is refused
+// (inside them it is Check's to refuse, object by object). The reference calls
+// the same checkEnvelopeMember, so the two agree on which members are
+// known by construction; what is tested is that both find the same names.
 func checkAgainstReference(body []byte, lim EnvelopeLimits) error {
 	got, gerr := DecodeEnvelope(body, lim)
 	want, werr := referenceDecodeEnvelope(body, lim)

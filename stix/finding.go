@@ -51,3 +51,29 @@ func Summarize(fs []Finding, max int) string {
 	}
 	return b.String()
 }
+
+// withArticle returns word after "a" or "an", for messages such as
+// "created is required on an indicator". The article follows the sound of
+// the first letter: "an" before a, e, i and o, and before u except in
+// "us", "ur" and "uni" (a user-account, a url, a unix-account); "an" before
+// an x that is spoken as its letter name, as in the x- prefix of custom
+// types and in x509-certificate; "a" otherwise.
+func withArticle(word string) string {
+	if word == "" {
+		return word
+	}
+	an := false
+	switch c := asciiLower(word[0]); c {
+	case 'a', 'e', 'i', 'o':
+		an = true
+	case 'u':
+		w := strings.ToLower(word)
+		an = !strings.HasPrefix(w, "us") && !strings.HasPrefix(w, "ur") && !strings.HasPrefix(w, "uni")
+	case 'x':
+		an = len(word) == 1 || word[1] == '-' || word[1] == '_' || word[1] >= '0' && word[1] <= '9'
+	}
+	if an {
+		return "an " + word
+	}
+	return "a " + word
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Collection policies change objects on their way into the store: a
@@ -175,7 +176,7 @@ func ReplaceIdentity(raw []byte, from, to string) ([]byte, error) {
 		return nil, errNotObject
 	}
 	var (
-		typ, id                []byte
+		typ, id, ext           []byte
 		hasCreated, hasCreator bool
 	)
 	s.members(1, func(key []byte, esc bool) {
@@ -202,11 +203,13 @@ func ReplaceIdentity(raw []byte, from, to string) ([]byte, error) {
 		case keyIs(key, esc, "created"):
 			hasCreated = true
 			s.value(1)
+		case keyIs(key, esc, "extensions"):
+			ext = s.valueSpan(1)
 		default:
 			s.value(1)
 		}
 	})
-	if s.err == nil && !hasCreator && mayHaveCreator(string(typ), hasCreated, id) {
+	if s.err == nil && !hasCreator && mayHaveCreator(string(typ), hasCreated, ext, id) {
 		if s.out[len(s.out)-1] != '{' {
 			s.out = append(s.out, ',')
 		}
@@ -225,10 +228,21 @@ func ReplaceIdentity(raw []byte, from, to string) ([]byte, error) {
 }
 
 // mayHaveCreator reports whether an object of type typ with id id may carry
-// created_by_ref. SCOs are told apart as Validator.Check does: a known SCO
-// type, or an unknown type without created.
-func mayHaveCreator(typ string, hasCreated bool, id []byte) bool {
-	sco := IsSCO(typ) || (typ != "marking-definition" && !hasCreated && !isKnownNonSCO(typ))
+// created_by_ref: not an SCO, told apart as Validator.Check does
+// (isSCOObject), given whether it has created and its extensions value
+// (nil when absent), and not a predefined TLP marking.
+func mayHaveCreator(typ string, hasCreated bool, extensions, id []byte) bool {
+	sco := IsSCO(typ)
+	if !sco && !isKnownNonSCO(typ) && typ != "bundle" {
+		var declared string
+		if len(extensions) > 0 {
+			// Only custom objects pay for decoding their extensions.
+			v, _ := decodeJSON(extensions)
+			ext, _ := v.(map[string]any)
+			declared = declaredKind(ext)
+		}
+		sco = customIsSCO(hasCreated, declared)
+	}
 	return !sco && tlpIndex(id) < 0
 }
 
@@ -269,7 +283,9 @@ var errNotObject = errors.New("stix: not a JSON object")
 const maxScanDepth = 10000
 
 // jsonScan reads one JSON text from src and checks its syntax as strictly as
-// encoding/json does (like it, it lets invalid UTF-8 in strings pass). When
+// encoding/json does, and more: a string that is not valid UTF-8, which
+// encoding/json lets through, is an error, because what the rewrites return
+// is stored and served as sent (RFC 8259 §8.1, I-JSON §2.1). When
 // emit is set it appends every token it reads to out, without the
 // whitespace between tokens, so that copying a value costs no more than
 // checking it; callers steer it member by member to change what they need.
@@ -475,6 +491,11 @@ func (s *jsonScan) str() (text []byte, escaped bool) {
 	for j := start + 1; j < len(s.src); {
 		switch c := s.src[j]; {
 		case c == '"':
+			if !utf8.Valid(s.src[start+1 : j]) {
+				s.i = start
+				s.fail("a string is not valid UTF-8")
+				return nil, false
+			}
 			s.i = j + 1
 			return s.src[start:s.i], escaped
 		case c == '\\':

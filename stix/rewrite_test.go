@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 const (
@@ -296,6 +297,16 @@ func TestReplaceIdentity(t *testing.T) {
 			`{"type":"x-device","id":"x-device--6ce09d9c-0ad3-5ebf-900c-e3cb288955b5"}`},
 		{"CustomSDO", `{"type":"x-device","id":"x-device--6ce09d9c-0ad3-4ebf-900c-e3cb288955b5","created":"2016-04-06T20:03:48.000Z"}`,
 			`{"type":"x-device","id":"x-device--6ce09d9c-0ad3-4ebf-900c-e3cb288955b5","created":"2016-04-06T20:03:48.000Z",` + anon + `}`},
+		// The kind the extensions declare decides before created does
+		// (STIX 2.1 §7.3), as in Check.
+		{"DeclaredSCO", `{"type":"x-device","id":"x-device--6ce09d9c-0ad3-5ebf-900c-e3cb288955b5","created":"2016-04-06T20:03:48.000Z",` +
+			`"extensions":{"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e":{"extension_type":"new-sco"}}}`,
+			`{"type":"x-device","id":"x-device--6ce09d9c-0ad3-5ebf-900c-e3cb288955b5","created":"2016-04-06T20:03:48.000Z",` +
+				`"extensions":{"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e":{"extension_type":"new-sco"}}}`},
+		{"DeclaredSDO", `{"type":"x-device","id":"x-device--6ce09d9c-0ad3-4ebf-900c-e3cb288955b5",` +
+			`"extensions":{"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e":{"extension_type":"new-sdo"}}}`,
+			`{"type":"x-device","id":"x-device--6ce09d9c-0ad3-4ebf-900c-e3cb288955b5",` +
+				`"extensions":{"extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e":{"extension_type":"new-sdo"}},` + anon + `}`},
 		{"PredefinedTLP", `{"type":"marking-definition","spec_version":"2.1","id":"` + mkGreen1 + `","created":"2017-01-20T00:00:00.000Z",` +
 			`"definition_type":"tlp","name":"TLP:GREEN","definition":{"tlp":"green"}}`,
 			`{"type":"marking-definition","spec_version":"2.1","id":"` + mkGreen1 + `","created":"2017-01-20T00:00:00.000Z",` +
@@ -398,7 +409,29 @@ func TestReplaceIdentity_Errors(t *testing.T) {
 // rwIsObject reports whether raw is one valid JSON object, as the rewrites
 // define their input.
 func rwIsObject(raw []byte) bool {
-	return json.Valid(raw) && bytes.TrimLeft(raw, " \t\r\n")[0] == '{'
+	return json.Valid(raw) && utf8.Valid(raw) && bytes.TrimLeft(raw, " \t\r\n")[0] == '{'
+}
+
+// Ensure that neither rewrite lets a string that is not valid UTF-8 through
+// (issue 9: the envelope scanner refused such strings, the rewriter copied
+// them), wherever it is: a value copied as is, a key, a value the rewrite
+// drops, a raw UTF-8 encoded surrogate.
+func TestRewrite_InvalidUTF8(t *testing.T) {
+	for _, in := range []string{
+		`{"type":"note","content":"a` + "\xff" + `b"}`,
+		`{"type":"note","x_` + "\xc3" + `":1}`,
+		`{"type":"note","created_by_ref":"` + rwOrg + "\xed\xa0\x80" + `"}`,
+		`{"type":"note","labels":["` + "\xed\xa0\x80" + `"]}`,
+	} {
+		if out, err := ReplaceIdentity([]byte(in), rwOrg, rwAnon); err == nil || out != nil {
+			t.Errorf("ReplaceIdentity(%q) = %q, %v; want an error", in, out, err)
+		} else if !strings.Contains(err.Error(), "not valid UTF-8") {
+			t.Errorf("ReplaceIdentity(%q): %v, want it to say the string is not valid UTF-8", in, err)
+		}
+		if out, err := AddObjectMarking([]byte(in), mkAmber2); err == nil || out != nil {
+			t.Errorf("AddObjectMarking(%q) = %q, %v; want an error", in, out, err)
+		}
+	}
 }
 
 // rwFuzzSeeds are the fuzz corpus seeds shared by the fuzz tests.

@@ -85,25 +85,12 @@ func (c *ruleChecker) commonRules(typ string, obj map[string]any) {
 		c.granularMarkings(obj, gms)
 	}
 	if _, ok := obj["defanged"]; ok && !isSCOObject(typ, obj) {
-		c.addf("/defanged", "defanged", "defanged may only appear on cyber-observable objects, not on a %s", typ)
+		c.addf("/defanged", "defanged", "defanged may only appear on cyber-observable objects, not on %s", withArticle(typ))
 	}
 	c.uuidVersion(typ, obj)
 	if ext, ok := obj["extensions"].(map[string]any); ok {
 		c.extensionTypes(ext)
 	}
-}
-
-// isSCOObject tells cyber observables from the rest the way Check does: a
-// known SCO type, or an unknown (custom) type without created.
-func isSCOObject(typ string, obj map[string]any) bool {
-	if IsSCO(typ) {
-		return true
-	}
-	if isKnownNonSCO(typ) || typ == "bundle" {
-		return false
-	}
-	_, created := obj["created"]
-	return !created
 }
 
 // idContributing lists, for the SCO types where they can all be absent, the
@@ -136,8 +123,8 @@ func (c *ruleChecker) uuidVersion(typ string, obj map[string]any) {
 		c.addf("/id", "uuid-v4", "a process id must use a version 4 (random) UUID, %q has version %d", c.id, u.Version())
 		return
 	}
-	c.addf("/id", "uuid-v4", "a %s without any of %s must have a version 4 (random) UUID, %q has version %d",
-		typ, strings.Join(props, ", "), c.id, u.Version())
+	c.addf("/id", "uuid-v4", "%s without any of %s must have a version 4 (random) UUID, %q has version %d",
+		withArticle(typ), strings.Join(props, ", "), c.id, u.Version())
 }
 
 // extensionTypes checks the "extensions" dictionary entries that name an

@@ -265,7 +265,8 @@ func (c *ruleChecker) predefinedTLP(m *tlpMarking, obj map[string]any) {
 }
 
 // externalReferences checks §2.5: a source_name and at least one of
-// description, url or external_id; CAPEC and CVE ids in their exact form.
+// description, url or external_id; CAPEC and CVE ids in their exact form,
+// under the source names "capec" and "cve" in their exact form.
 func (c *ruleChecker) externalReferences(refs []any) {
 	for i, r := range refs {
 		m, ok := r.(map[string]any)
@@ -284,6 +285,17 @@ func (c *ruleChecker) externalReferences(refs []any) {
 			c.add(path(), "external-reference", "an external reference needs at least one of description, url or external_id")
 		}
 		eid, _ := eidv.(string)
+		// The vocabulary's source names are case-exact (§3.1, §4.19): a
+		// consumer matching "cve" does not see a "CVE" reference.
+		for _, vocab := range []struct {
+			name string
+			like func(string) bool
+		}{{"cve", cveID}, {"capec", capecID}} {
+			if sn != vocab.name && strings.EqualFold(sn, vocab.name) && vocab.like(strings.ToUpper(eid)) {
+				c.addf(path()+"/source_name", "external-reference",
+					"source_name %q of a reference to %s must be written %q, in lower case: source names are case-sensitive", sn, clip(eid), vocab.name)
+			}
+		}
 		switch {
 		case !e:
 		case sn == "capec" && !capecID(eid):

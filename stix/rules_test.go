@@ -3,6 +3,7 @@ package stix
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -241,7 +242,7 @@ func TestCheckRules_TimeOrder(t *testing.T) {
 
 func TestCheckRules_Refs(t *testing.T) {
 	rtRun(t, []rtCase{
-		{"NotID", "indicator", `{"created_by_ref":"identity--nope"}`, "ref", "/created_by_ref"},
+		{"NotID", "indicator", `{"created_by_ref":"identity--nope"}`, "ref-uuid", "/created_by_ref"},
 		{"NotString", "indicator", `{"created_by_ref":7}`, "ref", "/created_by_ref"},
 		{"CreatedByType", "indicator", `{"created_by_ref":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}`, "ref-type", "/created_by_ref"},
 		{"MarkingList", "indicator", `{"object_marking_refs":["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da","tlp-green"]}`,
@@ -250,7 +251,7 @@ func TestCheckRules_Refs(t *testing.T) {
 		{"RefsNotList", "indicator", `{"object_marking_refs":"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"}`, "ref", "/object_marking_refs"},
 		{"Custom", "indicator", `{"x_acme_ref":"foo"}`, "ref", "/x_acme_ref"},
 		{"CustomAnyType", "indicator", `{"x_acme_refs":["tool--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]}`, "", ""},
-		{"BadVariant", "indicator", `{"x_acme_ref":"tool--8e2e2d2b-17d4-4cbf-f38f-98ee46b3cd3f"}`, "ref", "/x_acme_ref"},
+		{"BadVariant", "indicator", `{"x_acme_ref":"tool--8e2e2d2b-17d4-4cbf-f38f-98ee46b3cd3f"}`, "ref-uuid", "/x_acme_ref"},
 		{"FreeDictIgnored", "process", ``, "", ""},
 		{"ProcessIDv5", "process", `{"id":"process--2ba37ae7-2745-5082-9dfd-9486dad41016"}`, "uuid-v4", "/id"},
 		{"ProcessRefv5", "process", `{"parent_ref":"process--2ba37ae7-2745-5082-9dfd-9486dad41016"}`, "uuid-v4", "/parent_ref"},
@@ -402,7 +403,38 @@ func TestCheckRules_ExternalReferences(t *testing.T) {
 			"external-reference", "/external_references/0/external_id"},
 		{"CVEShort", "indicator", `{"type":"vulnerability","external_references":[{"source_name":"cve","external_id":"CVE-2016-123"}]}`,
 			"external-reference", "/external_references/0/external_id"},
+		// Source names are case-exact (issue 9).
+		{"CVEUpper", "indicator", `{"type":"vulnerability","external_references":[{"source_name":"CVE","external_id":"CVE-2016-1234"}]}`,
+			"external-reference", "/external_references/0/source_name"},
+		{"CapecMixed", "indicator", `{"type":"attack-pattern","external_references":[{"source_name":"Capec","external_id":"CAPEC-163"}]}`,
+			"external-reference", "/external_references/0/source_name"},
+		{"CVEUpperOnIndicator", "indicator", `{"external_references":[{"source_name":"source"},{"source_name":"Cve","external_id":"cve-2016-1234"}]}`,
+			"external-reference", "/external_references/1/source_name"},
+		{"UpperNotAnID", "indicator", `{"external_references":[{"source_name":"CVE","description":"the CVE list"}]}`, "", ""},
+		{"OtherSourceUpper", "indicator", `{"external_references":[{"source_name":"MITRE","external_id":"T1059"}]}`, "", ""},
 	})
+}
+
+// Ensure that a cve or capec source_name in the wrong case is refused with
+// a message saying how to write it.
+func TestCheckRules_ExternalReferences_SourceNameCase(t *testing.T) {
+	for _, tt := range []struct{ ref, want string }{
+		{`{"source_name":"CVE","external_id":"CVE-2016-1234"}`, `/external_references/0/source_name: source_name "CVE" of a reference to CVE-2016-1234 must be written "cve", in lower case`},
+		{`{"source_name":"Capec","external_id":"CAPEC-163"}`, `/external_references/0/source_name: source_name "Capec" of a reference to CAPEC-163 must be written "capec", in lower case`},
+	} {
+		obj := rtObject(t, rtIndicator, `{"external_references":[`+tt.ref+`]}`)
+		var got []string
+		for _, f := range rtCheck(obj) {
+			got = append(got, f.String())
+			if strings.Contains(f.String(), tt.want) {
+				got = nil
+				break
+			}
+		}
+		if got != nil || len(rtCheck(obj)) == 0 {
+			t.Errorf("%s: findings %q, want one containing %q", tt.ref, got, tt.want)
+		}
+	}
 }
 
 func TestCheckRules_Markings(t *testing.T) {
@@ -599,5 +631,58 @@ func TestTimeRulesTable(t *testing.T) {
 				t.Errorf("%s: ordering %s/%s names a property not in %q", typ, o.earlier, o.later, r.props)
 			}
 		}
+	}
+}
+
+// Ensure that a custom object is an SDO or SRO when its extensions say so
+// (extension_type new-sdo or new-sro, STIX 2.1 §7.3), and then needs created
+// and modified (§3.2) whether or not it has created; an SCO when they say
+// new-sco; and only otherwise told apart by created (issue 9).
+func TestValidator_Check_CustomKind(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const extDef = "extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e"
+	obj := func(typ, extType, extra string) []byte {
+		s := `{"type":"` + typ + `","spec_version":"2.1","id":"` + typ + `--6ce09d9c-0ad3-4ebf-900c-e3cb288955b5"`
+		if extType != "" {
+			s += `,"extensions":{"` + extDef + `":{"extension_type":"` + extType + `"}}`
+		}
+		return []byte(s + extra + `}`)
+	}
+	const times = `,"created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z"`
+	for _, tt := range []struct {
+		name  string
+		raw   []byte
+		want  []string // in the findings, in order
+		isSCO bool
+	}{
+		{"NewSDOWithout", obj("x-acme-widget", "new-sdo", ""), []string{"/created: created is required on an x-acme-widget (required)", "/modified: modified is required on an x-acme-widget (required)"}, false},
+		{"NewSROWithout", obj("x-acme-link", "new-sro", `,"modified":"2024-01-01T00:00:00.000Z"`), []string{"/created: created is required on an x-acme-link (required)"}, false},
+		{"NewSDO", obj("x-acme-widget", "new-sdo", times), nil, false},
+		{"NewSCO", obj("x-acme-device", "new-sco", ""), nil, true},
+		{"NewSCOWithCreated", obj("x-acme-device", "new-sco", `,"created":"2024-01-01T00:00:00.000Z"`), nil, true},
+		{"UndeclaredWithout", obj("x-acme-device", "", ""), nil, true},
+		{"UndeclaredWithCreated", obj("x-acme-widget", "", `,"created":"2024-01-01T00:00:00.000Z"`), []string{"/modified: modified is required on an x-acme-widget (required)"}, false},
+		{"PropertyExtension", obj("x-acme-device", "property-extension", ""), nil, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, fs := v.Check(tt.raw)
+			var got []string
+			for _, f := range fs {
+				got = append(got, f.String())
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("findings %q, want %q", got, tt.want)
+			}
+			o, err := decodeObject(tt.raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if typ, _ := o["type"].(string); isSCOObject(typ, o) != tt.isSCO {
+				t.Errorf("isSCOObject = %v, want %v", !tt.isSCO, tt.isSCO)
+			}
+		})
 	}
 }

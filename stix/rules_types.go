@@ -152,7 +152,7 @@ func (c *ruleChecker) observedData(obj map[string]any) {
 				continue
 			}
 			if !isSCOObject(t, em) {
-				c.addf(path+"/type", "observed-data", "objects may only hold cyber-observable objects, not a %s", t)
+				c.addf(path+"/type", "observed-data", "objects may only hold cyber-observable objects, not %s", withArticle(t))
 				continue
 			}
 			c.object(path, t, em, m)

@@ -225,13 +225,17 @@ func (w *walker) ref(k string, v any) {
 		w.localRef(k, s, rule)
 		return
 	}
-	typ, u, err := SplitID(s)
-	if err != nil {
-		w.addf("ref", "%s: %q is not a STIX identifier (<type>--<RFC 4122 UUID>)", k, clip(s))
+	typ, u, problem, inUUID := splitID(s)
+	if problem != "" {
+		rule := "ref"
+		if inUUID {
+			rule = "ref-uuid"
+		}
+		w.addf(rule, "%s: %q is not a STIX identifier: %s", k, clip(s), problem)
 		return
 	}
 	if rule != nil && !rule.allows(typ) {
-		w.addf("ref-type", "%s must refer to %s, not to a %s", k, rule.what, typ)
+		w.addf("ref-type", "%s must refer to %s, not to %s", k, rule.what, withArticle(typ))
 	}
 	if typ == "process" && u.Version() != 4 {
 		w.addf("uuid-v4", "%s: %q cannot name a process: process ids are version 4 UUIDs", k, s)
@@ -252,7 +256,7 @@ func (w *walker) localRef(k, s string, rule *refRule) {
 	t, _ := target.(map[string]any)
 	typ, _ := t["type"].(string)
 	if rule != nil && typ != "" && !rule.allows(typ) {
-		w.addf("ref-type", "%s must refer to %s, not to a %s (objects key %q)", k, rule.what, typ, s)
+		w.addf("ref-type", "%s must refer to %s, not to %s (objects key %q)", k, rule.what, withArticle(typ), s)
 	}
 }
 

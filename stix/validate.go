@@ -2,6 +2,7 @@ package stix
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/eitaxii/eitaxii/schemas"
@@ -42,10 +43,17 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 		add("", "json", "not a valid JSON object: %s", jsonErrorText(err))
 		return h, fs
 	}
-	// A key given twice means whatever we index may differ from what a
-	// client reads (I-JSON forbids it), so nothing else is worth checking.
-	if dups := checkDuplicateKeys(raw); len(dups) > 0 {
-		return h, dups
+	// Where the object is not I-JSON (a key given twice, a lone surrogate,
+	// a number readers round) what we index may differ from what a client
+	// reads, so nothing else is worth checking; the header still names the
+	// object where it can.
+	if ij := checkIJSON(raw); len(ij) > 0 {
+		for name, dst := range map[string]*string{"type": &h.Type, "id": &h.ID, "created": &h.Created, "modified": &h.Modified} {
+			if s, ok := obj[name].(string); ok && !samePathOrBelow(ij, "/"+name) {
+				*dst = s
+			}
+		}
+		return h, ij
 	}
 	str := func(name string, dst *string) bool {
 		val, present := obj[name]
@@ -93,8 +101,8 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 		if !hasID {
 			add("/id", "required", "id is required")
 		}
-	} else if typ, _, err := SplitID(h.ID); err != nil {
-		add("/id", "id", "id %q is not of the form <type>--<uuid>", h.ID)
+	} else if typ, _, problem, _ := splitID(h.ID); problem != "" {
+		add("/id", "id", "id %q: %s", clip(h.ID), problem)
 	} else if h.Type != "" && typ != h.Type {
 		add("/id", "id-type", "id %q must start with the object's type %q", h.ID, h.Type)
 	}
@@ -123,9 +131,8 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 	// Which common properties are required depends on the kind of object
 	// (STIX 2.1 §3.2): SCOs need only type and id; marking definitions need
 	// created but not modified; SDOs, SROs and the other meta objects need
-	// all of them. An unknown (custom) type counts as an SCO when it
-	// carries no created, as the STIX validator does.
-	sco := IsSCO(h.Type) || (h.Type != "marking-definition" && !hasCreated && !isKnownNonSCO(h.Type))
+	// all of them. isSCOObject says which kind a custom type is.
+	sco := isSCOObject(h.Type, obj)
 	switch {
 	case sco:
 		if hasSpecVersion && h.SpecVersion != "2.1" {
@@ -138,10 +145,10 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 			add("/spec_version", "spec-version", "spec_version must be \"2.1\", got %q", h.SpecVersion)
 		}
 		if !hasCreated {
-			add("/created", "required", "created is required on a %s", h.Type)
+			add("/created", "required", "created is required on %s", withArticle(h.Type))
 		}
 		if !hasModified && h.Type != "marking-definition" {
-			add("/modified", "required", "modified is required on a %s", h.Type)
+			add("/modified", "required", "modified is required on %s", withArticle(h.Type))
 		}
 	}
 	if !h.CreatedAt.IsZero() && !h.ModifiedAt.IsZero() && h.ModifiedAt.Before(h.CreatedAt) {
@@ -153,15 +160,42 @@ func (v *Validator) Check(raw []byte) (Header, []Finding) {
 		return h, fs
 	}
 	schemaFindings := v.schemas.check(h.Type, obj)
-	fs = append(fs, schemaFindings...)
+	ruleFindings := checkRules(&h, obj)
 	// Where the schema already explained a property, a rule finding on the
-	// same property would only say it again in other words.
-	for _, f := range checkRules(&h, obj) {
-		if !samePath(schemaFindings, f.Path) {
+	// same property would only say it again in other words. The exception
+	// is a malformed identifier: the schema's pattern can only say what
+	// kind of identifier belongs there, which blames the type when it is
+	// the UUID that is wrong; the ref-uuid rule says what is wrong with it.
+	for _, f := range schemaFindings {
+		if !samePathRule(ruleFindings, f.Path, "ref-uuid") {
+			fs = append(fs, f)
+		}
+	}
+	for _, f := range ruleFindings {
+		if f.Rule == "ref-uuid" || !samePath(schemaFindings, f.Path) {
 			fs = append(fs, f)
 		}
 	}
 	return h, fs
+}
+
+func samePathRule(fs []Finding, path, rule string) bool {
+	for _, f := range fs {
+		if f.Path == path && f.Rule == rule {
+			return true
+		}
+	}
+	return false
+}
+
+// samePathOrBelow reports whether a finding is about path or what it holds.
+func samePathOrBelow(fs []Finding, path string) bool {
+	for _, f := range fs {
+		if f.Path == path || strings.HasPrefix(f.Path, path+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func samePath(fs []Finding, path string) bool {
@@ -199,3 +233,56 @@ var knownNonSCO = map[string]bool{
 }
 
 func isKnownNonSCO(typ string) bool { return knownNonSCO[typ] }
+
+// isSCOObject tells cyber observables from the rest, for Check, the rules
+// and the rewrites alike: a known SCO type is one and the other known types
+// are not. For an unknown (custom) type the kind its extensions declare
+// decides (STIX 2.1 §7.3: an extension-definition entry with extension_type
+// new-sdo or new-sro makes an SDO or SRO, which needs created and modified,
+// §3.2; new-sco an SCO); only when none is declared does it count as an SCO
+// when it carries no created, as the STIX validator does.
+func isSCOObject(typ string, obj map[string]any) bool {
+	if IsSCO(typ) {
+		return true
+	}
+	if isKnownNonSCO(typ) || typ == "bundle" {
+		return false
+	}
+	_, created := obj["created"]
+	ext, _ := obj["extensions"].(map[string]any)
+	return customIsSCO(created, declaredKind(ext))
+}
+
+// customIsSCO decides isSCOObject for a custom type from whether it has
+// created and the kind its extensions declare ("" for none).
+func customIsSCO(hasCreated bool, declared string) bool {
+	switch declared {
+	case "new-sdo", "new-sro":
+		return false
+	case "new-sco":
+		return true
+	}
+	return !hasCreated
+}
+
+// declaredKind returns the object kind an extensions dictionary declares:
+// "new-sdo", "new-sro" or "new-sco", the extension_type of an entry named by
+// an extension-definition id; "" when no entry declares one. Should entries
+// disagree, an SDO or SRO wins over an SCO, since it has the stricter
+// requirements.
+func declaredKind(ext map[string]any) string {
+	kind := ""
+	for name, v := range ext {
+		if !strings.HasPrefix(name, "extension-definition--") {
+			continue
+		}
+		e, _ := v.(map[string]any)
+		switch et, _ := e["extension_type"].(string); et {
+		case "new-sdo", "new-sro":
+			return et
+		case "new-sco":
+			kind = et
+		}
+	}
+	return kind
+}

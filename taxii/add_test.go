@@ -100,8 +100,9 @@ func TestServer_AddObjects_Status(t *testing.T) {
 	}
 }
 
-// INT-07, AMB-09, REQ-33: bundles and envelopes with extra keys are
-// accepted; an empty envelope is a complete status with all counts 0.
+// INT-07, AMB-09, REQ-33: bundles and envelopes with all their members are
+// accepted (unknown members are refused, see
+// TestServer_AddObjects_EnvelopeMembers); an empty envelope is a complete status with all counts 0.
 func TestServer_AddObjects_Envelopes(t *testing.T) {
 	good := simpleIndicator(1)
 	tests := []struct {
@@ -110,7 +111,7 @@ func TestServer_AddObjects_Envelopes(t *testing.T) {
 	}{
 		{"bundle (python-stix2)", `{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","spec_version":"2.1","objects":[` + good + `]}`, 1},
 		{"bundle without spec_version", `{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[` + good + `]}`, 1},
-		{"unknown top-level keys", `{"more":false,"next":"x","x_custom":{"a":[1,{"b":null}]},"objects":[` + good + `]}`, 1},
+		{"more and next", `{"more":false,"next":"x","objects":[` + good + `]}`, 1},
 		{"whitespace around", "\n\t " + envelope(good) + " \r\n", 1},
 		{"indented", "{\n  \"objects\": [\n    " + good + "\n  ]\n}\n", 1},
 		{"{}", `{}`, 0},
@@ -177,6 +178,42 @@ func TestServer_AddObjects_Unprocessable(t *testing.T) {
 	}
 }
 
+// REQ-59, INT-07, AMB-08: an envelope (or bundle) member that neither has,
+// a mis-cased "objects" included, or a member sent twice makes the body
+// unusable: a 422 whose description names the member, and nothing stored.
+// The members both do have are accepted.
+func TestServer_AddObjects_EnvelopeMembers(t *testing.T) {
+	good := simpleIndicator(1)
+	tests := []struct{ name, body, want string }{
+		{"mixed-case objects", `{"oBjeCts":[` + good + `]}`, `unknown top-level member "oBjeCts" (member names are case-sensitive: write "objects")`},
+		{"capitalized objects", `{"Objects":[` + good + `]}`, `unknown top-level member "Objects"`},
+		{"unknown member", `{"objects":[` + good + `],"x_comment":"hi"}`, `unknown top-level member "x_comment"`},
+		{"objects twice", `{"objects":[` + simpleIndicator(2) + `],"objects":[` + good + `]}`, `the top-level member "objects" appears more than once`},
+		{"more twice", `{"more":false,"objects":[` + good + `],"more":false}`, `the top-level member "more" appears more than once`},
+	}
+	ts := newTestServer(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := ts.post(t, userPublisher, objectsURL(rootEO, collEO), tt.body)
+			checkError(t, w, http.StatusUnprocessableEntity)
+			if d := errorDescription(t, w.Body.Bytes()); !strings.Contains(d, tt.want) {
+				t.Errorf("description %q, want it to contain %q", d, tt.want)
+			}
+			if got := storedIDs(t, ts); got != nil {
+				t.Errorf("a 422 stored %v (AMB-08)", got)
+			}
+		})
+	}
+	t.Run("bundle members", func(t *testing.T) {
+		body := `{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","spec_version":"2.1","more":false,"next":"x","objects":[` + good + `]}`
+		w := ts.post(t, userPublisher, objectsURL(rootEO, collEO), body)
+		checkOK(t, w, http.StatusAccepted)
+		if st := decodeStrict[status](t, w.Body.Bytes()); st.SuccessCount != 1 {
+			t.Fatalf("status %+v, want 1 success", st)
+		}
+	})
+}
+
 // REQ-70, REQ-73, AMB-08, REQ-46: bad objects in a good envelope are
 // failures with a message a person can act on, naming the object; the
 // good ones are stored.
@@ -200,6 +237,11 @@ func TestServer_AddObjects_BadObjects(t *testing.T) {
 		{strings.Replace(valid(19), `"modified":"`+created+`"`, `"modified":"yesterday"`, 1), indicatorID(19), "yesterday", "modified"},
 		{indicator(indicatorID(20), created, created, "[ipv4-addr:value = "), indicatorID(20), created, "pattern"},
 		{`{"foo":"bar"}`, "", "", "objects["},
+		// Not I-JSON (RFC 7493): the object fails, its neighbours are stored.
+		{strings.Replace(valid(21), `"type":"indicator",`, `"type":"indicator","name":"\ud800",`, 1), indicatorID(21), created, "/name: the value holds a lone surrogate escape"},
+		{strings.Replace(valid(22), `"type":"indicator",`, `"type":"indicator","x_score":1e999999,`, 1), indicatorID(22), created, "/x_score: the number 1e999999 is too large for an IEEE 754 double"},
+		{strings.Replace(valid(23), `"type":"indicator",`, `"type":"indicator","confidence":9007199254740993,`, 1), indicatorID(23), created, "/confidence: confidence 9007199254740993 is outside"},
+		{strings.Replace(valid(24), `"type":"indicator",`, `"type":"indicator","description":"`+"\xed\xa0\x80"+`",`, 1), indicatorID(24), created, "/description: the value is not valid UTF-8"},
 	}
 	objs := []string{valid(1)}
 	for _, tt := range tests {

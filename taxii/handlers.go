@@ -269,6 +269,7 @@ func (s *Server) readPage(c *gin.Context, fs filterSet, what string,
 	if err != nil {
 		return nil, err
 	}
+	q.MaxBytes = max(s.opts.MaxPageBytes, 0)
 	p, err := find(c.Request.Context(), coll.ID, q)
 	if err != nil {
 		return nil, err

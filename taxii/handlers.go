@@ -225,35 +225,61 @@ func setDateHeaders(c *gin.Context, p *store.Page, q *store.Query) {
 	c.Set(ctxObjects, len(p.Records))
 }
 
-// writeEnvelope writes a TAXII envelope (§3.7) by concatenating the stored
-// objects' bytes: nothing is re-encoded, so objects are served exactly as
-// stored (REQ-60). An empty page is {} (REQ-61).
+// writeEnvelope writes a TAXII envelope (§3.7) from the stored objects'
+// bytes: nothing is re-encoded, so objects are served exactly as stored
+// (REQ-60). An empty page is {} (REQ-61).
+//
+// The envelope is streamed, headers first (with its Content-Length), then
+// each object's bytes as the page holds them, with no second copy of the
+// page. The page's bytes are themselves a copy, taken inside the read
+// transaction: bbolt's values are valid only until it ends, and a
+// transaction kept open while a client reads slowly would block the store
+// file from growing, and so every write. writeEnvelope consumes p: each
+// object's bytes are dropped once written, so that the memory of what a
+// slow client has already received can be reclaimed. A failed write (the
+// client went away, the write timeout passed) ends the response.
 func writeEnvelope(c *gin.Context, p *store.Page) {
 	if len(p.Records) == 0 {
 		c.Data(http.StatusOK, MediaType, []byte("{}"))
 		return
 	}
-	n := 64 + len(p.Next)
-	for _, r := range p.Records {
-		n += len(r.Raw) + 1
-	}
-	b := make([]byte, 0, n)
-	b = append(b, `{"more":`...)
-	b = strconv.AppendBool(b, p.More)
+	head := make([]byte, 0, 64+len(p.Next))
+	head = append(head, `{"more":`...)
+	head = strconv.AppendBool(head, p.More)
 	if p.More {
-		b = append(b, `,"next":`...)
-		b = strconv.AppendQuote(b, p.Next) // base64url: nothing to escape
+		head = append(head, `,"next":`...)
+		head = strconv.AppendQuote(head, p.Next) // base64url: nothing to escape
 	}
-	b = append(b, `,"objects":[`...)
-	for i, r := range p.Records {
+	head = append(head, `,"objects":[`...)
+	const tail = "]}"
+	n := len(head) + len(p.Records) - 1 + len(tail) // the commas between objects
+	for _, r := range p.Records {
+		n += len(r.Raw)
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", MediaType)
+	h.Set("Content-Length", strconv.Itoa(n))
+	c.Status(http.StatusOK)
+	w := c.Writer
+	if _, err := w.Write(head); err != nil {
+		return
+	}
+	for i := range p.Records {
 		if i > 0 {
-			b = append(b, ',')
+			if _, err := w.Write(comma); err != nil {
+				return
+			}
 		}
-		b = append(b, r.Raw...)
+		_, err := w.Write(p.Records[i].Raw)
+		p.Records[i].Raw = nil
+		if err != nil {
+			return
+		}
 	}
-	b = append(b, "]}"...)
-	c.Data(http.StatusOK, MediaType, b)
+	w.Write([]byte(tail))
 }
+
+var comma = []byte{','}
 
 // readPage serves the common part of the four read endpoints: the
 // collection must be readable, the query is parsed with the endpoint's

@@ -2,7 +2,9 @@ package taxii_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -85,6 +87,9 @@ func TestServer_Paging_MaxPageBytes(t *testing.T) {
 					}
 					w := ts.get(t, userReader, u)
 					checkOK(t, w, http.StatusOK)
+					if cl := w.Header().Get("Content-Length"); cl != strconv.Itoa(w.Body.Len()) {
+						t.Fatalf("Content-Length %s for a body of %d bytes", cl, w.Body.Len())
+					}
 					env := decodeStrict[envelopeResource](t, w.Body.Bytes())
 					checkPaging(t, env.More, env.Next, env.More)
 					if len(env.Objects) == 0 || len(env.Objects) > limit {
@@ -221,5 +226,43 @@ func TestServer_Paging_MaxPageBytes(t *testing.T) {
 				t.Errorf("manifest walk listed %d records, want the 31 objects once each", len(ids))
 			}
 		})
+	}
+}
+
+// REQ-60, REQ-61: over a real connection, the streamed envelope is the
+// objects byte for byte as posted, in one body of the announced
+// Content-Length; an empty collection is {}.
+func TestServer_GetObjects_Streamed(t *testing.T) {
+	ts, posted := bigFixture(t, 0)
+	srv := httptest.NewServer(ts)
+	defer srv.Close()
+	get := func(coll string) (*http.Response, []byte) {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+objectsURL(rootEO, coll), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", basic(userReader))
+		req.Header.Set("Accept", mediaTAXII)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, body
+	}
+	resp, body := get(collEO)
+	latest := append(slices.Clone(posted[:30]), posted[len(posted)-1])
+	if want := `{"more":false,"objects":[` + strings.Join(latest, ",") + `]}`; string(body) != want {
+		t.Errorf("body of %d bytes is not the %d bytes of the posted objects' envelope", len(body), len(want))
+	}
+	if resp.StatusCode != http.StatusOK || resp.ContentLength != int64(len(body)) || resp.Header.Get("Content-Type") != mediaTAXII {
+		t.Errorf("status %d, Content-Length %d for %d bytes, Content-Type %q", resp.StatusCode, resp.ContentLength, len(body), resp.Header.Get("Content-Type"))
+	}
+	if resp, body = get(collEO2); string(body) != "{}" || resp.StatusCode != http.StatusOK {
+		t.Errorf("empty collection: %d %q, want 200 {} (REQ-61)", resp.StatusCode, body)
 	}
 }

@@ -281,84 +281,77 @@ func writeEnvelope(c *gin.Context, p *store.Page) {
 
 var comma = []byte{','}
 
-// readPage serves the common part of the four read endpoints: the
-// collection must be readable, the query is parsed with the endpoint's
-// filters, find reads the page, the read is audited as what, and the
-// date headers are set (REQ-101).
+// readPage serves the four read endpoints: the collection must be
+// readable, the query is parsed with the endpoint's filters, a read slot of
+// the caller's account is taken (startRead; 429 when none is free), find
+// reads the page, the read is audited as what, the date headers are set
+// (REQ-101) and write writes the page. The slot is held until write
+// returns, because the page is held until then.
 func (s *Server) readPage(c *gin.Context, fs filterSet, what string,
-	find func(ctx context.Context, collID string, q store.Query) (*store.Page, error)) (*store.Page, error) {
+	find func(ctx context.Context, collID string, q store.Query) (*store.Page, error),
+	write func(*gin.Context, *store.Page)) error {
 	g, coll, err := s.readable(c)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	q, err := parseQuery(c.Request.URL.RawQuery, fs, s.opts.MaxPageSize)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	q.MaxBytes = max(s.opts.MaxPageBytes, 0)
+	release, err := s.startRead(c)
+	if err != nil {
+		return err
+	}
+	defer release()
 	p, err := find(c.Request.Context(), coll.ID, q)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.auditRead(c, g, coll, what, p)
 	setDateHeaders(c, p, &q)
-	return p, nil
+	write(c, p)
+	return nil
 }
 
 // handleGetObjects serves GET {api-root}/collections/{id}/objects/
 // (REQ-59..64).
 func (s *Server) handleGetObjects(c *gin.Context) error {
-	p, err := s.readPage(c, objectsFilters, "objects", s.store.FindObjects)
-	if err != nil {
-		return err
-	}
-	writeEnvelope(c, p)
-	return nil
+	return s.readPage(c, objectsFilters, "objects", s.store.FindObjects, writeEnvelope)
 }
 
 // handleManifest serves GET {api-root}/collections/{id}/manifest/
 // (REQ-54..58).
 func (s *Server) handleManifest(c *gin.Context) error {
-	p, err := s.readPage(c, objectsFilters, "manifest", s.store.FindManifest)
-	if err != nil {
-		return err
-	}
-	res := manifestResource{More: p.More, Next: p.Next}
-	for _, r := range p.Records {
-		res.Objects = append(res.Objects, manifestRecord{ID: r.ID, DateAdded: formatTime(r.DateAdded), Version: r.Version, MediaType: r.MediaType})
-	}
-	writeJSON(c, http.StatusOK, &res)
-	return nil
+	return s.readPage(c, objectsFilters, "manifest", s.store.FindManifest, func(c *gin.Context, p *store.Page) {
+		res := manifestResource{More: p.More, Next: p.Next}
+		for _, r := range p.Records {
+			res.Objects = append(res.Objects, manifestRecord{ID: r.ID, DateAdded: formatTime(r.DateAdded), Version: r.Version, MediaType: r.MediaType})
+		}
+		writeJSON(c, http.StatusOK, &res)
+	})
 }
 
 // handleGetObject serves GET {api-root}/collections/{id}/objects/{object-id}/
 // (REQ-75..78).
 func (s *Server) handleGetObject(c *gin.Context) error {
-	p, err := s.readPage(c, objectFilters, "object", func(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
+	return s.readPage(c, objectFilters, "object", func(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
 		return s.store.FindObject(ctx, collID, c.Param("object"), q)
-	})
-	if err != nil {
-		return err
-	}
-	writeEnvelope(c, p)
-	return nil
+	}, writeEnvelope)
 }
 
 // handleVersions serves
 // GET {api-root}/collections/{id}/objects/{object-id}/versions/ (REQ-84..86).
 func (s *Server) handleVersions(c *gin.Context) error {
-	p, err := s.readPage(c, versionsFilters, "versions", func(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
+	return s.readPage(c, versionsFilters, "versions", func(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
 		return s.store.FindObjectVersions(ctx, collID, c.Param("object"), q)
+	}, func(c *gin.Context, p *store.Page) {
+		res := versionsResource{More: p.More, Next: p.Next}
+		for _, r := range p.Records {
+			res.Versions = append(res.Versions, r.Version)
+		}
+		writeJSON(c, http.StatusOK, &res)
 	})
-	if err != nil {
-		return err
-	}
-	res := versionsResource{More: p.More, Next: p.Next}
-	for _, r := range p.Records {
-		res.Versions = append(res.Versions, r.Version)
-	}
-	writeJSON(c, http.StatusOK, &res)
-	return nil
 }
 
 // handleDeleteObject serves

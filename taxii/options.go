@@ -135,6 +135,11 @@ type Options struct {
 	// like one cut by MaxPageSize; an object larger than it is served alone.
 	// DefaultMaxPageBytes if zero; negative means no byte cap.
 	MaxPageBytes int
+	// MaxConcurrentReads caps the page reads (objects, an object, manifest,
+	// versions) one account may have in progress, from the read to the end
+	// of writing its response; beyond it they are answered 429 with
+	// Retry-After. DefaultMaxConcurrentReads if zero; negative means no cap.
+	MaxConcurrentReads int
 }
 
 // DefaultMaxPageBytes is Options.MaxPageBytes when zero: 8 MiB.
@@ -159,6 +164,9 @@ func (o *Options) validate() error {
 	}
 	if o.MaxPageBytes == 0 {
 		o.MaxPageBytes = DefaultMaxPageBytes
+	}
+	if o.MaxConcurrentReads == 0 {
+		o.MaxConcurrentReads = DefaultMaxConcurrentReads
 	}
 	if o.MaxObjectsPerEnvelope <= 0 {
 		o.MaxObjectsPerEnvelope = 100000

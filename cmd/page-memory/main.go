@@ -7,7 +7,8 @@
 // after one page read per account (read to the end), then opens --clients
 // connections (spread over --accounts reader accounts) that each send one
 // GET of the objects endpoint (limit=1000), read the status line and
-// nothing more, and samples the memory again while they stall.
+// nothing more, samples the memory again while they stall, and finally
+// closes them and checks that reader-0's reads are served again.
 //
 // It is a benchmark, not a test: it reports, it asserts nothing. Linux only
 // (/proc/<pid>/status). Usage and results: docs/performance.md, "Page
@@ -176,7 +177,25 @@ func bench(ctx context.Context, o *options) error {
 		mb(peak.rss), mb(peak.anon), mb(peak.file), o.clients, o.accounts, statuses)
 	fmt.Printf("growth:  VmRSS %+6.1f MB  RssAnon %+6.1f MB over idle; VmRSS %+6.1f MB  RssAnon %+6.1f MB over started\n",
 		mb(peak.rss-idle.rss), mb(peak.anon-idle.anon), mb(peak.rss-fresh.rss), mb(peak.anon-fresh.anon))
-	return nil
+
+	// The stalled clients go away: their accounts' reads must be served
+	// again (their read slots freed when the writes fail).
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	gone := time.Now()
+	for {
+		err := readAll(base, 0)
+		if err == nil {
+			fmt.Printf("after the clients disconnected: reader-0's next page read was served after %d ms\n", time.Since(gone).Milliseconds())
+			return nil
+		}
+		if time.Since(gone) > 30*time.Second {
+			return fmt.Errorf("30 s after the clients disconnected, reader-0's page reads still fail: %w", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func configYAML(o *options, addr, hash string) string {

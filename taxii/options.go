@@ -133,7 +133,8 @@ type Options struct {
 	// an Object; on manifest and versions pages each record counts its text
 	// fields instead (see store.Page). A page cut by it has more and next
 	// like one cut by MaxPageSize; an object larger than it is served alone.
-	// DefaultMaxPageBytes if zero; negative means no byte cap.
+	// DefaultMaxPageBytes if zero; negative means no byte cap. With
+	// MaxPageSize it is the server's page limit of REQ-19.
 	MaxPageBytes int
 	// MaxConcurrentReads caps the page reads (objects, an object, manifest,
 	// versions) one account may have in progress, from the read to the end

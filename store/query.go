@@ -18,7 +18,13 @@ type Query struct {
 	Filter Filter
 	// Limit is the page size; the caller clamps it to the server's cap.
 	Limit int
-	Next  string
+	// MaxBytes caps the bytes a page holds, as counted by the record sizes
+	// (see Page); 0 means no cap. A page always holds at least one record,
+	// however large, so paging always makes progress. A page cut by the cap
+	// has More and a Next that continues right after its last record, like
+	// one cut by Limit (REQ-96, REQ-97).
+	MaxBytes int
+	Next     string
 }
 
 // Record is one object version as read from a collection.
@@ -35,6 +41,12 @@ type Record struct {
 // Page is one page of records, ascending by date_added (REQ-63, REQ-102).
 // When More is true, Next is a non-empty token for the following page
 // (INT-06).
+//
+// Against Query.MaxBytes a record counts its object's bytes (Raw) on the
+// object endpoints; on the manifest and versions endpoints, which hold no
+// object bytes, it counts its text fields (id, version, spec_version, media
+// type and a date_added), so the cap bounds the memory a page holds rather
+// than the size of the objects a manifest describes.
 type Page struct {
 	Records []Record
 	More    bool
@@ -128,24 +140,41 @@ func (db *DB) resolve(kind, collID, objectID string, q *Query) (Filter, int64, e
 	return tok, c.After, nil
 }
 
-// pager accumulates matching records up to the limit and notes whether more
-// exist.
+// pager accumulates matching records up to the limit and the byte cap and
+// notes whether more exist.
 type pager struct {
 	limit     int
+	maxBytes  int // 0: no byte cap
 	records   []Record
+	bytes     int
 	more      bool
 	lastAdded int64
 }
 
-// offer adds r if there is room; otherwise it records that more exist and
-// reports false so the scan can stop.
-func (p *pager) offer(r Record, dateAdded int64) bool {
-	if len(p.records) == p.limit {
+func newPager(q *Query) *pager { return &pager{limit: max(q.Limit, 1), maxBytes: max(q.MaxBytes, 0)} }
+
+// recordSize is what r counts against Query.MaxBytes (see Page): the
+// object's bytes when the page carries them, else the record's text.
+func recordSize(r *record, withRaw bool) int {
+	if withRaw {
+		return len(r.raw)
+	}
+	return len(r.id) + len(r.version) + len(r.specVersion) + len(MediaTypeSTIX21) + len(TimestampLayout)
+}
+
+// offer adds r as a Record if there is room for its size, cloning its raw
+// bytes (which alias the transaction's memory) when withRaw. Otherwise it
+// records that more exist and reports false so the scan can stop: a full
+// page, by count or by bytes; the first record always fits.
+func (p *pager) offer(r *record, withRaw bool) bool {
+	n := recordSize(r, withRaw)
+	if len(p.records) == p.limit || p.maxBytes > 0 && len(p.records) > 0 && p.bytes+n > p.maxBytes {
 		p.more = true
 		return false
 	}
-	p.records = append(p.records, r)
-	p.lastAdded = dateAdded
+	p.records = append(p.records, toRecord(r, withRaw))
+	p.bytes += n
+	p.lastAdded = r.dateAdded
 	return true
 }
 
@@ -165,7 +194,7 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q Query, 
 	if f.Versions.IsZero() {
 		f.Versions.Last = true
 	}
-	p := &pager{limit: max(q.Limit, 1)}
+	p := newPager(&q)
 	err = db.view(ctx, func(tx *bolt.Tx) error {
 		_, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
@@ -199,7 +228,9 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q Query, 
 			if r, err = decodeRecord(r.dateAdded, v, true); err != nil {
 				return err
 			}
-			p.offer(toRecord(&r, withRaw), r.dateAdded)
+			if !p.offer(&r, withRaw) {
+				break // full by bytes
+			}
 		}
 		return nil
 	})
@@ -312,8 +343,9 @@ type objectVersion struct {
 	rec record
 }
 
-// loadVersions reads every version of id in version-key order; values are
-// copied so they outlive the transaction.
+// loadVersions reads every version of id in version-key order. The keys are
+// copied; the records alias the transaction's memory, so that a page copies
+// only the versions it serves.
 func loadVersions(versions, objects *bolt.Bucket, id string) ([]objectVersion, error) {
 	var out []objectVersion
 	prefix := idPrefix(id)
@@ -323,7 +355,7 @@ func loadVersions(versions, objects *bolt.Bucket, id string) ([]objectVersion, e
 		if v == nil || len(da) != 8 {
 			return nil, fmt.Errorf("store: version %q without its object", k)
 		}
-		r, err := decodeRecord(int64(binary.BigEndian.Uint64(da)), bytes.Clone(v), true)
+		r, err := decodeRecord(int64(binary.BigEndian.Uint64(da)), v, true)
 		if err != nil {
 			return nil, err
 		}
@@ -367,31 +399,33 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q Q
 	if f.Versions.IsZero() {
 		f.Versions.Last = true
 	}
-	var vs []objectVersion
+	p := newPager(&q)
 	err = db.view(ctx, func(tx *bolt.Tx) error {
 		_, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
 			return err
 		}
-		vs, err = loadVersions(versions, objects, objectID)
-		return err
+		vs, err := loadVersions(versions, objects, objectID)
+		if err != nil {
+			return err
+		}
+		if len(vs) == 0 {
+			return fmt.Errorf("object %s: %w", objectID, ErrNotFound)
+		}
+		vs = selectVersions(vs, &f)
+		slices.SortFunc(vs, func(a, b objectVersion) int { return cmp.Compare(a.rec.dateAdded, b.rec.dateAdded) })
+		for i := range vs {
+			if vs[i].rec.dateAdded <= after {
+				continue
+			}
+			if !p.offer(&vs[i].rec, withRaw) {
+				break
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	if len(vs) == 0 {
-		return nil, fmt.Errorf("object %s: %w", objectID, ErrNotFound)
-	}
-	vs = selectVersions(vs, &f)
-	slices.SortFunc(vs, func(a, b objectVersion) int { return cmp.Compare(a.rec.dateAdded, b.rec.dateAdded) })
-	p := &pager{limit: max(q.Limit, 1)}
-	for i := range vs {
-		if vs[i].rec.dateAdded <= after {
-			continue
-		}
-		if !p.offer(toRecord(&vs[i].rec, withRaw), vs[i].rec.dateAdded) {
-			break
-		}
 	}
 	return db.finish(p, kind, collID, objectID, &f), nil
 }

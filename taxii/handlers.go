@@ -226,113 +226,133 @@ func setDateHeaders(c *gin.Context, p *store.Page, q *store.Query) {
 	c.Set(ctxObjects, len(p.Records))
 }
 
-// writeEnvelope writes a TAXII envelope (§3.7) by concatenating the stored
-// objects' bytes: nothing is re-encoded, so objects are served exactly as
-// stored (REQ-60). An empty page is {} (REQ-61).
+// writeEnvelope writes a TAXII envelope (§3.7) from the stored objects'
+// bytes: nothing is re-encoded, so objects are served exactly as stored
+// (REQ-60). An empty page is {} (REQ-61).
+//
+// The envelope is streamed, headers first (with its Content-Length), then
+// each object's bytes as the page holds them, with no second copy of the
+// page. The page's bytes are themselves a copy, taken inside the read
+// transaction: bbolt's values are valid only until it ends, and a
+// transaction kept open while a client reads slowly would block the store
+// file from growing, and so every write. writeEnvelope consumes p: each
+// object's bytes are dropped once written, so that the memory of what a
+// slow client has already received can be reclaimed. A failed write (the
+// client went away, the write timeout passed) ends the response.
 func writeEnvelope(c *gin.Context, p *store.Page) {
 	if len(p.Records) == 0 {
 		c.Data(http.StatusOK, MediaType, []byte("{}"))
 		return
 	}
-	n := 64 + len(p.Next)
-	for _, r := range p.Records {
-		n += len(r.Raw) + 1
-	}
-	b := make([]byte, 0, n)
-	b = append(b, `{"more":`...)
-	b = strconv.AppendBool(b, p.More)
+	head := make([]byte, 0, 64+len(p.Next))
+	head = append(head, `{"more":`...)
+	head = strconv.AppendBool(head, p.More)
 	if p.More {
-		b = append(b, `,"next":`...)
-		b = strconv.AppendQuote(b, p.Next) // base64url: nothing to escape
+		head = append(head, `,"next":`...)
+		head = strconv.AppendQuote(head, p.Next) // base64url: nothing to escape
 	}
-	b = append(b, `,"objects":[`...)
-	for i, r := range p.Records {
+	head = append(head, `,"objects":[`...)
+	const tail = "]}"
+	n := len(head) + len(p.Records) - 1 + len(tail) // the commas between objects
+	for _, r := range p.Records {
+		n += len(r.Raw)
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", MediaType)
+	h.Set("Content-Length", strconv.Itoa(n))
+	c.Status(http.StatusOK)
+	w := c.Writer
+	if _, err := w.Write(head); err != nil {
+		return
+	}
+	for i := range p.Records {
 		if i > 0 {
-			b = append(b, ',')
+			if _, err := w.Write(comma); err != nil {
+				return
+			}
 		}
-		b = append(b, r.Raw...)
+		_, err := w.Write(p.Records[i].Raw)
+		p.Records[i].Raw = nil
+		if err != nil {
+			return
+		}
 	}
-	b = append(b, "]}"...)
-	c.Data(http.StatusOK, MediaType, b)
+	w.Write([]byte(tail))
 }
 
-// readPage serves the common part of the four read endpoints: the
-// collection must be readable, the query is parsed with the endpoint's
-// filters, find reads the page, the read is audited as what, and the
-// date headers are set (REQ-101).
+var comma = []byte{','}
+
+// readPage serves the four read endpoints: the collection must be
+// readable, the query is parsed with the endpoint's filters, a read slot of
+// the caller's account is taken (startRead; 429 when none is free), find
+// reads the page, the read is audited as what, the date headers are set
+// (REQ-101) and write writes the page. The slot is held until write
+// returns, because the page is held until then.
 func (s *Server) readPage(c *gin.Context, fs filterSet, what string,
-	find func(ctx context.Context, collID string, q store.Query) (*store.Page, error)) (*store.Page, error) {
+	find func(ctx context.Context, collID string, q store.Query) (*store.Page, error),
+	write func(*gin.Context, *store.Page)) error {
 	g, coll, err := s.readable(c)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	q, err := parseQuery(c.Request.URL.RawQuery, fs, s.opts.MaxPageSize)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	q.MaxBytes = max(s.opts.MaxPageBytes, 0)
+	release, err := s.startRead(c)
+	if err != nil {
+		return err
+	}
+	defer release()
 	p, err := find(c.Request.Context(), coll.ID, q)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.auditRead(c, g, coll, what, p)
 	setDateHeaders(c, p, &q)
-	return p, nil
+	write(c, p)
+	return nil
 }
 
 // handleGetObjects serves GET {api-root}/collections/{id}/objects/
 // (REQ-59..64).
 func (s *Server) handleGetObjects(c *gin.Context) error {
-	p, err := s.readPage(c, objectsFilters, "objects", s.store.FindObjects)
-	if err != nil {
-		return err
-	}
-	writeEnvelope(c, p)
-	return nil
+	return s.readPage(c, objectsFilters, "objects", s.store.FindObjects, writeEnvelope)
 }
 
 // handleManifest serves GET {api-root}/collections/{id}/manifest/
 // (REQ-54..58).
 func (s *Server) handleManifest(c *gin.Context) error {
-	p, err := s.readPage(c, objectsFilters, "manifest", s.store.FindManifest)
-	if err != nil {
-		return err
-	}
-	res := manifestResource{More: p.More, Next: p.Next}
-	for _, r := range p.Records {
-		res.Objects = append(res.Objects, manifestRecord{ID: r.ID, DateAdded: formatTime(r.DateAdded), Version: r.Version, MediaType: r.MediaType})
-	}
-	writeJSON(c, http.StatusOK, &res)
-	return nil
+	return s.readPage(c, objectsFilters, "manifest", s.store.FindManifest, func(c *gin.Context, p *store.Page) {
+		res := manifestResource{More: p.More, Next: p.Next}
+		for _, r := range p.Records {
+			res.Objects = append(res.Objects, manifestRecord{ID: r.ID, DateAdded: formatTime(r.DateAdded), Version: r.Version, MediaType: r.MediaType})
+		}
+		writeJSON(c, http.StatusOK, &res)
+	})
 }
 
 // handleGetObject serves GET {api-root}/collections/{id}/objects/{object-id}/
 // (REQ-75..78).
 func (s *Server) handleGetObject(c *gin.Context) error {
-	p, err := s.readPage(c, objectFilters, "object", func(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
+	return s.readPage(c, objectFilters, "object", func(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
 		return s.store.FindObject(ctx, collID, c.Param("object"), q)
-	})
-	if err != nil {
-		return err
-	}
-	writeEnvelope(c, p)
-	return nil
+	}, writeEnvelope)
 }
 
 // handleVersions serves
 // GET {api-root}/collections/{id}/objects/{object-id}/versions/ (REQ-84..86).
 func (s *Server) handleVersions(c *gin.Context) error {
-	p, err := s.readPage(c, versionsFilters, "versions", func(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
+	return s.readPage(c, versionsFilters, "versions", func(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
 		return s.store.FindObjectVersions(ctx, collID, c.Param("object"), q)
+	}, func(c *gin.Context, p *store.Page) {
+		res := versionsResource{More: p.More, Next: p.Next}
+		for _, r := range p.Records {
+			res.Versions = append(res.Versions, r.Version)
+		}
+		writeJSON(c, http.StatusOK, &res)
 	})
-	if err != nil {
-		return err
-	}
-	res := versionsResource{More: p.More, Next: p.Next}
-	for _, r := range p.Records {
-		res.Versions = append(res.Versions, r.Version)
-	}
-	writeJSON(c, http.StatusOK, &res)
-	return nil
 }
 
 // handleDeleteObject serves

@@ -117,6 +117,7 @@ var taxiiTimestamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z
 type config struct {
 	path             string // store file; a new temporary one if ""
 	maxPageSize      int
+	maxPageBytes     int
 	eoMaxContentLen  int64
 	newID            func() uuid.UUID // store status ids; random if nil
 	keepStoreOnClose bool             // the test closes the store itself
@@ -200,9 +201,10 @@ func newTestServerConfig(t testing.TB, cfg config) *testServer {
 				Members: map[string]taxii.Role{userAdmin: taxii.RoleReader},
 			},
 		},
-		MaxPageSize: cfg.maxPageSize,
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:         func() time.Time { return reqTime },
+		MaxPageSize:  cfg.maxPageSize,
+		MaxPageBytes: cfg.maxPageBytes,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:          func() time.Time { return reqTime },
 	}
 	srv, err := taxii.NewServer(context.Background(), opts, db, v)
 	if err != nil {

@@ -28,6 +28,7 @@ type Metrics struct {
 	validationFailures *prometheus.CounterVec
 	authFailures       prometheus.Counter
 	rateLimited        prometheus.Counter
+	readsRefused       prometheus.Counter
 	commitSeconds      prometheus.Histogram
 	commitWrites       prometheus.Histogram
 	lastPoll           *prometheus.GaugeVec
@@ -62,6 +63,9 @@ func NewMetrics() *Metrics {
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "eitaxii_rate_limited_total", Help: "Requests refused by an account's rate limit.",
 		}),
+		readsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "eitaxii_concurrent_reads_refused_total", Help: "Page reads refused because the account had max_concurrent_reads in progress.",
+		}),
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "eitaxii_store_commit_seconds", Help: "Duration of group commits of Add Objects writes.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
@@ -76,7 +80,7 @@ func NewMetrics() *Metrics {
 		}, []string{"account"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.published, m.served, m.validationFailures,
-		m.authFailures, m.rateLimited, m.commitSeconds, m.commitWrites, m.lastPoll,
+		m.authFailures, m.rateLimited, m.readsRefused, m.commitSeconds, m.commitWrites, m.lastPoll,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -124,7 +124,27 @@ type Options struct {
 
 	Logger *slog.Logger     // slog.Default() if nil
 	Now    func() time.Time // time.Now if nil
+
+	// Page memory. What one read holds until its response is written:
+	// MaxPageSize alone lets a page of large objects reach hundreds of
+	// megabytes.
+
+	// MaxPageBytes caps the object bytes of one page of Get Objects and Get
+	// an Object; on manifest and versions pages each record counts its text
+	// fields instead (see store.Page). A page cut by it has more and next
+	// like one cut by MaxPageSize; an object larger than it is served alone.
+	// DefaultMaxPageBytes if zero; negative means no byte cap. With
+	// MaxPageSize it is the server's page limit of REQ-19.
+	MaxPageBytes int
+	// MaxConcurrentReads caps the page reads (objects, an object, manifest,
+	// versions) one account may have in progress, from the read to the end
+	// of writing its response; beyond it they are answered 429 with
+	// Retry-After. DefaultMaxConcurrentReads if zero; negative means no cap.
+	MaxConcurrentReads int
 }
+
+// DefaultMaxPageBytes is Options.MaxPageBytes when zero: 8 MiB.
+const DefaultMaxPageBytes = 8 << 20
 
 // DefaultMaxContentLength is an API root's max_content_length when the
 // group does not set one: 10 MiB.
@@ -142,6 +162,12 @@ var (
 func (o *Options) validate() error {
 	if o.MaxPageSize <= 0 {
 		o.MaxPageSize = 1000
+	}
+	if o.MaxPageBytes == 0 {
+		o.MaxPageBytes = DefaultMaxPageBytes
+	}
+	if o.MaxConcurrentReads == 0 {
+		o.MaxConcurrentReads = DefaultMaxConcurrentReads
 	}
 	if o.MaxObjectsPerEnvelope <= 0 {
 		o.MaxObjectsPerEnvelope = 100000

@@ -34,6 +34,7 @@ type Server struct {
 	auth      *authenticator
 	dir       atomic.Pointer[directory]
 	limits    limiter
+	reads     readSlots
 	audit     *auditor
 	metrics   *Metrics
 	engine    *gin.Engine

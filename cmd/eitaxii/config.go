@@ -34,6 +34,15 @@ type Config struct {
 	// at least and by default 24h.
 	StatusRetention string        `yaml:"status_retention"`
 	Metrics         MetricsConfig `yaml:"metrics"`
+
+	// Page memory (taxii.Options has the contracts).
+
+	// MaxPageBytes caps the object bytes of one page; default 8 MiB, -1
+	// for no cap.
+	MaxPageBytes int `yaml:"max_page_bytes"`
+	// MaxConcurrentReads caps the page reads one account may have in
+	// progress; default 4, -1 for no cap.
+	MaxConcurrentReads int `yaml:"max_concurrent_reads"`
 }
 
 // MetricsConfig says who may read /metrics without credentials.
@@ -149,7 +158,8 @@ func (c *Config) serverOptions() (taxii.Options, error) {
 	o := taxii.Options{Discovery: taxii.Discovery{
 		Title: c.Discovery.Title, Description: c.Discovery.Description,
 		Contact: c.Discovery.Contact, Default: c.Discovery.Default,
-	}, RateLimit: c.RateLimit.limit()}
+	}, RateLimit: c.RateLimit.limit(),
+		MaxPageBytes: c.MaxPageBytes, MaxConcurrentReads: c.MaxConcurrentReads}
 	for _, d := range []struct {
 		key, text string
 		dst       *time.Duration

@@ -353,3 +353,18 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("stdin: exit %d, output %q", code, out.String())
 	}
 }
+
+// Ensure that the page-memory keys reach the server's options (issue 9).
+func TestConfig_PageMemory(t *testing.T) {
+	cfg, err := loadConfig(writeConfig(t, "discovery: {title: x}\nmax_page_bytes: 1048576\nmax_concurrent_reads: 2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := cfg.serverOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.MaxPageBytes != 1<<20 || o.MaxConcurrentReads != 2 {
+		t.Errorf("MaxPageBytes %d, MaxConcurrentReads %d; want 1048576 and 2", o.MaxPageBytes, o.MaxConcurrentReads)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,6 +109,30 @@ func TestLogin_AddressLimit(t *testing.T) {
 	// next wrong password's, and then the address is limited again.
 	checkError(t, w.from(t, attacker, sgBasic(lgAlice, "wrong")), http.StatusUnauthorized)
 	checkError(t, w.from(t, attacker, sgBasic(lgAlice, sgPassword(lgAlice))), http.StatusTooManyRequests)
+}
+
+// Ensure that concurrent wrong passwords cannot all pass on the last
+// failure left: exactly PerAddress are checked, the others answered 429.
+func TestLogin_ConcurrentFailuresBounded(t *testing.T) {
+	w := newLoginWorld(t, taxii.LoginLimit{PerAddress: 3, PerAccount: -1}, nil)
+	checks := w.passwordChecks(t)
+	codes := make(chan int, 16)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() { codes <- w.from(t, "198.51.100.9", sgBasic(lgAlice, "wrong-"+strconv.Itoa(i))).Code })
+	}
+	wg.Wait()
+	close(codes)
+	n := map[int]int{}
+	for c := range codes {
+		n[c]++
+	}
+	if n[http.StatusUnauthorized] != 3 || n[http.StatusTooManyRequests] != 13 {
+		t.Errorf("answers by status %v, want 3 401s and 13 429s", n)
+	}
+	if got := w.passwordChecks(t) - checks; got != 3 {
+		t.Errorf("%d bcrypt verifications, want 3", got)
+	}
 }
 
 // Ensure that IPv6 clients are limited by their /64.

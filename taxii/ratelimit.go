@@ -159,56 +159,72 @@ func (f *failures) wait(n int, window time.Duration) time.Duration {
 	return time.Duration((1 - f.left) / float64(n) * float64(window))
 }
 
-// limited reports whether logins from addr, or for the account name (if
-// not empty), are refused now, and for how long.
-func (g *loginGuard) limited(addr, name string, now time.Time) (time.Duration, bool) {
+// admit decides whether a password login from addr for the account name
+// ("" if none could be read) may be checked now. If so it takes one
+// failure from each bucket at once, before the check, so that concurrent
+// logins cannot all pass on the last failure left: give it back with
+// succeeded when the password was right (or was not checked). If not, it
+// returns how long until one is allowed.
+func (g *loginGuard) admit(addr, name string, now time.Time) (time.Duration, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	a, f := g.buckets(addr, name, now)
 	var wait time.Duration
-	if n := g.limit.PerAddress; n > 0 {
-		if a, ok := g.addrs.get(addrKey(addr)); ok {
-			a.refill(n, g.limit.Window, now)
-			if a.left < 1 {
-				wait = a.wait(n, g.limit.Window)
-			}
-		}
+	if a != nil && a.left < 1 {
+		wait = a.wait(g.limit.PerAddress, g.limit.Window)
 	}
-	if n := g.limit.PerAccount; n > 0 && name != "" {
-		if f, ok := g.names.get(sha256.Sum256([]byte(name))); ok {
-			f.refill(n, g.limit.Window, now)
-			if f.left < 1 {
-				wait = max(wait, f.wait(n, g.limit.Window))
-			}
-		}
+	if f != nil && f.left < 1 {
+		wait = max(wait, f.wait(g.limit.PerAccount, g.limit.Window))
 	}
-	return wait, wait > 0
+	if wait > 0 {
+		return wait, false
+	}
+	if a != nil {
+		a.left--
+	}
+	if f != nil {
+		f.left--
+	}
+	return 0, true
 }
 
-// failed counts one failed login from addr, naming name ("" for none).
-// Names are kept as hashes: the table holds no text a client sent.
-func (g *loginGuard) failed(addr, name string, now time.Time) {
+// succeeded gives back the failures admit took for a login that did not
+// fail.
+func (g *loginGuard) succeeded(addr, name string, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	a, f := g.buckets(addr, name, now)
+	if a != nil {
+		a.left = math.Min(float64(g.limit.PerAddress), a.left+1)
+	}
+	if f != nil {
+		f.left = math.Min(float64(g.limit.PerAccount), f.left+1)
+	}
+}
+
+// buckets returns the refilled buckets of addr and name, made if needed;
+// nil for a limit that is off. Names are kept as hashes: the table holds
+// no text a client sent. mu is held.
+func (g *loginGuard) buckets(addr, name string, now time.Time) (a, f *failures) {
 	if n := g.limit.PerAddress; n > 0 {
 		k := addrKey(addr)
-		a, ok := g.addrs.get(k)
-		if !ok {
+		var ok bool
+		if a, ok = g.addrs.get(k); !ok {
 			a = &failures{}
 			g.addrs.add(k, a)
 		}
 		a.refill(n, g.limit.Window, now)
-		a.left = math.Max(0, a.left-1)
 	}
 	if n := g.limit.PerAccount; n > 0 && name != "" {
 		k := sha256.Sum256([]byte(name))
-		f, ok := g.names.get(k)
-		if !ok {
+		var ok bool
+		if f, ok = g.names.get(k); !ok {
 			f = &failures{}
 			g.names.add(k, f)
 		}
 		f.refill(n, g.limit.Window, now)
-		f.left = math.Max(0, f.left-1)
 	}
+	return a, f
 }
 
 // refused notes the refusal ev (RemoteAddr and Account set) and returns

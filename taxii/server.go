@@ -268,22 +268,24 @@ func (s *Server) login(c *gin.Context) (*principal, error) {
 	addr := c.ClientIP()
 	name, isBasic := basicName(header)
 	if isBasic {
-		if wait, limited := s.logins.limited(addr, name, now); limited {
+		wait, ok := s.logins.admit(addr, name, now)
+		if !ok {
 			s.refused(c, dir, header, now)
 			c.Header("Retry-After", retryAfter(wait))
 			return nil, errLoginLimited
 		}
 	}
 	p, err := s.auth.authenticate(dir, header, c.Request.TLS)
+	if isBasic && err != errUnauthorized {
+		// Right, or not checked: the failure admit took is given back.
+		s.logins.succeeded(addr, name, now)
+	}
 	if err == errLoginBusy {
 		c.Header("Retry-After", "1")
 		return nil, err
 	}
 	if p != nil {
 		return p, nil
-	}
-	if isBasic {
-		s.logins.failed(addr, name, now)
 	}
 	s.refused(c, dir, header, now)
 	return nil, errUnauthorized

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -258,10 +259,13 @@ func (r *runner) countRefusals(ctx context.Context, since time.Time, secs float6
 		rows[ev.RemoteAddr]++
 		refusals[ev.RemoteAddr] += max(ev.Count, 1)
 	}
+	// Per minute begun: a server that writes one row per address a
+	// minute writes the first at once, so a 90 s flood has 2.
+	minutes := math.Ceil(secs / 60)
 	for addr, n := range rows {
-		r.note("audit: %d auth.refused rows from %s in %.0f s of flood (%.2f per minute), standing for %d refusals so far",
-			n, addr, secs, float64(n)/secs*60, refusals[addr])
-		r.measures["audit_rows_per_minute "+addr] = round3(float64(n) / secs * 60)
+		r.note("audit: %d auth.refused rows from %s in %.0f s of flood (%.2f per minute begun), standing for %d refusals so far",
+			n, addr, secs, float64(n)/minutes, refusals[addr])
+		r.measures["audit_rows_per_minute "+addr] = round3(float64(n) / minutes)
 	}
 }
 

@@ -58,6 +58,14 @@ const DefaultCredentialCacheSize = 10000
 // slot before it is answered 503.
 const passwordCheckWait = 2 * time.Second
 
+// checkGuard is consulted around each bcrypt verification of a login, in
+// its slot: admit reports whether it may still run, failed is told of a
+// wrong password before the slot is freed. Either may be nil.
+type checkGuard struct {
+	admit  func() bool
+	failed func()
+}
+
 // errLoginBusy answers a password login that found every bcrypt slot taken
 // for passwordCheckWait.
 var errLoginBusy = errorf(http.StatusServiceUnavailable, "Service Unavailable",
@@ -86,11 +94,12 @@ func newAuthenticator(cacheSize, checks int, now func() time.Time, onCheck func(
 
 // authenticate returns the principal that the request's credentials prove,
 // or errUnauthorized; or errLoginBusy if a password had to be checked and
-// no bcrypt slot came free in time. A verified client certificate registered to an account
+// no bcrypt slot came free in time, or errLoginLimited if guard refused
+// the check once in its slot. A verified client certificate registered to an account
 // authenticates it; otherwise the Authorization header is read: "Basic"
 // (RFC 7617), or "Bearer"/"Token" API tokens. Disabled accounts, revoked and
 // expired tokens authenticate nobody.
-func (a *authenticator) authenticate(dir *directory, header string, cs *tls.ConnectionState) (*principal, error) {
+func (a *authenticator) authenticate(dir *directory, header string, cs *tls.ConnectionState, guard *checkGuard) (*principal, error) {
 	if cs != nil && len(cs.VerifiedChains) > 0 && header == "" {
 		// VerifiedChains is set only when the certificate chains to the
 		// configured client CA; the leaf's fingerprint names the account.
@@ -111,7 +120,7 @@ func (a *authenticator) authenticate(dir *directory, header string, cs *tls.Conn
 		if !ok {
 			return nil, errUnauthorized
 		}
-		acct, err := a.checkPassword(dir, name, password)
+		acct, err := a.checkPassword(dir, name, password, guard)
 		if err != nil {
 			return nil, err
 		}
@@ -133,13 +142,18 @@ func (a *authenticator) authenticate(dir *directory, header string, cs *tls.Conn
 }
 
 // checkPassword returns the account whose name and password these are, or
-// errUnauthorized, or errLoginBusy. A disabled account is refused before
-// the cache is read, so a cached credential never outlives the account's
-// being disabled.
-func (a *authenticator) checkPassword(dir *directory, name, password string) (*accountEntry, error) {
+// errUnauthorized, errLoginBusy or errLoginLimited (see compare). A
+// disabled account is refused before the cache is read, so a cached
+// credential never outlives the account's being disabled.
+func (a *authenticator) checkPassword(dir *directory, name, password string, guard *checkGuard) (*accountEntry, error) {
 	acct := dir.accounts[name]
 	if acct == nil || acct.Disabled || acct.PasswordHash == "" {
-		if err := a.compare(dummyHash, password); err == errLoginBusy {
+		err := a.compare(dummyHash, password, guard)
+		if err == nil && guard != nil && guard.failed != nil {
+			// The dummy hash's own password: a failure all the same.
+			guard.failed()
+		}
+		if err != nil && err != errUnauthorized {
 			return nil, err
 		}
 		return nil, errUnauthorized
@@ -158,7 +172,7 @@ func (a *authenticator) checkPassword(dir *directory, name, password string) (*a
 	if cached {
 		return acct, nil
 	}
-	if err := a.compare([]byte(acct.PasswordHash), password); err != nil {
+	if err := a.compare([]byte(acct.PasswordHash), password, guard); err != nil {
 		return nil, err
 	}
 	a.mu.Lock()
@@ -169,8 +183,9 @@ func (a *authenticator) checkPassword(dir *directory, name, password string) (*a
 
 // compare runs one bcrypt verification in a free slot: nil if password
 // matches hash, errUnauthorized if not, errLoginBusy if no slot came free
-// within checkWait.
-func (a *authenticator) compare(hash []byte, password string) error {
+// within checkWait, errLoginLimited if guard.admit refused it in the slot.
+// guard.failed is called for a mismatch before the slot is freed.
+func (a *authenticator) compare(hash []byte, password string, guard *checkGuard) error {
 	select {
 	case a.checks <- struct{}{}:
 	default:
@@ -183,10 +198,16 @@ func (a *authenticator) compare(hash []byte, password string) error {
 		}
 	}
 	defer func() { <-a.checks }()
+	if guard != nil && guard.admit != nil && !guard.admit() {
+		return errLoginLimited
+	}
 	if a.onCheck != nil {
 		a.onCheck()
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
+		if guard != nil && guard.failed != nil {
+			guard.failed()
+		}
 		return errUnauthorized
 	}
 	return nil

@@ -65,12 +65,12 @@ const (
 
 const (
 	// maxTrackedLogins bounds each table of loginGuard (addresses, account
-	// names). Past it the least recently refused entry is forgotten: an
-	// attacker who cycles through more addresses than that is limited by
-	// the bcrypt slots instead.
+	// names, refusals to audit). Past it the least recently used entry is
+	// forgotten: an attacker who cycles through more addresses than that
+	// is limited by the bcrypt slots instead.
 	maxTrackedLogins = 10000
 	// refusalAuditInterval is the least time between two auth.refused
-	// audit rows for one address.
+	// audit rows for one address and account.
 	refusalAuditInterval = time.Minute
 )
 
@@ -86,7 +86,11 @@ const (
 // checked from a limited address too (a hash lookup, and neither can be
 // guessed), so machine feeds behind an address shared with a guesser keep
 // working. A success resets nothing: an attacker holding one valid account
-// could otherwise refill its address's bucket at will.
+// could otherwise refill its address's bucket at will. The limits are
+// checked again inside the bcrypt slot and a failure counted before the
+// slot is freed, so concurrent guesses overshoot a limit by at most the
+// number of slots less one; logins waiting for a slot take nothing ahead,
+// so many right passwords at once from one address are not refused.
 //
 // Refusals (401 and 429) are audited at most once per refusalAuditInterval
 // per address and account named (the account, if the credential named an
@@ -159,13 +163,9 @@ func (f *failures) wait(n int, window time.Duration) time.Duration {
 	return time.Duration((1 - f.left) / float64(n) * float64(window))
 }
 
-// admit decides whether a password login from addr for the account name
-// ("" if none could be read) may be checked now. If so it takes one
-// failure from each bucket at once, before the check, so that concurrent
-// logins cannot all pass on the last failure left: give it back with
-// succeeded when the password was right (or was not checked). If not, it
-// returns how long until one is allowed.
-func (g *loginGuard) admit(addr, name string, now time.Time) (time.Duration, bool) {
+// limited reports whether password logins from addr, or for the account
+// name ("" if none could be read), are refused now, and for how long.
+func (g *loginGuard) limited(addr, name string, now time.Time) (time.Duration, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	a, f := g.buckets(addr, name, now)
@@ -176,29 +176,19 @@ func (g *loginGuard) admit(addr, name string, now time.Time) (time.Duration, boo
 	if f != nil && f.left < 1 {
 		wait = max(wait, f.wait(g.limit.PerAccount, g.limit.Window))
 	}
-	if wait > 0 {
-		return wait, false
-	}
-	if a != nil {
-		a.left--
-	}
-	if f != nil {
-		f.left--
-	}
-	return 0, true
+	return wait, wait > 0
 }
 
-// succeeded gives back the failures admit took for a login that did not
-// fail.
-func (g *loginGuard) succeeded(addr, name string, now time.Time) {
+// failed counts one wrong password from addr for name.
+func (g *loginGuard) failed(addr, name string, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	a, f := g.buckets(addr, name, now)
 	if a != nil {
-		a.left = math.Min(float64(g.limit.PerAddress), a.left+1)
+		a.left = math.Max(0, a.left-1)
 	}
 	if f != nil {
-		f.left = math.Min(float64(g.limit.PerAccount), f.left+1)
+		f.left = math.Max(0, f.left-1)
 	}
 }
 

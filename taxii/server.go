@@ -267,25 +267,34 @@ func (s *Server) login(c *gin.Context) (*principal, error) {
 	dir := s.dir.Load()
 	addr := c.ClientIP()
 	name, isBasic := basicName(header)
+	var guard *checkGuard
 	if isBasic {
-		wait, ok := s.logins.admit(addr, name, now)
-		if !ok {
+		if wait, limited := s.logins.limited(addr, name, now); limited {
 			s.refused(c, dir, header, now)
 			c.Header("Retry-After", retryAfter(wait))
 			return nil, errLoginLimited
 		}
+		// Checked again in the bcrypt slot, and failures counted before
+		// it is freed: concurrent wrong passwords then cannot all pass
+		// on the last failure left, with no failure taken ahead from
+		// logins that turn out right.
+		guard = &checkGuard{
+			admit:  func() bool { _, limited := s.logins.limited(addr, name, now); return !limited },
+			failed: func() { s.logins.failed(addr, name, now) },
+		}
 	}
-	p, err := s.auth.authenticate(dir, header, c.Request.TLS)
-	if isBasic && err != errUnauthorized {
-		// Right, or not checked: the failure admit took is given back.
-		s.logins.succeeded(addr, name, now)
-	}
-	if err == errLoginBusy {
+	p, err := s.auth.authenticate(dir, header, c.Request.TLS, guard)
+	switch {
+	case p != nil:
+		return p, nil
+	case err == errLoginBusy:
 		c.Header("Retry-After", "1")
 		return nil, err
-	}
-	if p != nil {
-		return p, nil
+	case err == errLoginLimited:
+		s.refused(c, dir, header, now)
+		wait, _ := s.logins.limited(addr, name, now)
+		c.Header("Retry-After", retryAfter(wait))
+		return nil, err
 	}
 	s.refused(c, dir, header, now)
 	return nil, errUnauthorized

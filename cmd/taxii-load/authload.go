@@ -131,25 +131,34 @@ func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
 
 // pollOnce GETs the objects added after after (all if empty) as c, in
 // phase ph, and returns the X-TAXII-Date-Added-Last to ask after next time.
-func (r *runner) pollOnce(ctx context.Context, c *client, ph *phase, buf *bytes.Buffer, after string) (string, bool) {
+// With retry, a 503 with Retry-After (a server short of password-check
+// capacity) is no error: it is counted as op "poll 503" and its wait
+// returned, for the caller to retry as a client honouring it would.
+func (r *runner) pollOnce(ctx context.Context, c *client, ph *phase, buf *bytes.Buffer, after string, retry bool) (string, bool, time.Duration) {
 	u := r.t.objectsURL() + "?limit=" + strconv.Itoa(r.cfg.limit)
 	if after != "" {
 		u += "&added_after=" + url.QueryEscape(after)
 	}
 	resp, err := c.do(ctx, http.MethodGet, u, nil, http.StatusOK, buf)
 	if err == errStopped {
-		return after, false
+		return after, false, 0
+	}
+	if retry && resp != nil && resp.Status == http.StatusServiceUnavailable {
+		if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
+			ph.record("poll 503", resp.Took, 0)
+			return after, false, time.Duration(secs) * time.Second
+		}
 	}
 	if err != nil {
 		ph.fail("poll")
 		r.errs.addErr(err)
-		return after, false
+		return after, false, 0
 	}
 	ph.record("poll", resp.Took, 0)
 	if last := resp.Header.Get("X-TAXII-Date-Added-Last"); last != "" {
 		after = last
 	}
-	return after, true
+	return after, true, 0
 }
 
 // runLoginFlood: --pollers poll with the run's credentials every
@@ -167,7 +176,7 @@ func (r *runner) runLoginFlood(ctx context.Context) {
 				var buf bytes.Buffer
 				after := ""
 				for runCtx.Err() == nil {
-					after, _ = r.pollOnce(runCtx, r.c, ph, &buf, after)
+					after, _, _ = r.pollOnce(runCtx, r.c, ph, &buf, after, false)
 					select {
 					case <-runCtx.Done():
 					case <-time.After(r.cfg.pollInterval):
@@ -328,7 +337,8 @@ func writeAccountsConfig(w io.Writer, cfg *config, password string) error {
 // --account-auth token with each account's derived token. "warm-up" holds
 // every account's first poll; "steady" starts when all have polled once
 // and lasts --duration; its server CPU per poll and bcrypt count are
-// reported.
+// reported. A 503 with Retry-After is retried after it, as a client
+// honouring it would, and counted as "poll 503", not as an error.
 func (r *runner) runManyPollers(ctx context.Context) {
 	warm := r.startPhase("warm-up")
 	var steady atomic.Pointer[phase]
@@ -349,7 +359,8 @@ func (r *runner) runManyPollers(ctx context.Context) {
 			wait := time.Duration(rng.Int64N(int64(r.cfg.pollMin)))
 			var buf bytes.Buffer
 			after := ""
-			for first := true; ; first = false {
+			first := true
+			for {
 				select {
 				case <-runCtx.Done():
 					return
@@ -364,11 +375,17 @@ func (r *runner) runManyPollers(ctx context.Context) {
 				case <-runCtx.Done():
 					return
 				}
-				after, _ = r.pollOnce(runCtx, c, ph, &buf, after)
+				var retry time.Duration
+				after, _, retry = r.pollOnce(runCtx, c, ph, &buf, after, true)
 				<-slots
+				if retry > 0 {
+					wait = retry // the same poll again
+					continue
+				}
 				if first && firstDone.Add(1) == int64(r.cfg.accounts) {
 					close(allFirst)
 				}
+				first = false
 				wait = r.cfg.pollMin + time.Duration(rng.Int64N(int64(r.cfg.pollMax-r.cfg.pollMin)+1))
 			}
 		})

@@ -25,7 +25,11 @@ type AuditEvent struct {
 	Collection   string      `json:"collection,omitempty"`
 	StatusID     string      `json:"status_id,omitempty"`
 	Objects      []ObjectRef `json:"objects,omitempty"`
-	// Count is the number of objects read, stored or deleted.
+	// Count is the number of objects read, stored or deleted; for
+	// auth.refused, the number of refusals from RemoteAddr naming Account
+	// that the row stands for (they are written at most once a minute per
+	// address and account: the first at once, the rest in one row a
+	// minute or more later, with the time and request of the latest).
 	Count          int    `json:"count,omitempty"`
 	DateAddedFirst string `json:"date_added_first,omitempty"`
 	DateAddedLast  string `json:"date_added_last,omitempty"`

@@ -181,6 +181,9 @@ func TestAudit_RefusedAuthentication(t *testing.T) {
 	for _, a := range attempts {
 		rec := w.req(t, http.MethodGet, audColl(audColl1)+"objects/", "", a.auth)
 		checkError(t, rec, http.StatusUnauthorized)
+		// One row per address per minute: a minute apart, each
+		// refusal gets its own.
+		w.clock.Add(time.Minute)
 	}
 	// The same credentials, correct, for the scan below to be meaningful.
 	checkOK(t, w.req(t, http.MethodGet, "/taxii2/", "", sgBearer(tok)), http.StatusOK)
@@ -192,7 +195,7 @@ func TestAudit_RefusedAuthentication(t *testing.T) {
 	}
 	for i, a := range attempts {
 		r := rows[i]
-		if r.Account != a.account || r.Detail != "GET "+audColl(audColl1)+"objects/" || r.RemoteAddr == "" {
+		if r.Account != a.account || r.Detail != "GET "+audColl(audColl1)+"objects/" || r.RemoteAddr == "" || r.Count != 1 {
 			t.Errorf("%s: row %+v, want account %q and the request line", a.name, r, a.account)
 		}
 	}

@@ -203,8 +203,11 @@ func newTestServerConfig(t testing.TB, cfg config) *testServer {
 		},
 		MaxPageSize:  cfg.maxPageSize,
 		MaxPageBytes: cfg.maxPageBytes,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:          func() time.Time { return reqTime },
+		// More wrong passwords from one address than the limits allow
+		// (login_test.go tests them).
+		LoginLimit: taxii.LoginLimit{PerAddress: -1, PerAccount: -1},
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:        func() time.Time { return reqTime },
 	}
 	srv, err := taxii.NewServer(context.Background(), opts, db, v)
 	if err != nil {

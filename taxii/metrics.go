@@ -27,6 +27,7 @@ type Metrics struct {
 	published, served  *prometheus.CounterVec
 	validationFailures *prometheus.CounterVec
 	authFailures       prometheus.Counter
+	passwordChecks     prometheus.Counter
 	rateLimited        prometheus.Counter
 	readsRefused       prometheus.Counter
 	commitSeconds      prometheus.Histogram
@@ -60,6 +61,9 @@ func NewMetrics() *Metrics {
 		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "eitaxii_auth_failures_total", Help: "Requests refused for missing or wrong credentials.",
 		}),
+		passwordChecks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "eitaxii_password_checks_total", Help: "bcrypt verifications of passwords (a cached Basic credential needs none; unknown accounts cost one too).",
+		}),
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "eitaxii_rate_limited_total", Help: "Requests refused by an account's rate limit.",
 		}),
@@ -80,7 +84,7 @@ func NewMetrics() *Metrics {
 		}, []string{"account"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.published, m.served, m.validationFailures,
-		m.authFailures, m.rateLimited, m.readsRefused, m.commitSeconds, m.commitWrites, m.lastPoll,
+		m.authFailures, m.passwordChecks, m.rateLimited, m.readsRefused, m.commitSeconds, m.commitWrites, m.lastPoll,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -167,9 +171,9 @@ func (s *Server) handleMetrics() gin.HandlerFunc {
 	h := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 	return func(c *gin.Context) {
 		if !s.metricsAllowed(c.Request.RemoteAddr) {
-			p := s.auth.authenticate(s.dir.Load(), c.GetHeader("Authorization"), c.Request.TLS)
-			if p == nil {
-				s.writeError(c, errUnauthorized)
+			p, err := s.login(c)
+			if err != nil {
+				s.writeError(c, err)
 				return
 			}
 			if !p.Superadmin {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
@@ -104,9 +105,20 @@ type Options struct {
 	// MaxQueryBytes bounds the URL query: 414 above it;
 	// DefaultMaxQueryBytes if zero.
 	MaxQueryBytes int
-	// CredentialCacheTTL is how long a verified password is remembered so
-	// that Basic auth does not cost a bcrypt per request; 1 minute if zero.
-	CredentialCacheTTL time.Duration
+	// CredentialCacheSize bounds the verified Basic credentials kept, so
+	// that Basic auth costs a bcrypt the first time only; past it the
+	// least recently used is forgotten. A credential is kept until its
+	// password changes or it is crowded out; a disabled account is refused
+	// before the cache is read. DefaultCredentialCacheSize if zero.
+	CredentialCacheSize int
+	// PasswordChecks bounds the bcrypt verifications running at once;
+	// max(1, GOMAXPROCS/2) if zero, so that a flood of wrong passwords
+	// leaves cores to everything else. A login that finds none free for
+	// 2 s is answered 503 with Retry-After.
+	PasswordChecks int
+	// LoginLimit bounds failed logins per client address and per account
+	// name; see LoginLimit.
+	LoginLimit LoginLimit
 	// RateLimit is every account's default request rate; nil or a zero
 	// PerSecond means unlimited. An account's own limit overrides it.
 	RateLimit *store.RateLimit
@@ -146,6 +158,23 @@ type Options struct {
 // DefaultMaxPageBytes is Options.MaxPageBytes when zero: 8 MiB.
 const DefaultMaxPageBytes = 8 << 20
 
+// LoginLimit bounds failed authentication, so that guessing passwords is
+// slow and a flood of wrong ones costs no bcrypt. Each client address
+// (IPv6: its /64) and each account name sent in a Basic credential, an
+// account or not, may fail PerAddress (PerAccount) times, refilled evenly
+// over Window; beyond that, password logins from that address or for that
+// name are answered 429 with Retry-After, a correct password included.
+// API tokens and client certificates are neither counted nor limited. The
+// address is the connection's, not a forwarded header's.
+type LoginLimit struct {
+	// PerAddress: DefaultLoginFailuresPerAddress if zero; negative: none.
+	PerAddress int
+	// PerAccount: DefaultLoginFailuresPerAccount if zero; negative: none.
+	PerAccount int
+	// Window: DefaultLoginWindow if zero.
+	Window time.Duration
+}
+
 // DefaultMaxContentLength is an API root's max_content_length when the
 // group does not set one: 10 MiB.
 const DefaultMaxContentLength = 10 << 20
@@ -184,8 +213,26 @@ func (o *Options) validate() error {
 	if o.StatusRetention < 24*time.Hour {
 		return fmt.Errorf("status_retention: %v is shorter than the 24 hours TAXII asks statuses to be kept", o.StatusRetention)
 	}
-	if o.CredentialCacheTTL <= 0 {
-		o.CredentialCacheTTL = time.Minute
+	if o.CredentialCacheSize < 0 {
+		return fmt.Errorf("credential_cache_size: must not be negative")
+	}
+	if o.CredentialCacheSize == 0 {
+		o.CredentialCacheSize = DefaultCredentialCacheSize
+	}
+	if o.PasswordChecks <= 0 {
+		o.PasswordChecks = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	if o.LoginLimit.PerAddress == 0 {
+		o.LoginLimit.PerAddress = DefaultLoginFailuresPerAddress
+	}
+	if o.LoginLimit.PerAccount == 0 {
+		o.LoginLimit.PerAccount = DefaultLoginFailuresPerAccount
+	}
+	if o.LoginLimit.Window < 0 {
+		return fmt.Errorf("login_limit.window: must not be negative")
+	}
+	if o.LoginLimit.Window == 0 {
+		o.LoginLimit.Window = DefaultLoginWindow
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

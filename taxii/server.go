@@ -35,6 +35,7 @@ type Server struct {
 	dir       atomic.Pointer[directory]
 	limits    limiter
 	reads     readSlots
+	logins    *loginGuard
 	audit     *auditor
 	metrics   *Metrics
 	engine    *gin.Engine
@@ -54,7 +55,8 @@ func NewServer(ctx context.Context, opts Options, st *store.DB, v *stix.Validato
 	if err := s.reload(ctx); err != nil {
 		return nil, err
 	}
-	s.auth = newAuthenticator(opts.CredentialCacheTTL, opts.Now)
+	s.auth = newAuthenticator(s.opts.CredentialCacheSize, s.opts.PasswordChecks, opts.Now, s.metrics.passwordChecks.Inc)
+	s.logins = newLoginGuard(s.opts.LoginLimit)
 	s.audit = newAuditor(st, s.log, s.auth, &s.opts)
 	s.engine = s.routes()
 	return s, nil
@@ -63,6 +65,9 @@ func NewServer(ctx context.Context, opts Options, st *store.DB, v *stix.Validato
 // Close writes the audit rows still queued. Call it after the HTTP server
 // has drained and before closing the store.
 func (s *Server) Close() error {
+	for _, ev := range s.logins.flush() {
+		s.audit.record(ev)
+	}
 	s.audit.close()
 	return nil
 }
@@ -202,17 +207,13 @@ func (s *Server) recover(c *gin.Context) {
 	c.Next()
 }
 
-// authenticate resolves the caller (401 otherwise; REQ-06), applies the
-// account's rate limit (429), then checks Accept (406): the check order of
-// the conformance reference.
+// authenticate resolves the caller (see login), applies the account's
+// rate limit (429), then checks Accept (406): the check order of the
+// conformance reference.
 func (s *Server) authenticate(c *gin.Context) {
-	dir := s.dir.Load()
-	p := s.auth.authenticate(dir, c.GetHeader("Authorization"), c.Request.TLS)
-	if p == nil {
-		s.metrics.authFailures.Inc()
-		s.audit.record(store.AuditEvent{Action: "auth.refused", RemoteAddr: c.ClientIP(),
-			Account: attemptedAccount(dir, c.GetHeader("Authorization")), Detail: c.Request.Method + " " + c.Request.URL.Path})
-		s.writeError(c, errUnauthorized)
+	p, err := s.login(c)
+	if err != nil {
+		s.writeError(c, err)
 		return
 	}
 	c.Set(ctxPrincipal, p)
@@ -224,7 +225,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		if ok, wait := s.limits.allow(p.Name, *limit, s.now()); !ok {
 			s.metrics.rateLimited.Inc()
 			s.audit.record(store.AuditEvent{Action: "ratelimit", Account: p.Name, Organization: p.Organization, RemoteAddr: c.ClientIP()})
-			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			c.Header("Retry-After", retryAfter(wait))
 			s.writeError(c, errorf(http.StatusTooManyRequests, "Too Many Requests",
 				"this account's request rate limit is exceeded; retry after the number of seconds in Retry-After"))
 			return
@@ -235,6 +236,98 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	c.Next()
+}
+
+// errLoginLimited answers a login from an address, or for an account name,
+// past its failed-login limit (Options.LoginLimit).
+var errLoginLimited = errorf(http.StatusTooManyRequests, "Too Many Requests",
+	"too many failed logins from this address or for this account; retry after the number of seconds in Retry-After")
+
+// login returns the principal the request's credentials prove (see
+// authenticator.authenticate), behind the failed-login limits of
+// loginGuard. It refuses with 400 a request with more than one
+// Authorization header; with 429 and Retry-After a password login from an
+// address or for a name past its limit, before any bcrypt; with 503 and
+// Retry-After one that found no free bcrypt slot; otherwise with 401.
+// Every refusal is audited (auth.refused, collapsed per address); only
+// failed passwords count toward the limits. Tokens and certificates are
+// checked whatever the limits say: checking costs a hash, they cannot be
+// guessed, and machine feeds behind an address shared with a guesser keep
+// working. A missing header is no failure either: clients that wait for a
+// challenge send a request without one first.
+func (s *Server) login(c *gin.Context) (*principal, error) {
+	now := s.now()
+	// After this request's own refusal, if any, so that its address's
+	// row counts it.
+	defer func() { s.recordRefusals(s.logins.sweep(now)) }()
+	if n := len(c.Request.Header.Values("Authorization")); n > 1 {
+		return nil, errorf(http.StatusBadRequest, "Bad Request",
+			"the request has "+strconv.Itoa(n)+" Authorization headers; send exactly one")
+	}
+	header := c.GetHeader("Authorization")
+	dir := s.dir.Load()
+	addr := c.ClientIP()
+	name, isBasic := basicName(header)
+	var guard *checkGuard
+	if isBasic {
+		if wait, limited := s.logins.limited(addr, name, now); limited {
+			s.refused(c, dir, header, now)
+			c.Header("Retry-After", retryAfter(wait))
+			return nil, errLoginLimited
+		}
+		// Checked again in the bcrypt slot, and failures counted before
+		// it is freed: concurrent wrong passwords then cannot all pass
+		// on the last failure left, with no failure taken ahead from
+		// logins that turn out right.
+		guard = &checkGuard{
+			admit:  func() bool { _, limited := s.logins.limited(addr, name, now); return !limited },
+			failed: func() { s.logins.failed(addr, name, now) },
+		}
+	}
+	p, err := s.auth.authenticate(dir, header, c.Request.TLS, guard)
+	switch {
+	case p != nil:
+		return p, nil
+	case err == errLoginBusy:
+		c.Header("Retry-After", "1")
+		return nil, err
+	case err == errLoginLimited:
+		s.refused(c, dir, header, now)
+		wait, _ := s.logins.limited(addr, name, now)
+		c.Header("Retry-After", retryAfter(wait))
+		return nil, err
+	}
+	s.refused(c, dir, header, now)
+	return nil, errUnauthorized
+}
+
+// refused counts and audits one refused login.
+func (s *Server) refused(c *gin.Context, dir *directory, header string, now time.Time) {
+	s.metrics.authFailures.Inc()
+	s.recordRefusals(s.logins.refused(store.AuditEvent{Time: now, Action: "auth.refused", RemoteAddr: c.ClientIP(),
+		Account: attemptedAccount(dir, header), Detail: c.Request.Method + " " + c.Request.URL.Path}, now))
+}
+
+func (s *Server) recordRefusals(rows []store.AuditEvent) {
+	for _, ev := range rows {
+		s.audit.record(ev)
+	}
+}
+
+// retryAfter renders wait as a Retry-After value: whole seconds, at least 1.
+func retryAfter(wait time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(wait.Seconds()))))
+}
+
+// basicName returns the user name of a Basic Authorization header, if it
+// is one ("" if it cannot be decoded).
+func basicName(header string) (string, bool) {
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(header), " ")
+	if !strings.EqualFold(scheme, "basic") {
+		return "", false
+	}
+	name, _, _ := decodeBasic(strings.TrimSpace(cred))
+	return name, true
 }
 
 // attemptedAccount returns the account a refused Basic credential named,

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
@@ -43,6 +42,21 @@ type Config struct {
 	// MaxConcurrentReads caps the page reads one account may have in
 	// progress; default 4, -1 for no cap.
 	MaxConcurrentReads int `yaml:"max_concurrent_reads"`
+	// LoginLimit bounds failed logins (taxii.LoginLimit).
+	LoginLimit LoginLimitConfig `yaml:"login_limit"`
+	// CredentialCacheSize bounds the verified Basic credentials kept
+	// (taxii.Options.CredentialCacheSize); 10,000 if 0.
+	CredentialCacheSize int `yaml:"credential_cache_size"`
+}
+
+// LoginLimitConfig is taxii.LoginLimit: failed password logins allowed per
+// client address and per account name in each window; 0 for the default,
+// -1 for no limit.
+type LoginLimitConfig struct {
+	PerAddress int `yaml:"per_address"`
+	PerAccount int `yaml:"per_account"`
+	// Window is a Go duration ("1m"); 1m if empty.
+	Window string `yaml:"window"`
 }
 
 // MetricsConfig says who may read /metrics without credentials.
@@ -158,7 +172,8 @@ func (c *Config) serverOptions() (taxii.Options, error) {
 	o := taxii.Options{Discovery: taxii.Discovery{
 		Title: c.Discovery.Title, Description: c.Discovery.Description,
 		Contact: c.Discovery.Contact, Default: c.Discovery.Default,
-	}, RateLimit: c.RateLimit.limit(),
+	}, RateLimit: c.RateLimit.limit(), CredentialCacheSize: c.CredentialCacheSize,
+		LoginLimit:   taxii.LoginLimit{PerAddress: c.LoginLimit.PerAddress, PerAccount: c.LoginLimit.PerAccount},
 		MaxPageBytes: c.MaxPageBytes, MaxConcurrentReads: c.MaxConcurrentReads}
 	for _, d := range []struct {
 		key, text string
@@ -166,6 +181,7 @@ func (c *Config) serverOptions() (taxii.Options, error) {
 	}{
 		{"audit_retention", c.AuditRetention, &o.AuditRetention},
 		{"status_retention", c.StatusRetention, &o.StatusRetention},
+		{"login_limit.window", c.LoginLimit.Window, &o.LoginLimit.Window},
 	} {
 		if d.text == "" {
 			continue

@@ -240,6 +240,38 @@ groups:
 	}
 }
 
+// Ensure that login_limit and credential_cache_size reach the server: past
+// per_address wrong passwords the address is answered 429 with
+// Retry-After, the right password included.
+func TestServe_LoginLimitConfig(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("alice-password-1"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, `
+listen: 127.0.0.1:9
+data_dir: `+t.TempDir()+`
+discovery: {title: eitaxii}
+login_limit: {per_address: 2, per_account: -1, window: 1h}
+credential_cache_size: 5
+accounts:
+  - {name: alice, password_hash: "`+string(hash)+`"}
+`)
+	base, _, _, _ := startServe(t, "--config", cfg)
+	if resp, body := do(t, "GET", base+"/taxii2/", "alice", "alice-password-1", ""); resp.StatusCode != 200 {
+		t.Fatalf("alice: %d %s", resp.StatusCode, body)
+	}
+	for range 2 {
+		if resp, body := do(t, "GET", base+"/taxii2/", "alice", "wrong", ""); resp.StatusCode != 401 {
+			t.Fatalf("wrong password: %d %s", resp.StatusCode, body)
+		}
+	}
+	resp, body := do(t, "GET", base+"/taxii2/", "alice", "alice-password-1", "")
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "1800" || !strings.Contains(string(body), `"http_status":"429"`) {
+		t.Fatalf("after 2 failures of 2 per hour: %d, Retry-After %q, %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}
+
 // Ensure that bad configurations are refused with a message naming the key.
 func TestServe_BadConfig(t *testing.T) {
 	for _, tc := range []struct {
@@ -253,6 +285,8 @@ func TestServe_BadConfig(t *testing.T) {
 		{"DuplicateCollection", "discovery: {title: x}\ngroups:\n  - {name: g, title: G, collections: [{id: 6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b11, title: C}]}\n  - {name: h, title: H, collections: [{id: 6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b11, title: D}]}\n", "duplicate collection id"},
 		{"ReservedRoot", "discovery: {title: x}\ngroups:\n  - {name: taxii2, title: G}\n", "groups[0].name"},
 		{"BadTokenHash", "discovery: {title: x}\naccounts: [{name: bob, token_hashes: [abc]}]\n", "accounts[0].token_hashes[0]"},
+		{"BadLoginWindow", "discovery: {title: x}\nlogin_limit: {window: soon}\n", "login_limit.window"},
+		{"NegativeCredentialCache", "discovery: {title: x}\ncredential_cache_size: -1\n", "credential_cache_size"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := writeConfig(t, tc.yaml)

@@ -7,7 +7,9 @@
 //
 //	taxii-load SCENARIO --url URL [flags]
 //
-// Scenarios: ingest, poll, scale, mixed (see usage below). It sends traffic
+// Scenarios: ingest, poll, scale, mixed, loginflood, many-pollers, and
+// accounts-config, which prints the accounts many-pollers needs (see usage
+// below). It sends traffic
 // only to the server named by --url; point it at a server you own.
 package main
 
@@ -18,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"sort"
@@ -71,6 +74,26 @@ Scenarios:
            poller walks once via next then polls added_after every
            --poll-interval; at the end every version the publishers got
            confirmed must have been listed, each exactly once.
+  loginflood
+           --pollers poll added_after every --poll-interval with the run's
+           credentials for --duration ("idle"), then as long again while
+           --flooders connections send wrong Basic passwords for
+           --flood-user as fast as they can, from --flood-source if given
+           ("flood"); reports poll p50 in both, the flood's answers by
+           status, bcrypt verifications (eitaxii /metrics), server CPU
+           (--server-pid) and auth.refused audit rows per address per
+           minute (with TAXII_LOAD_ADMIN_TOKEN, a superadmin's token).
+  many-pollers
+           --accounts accounts (named --account-prefix00001 ...) each poll
+           added_after: first within --poll-min, then every --poll-min to
+           --poll-max, through --clients connections, by Basic
+           (TAXII_LOAD_PASSWORD) or --account-auth token; once all have
+           polled, "steady" lasts --duration and reports bcrypt
+           verifications and server CPU per poll (--server-pid).
+  accounts-config
+           print the --accounts accounts for the server's configuration
+           (password TAXII_LOAD_PASSWORD hashed at --bcrypt-cost, tokens
+           derived from --seed); needs no --url.
 
 Credentials: --user with the password in TAXII_LOAD_PASSWORD or on stdin
 (--password-stdin), or --token / TAXII_LOAD_TOKEN (sent as Bearer).
@@ -117,6 +140,20 @@ type config struct {
 	versionShare float64
 	tlp          []string
 
+	flooders    int
+	floodUser   string
+	floodSource net.IP
+	serverPID   int
+	adminToken  string
+
+	accounts      int
+	accountPrefix string
+	accountAuth   string // "basic" or "token"
+	pollMin       time.Duration
+	pollMax       time.Duration
+	bcryptCost    int
+	password      string // TAXII_LOAD_PASSWORD, for the load accounts
+
 	json  bool
 	quiet bool
 }
@@ -160,6 +197,17 @@ func parseFlags(args []string, e *env) (*config, error) {
 	fs.Float64Var(&cfg.versionShare, "version-share", 0.1, "share of generated objects that are new versions of earlier ones (0 to 0.9)")
 	tlp := fs.String("tlp", "clear,green,amber", "TLP 2.0 levels to mark objects with, comma-separated (clear, green, amber, amber+strict, red)")
 
+	fs.IntVar(&cfg.flooders, "flooders", 8, "loginflood: connections sending wrong passwords")
+	fs.StringVar(&cfg.floodUser, "flood-user", "taxii-load-flood", "loginflood: the account name the wrong passwords are sent for")
+	floodSource := fs.String("flood-source", "", "loginflood: local IP address the flood comes from (e.g. 127.0.0.2), so that the pollers' address is not the flooded one")
+	fs.IntVar(&cfg.serverPID, "server-pid", 0, "loginflood, many-pollers: process id of the server, to read its CPU time from /proc")
+	fs.IntVar(&cfg.accounts, "accounts", 5000, "many-pollers, accounts-config: number of load accounts")
+	fs.StringVar(&cfg.accountPrefix, "account-prefix", "poller-", "many-pollers, accounts-config: prefix of the load accounts' names")
+	fs.StringVar(&cfg.accountAuth, "account-auth", "basic", `many-pollers: "basic" or "token"`)
+	fs.DurationVar(&cfg.pollMin, "poll-min", 60*time.Second, "many-pollers: least pause between an account's polls")
+	fs.DurationVar(&cfg.pollMax, "poll-max", 300*time.Second, "many-pollers: greatest pause between an account's polls")
+	fs.IntVar(&cfg.bcryptCost, "bcrypt-cost", 10, "accounts-config: bcrypt cost of the accounts' password hash")
+
 	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON on stdout instead of a table")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line on stderr")
 
@@ -168,16 +216,16 @@ func parseFlags(args []string, e *env) (*config, error) {
 			fs.Usage()
 			return nil, flag.ErrHelp
 		}
-		return nil, errors.New("give a scenario first: ingest, poll, scale or mixed")
+		return nil, errors.New("give a scenario first: ingest, poll, scale, mixed, loginflood, many-pollers or accounts-config")
 	}
 	cfg.scenario = args[0]
 	switch cfg.scenario {
-	case "ingest", "poll", "scale", "mixed":
+	case "ingest", "poll", "scale", "mixed", "loginflood", "many-pollers", "accounts-config":
 	case "help":
 		fs.Usage()
 		return nil, flag.ErrHelp
 	default:
-		return nil, fmt.Errorf("unknown scenario %q: ingest, poll, scale or mixed", cfg.scenario)
+		return nil, fmt.Errorf("unknown scenario %q: ingest, poll, scale, mixed, loginflood, many-pollers or accounts-config", cfg.scenario)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return nil, err
@@ -187,8 +235,18 @@ func parseFlags(args []string, e *env) (*config, error) {
 	}
 
 	switch {
-	case cfg.url == "":
+	case cfg.url == "" && cfg.scenario != "accounts-config":
 		return nil, errors.New("--url is required")
+	case cfg.flooders < 1 || cfg.flooders > 1024:
+		return nil, errors.New("--flooders must be from 1 to 1024")
+	case cfg.accounts < 1 || cfg.accounts > 1_000_000:
+		return nil, errors.New("--accounts must be from 1 to 1,000,000")
+	case cfg.accountAuth != "basic" && cfg.accountAuth != "token":
+		return nil, errors.New(`--account-auth is "basic" or "token"`)
+	case cfg.pollMin <= 0 || cfg.pollMax < cfg.pollMin:
+		return nil, errors.New("--poll-min must be positive and --poll-max at least --poll-min")
+	case cfg.bcryptCost < 4 || cfg.bcryptCost > 31:
+		return nil, errors.New("--bcrypt-cost must be from 4 to 31")
 	case cfg.duration <= 0:
 		return nil, errors.New("--duration must be positive")
 	case cfg.timeout <= 0:
@@ -238,6 +296,12 @@ func parseFlags(args []string, e *env) (*config, error) {
 		}
 	}
 	cfg.tlp = strings.Split(*tlp, ",")
+	if *floodSource != "" {
+		if cfg.floodSource = net.ParseIP(*floodSource); cfg.floodSource == nil {
+			return nil, fmt.Errorf("--flood-source: %q is not an IP address", *floodSource)
+		}
+	}
+	cfg.adminToken = e.getenv("TAXII_LOAD_ADMIN_TOKEN")
 
 	// Credentials: never on the command line except a token the operator
 	// chose to put there.
@@ -251,6 +315,10 @@ func parseFlags(args []string, e *env) (*config, error) {
 	}
 	if *token == "" {
 		*token = e.getenv("TAXII_LOAD_TOKEN")
+	}
+	cfg.password = password
+	if (cfg.scenario == "accounts-config" || cfg.scenario == "many-pollers" && cfg.accountAuth == "basic") && password == "" {
+		return nil, errors.New(cfg.scenario + ": the load accounts' password comes from TAXII_LOAD_PASSWORD (or --password-stdin)")
 	}
 	switch {
 	case *user != "" && *token != "":
@@ -290,6 +358,12 @@ func (cfg *config) params() map[string]string {
 		p["clients"], p["envelope_size"] = strconv.Itoa(cfg.clients), strconv.Itoa(cfg.envelopeSize)
 		p["pollers"], p["limit"], p["versions"] = strconv.Itoa(cfg.pollers), strconv.Itoa(cfg.limit), cfg.versions
 		p["poll_interval"] = cfg.pollInterval.String()
+	case "loginflood":
+		p["pollers"], p["poll_interval"], p["flooders"] = strconv.Itoa(cfg.pollers), cfg.pollInterval.String(), strconv.Itoa(cfg.flooders)
+		p["flood_user"], p["flood_source"] = cfg.floodUser, cfg.floodSource.String()
+	case "many-pollers":
+		p["accounts"], p["account_auth"], p["clients"] = strconv.Itoa(cfg.accounts), cfg.accountAuth, strconv.Itoa(cfg.clients)
+		p["poll_min"], p["poll_max"], p["limit"] = cfg.pollMin.String(), cfg.pollMax.String(), strconv.Itoa(cfg.limit)
 	}
 	if len(cfg.fill) > 0 && cfg.scenario != "ingest" && cfg.scenario != "mixed" {
 		p["fill_envelope_size"] = strconv.Itoa(cfg.fillEnvelopeSize)
@@ -307,6 +381,13 @@ func run(ctx context.Context, args []string, e *env) int {
 	if err != nil {
 		fmt.Fprintln(e.stderr, "taxii-load:", err)
 		return exitUsage
+	}
+	if cfg.scenario == "accounts-config" {
+		if err := writeAccountsConfig(e.stdout, cfg, cfg.password); err != nil {
+			fmt.Fprintln(e.stderr, "taxii-load:", err)
+			return exitFail
+		}
+		return exitOK
 	}
 	gen, err := NewGenerator(cfg.seed, cfg.versionShare, cfg.tlp)
 	if err != nil {
@@ -341,6 +422,10 @@ func run(ctx context.Context, args []string, e *env) int {
 		r.runScale(ctx)
 	case "mixed":
 		r.runMixed(ctx)
+	case "loginflood":
+		r.runLoginFlood(ctx)
+	case "many-pollers":
+		r.runManyPollers(ctx)
 	}
 	stopProgress()
 	if ctx.Err() != nil {
@@ -367,7 +452,7 @@ func run(ctx context.Context, args []string, e *env) int {
 func (r *runner) report(started time.Time) *Report {
 	rep := &Report{Scenario: r.cfg.scenario, Target: r.t.collection, Started: started,
 		Seconds: time.Since(started).Round(time.Millisecond).Seconds(), Params: r.cfg.params(),
-		Errors: r.errs.reports(), Notes: r.notes}
+		Errors: r.errs.reports(), Notes: r.notes, Measures: r.measures}
 	for _, p := range r.phases {
 		rep.Phases = append(rep.Phases, p.report())
 	}
@@ -410,6 +495,10 @@ func (r *runner) report(started time.Time) *Report {
 		}
 	case "mixed":
 		rep.Check.Summary = fmt.Sprintf("%s; %d pollers listed all %d of them (versions=%s), each exactly once, in date_added order", confirmed, r.passes.Load(), r.expectN, r.cfg.versions)
+	case "loginflood":
+		rep.Check.Summary = "every poll answered 200, every wrong password 401, 429 or 503"
+	case "many-pollers":
+		rep.Check.Summary = "every poll answered 200"
 	case "scale":
 		rep.Check.Summary = fmt.Sprintf("%s; at sizes %s, added_after listed exactly the newest %d versions and the first page was stable, on every repeat", confirmed, strings.Join(r.measured, ", "), newestWindow)
 	}

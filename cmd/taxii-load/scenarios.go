@@ -46,6 +46,7 @@ type runner struct {
 	problems map[string][]string // check failures by kind, a few examples each
 	counts   map[string]int
 	notes    []string
+	measures map[string]float64 // see Report.Measures
 
 	// What the check verified, for the report's summary.
 	passes   atomic.Int64 // complete, checked poll passes
@@ -58,7 +59,7 @@ type span struct{ lo, hi uint64 }
 
 func newRunner(cfg *config, c *client, t *target, gen *Generator) *runner {
 	return &runner{cfg: cfg, c: c, t: t, gen: gen, errs: newErrorLog(),
-		problems: map[string][]string{}, counts: map[string]int{}}
+		problems: map[string][]string{}, counts: map[string]int{}, measures: map[string]float64{}}
 }
 
 // startPhase begins a timed phase and makes it the progress line's.

@@ -141,6 +141,10 @@ type Report struct {
 	// Notes are facts worth knowing that are not errors, e.g. a run that
 	// ended at --duration before --objects were sent.
 	Notes []string `json:"notes,omitempty"`
+	// Measures are the figures a scenario derives beyond request counts
+	// and latencies (loginflood, many-pollers: server CPU, bcrypt
+	// verifications, audit rows, latency ratios), by name.
+	Measures map[string]float64 `json:"measures,omitempty"`
 }
 
 // PhaseReport is one timed part of a scenario.
@@ -279,6 +283,16 @@ func writeTable(w io.Writer, r *Report) error {
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note     %s\n", n)
+	}
+	if len(r.Measures) > 0 {
+		names := make([]string, 0, len(r.Measures))
+		for k := range r.Measures {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			fmt.Fprintf(w, "measure  %s = %g\n", k, r.Measures[k])
+		}
 	}
 	verdict := "FAIL"
 	if r.Check.Passed {

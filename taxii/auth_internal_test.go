@@ -1,0 +1,105 @@
+package taxii
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eitaxii/eitaxii/stix"
+	"github.com/eitaxii/eitaxii/store"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// newBusyServer is a server with one bcrypt slot and the account alice
+// (password "alice-password", token "alice-token").
+func newBusyServer(t *testing.T, limit LoginLimit) *Server {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "eitaxii.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	v, err := stix.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte("alice-password"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := sha256.Sum256([]byte("alice-token"))
+	s, err := NewServer(context.Background(), Options{
+		Discovery:      Discovery{Title: "busy"},
+		Accounts:       []Account{{Name: "alice", PasswordHash: string(hash), TokenHashes: []string{hex.EncodeToString(tok[:])}}},
+		PasswordChecks: 1,
+		LoginLimit:     limit,
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, db, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func busyGet(s *Server, auth string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, "/taxii2/", nil)
+	req.Header.Set("Authorization", auth)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	return rec
+}
+
+var aliceBasic = "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:alice-password"))
+
+// Ensure that when every bcrypt slot is taken a password login waits at
+// most checkWait and is then answered 503 with Retry-After and a TAXII
+// error, that tokens need no slot, and that a freed slot serves the next.
+func TestAuthenticator_PasswordChecksBounded(t *testing.T) {
+	s := newBusyServer(t, LoginLimit{})
+	s.auth.checkWait = time.Millisecond
+	s.auth.checks <- struct{}{} // the one slot, taken
+	for _, auth := range []string{aliceBasic, "Basic " + base64.StdEncoding.EncodeToString([]byte("nobody:x"))} {
+		rec := busyGet(s, auth)
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" || rec.Header().Get("Content-Type") != MediaType {
+			t.Errorf("%s with no free slot: %d, Retry-After %q, %s", auth, rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+		}
+	}
+	if rec := busyGet(s, "Bearer alice-token"); rec.Code != http.StatusOK {
+		t.Errorf("token with no free slot: %d %s", rec.Code, rec.Body)
+	}
+	<-s.auth.checks
+	if rec := busyGet(s, aliceBasic); rec.Code != http.StatusOK {
+		t.Errorf("password with a free slot: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Ensure that more concurrent right passwords from one address than its
+// failed-login limit all succeed: the limit counts failures, not logins
+// waiting for their check.
+func TestAuthenticator_ConcurrentLoginsNotLimited(t *testing.T) {
+	s := newBusyServer(t, LoginLimit{PerAddress: 2})
+	s.auth.checks <- struct{}{} // hold the slot so that the logins queue
+	codes := make(chan int, 12)
+	var wg sync.WaitGroup
+	for range 12 {
+		wg.Go(func() { codes <- busyGet(s, aliceBasic).Code })
+	}
+	<-s.auth.checks
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusOK {
+			t.Errorf("a right password answered %d", c)
+		}
+	}
+}

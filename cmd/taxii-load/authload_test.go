@@ -66,12 +66,14 @@ func newAuthTestServer(t *testing.T, n int) string {
 }
 
 // Ensure that loginflood runs cleanly, that its flood is answered 429 once
-// the address is past its failed-login limit, and that it reports the
+// the address is past its failed-login limit (--flood-min 10 makes the
+// flood last until ten of its requests were answered, however slow the
+// machine, and the limit allows two), and that it reports the
 // bcrypt verifications the flood cost: no more than the limit allowed.
 func TestRun_LoginFlood(t *testing.T) {
 	url := newAuthTestServer(t, 0)
 	code, rep, stderr := runJSON(t, "loginflood", "--url", url, "--duration", "2s", "--poll-interval", "50ms",
-		"--pollers", "2", "--flooders", "2", "--flood-source", "127.0.0.2")
+		"--pollers", "2", "--flooders", "2", "--flood-source", "127.0.0.2", "--flood-min", "10")
 	checkPassed(t, code, rep, stderr)
 	if o := op(t, rep, "flood", "wrong-password 429"); o.Requests == 0 {
 		t.Errorf("no 429 in the flood: %+v", rep.Phases)

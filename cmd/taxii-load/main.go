@@ -143,6 +143,7 @@ type config struct {
 	flooders    int
 	floodUser   string
 	floodSource net.IP
+	floodMin    int
 	serverPID   int
 	adminToken  string
 
@@ -198,6 +199,7 @@ func parseFlags(args []string, e *env) (*config, error) {
 	tlp := fs.String("tlp", "clear,green,amber", "TLP 2.0 levels to mark objects with, comma-separated (clear, green, amber, amber+strict, red)")
 
 	fs.IntVar(&cfg.flooders, "flooders", 8, "loginflood: connections sending wrong passwords")
+	fs.IntVar(&cfg.floodMin, "flood-min", 0, "loginflood: the flood phase lasts until at least this many wrong passwords were answered (at most ten times --duration)")
 	fs.StringVar(&cfg.floodUser, "flood-user", "taxii-load-flood", "loginflood: the account name the wrong passwords are sent for")
 	floodSource := fs.String("flood-source", "", "loginflood: local IP address the flood comes from (e.g. 127.0.0.2), so that the pollers' address is not the flooded one")
 	fs.IntVar(&cfg.serverPID, "server-pid", 0, "loginflood, many-pollers: process id of the server, to read its CPU time from /proc")
@@ -237,6 +239,8 @@ func parseFlags(args []string, e *env) (*config, error) {
 	switch {
 	case cfg.url == "" && cfg.scenario != "accounts-config":
 		return nil, errors.New("--url is required")
+	case cfg.floodMin < 0:
+		return nil, errors.New("--flood-min must not be negative")
 	case cfg.flooders < 1 || cfg.flooders > 1024:
 		return nil, errors.New("--flooders must be from 1 to 1024")
 	case cfg.accounts < 1 || cfg.accounts > 1_000_000:

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/eitaxii/eitaxii/stix/internal/jsonscan"
 )
 
 // EnvelopeLimits bound what DecodeEnvelope accepts. Zero values mean the
@@ -77,7 +79,7 @@ func DecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage, error) 
 		}
 		name := string(key)
 		if bytes.IndexByte(key, '\\') >= 0 {
-			name = string(unescapeKey(body[sc.keyStart:sc.keyEnd], key))
+			name = string(jsonscan.AppendUnquoted(nil, key))
 		}
 		m, err := checkEnvelopeMember(name, seen)
 		if err != nil {

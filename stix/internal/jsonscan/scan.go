@@ -406,6 +406,9 @@ func (s *Scanner) Next() Token {
 			return Token{}
 		}
 		t := s.str(i)
+		if s.err != nil {
+			return Token{}
+		}
 		t.Kind = Key
 		s.state = stColon
 		return t

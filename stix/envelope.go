@@ -367,7 +367,8 @@ func (s *envScanner) str(isName, propValue bool) []byte {
 		case c == '\\':
 			s.i++
 			if s.i >= len(s.b) {
-				break
+				s.fail("in an unterminated string")
+				return nil
 			}
 			switch s.b[s.i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':

@@ -133,7 +133,7 @@ func (e *SyntaxError) Found(end string) string {
 	if e.Byte < 0 {
 		return end
 	}
-	return strconv.QuoteRuneToASCII(rune(e.Byte))
+	return strconv.QuoteRune(rune(e.Byte))
 }
 
 // Error returns text like "offset 7: unexpected '}' where a value belongs".

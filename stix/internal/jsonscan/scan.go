@@ -204,9 +204,6 @@ func (s *Scanner) SyntaxErr() *SyntaxError { return s.err }
 // Depth returns the number of objects and lists open.
 func (s *Scanner) Depth() int { return s.depth }
 
-// InObject reports whether the innermost open container is an object.
-func (s *Scanner) InObject() bool { return s.depth > 0 && s.isObject(s.depth-1) }
-
 // Spaced reports whether white space was skipped since the last
 // ClearSpaced (or Reset).
 func (s *Scanner) Spaced() bool { return s.spaced }

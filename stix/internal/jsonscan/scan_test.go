@@ -198,7 +198,7 @@ func TestScanner_PeekSkip(t *testing.T) {
 	if k := s.Next(); k.Kind != Key || string(s.Content(k)) != "c" {
 		t.Fatalf("key %v", k)
 	}
-	if v := s.Next(); v.Kind != True || s.Depth() != 1 || !s.InObject() {
+	if v := s.Next(); v.Kind != True || s.Depth() != 1 {
 		t.Fatalf("value %v depth %d", v, s.Depth())
 	}
 	if e := s.Next(); e.Kind != EndObject || s.Depth() != 0 {

@@ -28,6 +28,21 @@ const (
 	defaultMaxStringBytes = 1 << 20
 )
 
+// withDefaults returns lim with each zero (or negative) limit set to its
+// default.
+func (lim EnvelopeLimits) withDefaults() EnvelopeLimits {
+	if lim.MaxObjects <= 0 {
+		lim.MaxObjects = defaultMaxObjects
+	}
+	if lim.MaxDepth <= 0 {
+		lim.MaxDepth = defaultMaxDepth
+	}
+	if lim.MaxStringBytes <= 0 {
+		lim.MaxStringBytes = defaultMaxStringBytes
+	}
+	return lim
+}
+
 // ErrBadEnvelope reports a request body that is not a usable TAXII envelope
 // (or STIX bundle). Nothing of such a body may be stored; the TAXII layer
 // answers 422.
@@ -56,15 +71,7 @@ var ErrBadEnvelope = errors.New("unusable envelope")
 // scanner, that validates it, applies the limits and finds the objects;
 // only objects that hold white space are copied.
 func DecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage, error) {
-	if lim.MaxObjects <= 0 {
-		lim.MaxObjects = defaultMaxObjects
-	}
-	if lim.MaxDepth <= 0 {
-		lim.MaxDepth = defaultMaxDepth
-	}
-	if lim.MaxStringBytes <= 0 {
-		lim.MaxStringBytes = defaultMaxStringBytes
-	}
+	lim = lim.withDefaults()
 	var sc jsonscan.Scanner
 	sc.MaxDepth = lim.MaxDepth
 	sc.Reset(body)

@@ -382,19 +382,10 @@ func (s *Scanner) Next() Token {
 	case stDone:
 		return Token{} // advance has failed already, or the input ended
 	case stClose:
-		s.pos = i + 1
-		s.depth--
-		s.after()
-		if c == '}' {
-			return Token{Kind: EndObject, Start: i, End: i + 1}
-		}
-		return Token{Kind: EndArray, Start: i, End: i + 1}
+		return s.close(i, c)
 	case stKeyOrClose:
 		if c == '}' {
-			s.pos = i + 1
-			s.depth--
-			s.after()
-			return Token{Kind: EndObject, Start: i, End: i + 1}
+			return s.close(i, c)
 		}
 		fallthrough
 	case stKey:
@@ -411,13 +402,35 @@ func (s *Scanner) Next() Token {
 		return t
 	case stValueOrClose:
 		if c == ']' {
-			s.pos = i + 1
-			s.depth--
-			s.after()
-			return Token{Kind: EndArray, Start: i, End: i + 1}
+			return s.close(i, c)
 		}
 	}
 	return s.value(i, c)
+}
+
+// open reads the '{' (object) or '[' at src[i].
+func (s *Scanner) open(i int, object bool) Token {
+	if !s.push(object, i) {
+		return Token{}
+	}
+	s.pos = i + 1
+	if object {
+		s.state = stKeyOrClose
+		return Token{Kind: BeginObject, Start: i, End: i + 1}
+	}
+	s.state = stValueOrClose
+	return Token{Kind: BeginArray, Start: i, End: i + 1}
+}
+
+// close reads the '}' or ']' c at src[i], which the state allows.
+func (s *Scanner) close(i int, c byte) Token {
+	s.pos = i + 1
+	s.depth--
+	s.after()
+	if c == '}' {
+		return Token{Kind: EndObject, Start: i, End: i + 1}
+	}
+	return Token{Kind: EndArray, Start: i, End: i + 1}
 }
 
 // after sets the state that follows a complete value.
@@ -435,20 +448,8 @@ func (s *Scanner) value(i int, c byte) Token {
 	case c == '"':
 		t = s.str(i)
 		t.Kind = String
-	case c == '{':
-		if !s.push(true, i) {
-			return Token{}
-		}
-		s.pos = i + 1
-		s.state = stKeyOrClose
-		return Token{Kind: BeginObject, Start: i, End: i + 1}
-	case c == '[':
-		if !s.push(false, i) {
-			return Token{}
-		}
-		s.pos = i + 1
-		s.state = stValueOrClose
-		return Token{Kind: BeginArray, Start: i, End: i + 1}
+	case c == '{' || c == '[':
+		return s.open(i, c == '{')
 	case c == '-' || c >= '0' && c <= '9':
 		t = s.number(i)
 	case c == 't':
@@ -486,18 +487,15 @@ func (s *Scanner) number(i int) Token {
 	case j < len(src) && src[j] == '0':
 		j++
 	case j < len(src) && src[j] >= '1' && src[j] <= '9':
-		for j++; j < len(src) && src[j] >= '0' && src[j] <= '9'; j++ {
-		}
+		j = digits(src, j)
 	default:
 		s.fail(ErrNumber, i)
 		return Token{}
 	}
 	if j < len(src) && src[j] == '.' {
-		j++
-		k := j
-		for ; j < len(src) && src[j] >= '0' && src[j] <= '9'; j++ {
-		}
-		if j == k {
+		if k := digits(src, j+1); k > j+1 {
+			j = k
+		} else {
 			s.fail(ErrNumber, i)
 			return Token{}
 		}
@@ -507,16 +505,23 @@ func (s *Scanner) number(i int) Token {
 		if j < len(src) && (src[j] == '+' || src[j] == '-') {
 			j++
 		}
-		k := j
-		for ; j < len(src) && src[j] >= '0' && src[j] <= '9'; j++ {
-		}
-		if j == k {
+		if k := digits(src, j); k > j {
+			j = k
+		} else {
 			s.fail(ErrNumber, i)
 			return Token{}
 		}
 	}
 	s.pos = j
 	return Token{Kind: Number, Start: i, End: j}
+}
+
+// digits returns the offset past the decimal digits from src[j].
+func digits(src []byte, j int) int {
+	for j < len(src) && src[j] >= '0' && src[j] <= '9' {
+		j++
+	}
+	return j
 }
 
 const (

@@ -27,6 +27,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"strconv"
 	"unicode/utf8"
@@ -538,10 +539,40 @@ func special(x, hi uint64) bool {
 	return ((x-lsb*0x20)&^x|(q-lsb)&^q|(b-lsb)&^b)&msb|x&hi != 0
 }
 
+// plain reports, for the eight bytes of x, whether none is a backslash, a
+// control character or not ASCII.
+func plain(x uint64) bool {
+	b := x ^ (lsb * '\\')
+	return ((x-lsb*0x20)&^x|(b-lsb)&^b|x)&msb == 0
+}
+
 // str reads a string whose quote is at src[i]. The caller sets the kind.
 func (s *Scanner) str(i int) Token {
+	// Most strings are plain ASCII without escapes: find the closing quote
+	// with IndexByte and check what it encloses a word at a time.
 	src := s.src
-	j := i + 1
+	if q := bytes.IndexByte(src[i+1:], '"'); q >= 0 {
+		end := i + 1 + q
+		j := i + 1
+		for j+8 <= end && plain(binary.LittleEndian.Uint64(src[j:])) {
+			j += 8
+		}
+		for j < end && src[j] >= 0x20 && src[j] != '\\' && src[j] < 0x80 {
+			j++
+		}
+		if j == end {
+			s.pos = end + 1
+			return Token{Start: i, End: end + 1}
+		}
+		return s.strSlow(i, j)
+	}
+	return s.strSlow(i, i+1)
+}
+
+// strSlow reads a string whose quote is at src[i] byte by byte from j,
+// all bytes before j being plain ASCII.
+func (s *Scanner) strSlow(i, j int) Token {
+	src := s.src
 	var flags Flags
 	nonASCII := false
 	hiEnd := -1 // just past an escaped high surrogate waiting for its low half

@@ -3,6 +3,7 @@ package stix
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -23,7 +24,7 @@ func stdDecode(b []byte) (any, error) {
 	return v, nil
 }
 
-var errInvalid = &syntaxError{msg: "not one valid JSON value"}
+var errInvalid = errors.New("not one valid JSON value")
 
 func TestDecodeJSON_AgreesWithEncodingJSON(t *testing.T) {
 	cases := []string{

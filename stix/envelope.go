@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/eitaxii/eitaxii/stix/internal/jsonscan"
 )
 
 // EnvelopeLimits bound what DecodeEnvelope accepts. Zero values mean the
@@ -26,6 +27,21 @@ const (
 	defaultMaxDepth       = 64
 	defaultMaxStringBytes = 1 << 20
 )
+
+// withDefaults returns lim with each zero (or negative) limit set to its
+// default.
+func (lim EnvelopeLimits) withDefaults() EnvelopeLimits {
+	if lim.MaxObjects <= 0 {
+		lim.MaxObjects = defaultMaxObjects
+	}
+	if lim.MaxDepth <= 0 {
+		lim.MaxDepth = defaultMaxDepth
+	}
+	if lim.MaxStringBytes <= 0 {
+		lim.MaxStringBytes = defaultMaxStringBytes
+	}
+	return lim
+}
 
 // ErrBadEnvelope reports a request body that is not a usable TAXII envelope
 // (or STIX bundle). Nothing of such a body may be stored; the TAXII layer
@@ -51,88 +67,147 @@ var ErrBadEnvelope = errors.New("unusable envelope")
 // (named), nesting deeper than lim.MaxDepth, more than lim.MaxObjects
 // objects, or a string in objects[i] longer than lim.MaxStringBytes.
 //
-// The body is read in one pass that validates it, applies the limits and
-// finds the objects; only objects that hold white space are copied.
+// The body is read in one pass of jsonscan, the package's one JSON
+// scanner, that validates it, applies the limits and finds the objects;
+// only objects that hold white space are copied.
 func DecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage, error) {
-	if lim.MaxObjects <= 0 {
-		lim.MaxObjects = defaultMaxObjects
-	}
-	if lim.MaxDepth <= 0 {
-		lim.MaxDepth = defaultMaxDepth
-	}
-	if lim.MaxStringBytes <= 0 {
-		lim.MaxStringBytes = defaultMaxStringBytes
-	}
-	sc := envScanner{b: body, maxDepth: lim.MaxDepth, maxStr: lim.MaxStringBytes, object: -1}
-	sc.space()
-	if sc.i >= len(body) || body[sc.i] != '{' {
+	lim = lim.withDefaults()
+	var sc jsonscan.Scanner
+	sc.MaxDepth = lim.MaxDepth
+	sc.Reset(body)
+	if sc.Peek() != '{' {
 		return nil, fmt.Errorf("%w: the body must be a JSON object with an \"objects\" list", ErrBadEnvelope)
 	}
+	sc.Next()
 	var objs []json.RawMessage
 	count := 0
 	var seen envelopeMember
-	sc.members(1, func(key []byte) {
-		if sc.err != nil {
-			return
+	for {
+		k := sc.Next()
+		if k.Kind != jsonscan.Key {
+			break // the end of the envelope, or an error
 		}
-		name := string(key)
-		if bytes.IndexByte(key, '\\') >= 0 {
-			name = string(unescapeKey(body[sc.keyStart:sc.keyEnd], key))
+		if sc.Peek(); sc.Err() != nil {
+			break // the ':' is missing
 		}
-		m, err := checkEnvelopeMember(name, seen)
+		m, err := checkEnvelopeMember(string(sc.AppendString(nil, k)), seen)
 		if err != nil {
-			sc.err = err
-			return
+			return nil, err
 		}
 		seen |= m
 		if m != memberObjects {
-			sc.value(1)
-			return
+			sc.Skip(sc.Next())
+			continue
 		}
-		if sc.i >= len(body) || body[sc.i] != '[' {
-			if objs == nil && sc.err == nil {
-				sc.err = fmt.Errorf("%w: \"objects\" must be a list", ErrBadEnvelope)
+		if sc.Peek() != '[' {
+			if sc.Err() != nil {
+				break
 			}
-			return
+			return nil, fmt.Errorf("%w: \"objects\" must be a list", ErrBadEnvelope)
 		}
-		sc.elements(2, func() {
-			if sc.i >= len(body) || body[sc.i] != '{' {
-				if sc.err == nil {
-					sc.err = fmt.Errorf("%w: objects[%d] is not a JSON object", ErrBadEnvelope, count)
+		sc.Next()
+		for {
+			c := sc.Peek()
+			if c == ']' {
+				if sc.Next(); sc.Err() == nil {
+					break
 				}
-				return
+				// "[{},]": a list element is missing.
+			}
+			if c != '{' {
+				if sc.Err() == nil || c == ']' {
+					return nil, fmt.Errorf("%w: objects[%d] is not a JSON object", ErrBadEnvelope, count)
+				}
+				break
 			}
 			if count++; count > lim.MaxObjects {
-				sc.value(2) // still checked, to report the whole count
-				return
+				sc.Skip(sc.Next()) // still checked, to report the whole count
+				continue
 			}
-			start, ws := sc.i, sc.ws
-			sc.object, sc.ws = len(objs), false
-			sc.value(2)
-			obj := json.RawMessage(body[start:sc.i])
-			if sc.ws && sc.err == nil {
-				var buf bytes.Buffer
-				buf.Grow(len(obj))
-				json.Compact(&buf, obj) // valid: the scanner just checked it
-				obj = buf.Bytes()
+			obj, err := envelopeObject(&sc, len(objs), lim.MaxStringBytes)
+			if err != nil {
+				return nil, err
 			}
-			sc.object, sc.ws = -1, ws
+			if obj == nil {
+				break
+			}
 			objs = append(objs, obj)
-		})
-	})
-	if sc.err == nil {
-		sc.space()
-		if sc.i < len(body) {
-			sc.fail("after the envelope")
+		}
+		if sc.Err() != nil {
+			break
 		}
 	}
-	if sc.err != nil {
-		return nil, sc.err
+	if sc.Err() == nil {
+		sc.Next() // only white space may follow
+	}
+	if e := sc.SyntaxErr(); e != nil {
+		return nil, envelopeSyntaxError(e)
 	}
 	if count > lim.MaxObjects {
 		return nil, fmt.Errorf("%w: %d objects in one envelope, at most %d are accepted; split it into several requests", ErrBadEnvelope, count, lim.MaxObjects)
 	}
 	return objs, nil
+}
+
+// envelopeObject reads objects[index], sc being at its '{', and returns it
+// compact (aliasing the body unless it held white space between tokens).
+// Inside it a string that is not valid UTF-8 is let through for
+// Validator.Check to refuse, as it refuses that object alone; a string
+// longer than maxStr is an error naming the object, and the property when
+// the string is a property's own value. It returns nil and nil after a
+// syntax error, which sc holds.
+func envelopeObject(sc *jsonscan.Scanner, index, maxStr int) (json.RawMessage, error) {
+	begin := sc.Next()
+	depth := sc.Depth()
+	sc.ClearSpaced()
+	sc.AllowInvalidUTF8 = true
+	defer func() { sc.AllowInvalidUTF8 = false }()
+	var key jsonscan.Token // the property whose own value is next, if Kind is Key
+	for {
+		t := sc.Next()
+		switch t.Kind {
+		case jsonscan.None:
+			return nil, nil
+		case jsonscan.Key, jsonscan.String:
+			if n := t.End - t.Start - 2; n > maxStr {
+				l := longStr{n: n, isName: t.Kind == jsonscan.Key}
+				if key.Kind == jsonscan.Key && t.Kind == jsonscan.String && key.End-key.Start-2 <= maxPropNameInMessage {
+					l.prop = string(sc.Content(key))
+				}
+				return nil, fmt.Errorf("%w: objects[%d]: %s of %d bytes, at most %d are accepted", ErrBadEnvelope, index, l.what(), l.n, maxStr)
+			}
+		case jsonscan.EndObject:
+			if sc.Depth() < depth {
+				obj := json.RawMessage(sc.Bytes(jsonscan.Token{Start: begin.Start, End: t.End}))
+				if sc.Spaced() {
+					var buf bytes.Buffer
+					buf.Grow(len(obj))
+					json.Compact(&buf, obj) // valid: the scanner just read it
+					obj = buf.Bytes()
+				}
+				return obj, nil
+			}
+		}
+		key = t
+	}
+}
+
+// envelopeSyntaxError words the scanner's error as DecodeEnvelope reports
+// invalid JSON.
+func envelopeSyntaxError(e *jsonscan.SyntaxError) error {
+	switch e.Code {
+	case jsonscan.ErrTooDeep:
+		return fmt.Errorf("%w: JSON nested deeper than the %d levels accepted (byte offset %d of the body)", ErrBadEnvelope, e.Max, e.Offset)
+	case jsonscan.ErrInvalidUTF8:
+		// encoding/json would replace the bytes silently; outside the
+		// objects, the envelope itself is not text.
+		return fmt.Errorf("%w: not valid JSON: offset %d: a string is not valid UTF-8", ErrBadEnvelope, e.Offset)
+	}
+	what := e.Phrase()
+	if e.Code == jsonscan.ErrTrailing {
+		what = "after the envelope"
+	}
+	return fmt.Errorf("%w: not valid JSON: offset %d: unexpected %s %s", ErrBadEnvelope, e.Offset, e.Found("end of body"), what)
 }
 
 // envelopeMember is one of the top-level members DecodeEnvelope accepts, as
@@ -173,228 +248,6 @@ func checkEnvelopeMember(name string, seen envelopeMember) (envelopeMember, erro
 		return 0, fmt.Errorf("%w: the top-level member %s appears more than once; send it once (I-JSON, RFC 7493 §2.3), since readers disagree on which one counts", ErrBadEnvelope, quoted)
 	}
 	return m, nil
-}
-
-// envScanner validates JSON in one pass while applying the envelope's
-// limits. The first error stops it.
-type envScanner struct {
-	b        []byte
-	i        int
-	maxDepth int
-	maxStr   int
-	err      error
-	ws       bool   // white space seen outside strings (the object needs compacting)
-	object   int    // index of the object being read, -1 outside objects
-	prop     string // the last property name read
-	atValue  bool   // the next value is prop's own (not inside a list)
-	// keyStart and keyEnd delimit the last property name read, quotes
-	// included.
-	keyStart, keyEnd int
-}
-
-func (s *envScanner) fail(what string) {
-	if s.err != nil {
-		return
-	}
-	found := "end of body"
-	if s.i < len(s.b) {
-		found = fmt.Sprintf("%q", s.b[s.i])
-	}
-	s.err = fmt.Errorf("%w: not valid JSON: offset %d: unexpected %s %s", ErrBadEnvelope, s.i, found, what)
-}
-
-func (s *envScanner) space() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-			s.ws = true
-		default:
-			return
-		}
-	}
-}
-
-// value skips one value held by a container at the given depth (the
-// body's object is depth 1).
-func (s *envScanner) value(depth int) {
-	if s.err != nil {
-		return
-	}
-	if s.i >= len(s.b) {
-		s.fail("where a value belongs")
-		return
-	}
-	direct := s.atValue
-	s.atValue = false
-	switch c := s.b[s.i]; {
-	case c == '{' || c == '[':
-		if depth+1 > s.maxDepth {
-			s.err = fmt.Errorf("%w: JSON nested deeper than the %d levels accepted (byte offset %d of the body)", ErrBadEnvelope, s.maxDepth, s.i)
-			return
-		}
-		if c == '{' {
-			s.members(depth+1, func([]byte) { s.value(depth + 1) })
-		} else {
-			s.elements(depth+1, func() { s.value(depth + 1) })
-		}
-	case c == '"':
-		s.str(false, direct)
-	case c == '-' || c >= '0' && c <= '9':
-		d := decoder{b: s.b, i: s.i}
-		d.number()
-		if d.err != nil {
-			s.fail("in a number")
-			return
-		}
-		s.i = d.i
-	default:
-		for _, lit := range []string{"true", "false", "null"} {
-			if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
-				s.i += len(lit)
-				return
-			}
-		}
-		s.fail("where a value belongs")
-	}
-}
-
-// members reads an object at s.i ('{'), calling member with each key (raw,
-// as written) positioned at its value, which member must consume.
-func (s *envScanner) members(depth int, member func(key []byte)) {
-	s.i++
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return
-	}
-	for s.err == nil {
-		s.space()
-		if s.i >= len(s.b) || s.b[s.i] != '"' {
-			s.fail("where a property name belongs")
-			return
-		}
-		s.keyStart = s.i
-		key := s.str(true, false)
-		s.keyEnd = s.i
-		s.space()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			s.fail("after a property name")
-			return
-		}
-		s.i++
-		s.space()
-		s.atValue = true
-		member(key)
-		s.atValue = false
-		s.space()
-		if s.err != nil {
-			return
-		}
-		if s.i < len(s.b) && s.b[s.i] == ',' {
-			s.i++
-			continue
-		}
-		if s.i < len(s.b) && s.b[s.i] == '}' {
-			s.i++
-			return
-		}
-		s.fail("after a property value")
-	}
-}
-
-// elements reads an array at s.i ('['), calling elem positioned at each
-// element, which elem must consume.
-func (s *envScanner) elements(depth int, elem func()) {
-	s.i++
-	s.space()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		return
-	}
-	for s.err == nil {
-		s.space()
-		elem()
-		s.space()
-		if s.err != nil {
-			return
-		}
-		if s.i < len(s.b) && s.b[s.i] == ',' {
-			s.i++
-			continue
-		}
-		if s.i < len(s.b) && s.b[s.i] == ']' {
-			s.i++
-			return
-		}
-		s.fail("after a list element")
-	}
-}
-
-// str reads a string at s.i and returns its raw content (escapes as
-// written). Strings inside objects longer than maxStr are refused, naming
-// the object, and the property when the string is a property's own value.
-func (s *envScanner) str(isName, propValue bool) []byte {
-	start := s.i + 1
-	for s.i = start; s.i < len(s.b); s.i++ {
-		switch c := s.b[s.i]; {
-		case c == '"':
-			raw := s.b[start:s.i]
-			s.i++
-			if len(raw) > s.maxStr && s.object >= 0 && s.err == nil {
-				l := longStr{n: len(raw), isName: isName}
-				if propValue {
-					l.prop = s.prop
-				}
-				s.err = fmt.Errorf("%w: objects[%d]: %s of %d bytes, at most %d are accepted", ErrBadEnvelope, s.object, l.what(), l.n, s.maxStr)
-			}
-			if isName {
-				s.prop = ""
-				if len(raw) <= maxPropNameInMessage {
-					s.prop = string(raw)
-				}
-			}
-			if s.object < 0 && !utf8.Valid(raw) && s.err == nil {
-				// encoding/json would replace the bytes silently. Inside
-				// an object, Validator.Check refuses that one object
-				// (naming the property) and the others still go through;
-				// outside, the envelope itself is not text.
-				s.err = fmt.Errorf("%w: not valid JSON: offset %d: a string is not valid UTF-8", ErrBadEnvelope, start)
-			}
-			return raw
-		case c == '\\':
-			s.i++
-			if s.i >= len(s.b) {
-				break
-			}
-			switch s.b[s.i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if len(s.b)-s.i < 5 || !isHex4(s.b[s.i+1:s.i+5]) {
-					s.fail("in a \\u escape")
-					return nil
-				}
-				s.i += 4
-			default:
-				s.fail("escape in a string")
-				return nil
-			}
-		case c < 0x20:
-			s.fail("control character in a string")
-			return nil
-		}
-	}
-	s.fail("in an unterminated string")
-	return nil
-}
-
-func isHex4(b []byte) bool {
-	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // longStr describes a JSON string found too long by longString.

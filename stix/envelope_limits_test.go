@@ -63,3 +63,12 @@ func TestDecodeEnvelope_LimitMessages(t *testing.T) {
 		t.Errorf("objects: err = %v", err)
 	}
 }
+
+// Ensure that a body ending inside a string right after a backslash is
+// reported at the end of the body, not one byte past it.
+func TestDecodeEnvelope_UnterminatedEscape(t *testing.T) {
+	_, err := DecodeEnvelope([]byte(`{"objects":[{"a":"b\`), EnvelopeLimits{})
+	if want := `offset 20: unexpected end of body in an unterminated string`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want it to contain %q", err, want)
+	}
+}

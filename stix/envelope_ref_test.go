@@ -18,15 +18,7 @@ import (
 // member, nesting deeper than lim.MaxDepth, more than lim.MaxObjects
 // objects, or a string in objects[i] longer than lim.MaxStringBytes.
 func referenceDecodeEnvelope(body []byte, lim EnvelopeLimits) ([]json.RawMessage, error) {
-	if lim.MaxObjects <= 0 {
-		lim.MaxObjects = defaultMaxObjects
-	}
-	if lim.MaxDepth <= 0 {
-		lim.MaxDepth = defaultMaxDepth
-	}
-	if lim.MaxStringBytes <= 0 {
-		lim.MaxStringBytes = defaultMaxStringBytes
-	}
+	lim = lim.withDefaults()
 	if err := checkDepth(body, lim.MaxDepth); err != nil {
 		return nil, err
 	}

@@ -2,11 +2,11 @@ package stix
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/eitaxii/eitaxii/stix/internal/jsonscan"
 )
 
 // checkIJSON reports where raw, one JSON text, is not I-JSON (RFC 7493),
@@ -35,8 +35,10 @@ import (
 //     small for a double rounds to 0 in every reader and is accepted.
 //
 // raw should be valid JSON (Check parses it first); on anything else
-// checkIJSON returns what it found so far and never panics. Without
-// duplicates or escaped keys it allocates only its two small stacks.
+// checkIJSON returns what it found before the first syntax error. Strings
+// are read by jsonscan, which decides what is invalid UTF-8 and what is a
+// lone surrogate for the whole package. Without duplicates or escaped keys
+// it allocates only its two small stacks.
 func checkIJSON(raw []byte) []Finding {
 	d := dupScanner{stack: make([]dupFrame, 0, 8), keys: make([]dupKey, 0, 64)}
 	d.scan(raw)
@@ -51,12 +53,11 @@ type dupKey struct {
 }
 
 type dupFrame struct {
-	object    bool
-	expectKey bool
-	start     int            // this object's keys are keys[start:]
-	index     map[string]int // key -> position in keys, once there are many
-	cur       []byte         // current key (object) ...
-	n         int            // ... or current element index (array)
+	object bool
+	start  int            // this object's keys are keys[start:]
+	index  map[string]int // key -> position in keys, once there are many
+	cur    []byte         // current key (object) ...
+	n      int            // ... or current element index (array)
 }
 
 // dupScanner keeps the keys of all open objects in one slice, each object
@@ -72,7 +73,7 @@ type dupScanner struct {
 const manyKeys = 24
 
 func (d *dupScanner) push(object bool) {
-	d.stack = append(d.stack, dupFrame{object: object, expectKey: object, start: len(d.keys)})
+	d.stack = append(d.stack, dupFrame{object: object, start: len(d.keys), n: -1})
 }
 
 func (d *dupScanner) pop() {
@@ -82,47 +83,37 @@ func (d *dupScanner) pop() {
 	}
 }
 
+// scan reads raw with the package's one scanner, which lets invalid UTF-8
+// through (flagged) so that it can be reported here, and stops at the
+// first syntax error.
 func (d *dupScanner) scan(raw []byte) {
-	for i := 0; i < len(raw); {
-		switch raw[i] {
-		case '{':
+	s := jsonscan.Scanner{AllowInvalidUTF8: true}
+	s.Reset(raw)
+	for {
+		t := s.Next()
+		if t.IsValue() && len(d.stack) > 0 && !d.stack[len(d.stack)-1].object {
+			d.stack[len(d.stack)-1].n++
+		}
+		switch t.Kind {
+		case jsonscan.None:
+			return
+		case jsonscan.BeginObject:
 			d.push(true)
-			i++
-		case '[':
+		case jsonscan.BeginArray:
 			d.push(false)
-			i++
-		case '}', ']':
+		case jsonscan.EndObject, jsonscan.EndArray:
 			d.pop()
-			i++
-		case ',':
-			if len(d.stack) > 0 {
-				f := &d.stack[len(d.stack)-1]
-				if f.object {
-					f.expectKey = true
-				} else {
-					f.n++
-				}
+		case jsonscan.Key:
+			key := s.Content(t)
+			if t.Flags&jsonscan.Escaped != 0 {
+				key = s.AppendString(nil, t)
 			}
-			i++
-		case '"':
-			end, escaped := stringEnd(raw, i)
-			text := raw[i+1 : max(end-1, i+1)]
-			isKey := len(d.stack) > 0 && d.stack[len(d.stack)-1].expectKey
-			if isKey {
-				key := text
-				if escaped {
-					key = unescapeKey(raw[i:end], key)
-				}
-				d.key(key)
-			}
-			d.checkString(text, escaped, isKey)
-			i = end
-		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-			end := numberEnd(raw, i)
-			d.checkNumber(raw[i:end])
-			i = end
-		default:
-			i++
+			d.key(key)
+			d.checkString(t, true)
+		case jsonscan.String:
+			d.checkString(t, false)
+		case jsonscan.Number:
+			d.checkNumber(s.Bytes(t))
 		}
 	}
 }
@@ -131,7 +122,6 @@ func (d *dupScanner) scan(raw []byte) {
 // it repeats.
 func (d *dupScanner) key(key []byte) {
 	f := &d.stack[len(d.stack)-1]
-	f.expectKey = false
 	f.cur = key
 	own := d.keys[f.start:]
 	seen := -1
@@ -186,113 +176,24 @@ func (d *dupScanner) path() string {
 	return b.String()
 }
 
-// stringEnd returns the index just past the string starting with the quote
-// at raw[i], and whether it contains escapes; len(raw) if it never ends.
-// It jumps from quote to quote with bytes.IndexByte, which is much faster
-// than a byte loop on long values such as descriptions and patterns.
-func stringEnd(raw []byte, i int) (end int, escaped bool) {
-	for j := i + 1; ; {
-		k := bytes.IndexByte(raw[j:], '"')
-		if k < 0 {
-			return len(raw), escaped || bytes.IndexByte(raw[j:], '\\') >= 0
-		}
-		q := j + k
-		if bytes.IndexByte(raw[j:q], '\\') >= 0 {
-			escaped = true
-		}
-		// The quote ends the string unless an odd number of backslashes
-		// precedes it.
-		bs := 0
-		for p := q - 1; p > i && raw[p] == '\\'; p-- {
-			bs++
-		}
-		if bs%2 == 0 {
-			return q + 1, escaped
-		}
-		j = q + 1
-	}
-}
-
-// unescapeKey decodes a quoted key with escapes; on malformed input it
-// falls back to the raw characters between the quotes.
-func unescapeKey(quoted, inner []byte) []byte {
-	var s string
-	if err := json.Unmarshal(quoted, &s); err != nil {
-		return inner
-	}
-	return []byte(s)
-}
-
 // checkString reports a string, given as written between its quotes, that
 // is not valid UTF-8 or escapes a lone surrogate. A key's finding names the
 // key itself.
-func (d *dupScanner) checkString(text []byte, escaped, isKey bool) {
+func (d *dupScanner) checkString(t jsonscan.Token, isKey bool) {
 	what := "the value"
 	if isKey {
 		what = "the property name"
 	}
 	switch {
-	case !utf8.Valid(text):
+	case t.Flags&jsonscan.InvalidUTF8 != 0:
 		d.fs = append(d.fs, Finding{Path: d.path(), Rule: "i-json",
 			Message: what + " is not valid UTF-8 (a surrogate encoded as UTF-8 is not valid either); " +
 				"send text as UTF-8 (I-JSON, RFC 7493 §2.1)"})
-	case escaped && hasLoneSurrogate(text):
+	case t.Flags&jsonscan.LoneSurrogate != 0:
 		d.fs = append(d.fs, Finding{Path: d.path(), Rule: "i-json",
 			Message: what + " holds a lone surrogate escape (\\ud800-\\udfff not part of a pair), which is no character; " +
 				"escape a character outside the BMP as a surrogate pair (I-JSON, RFC 7493 §2.1)"})
 	}
-}
-
-// hasLoneSurrogate reports whether the string text, as written between its
-// quotes, has a \u escape of a surrogate that is not a high surrogate
-// followed at once by an escaped low one.
-func hasLoneSurrogate(text []byte) bool {
-	for i := 0; i+1 < len(text); i++ {
-		if text[i] != '\\' {
-			continue
-		}
-		if text[i+1] != 'u' {
-			i++ // the escaped character
-			continue
-		}
-		r, ok := escapedRune(text, i)
-		if !ok {
-			return false // malformed: the JSON parser reports it
-		}
-		i += 5
-		switch {
-		case r >= 0xdc00 && r <= 0xdfff:
-			return true
-		case r >= 0xd800 && r <= 0xdbff:
-			if lo, ok := escapedRune(text, i+1); !ok || lo < 0xdc00 || lo > 0xdfff {
-				return true
-			}
-			i += 6
-		}
-	}
-	return false
-}
-
-// escapedRune decodes the escape \uXXXX at text[i:].
-func escapedRune(text []byte, i int) (rune, bool) {
-	if len(text)-i < 6 || text[i] != '\\' || text[i+1] != 'u' {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(text[i+2:i+6]), 16, 16)
-	return rune(n), err == nil
-}
-
-// numberEnd returns the index just past the number starting at raw[i].
-func numberEnd(raw []byte, i int) int {
-	for i < len(raw) {
-		switch c := raw[i]; {
-		case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
 }
 
 // maxExactInteger is 2**53-1, the largest integer every I-JSON reader holds

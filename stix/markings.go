@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/eitaxii/eitaxii/stix/internal/jsonscan"
 )
 
 // TLP is a Traffic Light Protocol level. Levels are ordered from least to
@@ -166,7 +168,7 @@ func TLPOfMarking(id string) (TLP, bool) {
 // who may read an object must treat an error as "most restrictive", not as
 // "unmarked".
 func ObjectTLP(raw []byte) (level TLP, err error) {
-	s := jsonScan{src: raw}
+	s := newJSONScan(raw, false, nil, nil)
 	if s.peek() != '{' {
 		return TLPNone, errNotObject
 	}
@@ -175,12 +177,11 @@ func ObjectTLP(raw []byte) (level TLP, err error) {
 	ref := func(what string) {
 		switch s.peek() {
 		case '"':
-			text, esc := s.str()
-			if i := tlpIndex(unquoteJSON(text, esc)); i >= 0 {
+			if i := tlpIndex(s.str(s.next())); i >= 0 {
 				seen |= 1 << i
 			}
 		case 'n':
-			s.literal("null")
+			s.next()
 		default:
 			s.typeError(what)
 		}
@@ -189,43 +190,43 @@ func ObjectTLP(raw []byte) (level TLP, err error) {
 	list := func(what string, elem func()) {
 		switch s.peek() {
 		case '[':
-			s.elements(2, elem)
+			s.elements(elem)
 		case 'n':
-			s.literal("null")
+			s.next()
 		default:
 			s.typeError(what)
 		}
 	}
-	s.members(1, func(key []byte, esc bool) {
+	s.members(func(key jsonscan.Token) {
 		switch {
-		case keyIs(key, esc, "object_marking_refs"):
+		case s.keyIs(key, "object_marking_refs"):
 			const msg = "object_marking_refs must be a list of identifiers"
 			list(msg, func() { ref(msg) })
-		case keyIs(key, esc, "granular_markings"):
+		case s.keyIs(key, "granular_markings"):
 			const msg = "granular_markings must be a list of objects"
 			list(msg, func() {
 				switch s.peek() {
 				case '{':
-					s.members(3, func(key []byte, esc bool) {
-						if keyIs(key, esc, "marking_ref") {
+					s.members(func(key jsonscan.Token) {
+						if s.keyIs(key, "marking_ref") {
 							ref("marking_ref must be an identifier")
 						} else {
-							s.value(3)
+							s.skip()
 						}
 					})
 				case 'n':
-					s.literal("null")
+					s.next()
 				default:
 					s.typeError(msg)
 				}
 			})
-		case keyIs(key, esc, "id"):
+		case s.keyIs(key, "id"):
 			own = -1 // of a duplicated id the last counts, as for encoding/json
-			if v := s.valueSpan(1); len(v) > 0 && v[0] == '"' {
-				own = tlpIndex(stringContent(v))
+			if id := s.stringValue(s.value()); id != nil {
+				own = tlpIndex(id)
 			}
 		default:
-			s.value(1)
+			s.skip()
 		}
 	})
 	s.end()

@@ -1,12 +1,10 @@
 package stix
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"unicode/utf8"
+
+	"github.com/eitaxii/eitaxii/stix/internal/jsonscan"
 )
 
 // Collection policies change objects on their way into the store: a
@@ -17,8 +15,8 @@ import (
 // string escapes, timestamp precision) and touch only the properties they
 // are about. The result is compact: whitespace between tokens is dropped.
 //
-// Both rewrites and ObjectTLP use jsonScan, a small validating scanner,
-// instead of encoding/json: decoding into maps would reorder keys and
+// Both rewrites and ObjectTLP read JSON with jsonScan, which steers the
+// package's one scanner (jsonscan), instead of encoding/json: decoding into maps would reorder keys and
 // re-encoding would rewrite numbers and escapes, and even ObjectTLP's two
 // properties cost about four times as much through json.Unmarshal.
 
@@ -69,65 +67,56 @@ func addObjectMarking(raw []byte, markingID string, add bool) (out []byte, exemp
 	// markingID passed SplitID, so it is ASCII letters, digits and hyphens
 	// and needs no escaping.
 	quoted := `"` + markingID + `"`
-	s := jsonScan{src: raw, emit: true, out: make([]byte, 0, len(raw)+len(quoted)+len(`,"object_marking_refs":[]`))}
+	s := newJSONScan(raw, true, make([]byte, 0, len(raw)+len(quoted)+len(`,"object_marking_refs":[]`)), nil)
 	if s.peek() != '{' {
 		return nil, false, errNotObject
 	}
 	found := false
-	s.members(1, func(key []byte, esc bool) {
+	s.members(func(key jsonscan.Token) {
 		switch {
-		case keyIs(key, esc, "object_marking_refs"):
+		case s.keyIs(key, "object_marking_refs"):
 			found = true
 			switch s.peek() {
 			case 'n':
 				if !add {
-					s.literal("null")
+					s.value()
 					break
 				}
-				s.emit = false
-				s.literal("null")
-				s.emit = true
+				s.skip()
 				s.out = append(s.out, '[')
 				s.out = append(s.out, quoted...)
 				s.out = append(s.out, ']')
 			case '[':
 				present := false
-				s.elements(2, func() {
+				s.elements(func() {
 					if s.peek() != '"' {
 						s.typeError("object_marking_refs must be a list of identifiers")
 						return
 					}
-					text, e := s.str()
-					s.put(text)
-					if asciiEqualFold(unquoteJSON(text, e), markingID) {
+					t := s.next()
+					s.putValue(s.sc.Bytes(t))
+					if asciiEqualFold(s.str(t), markingID) {
 						present = true
 					}
 				})
 				if add && !present && s.err == nil {
-					if s.out[len(s.out)-1] != '[' {
-						s.out = append(s.out, ',')
-					}
-					s.out = append(s.out, quoted...)
+					s.putValue([]byte(quoted))
 				}
 				s.putByte(']')
 			default:
 				s.typeError("object_marking_refs must be a list of identifiers")
 			}
-		case keyIs(key, esc, "id"):
+		case s.keyIs(key, "id"):
 			exempt = false
-			if v := s.valueSpan(1); len(v) > 0 && v[0] == '"' {
-				id := stringContent(v)
+			if id := s.stringValue(s.value()); id != nil {
 				exempt = asciiEqualFold(id, markingID) || tlpIndex(id) >= 0
 			}
 		default:
-			s.value(1)
+			s.value()
 		}
 	})
 	if s.err == nil && add && !found {
-		if s.out[len(s.out)-1] != '{' {
-			s.out = append(s.out, ',')
-		}
-		s.out = append(s.out, `"object_marking_refs":[`...)
+		s.putValue([]byte(`"object_marking_refs":[`))
 		s.out = append(s.out, quoted...)
 		s.out = append(s.out, ']')
 	}
@@ -170,8 +159,7 @@ func ReplaceIdentity(raw []byte, from, to string) ([]byte, error) {
 	}
 	// to passed SplitID, so it needs no escaping.
 	r := identityReplacer{from: from, to: `"` + to + `"`}
-	s := jsonScan{src: raw, emit: true, rep: &r,
-		out: make([]byte, 0, len(raw)+len(`,"created_by_ref":`)+len(r.to))}
+	s := newJSONScan(raw, true, make([]byte, 0, len(raw)+len(`,"created_by_ref":`)+len(r.to)), &r)
 	if s.peek() != '{' {
 		return nil, errNotObject
 	}
@@ -179,41 +167,30 @@ func ReplaceIdentity(raw []byte, from, to string) ([]byte, error) {
 		typ, id, ext           []byte
 		hasCreated, hasCreator bool
 	)
-	s.members(1, func(key []byte, esc bool) {
+	s.members(func(key jsonscan.Token) {
 		switch {
-		case keyIs(key, esc, "created_by_ref"):
+		case s.keyIs(key, "created_by_ref"):
 			// Whatever was there goes, so it is neither copied nor
 			// searched for traces.
 			hasCreator = true
-			s.emit, s.rep = false, nil
-			s.value(1)
-			s.emit, s.rep = true, &r
+			s.skip()
 			s.out = append(s.out, r.to...)
 		// Of a duplicated key the last counts, as for encoding/json.
-		case keyIs(key, esc, "type"):
-			typ = nil
-			if v := s.valueSpan(1); len(v) > 0 && v[0] == '"' {
-				typ = stringContent(v)
-			}
-		case keyIs(key, esc, "id"):
-			id = nil
-			if v := s.valueSpan(1); len(v) > 0 && v[0] == '"' {
-				id = stringContent(v)
-			}
-		case keyIs(key, esc, "created"):
+		case s.keyIs(key, "type"):
+			typ = s.stringValue(s.value())
+		case s.keyIs(key, "id"):
+			id = s.stringValue(s.value())
+		case s.keyIs(key, "created"):
 			hasCreated = true
-			s.value(1)
-		case keyIs(key, esc, "extensions"):
-			ext = s.valueSpan(1)
+			s.value()
+		case s.keyIs(key, "extensions"):
+			ext = s.valueSpan()
 		default:
-			s.value(1)
+			s.value()
 		}
 	})
 	if s.err == nil && !hasCreator && mayHaveCreator(string(typ), hasCreated, ext, id) {
-		if s.out[len(s.out)-1] != '{' {
-			s.out = append(s.out, ',')
-		}
-		s.out = append(s.out, `"created_by_ref":`...)
+		s.putValue([]byte(`"created_by_ref":`))
 		s.out = append(s.out, r.to...)
 	}
 	s.putByte('}')
@@ -254,58 +231,59 @@ type identityReplacer struct {
 	trace bool   // from seen somewhere it was not replaced
 }
 
-// value copies the string value text (quotes included), replacing it if it
-// is the identity.
-func (r *identityReplacer) value(s *jsonScan, text []byte, esc bool) {
-	v := unquoteJSON(text, esc)
+// value copies the string token t, replacing it if it is the identity.
+func (r *identityReplacer) value(s *jsonScan, t jsonscan.Token) {
+	v := s.str(t)
 	if asciiEqualFold(v, r.from) {
-		s.out = append(s.out, r.to...)
+		s.putValue([]byte(r.to))
 		return
 	}
 	if asciiContainsFold(v, r.from) {
 		r.trace = true
 	}
-	s.put(text)
+	s.putValue(s.sc.Bytes(t))
 }
 
-// key notes a trace of the identity in an object key, which is copied as is:
-// renaming keys could merge two of them.
-func (r *identityReplacer) key(text []byte, esc bool) {
-	if asciiContainsFold(unquoteJSON(text, esc), r.from) {
+// key notes a trace of the identity in an object key (its value v), which
+// is copied as is: renaming keys could merge two of them.
+func (r *identityReplacer) key(v []byte) {
+	if asciiContainsFold(v, r.from) {
 		r.trace = true
 	}
 }
 
 var errNotObject = errors.New("stix: not a JSON object")
 
-// maxScanDepth bounds nesting as encoding/json does, so that the scanner's
-// recursion cannot be driven arbitrarily deep.
-const maxScanDepth = 10000
-
-// jsonScan reads one JSON text from src and checks its syntax as strictly as
-// encoding/json does, and more: a string that is not valid UTF-8, which
-// encoding/json lets through, is an error, because what the rewrites return
-// is stored and served as sent (RFC 8259 §8.1, I-JSON §2.1). When
-// emit is set it appends every token it reads to out, without the
-// whitespace between tokens, so that copying a value costs no more than
-// checking it; callers steer it member by member to change what they need.
+// jsonScan steers jsonscan, the package's one JSON scanner, member by
+// member for ObjectTLP and the rewrites, which must not accept what the
+// rest of the package refuses: a string that is not valid UTF-8 is an
+// error, because what the rewrites return is stored and served as sent
+// (RFC 8259 §8.1, I-JSON §2.1). When emit is set it appends every token it
+// reads to out, without the white space between tokens, so that copying a
+// value costs no more than checking it; callers change what they need.
 //
-// After the first error every method returns at once, leaving err set and
-// i at the end of src, so callers check err once at the end.
+// After the first error every method returns at once, leaving err set, so
+// callers check err once at the end.
 type jsonScan struct {
-	src  []byte
-	i    int
+	sc   jsonscan.Scanner
 	err  error
 	emit bool
 	out  []byte
 	rep  *identityReplacer // sees every string, when set
+	last int               // the end of the last token read
 }
 
-func (s *jsonScan) fail(msg string) {
-	if s.err == nil {
-		s.err = fmt.Errorf("stix: invalid JSON at offset %d: %s", s.i, msg)
+func newJSONScan(src []byte, emit bool, out []byte, rep *identityReplacer) *jsonScan {
+	s := &jsonScan{emit: emit, out: out, rep: rep}
+	s.sc.Reset(src)
+	return s
+}
+
+// syntax records the scanner's error, if it has one.
+func (s *jsonScan) syntax() {
+	if e := s.sc.SyntaxErr(); e != nil && s.err == nil {
+		s.err = errors.New("stix: invalid JSON: " + e.Error())
 	}
-	s.i = len(s.src)
 }
 
 // typeError stops the scan for valid JSON that has the wrong shape.
@@ -313,13 +291,58 @@ func (s *jsonScan) typeError(msg string) {
 	if s.err == nil {
 		s.err = errors.New("stix: " + msg)
 	}
-	s.i = len(s.src)
 }
 
-func (s *jsonScan) put(b []byte) {
-	if s.emit {
-		s.out = append(s.out, b...)
+// peek returns the first byte of the next token, 0 at the end or after an
+// error.
+func (s *jsonScan) peek() byte {
+	if s.err != nil {
+		return 0
 	}
+	c := s.sc.Peek()
+	s.syntax()
+	return c
+}
+
+// next reads a token; after an error its Kind is None.
+func (s *jsonScan) next() jsonscan.Token {
+	if s.err != nil {
+		return jsonscan.Token{}
+	}
+	t := s.sc.Next()
+	if t.Kind == jsonscan.None {
+		s.syntax()
+	}
+	s.last = t.End
+	return t
+}
+
+// str returns the value of a Key or String token, nil for any other.
+func (s *jsonScan) str(t jsonscan.Token) []byte {
+	if t.Kind != jsonscan.Key && t.Kind != jsonscan.String {
+		return nil
+	}
+	if t.Flags&jsonscan.Escaped == 0 {
+		return s.sc.Content(t)
+	}
+	return s.sc.AppendString(nil, t)
+}
+
+// keyIs reports whether the key token k names name.
+func (s *jsonScan) keyIs(k jsonscan.Token, name string) bool {
+	return string(s.str(k)) == name
+}
+
+// putValue emits b, a value or key as written, after the ',' that
+// separates it from what came before in its container.
+func (s *jsonScan) putValue(b []byte) {
+	if !s.emit {
+		return
+	}
+	if n := len(s.out); n > 0 && s.out[n-1] != '{' && s.out[n-1] != '[' && s.out[n-1] != ':' {
+		s.out = append(s.out, ',')
+	}
+	s.out = append(s.out, b...)
 }
 
 func (s *jsonScan) putByte(c byte) {
@@ -328,305 +351,114 @@ func (s *jsonScan) putByte(c byte) {
 	}
 }
 
-// peek skips whitespace and returns the next byte, 0 at the end.
-func (s *jsonScan) peek() byte {
-	for s.i < len(s.src) {
-		switch c := s.src[s.i]; c {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return c
-		}
-	}
-	return 0
-}
-
-// end checks that only whitespace follows the value just read.
+// end checks that only white space follows the value just read.
 func (s *jsonScan) end() {
-	// Not peek() != 0: a NUL byte after the value is data too.
-	if s.peek(); s.i != len(s.src) {
-		s.fail("data after the top-level value")
+	s.next()
+}
+
+// skip reads one value without emitting it.
+func (s *jsonScan) skip() {
+	if s.sc.Skip(s.next()) < 0 {
+		s.syntax()
 	}
 }
 
-// value reads (and emits) one value of any kind; depth is the nesting of
-// the container it is in.
-func (s *jsonScan) value(depth int) {
-	switch c := s.peek(); {
-	case c == '"':
-		text, esc := s.str()
-		switch {
-		case s.err != nil:
-		case s.rep != nil:
-			s.rep.value(s, text, esc)
-		default:
-			s.put(text)
-		}
-	case c == '{':
-		s.members(depth+1, nil)
+// value reads (and emits) one value of any kind. It returns the value's
+// first token, a String for a string value.
+func (s *jsonScan) value() jsonscan.Token {
+	t := s.next()
+	switch {
+	case t.Kind == jsonscan.BeginObject:
+		s.membersOf(t, nil)
 		s.putByte('}')
-	case c == '[':
-		s.elements(depth+1, nil)
+	case t.Kind == jsonscan.BeginArray:
+		s.elementsOf(t, nil)
 		s.putByte(']')
-	case c == 't':
-		s.literal("true")
-	case c == 'f':
-		s.literal("false")
-	case c == 'n':
-		s.literal("null")
-	case c == '-' || c >= '0' && c <= '9':
-		s.number()
-	case c == 0:
-		s.fail("unexpected end of input")
+	case t.Kind == jsonscan.None:
+	case t.Kind == jsonscan.String && s.rep != nil:
+		s.rep.value(s, t)
 	default:
-		s.fail("unexpected " + strconv.QuoteRune(rune(c)))
+		s.putValue(s.sc.Bytes(t))
 	}
+	return t
 }
 
-// valueSpan reads a value like value and returns its text in src (inner
-// whitespace included), nil after an error.
-func (s *jsonScan) valueSpan(depth int) []byte {
-	s.peek()
-	start := s.i
-	s.value(depth)
+// valueSpan reads a value like value and returns its text in the input
+// (inner white space included), nil after an error.
+func (s *jsonScan) valueSpan() []byte {
+	t := s.value()
 	if s.err != nil {
 		return nil
 	}
-	return s.src[start:s.i]
+	return s.sc.Bytes(jsonscan.Token{Start: t.Start, End: s.last})
 }
 
-// members reads an object, src[i] being its '{'. It emits the '{', each key
-// and ':', and the ',' between members, but not the closing '}', so that a
-// caller can add members at the end. For each member it calls member with
-// the key's text (quotes included) and whether it holds escapes; member
-// must read the value and emit what it wants in its place. A nil member
-// copies every value.
-func (s *jsonScan) members(depth int, member func(key []byte, esc bool)) {
-	if depth > maxScanDepth {
-		s.fail("nested too deeply")
-		return
-	}
-	s.i++
-	s.putByte('{')
-	if s.peek() == '}' {
-		s.i++
-		return
-	}
-	for s.err == nil {
-		if s.peek() != '"' {
-			s.fail("expected an object key")
-			return
-		}
-		key, esc := s.str()
-		if s.err != nil {
-			return
+// members reads an object, '{' being next, and returns its '{' token. It
+// emits the '{', each key and ':', and the ',' between members, but not
+// the closing '}', so that a caller can add members at the end. For each
+// member it calls member with the key token; member must read the value
+// and emit what it wants in its place. A nil member copies every value.
+func (s *jsonScan) members(member func(key jsonscan.Token)) jsonscan.Token {
+	begin := s.next()
+	s.membersOf(begin, member)
+	return begin
+}
+
+// membersOf is members once the '{' token begin has been read.
+func (s *jsonScan) membersOf(begin jsonscan.Token, member func(key jsonscan.Token)) {
+	s.putValue(s.sc.Bytes(begin))
+	for {
+		k := s.next()
+		if k.Kind != jsonscan.Key {
+			return // '}', or an error
 		}
 		if s.rep != nil {
-			s.rep.key(key, esc)
+			s.rep.key(s.str(k))
 		}
-		s.put(key)
-		if s.peek() != ':' {
-			s.fail("expected ':' after an object key")
-			return
-		}
-		s.i++
+		s.putValue(s.sc.Bytes(k))
 		s.putByte(':')
-		if member != nil {
-			member(key, esc)
-		} else {
-			s.value(depth)
+		if s.peek(); s.err != nil {
+			return // the ':' is missing
 		}
-		switch s.peek() {
-		case ',':
-			s.i++
-			s.putByte(',')
-		case '}':
-			s.i++
-			return
-		default:
-			s.fail("expected ',' or '}' after an object member")
-			return
+		if member != nil {
+			member(k)
+		} else {
+			s.value()
 		}
 	}
 }
 
-// elements reads a list, src[i] being its '['. Like members it emits all
-// but the closing ']'. elem, if not nil, must read (and emit) each element.
-func (s *jsonScan) elements(depth int, elem func()) {
-	if depth > maxScanDepth {
-		s.fail("nested too deeply")
-		return
-	}
-	s.i++
-	s.putByte('[')
-	if s.peek() == ']' {
-		s.i++
-		return
-	}
+// elements reads a list, '[' being next, and returns its '[' token. Like
+// members it emits all but the closing ']'. elem, if not nil, must read
+// (and emit) each element.
+func (s *jsonScan) elements(elem func()) jsonscan.Token {
+	begin := s.next()
+	s.elementsOf(begin, elem)
+	return begin
+}
+
+// elementsOf is elements once the '[' token begin has been read.
+func (s *jsonScan) elementsOf(begin jsonscan.Token, elem func()) {
+	s.putValue(s.sc.Bytes(begin))
 	for s.err == nil {
+		if s.peek() == ']' {
+			s.next() // ']', or the error of a ']' after ','
+			break
+		}
 		if elem != nil {
 			elem()
 		} else {
-			s.value(depth)
-		}
-		switch s.peek() {
-		case ',':
-			s.i++
-			s.putByte(',')
-		case ']':
-			s.i++
-			return
-		default:
-			s.fail("expected ',' or ']' after a list element")
-			return
+			s.value()
 		}
 	}
 }
 
-// str reads a string, src[i] being its opening quote, and returns its text
-// with the quotes and whether it holds escapes. It does not emit: the
-// caller decides what goes out in its place.
-func (s *jsonScan) str() (text []byte, escaped bool) {
-	start := s.i
-	for j := start + 1; j < len(s.src); {
-		switch c := s.src[j]; {
-		case c == '"':
-			if !utf8.Valid(s.src[start+1 : j]) {
-				s.i = start
-				s.fail("a string is not valid UTF-8")
-				return nil, false
-			}
-			s.i = j + 1
-			return s.src[start:s.i], escaped
-		case c == '\\':
-			escaped = true
-			if j+1 >= len(s.src) {
-				s.i = j
-				s.fail("unterminated string")
-				return nil, false
-			}
-			switch s.src[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j += 2
-			case 'u':
-				if j+6 > len(s.src) || !hex4(s.src[j+2:j+6]) {
-					s.i = j
-					s.fail(`invalid \u escape`)
-					return nil, false
-				}
-				j += 6
-			default:
-				s.i = j
-				s.fail("invalid escape in string")
-				return nil, false
-			}
-		case c < 0x20:
-			s.i = j
-			s.fail("control character in string")
-			return nil, false
-		default:
-			j++
-		}
+// stringValue returns the value of t if it is a string value, else nil.
+func (s *jsonScan) stringValue(t jsonscan.Token) []byte {
+	if t.Kind != jsonscan.String {
+		return nil
 	}
-	s.fail("unterminated string")
-	return nil, false
-}
-
-func hex4(b []byte) bool {
-	for _, c := range b {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-// number reads (and emits) a number, checking the JSON number grammar.
-func (s *jsonScan) number() {
-	src, j := s.src, s.i
-	digits := func() int {
-		n := 0
-		for j < len(src) && src[j] >= '0' && src[j] <= '9' {
-			j++
-			n++
-		}
-		return n
-	}
-	if src[j] == '-' {
-		j++
-	}
-	switch {
-	case j < len(src) && src[j] == '0':
-		j++
-	case digits() == 0:
-		s.i = j
-		s.fail("invalid number")
-		return
-	}
-	if j < len(src) && src[j] == '.' {
-		j++
-		if digits() == 0 {
-			s.i = j
-			s.fail("invalid number")
-			return
-		}
-	}
-	if j < len(src) && (src[j] == 'e' || src[j] == 'E') {
-		j++
-		if j < len(src) && (src[j] == '+' || src[j] == '-') {
-			j++
-		}
-		if digits() == 0 {
-			s.i = j
-			s.fail("invalid number")
-			return
-		}
-	}
-	s.put(src[s.i:j])
-	s.i = j
-}
-
-// literal reads (and emits) true, false or null.
-func (s *jsonScan) literal(word string) {
-	if len(s.src)-s.i < len(word) || string(s.src[s.i:s.i+len(word)]) != word {
-		s.fail("invalid literal")
-		return
-	}
-	s.i += len(word)
-	if s.emit {
-		s.out = append(s.out, word...)
-	}
-}
-
-// keyIs reports whether the key text (quotes included) names name.
-func keyIs(key []byte, esc bool, name string) bool {
-	if !esc {
-		return string(key[1:len(key)-1]) == name
-	}
-	return string(unquoteJSON(key, true)) == name
-}
-
-// unquoteJSON returns the content of the JSON string text (quotes included),
-// which jsonScan has checked. Without escapes it aliases text.
-func unquoteJSON(text []byte, esc bool) []byte {
-	if len(text) < 2 {
-		return nil // what str returns after an error
-	}
-	if !esc {
-		return text[1 : len(text)-1]
-	}
-	var v string
-	if err := json.Unmarshal(text, &v); err != nil {
-		// Unreachable for text jsonScan accepted; fall back to the raw
-		// content rather than lose the string.
-		return text[1 : len(text)-1]
-	}
-	return []byte(v)
-}
-
-// stringContent returns the content of a string value read by valueSpan.
-func stringContent(v []byte) []byte {
-	return unquoteJSON(v, bytes.IndexByte(v, '\\') >= 0)
+	return s.str(t)
 }
 
 // asciiEqualFold reports whether b and s are equal under ASCII case

@@ -55,7 +55,8 @@ var ErrBadEnvelope = errors.New("unusable envelope")
 // envelope's "more" and "next", a bundle's "type", "id" and "spec_version")
 // are accepted and their values ignored (conformance INT-07). Any other
 // member, a mis-cased one such as "Objects" included, and any member given
-// twice are refused: a client that misspells "objects" must not be told its
+// twice are refused, where INT-07 said to ignore unknown members (issue 9
+// decided it): a client that misspells "objects" must not be told its
 // objects were stored, and readers disagree on which of two "objects" lists
 // counts (I-JSON, RFC 7493 §2.3). Member names are compared after
 // unescaping. An absent "objects" gives an empty list (AMB-09). Each object

@@ -209,17 +209,15 @@ func ReplaceIdentity(raw []byte, from, to string) ([]byte, error) {
 // (isSCOObject), given whether it has created and its extensions value
 // (nil when absent), and not a predefined TLP marking.
 func mayHaveCreator(typ string, hasCreated bool, extensions, id []byte) bool {
-	sco := IsSCO(typ)
-	if !sco && !isKnownNonSCO(typ) && typ != "bundle" {
-		var declared string
-		if len(extensions) > 0 {
-			// Only custom objects pay for decoding their extensions.
-			v, _ := decodeJSON(extensions)
-			ext, _ := v.(map[string]any)
-			declared = declaredKind(ext)
+	sco := isSCOKind(typ, hasCreated, func() map[string]any {
+		if len(extensions) == 0 {
+			return nil
 		}
-		sco = customIsSCO(hasCreated, declared)
-	}
+		// Only custom objects pay for decoding their extensions.
+		v, _ := decodeJSON(extensions)
+		ext, _ := v.(map[string]any)
+		return ext
+	})
 	return !sco && tlpIndex(id) < 0
 }
 

@@ -242,15 +242,23 @@ func isKnownNonSCO(typ string) bool { return knownNonSCO[typ] }
 // §3.2; new-sco an SCO); only when none is declared does it count as an SCO
 // when it carries no created, as the STIX validator does.
 func isSCOObject(typ string, obj map[string]any) bool {
-	if IsSCO(typ) {
+	_, created := obj["created"]
+	return isSCOKind(typ, created, func() map[string]any {
+		ext, _ := obj["extensions"].(map[string]any)
+		return ext
+	})
+}
+
+// isSCOKind is isSCOObject over what it needs: the type, whether created
+// is present, and the extensions, asked for only for a custom type.
+func isSCOKind(typ string, hasCreated bool, extensions func() map[string]any) bool {
+	switch {
+	case IsSCO(typ):
 		return true
-	}
-	if isKnownNonSCO(typ) || typ == "bundle" {
+	case isKnownNonSCO(typ) || typ == "bundle":
 		return false
 	}
-	_, created := obj["created"]
-	ext, _ := obj["extensions"].(map[string]any)
-	return customIsSCO(created, declaredKind(ext))
+	return customIsSCO(hasCreated, declaredKind(extensions()))
 }
 
 // customIsSCO decides isSCOObject for a custom type from whether it has

@@ -75,6 +75,7 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 		// Successes are rebuilt on each run: a failed group commit runs
 		// this again, and nothing may survive from the aborted attempt.
 		st.Successes = st.Successes[:0]
+		var stored []ObjectRef // the versions as stored, for the audit row
 		last := int64(0)
 		if v := coll.Get(keyLastAdded); len(v) == 8 {
 			last = int64(binary.BigEndian.Uint64(v))
@@ -85,11 +86,12 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 		objects.FillPercent = 0.95
 		for i := range s.Objects {
 			o := &s.Objects[i]
-			detail, err := addOne(versions, objects, o, &last, now, s.Blind)
+			detail, real, err := addOne(versions, objects, o, &last, now, s.Blind)
 			if err != nil {
 				return err
 			}
 			st.Successes = append(st.Successes, detail)
+			stored = append(stored, ObjectRef{ID: real.ID, Version: real.Version})
 		}
 		if err := coll.Put(keyLastAdded, binary.BigEndian.AppendUint64(nil, uint64(last))); err != nil {
 			return err
@@ -101,10 +103,7 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 		if s.Audit != nil {
 			ev := *s.Audit
 			ev.Time, ev.StatusID, ev.Count = s.Received, st.ID, st.SuccessCount
-			ev.Objects = make([]ObjectRef, len(st.Successes))
-			for i, d := range st.Successes {
-				ev.Objects[i] = ObjectRef{ID: d.ID, Version: d.Version}
-			}
+			ev.Objects = stored
 			if err := appendAudit(tx, &ev); err != nil {
 				return err
 			}
@@ -118,27 +117,34 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 }
 
 // addOne stores one object version unless it is a duplicate, advancing
-// *last when it hands out a date_added. blind is Submission.Blind.
-func addOne(versions, objects *bolt.Bucket, o *Object, last *int64, now int64, blind bool) (StatusDetail, error) {
+// *last when it hands out a date_added. It returns the status detail to
+// report and the detail of the version as stored; they differ only for a
+// duplicate when blind (Submission.Blind), whose report must not tell the
+// stored version while the audit row must.
+func addOne(versions, objects *bolt.Bucket, o *Object, last *int64, now int64, blind bool) (report, stored StatusDetail, err error) {
 	h := &o.Header
 	specVersion := h.SpecVersion
 	if specVersion == "" {
 		specVersion = "2.1" // an SCO without spec_version is 2.1 (§3.2)
 	}
 	vt, versioned := h.Version()
-	var stored []byte // date_added key of the version already present
+	var present []byte // date_added key of the version already present
 	if versioned {
-		stored = versions.Get(versionsKey(h.ID, versionKey(vt)))
+		present = versions.Get(versionsKey(h.ID, versionKey(vt)))
 	} else {
 		// Unversioned: any stored version of this id is the same object.
 		c := versions.Cursor()
 		prefix := idPrefix(h.ID)
 		if k, da := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
-			stored = da
+			present = da
 		}
 	}
-	if stored != nil && !blind {
-		return duplicateDetail(h, objects, stored, o.Raw)
+	if present != nil {
+		dup, err := duplicateDetail(h, objects, present, o.Raw)
+		if err != nil || !blind {
+			return dup, dup, err
+		}
+		stored = StatusDetail{ID: dup.ID, Version: dup.Version}
 	}
 
 	dateAdded := now
@@ -146,12 +152,12 @@ func addOne(versions, objects *bolt.Bucket, o *Object, last *int64, now int64, b
 		dateAdded = *last + 1
 	}
 	*last = dateAdded
-	if stored != nil {
+	if present != nil {
 		// Blind: answer as for a new version, store nothing.
 		if versioned {
-			return DetailFor(h, ""), nil
+			return DetailFor(h, ""), stored, nil
 		}
-		return StatusDetail{ID: h.ID, Version: microsToTime(dateAdded).Format(TimestampLayout)}, nil
+		return StatusDetail{ID: h.ID, Version: microsToTime(dateAdded).Format(TimestampLayout)}, stored, nil
 	}
 
 	rec := record{id: []byte(h.ID), dateAdded: dateAdded, specVersion: specVersion, raw: o.Raw}
@@ -165,12 +171,13 @@ func addOne(versions, objects *bolt.Bucket, o *Object, last *int64, now int64, b
 	}
 	da := addedKey(dateAdded)
 	if err := objects.Put(da, rec.encode()); err != nil {
-		return StatusDetail{}, err
+		return report, stored, err
 	}
 	if err := versions.Put(versionsKey(h.ID, rec.vkey), da); err != nil {
-		return StatusDetail{}, err
+		return report, stored, err
 	}
-	return StatusDetail{ID: h.ID, Version: rec.version}, nil
+	report = StatusDetail{ID: h.ID, Version: rec.version}
+	return report, report, nil
 }
 
 // duplicateDetail reports a version already stored under date_added da.

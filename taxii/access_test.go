@@ -802,6 +802,21 @@ func TestAccess_SubmissionsStatusIsBlind(t *testing.T) {
 	if again.Successes[1].Version == first.Successes[1].Version {
 		t.Errorf("SCO version %q is the first date_added: the status tells when it was first added", again.Successes[1].Version)
 	}
+	// The audit log, read by administrators, keeps the truth: the
+	// versions as stored.
+	found := false
+	for _, r := range w.audit(t, store.AuditQuery{Action: "publish", Account: accPublisher}) {
+		if r.StatusID != again.ID {
+			continue
+		}
+		found = true
+		if len(r.Objects) != 2 || r.Objects[1].Version != first.Successes[1].Version {
+			t.Errorf("audit row of the blind publish lists %+v, want the stored SCO version %s", r.Objects, first.Successes[1].Version)
+		}
+	}
+	if !found {
+		t.Errorf("no audit row for status %s", again.ID)
+	}
 	admin := w.publish(t, sgBasic(accAdmin, sgPassword(accAdmin)), coll, sdo, sco)
 	for i, d := range admin.Successes {
 		if d.Message != "already present" || d.Version != first.Successes[i].Version {

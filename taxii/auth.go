@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -47,6 +48,8 @@ type authenticator struct {
 	// a flood of wrong passwords cannot take every core.
 	checks    chan struct{}
 	checkWait time.Duration
+	// waiting counts the logins waiting for a slot (observed by tests).
+	waiting atomic.Int32
 	// onCheck is called for each bcrypt verification (a metric).
 	onCheck func()
 }
@@ -189,11 +192,14 @@ func (a *authenticator) compare(hash []byte, password string, guard *checkGuard)
 	select {
 	case a.checks <- struct{}{}:
 	default:
+		a.waiting.Add(1)
 		t := time.NewTimer(a.checkWait)
 		select {
 		case a.checks <- struct{}{}:
+			a.waiting.Add(-1)
 			t.Stop()
 		case <-t.C:
+			a.waiting.Add(-1)
 			return errLoginBusy
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,14 +89,25 @@ func TestAuthenticator_PasswordChecksBounded(t *testing.T) {
 // waiting for their check.
 func TestAuthenticator_ConcurrentLoginsNotLimited(t *testing.T) {
 	s := newBusyServer(t, LoginLimit{PerAddress: 2})
-	s.auth.checks <- struct{}{} // hold the slot so that the logins queue
+	var checks atomic.Int32
+	s.auth.onCheck = func() { checks.Add(1) }
+	s.auth.checkWait = time.Hour // the test decides when the slot frees
+	s.auth.checks <- struct{}{}  // hold the slot so that the logins queue
 	codes := make(chan int, 12)
 	var wg sync.WaitGroup
 	for range 12 {
 		wg.Go(func() { codes <- busyGet(s, aliceBasic).Code })
 	}
+	// All twelve must be queued before the slot frees: one that came later
+	// would find the credential cached and test nothing.
+	for s.auth.waiting.Load() < 12 {
+		time.Sleep(time.Millisecond)
+	}
 	<-s.auth.checks
 	wg.Wait()
+	if n := checks.Load(); n != 12 {
+		t.Errorf("%d bcrypt checks ran, want 12 (every login queued before the cache knew the password)", n)
+	}
 	close(codes)
 	for c := range codes {
 		if c != http.StatusOK {

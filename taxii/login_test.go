@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/taxii"
@@ -211,6 +212,51 @@ func TestLogin_RefusalsAuditedOncePerMinute(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("rows (address, account, count, time of the latest refusal)\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// Ensure that refusals from one IPv6 /64 are audited as one address (a
+// client there can use any of 2^64 addresses), and that a refusal's row
+// keeps at most a bounded part of the request path it names.
+func TestLogin_RefusalsAuditedPer64(t *testing.T) {
+	w := newLoginWorld(t, taxii.LoginLimit{PerAddress: -1, PerAccount: -1}, nil)
+	long := "/taxii2/" + strings.Repeat("é", 20000)
+	for i := range 50 {
+		req := httptest.NewRequest(http.MethodGet, long, nil)
+		req.RemoteAddr = netip.AddrPortFrom(netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", i+1)), 40000).String()
+		req.Header.Set("Authorization", sgBearer("eit_wrong"))
+		rec := httptest.NewRecorder()
+		w.srv.ServeHTTP(rec, req)
+		checkError(t, rec, http.StatusUnauthorized)
+	}
+	rows := w.audit(t, store.AuditQuery{Action: "auth.refused"}) // closes the server: the pending row too
+	if len(rows) != 2 {
+		t.Fatalf("%d rows for 50 refusals from one /64, want 2 (the first, then one counting the rest)", len(rows))
+	}
+	if n := rows[0].Count + rows[1].Count; n != 50 {
+		t.Errorf("rows count %d refusals, want 50", n)
+	}
+	for _, r := range rows {
+		if len(r.Detail) > 256 || !strings.HasPrefix(r.Detail, "GET /taxii2/é") || !utf8.ValidString(r.Detail) {
+			t.Errorf("detail of %d bytes: %.40q...", len(r.Detail), r.Detail)
+		}
+	}
+}
+
+// Ensure that guesses from other addresses cannot lock an account out of
+// an address it has logged in from with its password (the per-name limit
+// does not apply there; the per-address limit still does), while a new
+// address is refused once the name is past its limit.
+func TestLogin_AccountLimitSparesKnownAddresses(t *testing.T) {
+	w := newLoginWorld(t, taxii.LoginLimit{PerAddress: 100, PerAccount: 3, Window: time.Minute}, nil)
+	const home = "198.51.100.7"
+	checkOK(t, w.from(t, home, sgBasic(lgAlice, sgPassword(lgAlice))), http.StatusOK)
+	for i := range 5 {
+		w.from(t, "203.0.113."+strconv.Itoa(10+i), sgBasic(lgAlice, "wrong"))
+	}
+	checkError(t, w.from(t, "203.0.113.99", sgBasic(lgAlice, sgPassword(lgAlice))), http.StatusTooManyRequests)
+	checkOK(t, w.from(t, home, sgBasic(lgAlice, sgPassword(lgAlice))), http.StatusOK)
+	// A wrong password from home still counts against home's own limit.
+	checkError(t, w.from(t, home, sgBasic(lgAlice, "wrong")), http.StatusUnauthorized)
 }
 
 // Ensure that a request with two Authorization headers is refused with a

@@ -102,9 +102,14 @@ const (
 type loginGuard struct {
 	limit LoginLimit
 
-	mu       sync.Mutex
-	addrs    *lru[string, *failures]
-	names    *lru[[sha256.Size]byte, *failures]
+	mu    sync.Mutex
+	addrs *lru[string, *failures]
+	names *lru[[sha256.Size]byte, *failures]
+	// known holds the (address, name) pairs that logged in with the right
+	// password: the per-name limit does not apply to them, so that guesses
+	// from elsewhere cannot lock an account out of the addresses it
+	// really uses (the per-address limit still does).
+	known    *lru[[sha256.Size]byte, struct{}]
 	refusals *lru[refusalKey, *refusalRows]
 	// rows are audit rows due, collected under mu and taken by the caller.
 	rows      []store.AuditEvent
@@ -117,8 +122,9 @@ type failures struct {
 	last time.Time
 }
 
-// refusalKey is what refusals are audited by: the client address as
-// given, and the account named.
+// refusalKey is what refusals are audited by: the client address's table
+// key (addrKey: an IPv6 address's /64, which one client can fill with
+// addresses), and the account named.
 type refusalKey struct{ addr, account string }
 
 // refusalRows is the audit state of one refusalKey.
@@ -132,6 +138,7 @@ func newLoginGuard(limit LoginLimit) *loginGuard {
 	g := &loginGuard{limit: limit,
 		addrs:    newLRU[string, *failures](maxTrackedLogins),
 		names:    newLRU[[sha256.Size]byte, *failures](maxTrackedLogins),
+		known:    newLRU[[sha256.Size]byte, struct{}](maxTrackedLogins),
 		refusals: newLRU[refusalKey, *refusalRows](maxTrackedLogins)}
 	g.refusals.onEvict = func(_ refusalKey, r *refusalRows) { g.pendingRow(r) }
 	return g
@@ -150,9 +157,14 @@ func addrKey(ip string) string {
 // refill adds what has refilled since f.last to f, up to n, at n per
 // window.
 func (f *failures) refill(n int, window time.Duration, now time.Time) {
-	if f.last.IsZero() {
+	switch {
+	case f.last.IsZero():
 		f.left = float64(n)
-	} else {
+	case now.Before(f.last):
+		// A request that read the clock before a newer one refilled
+		// the bucket: nothing has refilled since.
+		return
+	default:
 		f.left = math.Min(float64(n), f.left+now.Sub(f.last).Seconds()*float64(n)/window.Seconds())
 	}
 	f.last = now
@@ -177,6 +189,19 @@ func (g *loginGuard) limited(addr, name string, now time.Time) (time.Duration, b
 		wait = max(wait, f.wait(g.limit.PerAccount, g.limit.Window))
 	}
 	return wait, wait > 0
+}
+
+// succeeded notes a right password from addr for name.
+func (g *loginGuard) succeeded(addr, name string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.known.add(knownKey(addr, name), struct{}{})
+}
+
+// knownKey is the table key of an (address, name) pair; hashed, so the
+// table holds no text a client sent.
+func knownKey(addr, name string) [sha256.Size]byte {
+	return sha256.Sum256([]byte(addrKey(addr) + "\x00" + name))
 }
 
 // failed counts one wrong password from addr for name.
@@ -206,6 +231,9 @@ func (g *loginGuard) buckets(addr, name string, now time.Time) (a, f *failures) 
 		a.refill(n, g.limit.Window, now)
 	}
 	if n := g.limit.PerAccount; n > 0 && name != "" {
+		if _, ok := g.known.get(knownKey(addr, name)); ok {
+			return a, nil
+		}
 		k := sha256.Sum256([]byte(name))
 		var ok bool
 		if f, ok = g.names.get(k); !ok {
@@ -224,7 +252,7 @@ func (g *loginGuard) buckets(addr, name string, now time.Time) (a, f *failures) 
 func (g *loginGuard) refused(ev store.AuditEvent, now time.Time) []store.AuditEvent {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	k := refusalKey{ev.RemoteAddr, ev.Account}
+	k := refusalKey{addrKey(ev.RemoteAddr), ev.Account}
 	a, ok := g.refusals.get(k)
 	if !ok {
 		a = &refusalRows{}

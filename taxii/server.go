@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
@@ -279,21 +280,26 @@ func (s *Server) login(c *gin.Context) (*principal, error) {
 		// it is freed: concurrent wrong passwords then cannot all pass
 		// on the last failure left, with no failure taken ahead from
 		// logins that turn out right.
+		// The clock is read again in the slot: a login may wait there
+		// while newer ones refill the buckets.
 		guard = &checkGuard{
-			admit:  func() bool { _, limited := s.logins.limited(addr, name, now); return !limited },
-			failed: func() { s.logins.failed(addr, name, now) },
+			admit:  func() bool { _, limited := s.logins.limited(addr, name, s.now()); return !limited },
+			failed: func() { s.logins.failed(addr, name, s.now()) },
 		}
 	}
 	p, err := s.auth.authenticate(dir, header, c.Request.TLS, guard)
 	switch {
 	case p != nil:
+		if p.via == "password" {
+			s.logins.succeeded(addr, name)
+		}
 		return p, nil
 	case err == errLoginBusy:
 		c.Header("Retry-After", "1")
 		return nil, err
 	case err == errLoginLimited:
 		s.refused(c, dir, header, now)
-		wait, _ := s.logins.limited(addr, name, now)
+		wait, _ := s.logins.limited(addr, name, s.now())
 		c.Header("Retry-After", retryAfter(wait))
 		return nil, err
 	}
@@ -305,7 +311,24 @@ func (s *Server) login(c *gin.Context) (*principal, error) {
 func (s *Server) refused(c *gin.Context, dir *directory, header string, now time.Time) {
 	s.metrics.authFailures.Inc()
 	s.recordRefusals(s.logins.refused(store.AuditEvent{Time: now, Action: "auth.refused", RemoteAddr: c.ClientIP(),
-		Account: attemptedAccount(dir, header), Detail: c.Request.Method + " " + c.Request.URL.Path}, now))
+		Account: attemptedAccount(dir, header), Detail: clip(c.Request.Method+" "+c.Request.URL.Path, maxRefusalDetail)}, now))
+}
+
+// maxRefusalDetail bounds the request line kept in a refusal's audit row:
+// the path is the client's choice, up to the header limit, and rows wait
+// in memory until their interval ends.
+const maxRefusalDetail = 256
+
+// clip cuts s to at most n bytes, at a UTF-8 boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func (s *Server) recordRefusals(rows []store.AuditEvent) {
@@ -326,7 +349,10 @@ func basicName(header string) (string, bool) {
 	if !strings.EqualFold(scheme, "basic") {
 		return "", false
 	}
-	name, _, _ := decodeBasic(strings.TrimSpace(cred))
+	name, _, ok := decodeBasic(strings.TrimSpace(cred))
+	if !ok {
+		name = ""
+	}
 	return name, true
 }
 
@@ -335,12 +361,8 @@ func basicName(header string) (string, bool) {
 // account is not recorded: clients put tokens and passwords in the user
 // name field too (`curl -u $TOKEN:`), and the log must not keep them.
 func attemptedAccount(dir *directory, header string) string {
-	scheme, cred, _ := strings.Cut(strings.TrimSpace(header), " ")
-	if !strings.EqualFold(scheme, "basic") {
-		return ""
-	}
-	name, _, ok := decodeBasic(strings.TrimSpace(cred))
-	if !ok || dir.accounts[name] == nil {
+	name, _ := basicName(header)
+	if name == "" || dir.accounts[name] == nil {
 		return ""
 	}
 	return name

@@ -209,14 +209,26 @@ func TestAudit_RefusedAuthentication(t *testing.T) {
 }
 
 // Ensure that rate-limit refusals are audited with the account and its
-// organization.
+// organization, collapsed like refused logins: the first at once, then at
+// most one row a minute counting the refusals it stands for (issue 9: a
+// row per refused request let one client grow the log without end).
 func TestAudit_RateLimit(t *testing.T) {
 	w := newAuditWorld(t, func(o *taxii.Options) { o.RateLimit = &store.RateLimit{PerSecond: 1, Burst: 1} })
 	checkOK(t, w.req(t, http.MethodGet, "/taxii2/", "", audAuth(audReader3)), http.StatusOK)
-	checkError(t, w.req(t, http.MethodGet, "/taxii2/", "", audAuth(audReader3)), http.StatusTooManyRequests)
-	rows := w.audit(t, store.AuditQuery{Action: "ratelimit"})
-	if len(rows) != 1 || rows[0].Account != audReader3 || rows[0].Organization != "clerks-south" || !rows[0].Time.Equal(sgStart) {
-		t.Errorf("ratelimit rows %+v", rows)
+	for range 50 {
+		checkError(t, w.req(t, http.MethodGet, "/taxii2/", "", audAuth(audReader3)), http.StatusTooManyRequests)
+	}
+	rows := w.audit(t, store.AuditQuery{Action: "ratelimit"}) // closes the server: the pending row too
+	if len(rows) != 2 {
+		t.Fatalf("%d ratelimit rows for 50 refusals, want 2: %+v", len(rows), rows)
+	}
+	for _, r := range rows {
+		if r.Account != audReader3 || r.Organization != "clerks-south" || !r.Time.Equal(sgStart) {
+			t.Errorf("ratelimit row %+v", r)
+		}
+	}
+	if n := rows[0].Count + rows[1].Count; n != 50 {
+		t.Errorf("rows count %d refusals, want 50", n)
 	}
 }
 

@@ -92,8 +92,9 @@ const (
 // number of slots less one; logins waiting for a slot take nothing ahead,
 // so many right passwords at once from one address are not refused.
 //
-// Refusals (401 and 429) are audited at most once per refusalAuditInterval
-// per address and account named (the account, if the credential named an
+// Refusals (401 and 429, and requests past an account's rate limit) are
+// audited at most once per refusalAuditInterval per address, account
+// named and action (the account, if the credential named an
 // existing one, else none; see attemptedAccount): the first at once, those
 // after it in one row whose Count says how many it stands for. Keeping the
 // account in the key keeps "who tried alice's password" answerable by an
@@ -124,8 +125,9 @@ type failures struct {
 
 // refusalKey is what refusals are audited by: the client address's table
 // key (addrKey: an IPv6 address's /64, which one client can fill with
-// addresses), and the account named.
-type refusalKey struct{ addr, account string }
+// addresses), the account named, and the action (auth.refused, or
+// ratelimit for an account over its request rate).
+type refusalKey struct{ addr, account, action string }
 
 // refusalRows is the audit state of one refusalKey.
 type refusalRows struct {
@@ -252,7 +254,7 @@ func (g *loginGuard) buckets(addr, name string, now time.Time) (a, f *failures) 
 func (g *loginGuard) refused(ev store.AuditEvent, now time.Time) []store.AuditEvent {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	k := refusalKey{addrKey(ev.RemoteAddr), ev.Account}
+	k := refusalKey{addrKey(ev.RemoteAddr), ev.Account, ev.Action}
 	a, ok := g.refusals.get(k)
 	if !ok {
 		a = &refusalRows{}

@@ -225,7 +225,11 @@ func (s *Server) authenticate(c *gin.Context) {
 	if limit != nil {
 		if ok, wait := s.limits.allow(p.Name, *limit, s.now()); !ok {
 			s.metrics.rateLimited.Inc()
-			s.audit.record(store.AuditEvent{Action: "ratelimit", Account: p.Name, Organization: p.Organization, RemoteAddr: c.ClientIP()})
+			// Collapsed like refused logins: a client hammering past its
+			// limit must not write a row per request.
+			now := s.now()
+			s.recordRefusals(s.logins.refused(store.AuditEvent{Time: now, Action: "ratelimit", Account: p.Name,
+				Organization: p.Organization, RemoteAddr: c.ClientIP()}, now))
 			c.Header("Retry-After", retryAfter(wait))
 			s.writeError(c, errorf(http.StatusTooManyRequests, "Too Many Requests",
 				"this account's request rate limit is exceeded; retry after the number of seconds in Retry-After"))

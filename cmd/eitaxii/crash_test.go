@@ -77,6 +77,9 @@ func writeCrashConfig(t *testing.T, dataDir string, maxContentLength int64) stri
 listen: 127.0.0.1:0
 data_dir: `+dataDir+`
 discovery: {title: eitaxii crash test}
+# The shutdown test polls with 12 connections of one account: more reads
+# at once than the default max_concurrent_reads (4) lets one account have.
+max_concurrent_reads: 16
 accounts:
   - name: `+crashUser+`
     password_hash: "`+string(hash)+`"

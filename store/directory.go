@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/eitaxii/eitaxii/access"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -25,31 +26,16 @@ var (
 	bucketGroups   = []byte("groups")
 )
 
-// Role is an account's role in a sharing group.
-type Role string
+// Role is an account's role in a sharing group: access.Role, kept under
+// this name until the directory's types move with the storage contract.
+type Role = access.Role
 
 // Roles, from least to most privileged.
 const (
-	RoleReader    Role = "reader"    // reads the group's collections
-	RolePublisher Role = "publisher" // reads and publishes
-	RoleAdmin     Role = "admin"     // publishes, and manages the group
+	RoleReader    = access.RoleReader
+	RolePublisher = access.RolePublisher
+	RoleAdmin     = access.RoleAdmin
 )
-
-// Rank orders roles; an unknown role ranks 0, below reader.
-func (r Role) Rank() int {
-	switch r {
-	case RoleReader:
-		return 1
-	case RolePublisher:
-		return 2
-	case RoleAdmin:
-		return 3
-	}
-	return 0
-}
-
-// Valid reports whether r is one of the three roles.
-func (r Role) Valid() bool { return r.Rank() > 0 }
 
 // Organization is a member organization: an election office, a vendor, an
 // ISAC, an agency. Every account belongs to one.

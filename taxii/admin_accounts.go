@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -71,7 +72,7 @@ func (s *Server) handleAdminMe(c *gin.Context) error {
 // handleListOrganizations serves GET /admin/v1/organizations (superadmin).
 func (s *Server) handleListOrganizations(c *gin.Context) error {
 	if !caller(c).Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	dir := s.dir.Load()
 	res := struct {
@@ -91,7 +92,7 @@ func (s *Server) handleGetOrganization(c *gin.Context) error {
 	p := caller(c)
 	name := c.Param("name")
 	o := s.dir.Load().orgs[name]
-	if o == nil || !p.Superadmin && p.Organization != name {
+	if o == nil || !p.actor().MayReadOrganization(name) {
 		return errNotFound
 	}
 	writeAdminJSON(c, http.StatusOK, o)
@@ -107,7 +108,7 @@ type organizationBody struct {
 // (superadmin): a new organization with a new STIX identity id.
 func (s *Server) handleCreateOrganization(c *gin.Context) error {
 	if !caller(c).Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	var body organizationBody
 	if err := decodeBody(c, &body); err != nil {
@@ -150,7 +151,7 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 // (superadmin): only the title changes.
 func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 	if !caller(c).Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	var body struct {
 		Title *string `json:"title"`
@@ -189,7 +190,7 @@ func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 // (superadmin); 409 while accounts belong to it.
 func (s *Server) handleDeleteOrganization(c *gin.Context) error {
 	if !caller(c).Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	name := c.Param("name")
 	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
@@ -211,9 +212,9 @@ func (s *Server) handleDeleteOrganization(c *gin.Context) error {
 // account for a superadmin, its organization's for an organization admin.
 // An organization outside the caller's scope, or unknown, is 404.
 func (s *Server) handleListAccounts(c *gin.Context) error {
-	p := caller(c)
-	if !p.Superadmin && !p.OrgAdmin {
-		return errNeedAccountAdmin
+	p := caller(c).actor()
+	if !p.ManagesAccounts() {
+		return access.NeedAccountAdmin
 	}
 	org, filtered := c.GetQuery("organization")
 	for key := range c.Request.URL.Query() {
@@ -222,14 +223,14 @@ func (s *Server) handleListAccounts(c *gin.Context) error {
 		}
 	}
 	dir := s.dir.Load()
-	if filtered && (dir.orgs[org] == nil || !p.Superadmin && org != p.Organization) {
+	if filtered && (dir.orgs[org] == nil || !p.MayReadOrganization(org)) {
 		return errNotFound
 	}
 	res := struct {
 		Accounts []accountView `json:"accounts"`
 	}{Accounts: []accountView{}}
 	for _, a := range dir.accounts {
-		if mayReadAccount(p, &a.Account) && (!filtered || a.Organization == org) {
+		if p.MayReadAccount(target(&a.Account)) && (!filtered || a.Organization == org) {
 			res.Accounts = append(res.Accounts, viewAccount(&a.Account))
 		}
 	}
@@ -242,12 +243,12 @@ func (s *Server) handleListAccounts(c *gin.Context) error {
 // through the accounts endpoints (403 for callers who manage no accounts,
 // 404 outside their scope).
 func (s *Server) account(c *gin.Context) (*accountEntry, error) {
-	p := caller(c)
-	if !p.Superadmin && !p.OrgAdmin {
-		return nil, errNeedAccountAdmin
+	p := caller(c).actor()
+	if !p.ManagesAccounts() {
+		return nil, access.NeedAccountAdmin
 	}
 	a := s.dir.Load().accounts[c.Param("name")]
-	if a == nil || !mayReadAccount(p, &a.Account) {
+	if a == nil || !p.MayReadAccount(target(&a.Account)) {
 		return nil, errNotFound
 	}
 	return a, nil
@@ -320,7 +321,7 @@ func (ch *accountChange) validate() error {
 		seen := map[string]bool{}
 		ch.certificates = []string{}
 		for i, fp := range *b.Certificates {
-			k, ok := hashKey(fp)
+			k, ok := access.HashKey(fp)
 			if !ok {
 				return badRequest("certificates[%d]: not a hex SHA-256 certificate fingerprint", i)
 			}
@@ -343,20 +344,11 @@ func (ch *accountChange) validate() error {
 	return nil
 }
 
-// authorize refuses flags the caller may not set: only a superadmin makes
-// superadmins.
-func (ch *accountChange) authorize(p *principal) error {
-	if ch.body.Superadmin != nil && !p.Superadmin {
-		return forbidden("superadmin: only a superadmin may grant or remove it")
-	}
-	return nil
-}
-
 // checkCertificates refuses fingerprints registered to another account:
 // a certificate authenticates one account only.
 func (ch *accountChange) checkCertificates(dir *directory, account string) error {
 	for i, fp := range ch.certificates {
-		k, _ := hashKey(fp)
+		k, _ := access.HashKey(fp)
 		if other := dir.certs[k]; other != nil && other.Name != account {
 			return conflict("certificates[%d]: this certificate is registered to another account", i)
 		}
@@ -413,9 +405,9 @@ func (ch *accountChange) apply(a *store.Account) string {
 // admin creates accounts in its own organization only (the default when
 // the body names none) and never superadmins.
 func (s *Server) handleCreateAccount(c *gin.Context) error {
-	p := caller(c)
-	if !p.Superadmin && !p.OrgAdmin {
-		return errNeedAccountAdmin
+	p := caller(c).actor()
+	if !p.ManagesAccounts() {
+		return access.NeedAccountAdmin
 	}
 	var ch accountChange
 	if err := decodeBody(c, &ch.body); err != nil {
@@ -435,10 +427,10 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 	default:
 		b.Organization = &p.Organization
 	}
-	if !p.Superadmin && *b.Organization != p.Organization {
-		return forbidden("organization: an organization admin creates accounts in its own organization (%s) only", p.Organization)
+	if err := p.CheckCreateAccount(*b.Organization); err != nil {
+		return err
 	}
-	if err := ch.authorize(p); err != nil {
+	if err := p.CheckAccountFlags(b.Superadmin != nil); err != nil {
 		return err
 	}
 	if b.Kind == nil {
@@ -485,12 +477,12 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 // may not disable itself or drop its own superadmin flag: that is how a
 // server loses its last administrator.
 func (s *Server) handleUpdateAccount(c *gin.Context) error {
-	p := caller(c)
+	p := caller(c).actor()
 	cur, err := s.account(c)
 	if err != nil {
 		return err
 	}
-	if err := checkChangeAccount(p, &cur.Account); err != nil {
+	if err := p.CheckChangeAccount(target(&cur.Account)); err != nil {
 		return err
 	}
 	var patch patchAccount
@@ -503,11 +495,11 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 	if b.Kind == nil && !b.Password.Set && b.Disabled == nil && b.Superadmin == nil && b.OrgAdmin == nil && b.Certificates == nil && !b.RateLimit.Set {
 		return badRequest("body: nothing to change (give any of kind, password, disabled, superadmin, org_admin, certificates, rate_limit)")
 	}
-	if err := ch.authorize(p); err != nil {
+	if err := p.CheckAccountFlags(b.Superadmin != nil); err != nil {
 		return err
 	}
-	if cur.Name == p.Name && (b.Disabled != nil && *b.Disabled || b.Superadmin != nil && !*b.Superadmin && p.Superadmin) {
-		return forbidden("an account may not disable itself or drop its own superadmin flag; ask another superadmin")
+	if err := p.CheckSelfChange(target(&cur.Account), b.Disabled != nil && *b.Disabled, b.Superadmin != nil && !*b.Superadmin); err != nil {
+		return err
 	}
 	if err := ch.validate(); err != nil {
 		return err
@@ -518,7 +510,7 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 		if a, err = tx.Account(cur.Name); err != nil {
 			return err
 		}
-		if err := checkChangeAccount(p, a); err != nil {
+		if err := p.CheckChangeAccount(target(a)); err != nil {
 			return err
 		}
 		if err := ch.checkCertificates(dir, a.Name); err != nil {
@@ -540,23 +532,23 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 // handleDeleteAccount serves DELETE /admin/v1/accounts/{name}: the account,
 // its tokens and its memberships go. An account may not delete itself.
 func (s *Server) handleDeleteAccount(c *gin.Context) error {
-	p := caller(c)
+	p := caller(c).actor()
 	cur, err := s.account(c)
 	if err != nil {
 		return err
 	}
-	if err := checkChangeAccount(p, &cur.Account); err != nil {
+	if err := p.CheckChangeAccount(target(&cur.Account)); err != nil {
 		return err
 	}
-	if cur.Name == p.Name {
-		return forbidden("an account may not delete itself; ask another administrator")
+	if err := p.CheckDeleteAccount(target(&cur.Account)); err != nil {
+		return err
 	}
 	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
 		a, err := tx.Account(cur.Name)
 		if err != nil {
 			return err
 		}
-		if err := checkChangeAccount(p, a); err != nil {
+		if err := p.CheckChangeAccount(target(a)); err != nil {
 			return err
 		}
 		var groups []string
@@ -588,13 +580,13 @@ func (s *Server) handleDeleteAccount(c *gin.Context) error {
 // Tokens.
 
 // tokenAccount returns the account named in the URL if the caller may
-// manage its tokens (see checkTokens); any account reaches its own.
+// manage its tokens (see access.Actor.CheckTokens); any account reaches its own.
 func (s *Server) tokenAccount(c *gin.Context, write bool) (*accountEntry, error) {
 	a := s.dir.Load().accounts[c.Param("name")]
 	if a == nil {
 		return nil, errNotFound
 	}
-	if err := checkTokens(caller(c), &a.Account, write); err != nil {
+	if err := caller(c).actor().CheckTokens(target(&a.Account), write); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -664,14 +656,14 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 		}
 		tok.Expires = now.Add(d)
 	}
-	secret, hash := NewAPIToken()
+	secret, hash := access.NewAPIToken()
 	tok.Hash = hash
 	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
 		cur, err := tx.Account(a.Name)
 		if err != nil {
 			return err
 		}
-		if err := checkTokens(caller(c), cur, true); err != nil {
+		if err := caller(c).actor().CheckTokens(target(cur), true); err != nil {
 			return err
 		}
 		if err := tx.PutToken(tok); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -36,13 +37,13 @@ func viewGroup(g *store.Group) groupView {
 // handleListGroups serves GET /admin/v1/groups: every group for a
 // superadmin, the groups it administers for anyone else (possibly none).
 func (s *Server) handleListGroups(c *gin.Context) error {
-	p := caller(c)
+	p := caller(c).actor()
 	dir := s.dir.Load()
 	res := struct {
 		Groups []groupView `json:"groups"`
 	}{Groups: []groupView{}}
 	for _, name := range dir.groupOrder {
-		if p.adminsGroup(name) {
+		if p.AdminsGroup(name) {
 			res.Groups = append(res.Groups, viewGroup(&dir.groups[name].Group))
 		}
 	}
@@ -110,7 +111,7 @@ func (b *groupBody) apply(g *store.Group) string {
 // empty sharing group, that is a new API root.
 func (s *Server) handleCreateGroup(c *gin.Context) error {
 	if !caller(c).Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	var body groupBody
 	if err := decodeBody(c, &body); err != nil {
@@ -217,7 +218,7 @@ func (s *Server) handleUpdateGroup(c *gin.Context) error {
 // 409 while it has collections.
 func (s *Server) handleDeleteGroup(c *gin.Context) error {
 	if !caller(c).Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	name := c.Param("name")
 	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
@@ -110,7 +111,7 @@ func (s *Server) collection(c *gin.Context) (*group, *store.Collection, store.Ro
 	if coll == nil {
 		coll = g.byAlias[key]
 	}
-	if coll == nil || !canRead(coll, role) && !canWrite(coll, role) {
+	if coll == nil || !access.CanRead(coll.Policy.ReadRole, role) && !access.CanWrite(coll.Policy.WriteRole, role) {
 		return nil, nil, "", errNotFound
 	}
 	return g, coll, role, nil
@@ -122,7 +123,7 @@ func (s *Server) readable(c *gin.Context) (*group, *store.Collection, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if !canRead(coll, role) {
+	if !access.CanRead(coll.Policy.ReadRole, role) {
 		return nil, nil, errCannotRead
 	}
 	return g, coll, nil
@@ -170,7 +171,7 @@ func (s *Server) handleStatus(c *gin.Context) error {
 	// those who may read the collection see it; to anyone else it does not
 	// exist.
 	coll := g.byID[rec.Collection]
-	if rec.Account != caller(c).Name && (coll == nil || !canRead(coll, role)) {
+	if rec.Account != caller(c).Name && (coll == nil || !access.CanRead(coll.Policy.ReadRole, role)) {
 		return errNotFound
 	}
 	writeJSON(c, http.StatusOK, &rec.Status)
@@ -180,7 +181,7 @@ func (s *Server) handleStatus(c *gin.Context) error {
 func collectionOf(coll *store.Collection, role store.Role) collectionResource {
 	return collectionResource{
 		ID: coll.ID, Title: coll.Title, Description: coll.Description, Alias: coll.Alias,
-		CanRead: canRead(coll, role), CanWrite: canWrite(coll, role),
+		CanRead: access.CanRead(coll.Policy.ReadRole, role), CanWrite: access.CanWrite(coll.Policy.WriteRole, role),
 		MediaTypes: []string{store.MediaTypeSTIX21},
 	}
 }
@@ -193,7 +194,7 @@ func (s *Server) handleCollections(c *gin.Context) error {
 	}
 	var res collectionsResource
 	for _, coll := range g.sorted {
-		if canRead(coll, role) || canWrite(coll, role) {
+		if access.CanRead(coll.Policy.ReadRole, role) || access.CanWrite(coll.Policy.WriteRole, role) {
 			res.Collections = append(res.Collections, collectionOf(coll, role))
 		}
 	}
@@ -364,9 +365,9 @@ func (s *Server) handleDeleteObject(c *gin.Context) error {
 		return err // includes "can neither read nor write": 404
 	}
 	switch {
-	case !canWrite(coll, role):
+	case !access.CanWrite(coll.Policy.WriteRole, role):
 		return errCannotWrite
-	case !canRead(coll, role):
+	case !access.CanRead(coll.Policy.ReadRole, role):
 		return errCannotRead
 	}
 	q, err := parseQuery(c.Request.URL.RawQuery, deleteFilters, s.opts.MaxPageSize)
@@ -402,7 +403,7 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if !canWrite(coll, role) {
+	if !access.CanWrite(coll.Policy.WriteRole, role) {
 		return errCannotWrite
 	}
 	if !taxiiContentType(c.GetHeader("Content-Type")) {
@@ -437,7 +438,7 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	}
 	p := caller(c)
 	sub := &store.Submission{APIRoot: g.Name, Collection: coll.ID, Account: p.Name, Received: received,
-		Blind: !canRead(coll, role),
+		Blind: !access.CanRead(coll.Policy.ReadRole, role),
 		Audit: &store.AuditEvent{Action: "publish", Account: p.Name, Organization: p.Organization,
 			Group: g.Name, Collection: coll.ID, RemoteAddr: c.ClientIP()}}
 	dir := s.dir.Load()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/google/uuid"
@@ -275,7 +276,7 @@ func (o *Options) validate() error {
 			return fmt.Errorf("%s.kind: %q is neither person nor machine", key, a.Kind)
 		}
 		for j, fp := range a.Certificates {
-			if _, ok := hashKey(fp); !ok {
+			if _, ok := access.HashKey(fp); !ok {
 				return fmt.Errorf("%s.certificates[%d]: not a hex SHA-256 certificate fingerprint", key, j)
 			}
 		}

@@ -11,7 +11,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/eitaxii/eitaxii/taxii"
+	"github.com/eitaxii/eitaxii/access"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 )
@@ -74,7 +74,7 @@ func hashPassword(password string) (string, error) {
 
 // runNewToken implements `eitaxii new-token`.
 func runNewToken(stdout io.Writer) error {
-	token, hash := taxii.NewAPIToken()
+	token, hash := access.NewAPIToken()
 	fmt.Fprintf(stdout, "token: %s\nhash:  %s\n", token, hash)
 	fmt.Fprintln(stdout, "Give the token to its user once; put the hash under the account's token_hashes.")
 	return nil

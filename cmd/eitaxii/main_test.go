@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
-	"github.com/eitaxii/eitaxii/taxii"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -187,7 +187,7 @@ func TestServe_ConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, tokenHash := taxii.NewAPIToken()
+	token, tokenHash := access.NewAPIToken()
 	cfg := writeConfig(t, `
 listen: 127.0.0.1:9
 data_dir: `+t.TempDir()+`

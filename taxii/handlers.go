@@ -442,12 +442,17 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 		Audit: &store.AuditEvent{Action: "publish", Account: p.Name, Organization: p.Organization,
 			Group: g.Name, Collection: coll.ID, RemoteAddr: c.ClientIP()}}
 	dir := s.dir.Load()
-	pol := newPolicy(coll, g, dir.orgs[p.Organization], dir)
+	var from string // "" for an account whose organization is gone
+	if org := dir.orgs[p.Organization]; org != nil {
+		from = org.IdentityID
+	}
+	pol := access.NewPublish(coll.Policy.TLPCeiling, coll.Policy.DefaultTLP, coll.Policy.RequireTLP, coll.Policy.Anonymize,
+		from, g.IdentityID, dir.identities)
 	for i, raw := range raws {
 		h, findings := s.validator.Check(raw)
 		var obj []byte
 		if len(findings) == 0 {
-			obj, findings = pol.apply(&h, raw) // DecodeEnvelope compacted it
+			obj, findings = pol.Apply(&h, raw) // DecodeEnvelope compacted it
 		}
 		if len(findings) > 0 {
 			for _, f := range findings {

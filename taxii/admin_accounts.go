@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
@@ -117,12 +116,12 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 	if body.Name == nil {
 		return badRequest("name: required")
 	}
-	if !groupNamePattern.MatchString(*body.Name) {
-		return badRequest("name: %q is not a valid organization name (lowercase letters, digits, . _ -; at most 63, starting with a letter or digit)", *body.Name)
+	if err := access.OrganizationName(*body.Name); err != nil {
+		return err
 	}
 	o := &store.Organization{Name: *body.Name, IdentityID: newIdentityID(), Created: s.now().UTC()}
 	if body.Title != nil {
-		if err := checkText("title", *body.Title, 256); err != nil {
+		if err := access.OrganizationTitle(*body.Title); err != nil {
 			return err
 		}
 		o.Title = *body.Title
@@ -162,7 +161,7 @@ func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 	if body.Title == nil {
 		return badRequest("body: nothing to change (give title)")
 	}
-	if err := checkText("title", *body.Title, 256); err != nil {
+	if err := access.OrganizationTitle(*body.Title); err != nil {
 		return err
 	}
 	var o *store.Organization
@@ -303,13 +302,14 @@ type accountChange struct {
 // runs before any transaction: bcrypt is slow and must not hold the lock.
 func (ch *accountChange) validate() error {
 	b := &ch.body
-	if b.Kind != nil && *b.Kind != "person" && *b.Kind != "machine" {
-		return badRequest("kind: %q is neither person nor machine", *b.Kind)
+	if b.Kind != nil {
+		if err := access.Kind(*b.Kind); err != nil {
+			return err
+		}
 	}
 	if b.Password.Set && !b.Password.Null {
-		n := len(b.Password.Value)
-		if n < 12 || n > 72 {
-			return badRequest("password: must be 12 to 72 bytes long (bcrypt uses at most 72), not %d", n)
+		if err := access.Password(b.Password.Value); err != nil {
+			return err
 		}
 		h, err := bcrypt.GenerateFromPassword([]byte(b.Password.Value), bcrypt.DefaultCost)
 		if err != nil {
@@ -318,27 +318,18 @@ func (ch *accountChange) validate() error {
 		ch.passwordHash = string(h)
 	}
 	if b.Certificates != nil {
-		seen := map[string]bool{}
-		ch.certificates = []string{}
-		for i, fp := range *b.Certificates {
-			k, ok := access.HashKey(fp)
-			if !ok {
-				return badRequest("certificates[%d]: not a hex SHA-256 certificate fingerprint", i)
-			}
-			norm := fmt.Sprintf("%x", k[:])
-			if seen[norm] {
-				return badRequest("certificates[%d]: listed twice", i)
-			}
-			seen[norm] = true
-			ch.certificates = append(ch.certificates, norm)
+		certs, err := access.Certificates(*b.Certificates)
+		if err != nil {
+			return err
 		}
+		ch.certificates = certs
 	}
 	if b.RateLimit.Set && !b.RateLimit.Null {
 		if b.RateLimit.Value == nil {
 			return badRequest("rate_limit: give {per_second, burst} or null")
 		}
-		if err := validRateLimit(b.RateLimit.Value); err != nil {
-			return badRequest("rate_limit: %v", err)
+		if err := access.RateLimit(b.RateLimit.Value.PerSecond, b.RateLimit.Value.Burst); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -417,8 +408,8 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 	if b.Name == nil {
 		return badRequest("name: required")
 	}
-	if !accountPattern.MatchString(*b.Name) {
-		return badRequest("name: %q is not a valid account name (letters, digits, . _ @ -; at most 128, starting with a letter or digit)", *b.Name)
+	if err := access.AccountName(*b.Name); err != nil {
+		return err
 	}
 	switch {
 	case b.Organization != nil:
@@ -641,11 +632,8 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 	if body.Name == nil {
 		return badRequest("name: required (say what the token is for, e.g. \"siem feed\")")
 	}
-	if err := checkText("name", *body.Name, 128); err != nil {
+	if err := access.TokenName(*body.Name); err != nil {
 		return err
-	}
-	if strings.TrimSpace(*body.Name) == "" {
-		return badRequest("name: required (say what the token is for, e.g. \"siem feed\")")
 	}
 	now := s.now().UTC()
 	tok := &store.Token{ID: uuid.NewString(), Account: a.Name, Name: *body.Name, Created: now}
@@ -766,28 +754,5 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 	writeAdminJSON(c, http.StatusOK, &struct {
 		Revoked int `json:"revoked"`
 	}{revoked})
-	return nil
-}
-
-// checkText refuses a one-line text field that is too long or holds
-// control characters (they would garble CLI tables and logs).
-func checkText(field, s string, max int) error {
-	if len(s) > max {
-		return badRequest("%s: at most %d bytes", field, max)
-	}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return badRequest("%s: control characters are not allowed", field)
-	}
-	return nil
-}
-
-// checkDescription is checkText for a description, which may span lines.
-func checkDescription(field, s string, max int) error {
-	if len(s) > max {
-		return badRequest("%s: at most %d bytes", field, max)
-	}
-	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0 {
-		return badRequest("%s: control characters other than line breaks and tabs are not allowed", field)
-	}
 	return nil
 }

@@ -71,20 +71,19 @@ type groupBody struct {
 // validate checks the fields the body names, except name.
 func (b *groupBody) validate() error {
 	if b.Title != nil {
-		if strings.TrimSpace(*b.Title) == "" {
-			return badRequest("title: must not be empty")
-		}
-		if err := checkText("title", *b.Title, 256); err != nil {
+		if err := access.Title(*b.Title); err != nil {
 			return err
 		}
 	}
 	if b.Description != nil {
-		if err := checkDescription("description", *b.Description, 4096); err != nil {
+		if err := access.Description(*b.Description); err != nil {
 			return err
 		}
 	}
-	if b.MaxContentLength != nil && (*b.MaxContentLength <= 0 || *b.MaxContentLength > 1<<53-1) {
-		return badRequest("max_content_length: must be a positive number of bytes")
+	if b.MaxContentLength != nil {
+		if err := access.MaxContentLength(*b.MaxContentLength); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -120,8 +119,8 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 	if body.Name == nil {
 		return badRequest("name: required")
 	}
-	if !groupNamePattern.MatchString(*body.Name) || reservedRootNames[*body.Name] {
-		return badRequest("name: %q cannot name an API root (lowercase letters, digits, . _ -; at most 63, starting with a letter or digit; not taxii2, admin, metrics, healthz, readyz)", *body.Name)
+	if err := access.GroupName(*body.Name); err != nil {
+		return err
 	}
 	if body.Title == nil {
 		return badRequest("title: required")
@@ -255,8 +254,8 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 	if body.Role == nil {
 		return badRequest("role: required (reader, publisher or admin)")
 	}
-	if !body.Role.Valid() {
-		return badRequest("role: %q is not a role (reader, publisher or admin)", *body.Role)
+	if err := access.MemberRole(*body.Role); err != nil {
+		return err
 	}
 	account := c.Param("account")
 	g, err := s.changeGroup(c, func(tx *store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
@@ -352,26 +351,18 @@ type collectionBody struct {
 // validate checks the fields the body names, except id.
 func (b *collectionBody) validate() error {
 	if b.Title != nil {
-		if strings.TrimSpace(*b.Title) == "" {
-			return badRequest("title: must not be empty")
-		}
-		if err := checkText("title", *b.Title, 256); err != nil {
+		if err := access.Title(*b.Title); err != nil {
 			return err
 		}
 	}
 	if b.Description != nil {
-		if err := checkDescription("description", *b.Description, 4096); err != nil {
+		if err := access.Description(*b.Description); err != nil {
 			return err
 		}
 	}
-	if b.Alias != nil && *b.Alias != "" {
-		if !groupNamePattern.MatchString(*b.Alias) {
-			return badRequest("alias: %q is not a valid alias (lowercase letters, digits, . _ -; at most 63, starting with a letter or digit)", *b.Alias)
-		}
-		if _, err := uuid.Parse(*b.Alias); err == nil {
-			// TAXII URLs name a collection by id or alias: an alias
-			// that reads as an id would shadow or be shadowed.
-			return badRequest("alias: %q reads as a collection id; choose a name", *b.Alias)
+	if b.Alias != nil {
+		if err := access.Alias(*b.Alias); err != nil {
+			return err
 		}
 	}
 	if b.Policy != nil {
@@ -438,9 +429,8 @@ func (s *Server) handleCreateCollection(c *gin.Context) error {
 	if body.ID == nil {
 		coll.ID = uuid.NewString()
 	} else {
-		u, err := uuid.Parse(*body.ID)
-		if err != nil || u.Version() != 4 || u.Variant() != uuid.RFC4122 || *body.ID != u.String() {
-			return badRequest("id: %q is not a lowercase UUIDv4 (leave it out to have one generated)", *body.ID)
+		if err := access.CollectionID(*body.ID); err != nil {
+			return badRequest("%v (leave it out to have one generated)", err)
 		}
 		coll.ID = *body.ID
 	}

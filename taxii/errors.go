@@ -64,6 +64,7 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	var (
 		te      *Error
 		refusal access.Refusal
+		field   *access.FieldError
 	)
 	switch {
 	case errors.As(err, &te):
@@ -71,6 +72,8 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		te = errNotFound
 	case errors.As(err, &refusal):
 		te = forbidden("%s", refusal)
+	case errors.As(err, &field):
+		te = badRequest("%s", field)
 	case errors.Is(err, store.ErrNotFound):
 		te = errNotFound
 	case errors.Is(err, store.ErrBadCursor):

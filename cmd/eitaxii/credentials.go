@@ -53,11 +53,9 @@ func runHashPassword(args []string, e *env) error {
 	}
 	stdout := e.stdout
 	password := strings.TrimRight(line, "\r\n")
-	if len(password) < 12 {
-		return errors.New("hash-password: give a password of at least 12 characters on standard input")
-	}
-	if len(password) > 72 {
-		return errors.New("hash-password: bcrypt uses at most 72 bytes of a password; give a shorter one")
+	// The admin API's rule, with its message.
+	if err := access.Password(password); err != nil {
+		return fmt.Errorf("hash-password: %v", err)
 	}
 	hash, err := hashPassword(password)
 	if err != nil {

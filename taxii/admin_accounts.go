@@ -328,7 +328,7 @@ func (ch *accountChange) validate() error {
 		if b.RateLimit.Value == nil {
 			return badRequest("rate_limit: give {per_second, burst} or null")
 		}
-		if err := access.RateLimit(b.RateLimit.Value.PerSecond, b.RateLimit.Value.Burst); err != nil {
+		if err := rateLimit(b.RateLimit.Value); err != nil {
 			return err
 		}
 	}

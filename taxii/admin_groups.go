@@ -70,20 +70,27 @@ type groupBody struct {
 
 // validate checks the fields the body names, except name.
 func (b *groupBody) validate() error {
-	if b.Title != nil {
-		if err := access.Title(*b.Title); err != nil {
-			return err
-		}
-	}
-	if b.Description != nil {
-		if err := access.Description(*b.Description); err != nil {
-			return err
-		}
+	if err := checkTitleDescription(b.Title, b.Description); err != nil {
+		return err
 	}
 	if b.MaxContentLength != nil {
 		if err := access.MaxContentLength(*b.MaxContentLength); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkTitleDescription checks the title and description of a group or
+// collection body; nil is a field the body does not name.
+func checkTitleDescription(title, description *string) error {
+	if title != nil {
+		if err := access.Title(*title); err != nil {
+			return err
+		}
+	}
+	if description != nil {
+		return access.Description(*description)
 	}
 	return nil
 }
@@ -350,15 +357,8 @@ type collectionBody struct {
 
 // validate checks the fields the body names, except id.
 func (b *collectionBody) validate() error {
-	if b.Title != nil {
-		if err := access.Title(*b.Title); err != nil {
-			return err
-		}
-	}
-	if b.Description != nil {
-		if err := access.Description(*b.Description); err != nil {
-			return err
-		}
+	if err := checkTitleDescription(b.Title, b.Description); err != nil {
+		return err
 	}
 	if b.Alias != nil {
 		if err := access.Alias(*b.Alias); err != nil {

@@ -15,13 +15,13 @@ import (
 )
 
 // Role is an account's role in a sharing group.
-type Role = store.Role
+type Role = access.Role
 
 // The roles, from least to most privileged.
 const (
-	RoleReader    = store.RoleReader    // can_read
-	RolePublisher = store.RolePublisher // can_read and can_write
-	RoleAdmin     = store.RoleAdmin     // publisher, and manages the group
+	RoleReader    = access.RoleReader    // can_read
+	RolePublisher = access.RolePublisher // can_read and can_write
+	RoleAdmin     = access.RoleAdmin     // publisher, and manages the group
 )
 
 // Discovery is the server's discovery information (§4.1.1).
@@ -241,11 +241,8 @@ func (o *Options) validate() error {
 	orgs := map[string]bool{DefaultOrganization: true}
 	for i, org := range o.Organizations {
 		key := fmt.Sprintf("organizations[%d]", i)
-		if err := access.OrganizationName(org.Name); err != nil {
-			return fmt.Errorf("%s.%v", key, err)
-		}
-		if err := access.OrganizationTitle(org.Title); err != nil {
-			return fmt.Errorf("%s.%v", key, err)
+		if err := under(key, access.OrganizationName(org.Name), access.OrganizationTitle(org.Title)); err != nil {
+			return err
 		}
 		if orgs[org.Name] && org.Name != DefaultOrganization {
 			return fmt.Errorf("%s.name: duplicate organization %q", key, org.Name)
@@ -257,8 +254,8 @@ func (o *Options) validate() error {
 	certs := map[[32]byte]bool{}
 	for i, a := range o.Accounts {
 		key := fmt.Sprintf("accounts[%d]", i)
-		if err := access.AccountName(a.Name); err != nil {
-			return fmt.Errorf("%s.%v", key, err)
+		if err := under(key, access.AccountName(a.Name)); err != nil {
+			return err
 		}
 		if accounts[a.Name] {
 			return fmt.Errorf("%s.name: duplicate account %q", key, a.Name)
@@ -267,13 +264,9 @@ func (o *Options) validate() error {
 		if a.Organization != "" && !orgs[a.Organization] {
 			return fmt.Errorf("%s.organization: unknown organization %q (declare it under organizations)", key, a.Organization)
 		}
-		if a.Kind != "" {
-			if err := access.Kind(a.Kind); err != nil {
-				return fmt.Errorf("%s.%v", key, err)
-			}
-		}
-		if _, err := access.Certificates(a.Certificates); err != nil {
-			return fmt.Errorf("%s.%v", key, err)
+		_, certErr := access.Certificates(a.Certificates)
+		if err := under(key, optionalKind(a.Kind), certErr, rateLimit(a.RateLimit)); err != nil {
+			return err
 		}
 		for j, fp := range a.Certificates {
 			// The admin API refuses this too (409): a certificate
@@ -283,11 +276,6 @@ func (o *Options) validate() error {
 				return fmt.Errorf("%s.certificates[%d]: this certificate is registered to another account", key, j)
 			}
 			certs[k] = true
-		}
-		if a.RateLimit != nil {
-			if err := access.RateLimit(a.RateLimit.PerSecond, a.RateLimit.Burst); err != nil {
-				return fmt.Errorf("%s.%v", key, err)
-			}
 		}
 		if a.PasswordHash != "" && !strings.HasPrefix(a.PasswordHash, "$2") {
 			return fmt.Errorf("%s.password_hash: not a bcrypt hash (make one with `eitaxii hash-password`)", key)
@@ -307,24 +295,18 @@ func (o *Options) validate() error {
 	for i := range o.Groups {
 		g := &o.Groups[i]
 		key := fmt.Sprintf("groups[%d]", i)
-		if err := access.GroupName(g.Name); err != nil {
-			return fmt.Errorf("%s.%v", key, err)
+		if err := under(key, access.GroupName(g.Name)); err != nil {
+			return err
 		}
 		if groups[g.Name] {
 			return fmt.Errorf("%s.name: duplicate group %q", key, g.Name)
 		}
 		groups[g.Name] = true
-		if err := requiredTitle(g.Title); err != nil {
-			return fmt.Errorf("%s.%v", key, err)
-		}
-		if err := access.Description(g.Description); err != nil {
-			return fmt.Errorf("%s.%v", key, err)
-		}
 		if g.MaxContentLength == 0 {
 			g.MaxContentLength = DefaultMaxContentLength
 		}
-		if err := access.MaxContentLength(g.MaxContentLength); err != nil {
-			return fmt.Errorf("%s.%v", key, err)
+		if err := under(key, requiredTitle(g.Title), access.Description(g.Description), access.MaxContentLength(g.MaxContentLength)); err != nil {
+			return err
 		}
 		for name, role := range g.Members {
 			if !accounts[name] {
@@ -338,21 +320,15 @@ func (o *Options) validate() error {
 		aliases := map[string]bool{}
 		for j, c := range g.Collections {
 			ckey := fmt.Sprintf("%s.collections[%d]", key, j)
-			if err := access.CollectionID(c.ID); err != nil {
-				return fmt.Errorf("%s.%v", ckey, err)
+			if err := under(ckey, access.CollectionID(c.ID)); err != nil {
+				return err
 			}
 			if other, dup := collIDs[c.ID]; dup {
 				return fmt.Errorf("%s.id: duplicate collection id %s (also in group %q)", ckey, c.ID, other)
 			}
 			collIDs[c.ID] = g.Name
-			if err := requiredTitle(c.Title); err != nil {
-				return fmt.Errorf("%s.%v", ckey, err)
-			}
-			if err := access.Description(c.Description); err != nil {
-				return fmt.Errorf("%s.%v", ckey, err)
-			}
-			if err := access.Alias(c.Alias); err != nil {
-				return fmt.Errorf("%s.%v", ckey, err)
+			if err := under(ckey, requiredTitle(c.Title), access.Description(c.Description), access.Alias(c.Alias)); err != nil {
+				return err
 			}
 			if c.Alias != "" {
 				if aliases[c.Alias] {
@@ -360,20 +336,45 @@ func (o *Options) validate() error {
 				}
 				aliases[c.Alias] = true
 			}
-			if err := validPolicy(&c.Policy); err != nil {
-				return fmt.Errorf("%s.%v", ckey, err)
+			if err := under(ckey, validPolicy(&c.Policy)); err != nil {
+				return err
 			}
 		}
 	}
-	if o.RateLimit != nil {
-		if err := access.RateLimit(o.RateLimit.PerSecond, o.RateLimit.Burst); err != nil {
-			return err
-		}
+	if err := rateLimit(o.RateLimit); err != nil {
+		return err
 	}
 	if o.Discovery.Default != "" && !groups[o.Discovery.Default] {
 		return fmt.Errorf("discovery.default: unknown group %q", o.Discovery.Default)
 	}
 	return nil
+}
+
+// under returns the first error of errs (the rules of one configuration
+// entry, in the order they are checked) under the entry's key, or nil.
+func under(key string, errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("%s.%v", key, err)
+		}
+	}
+	return nil
+}
+
+// optionalKind is access.Kind for a kind that may be left out.
+func optionalKind(kind string) error {
+	if kind == "" {
+		return nil
+	}
+	return access.Kind(kind)
+}
+
+// rateLimit is access.RateLimit for a rate limit that may be absent.
+func rateLimit(r *store.RateLimit) error {
+	if r == nil {
+		return nil
+	}
+	return access.RateLimit(r.PerSecond, r.Burst)
 }
 
 // requiredTitle checks the title of a configured group or collection:

@@ -26,17 +26,6 @@ var (
 	bucketGroups   = []byte("groups")
 )
 
-// Role is an account's role in a sharing group: access.Role, kept under
-// this name until the directory's types move with the storage contract.
-type Role = access.Role
-
-// Roles, from least to most privileged.
-const (
-	RoleReader    = access.RoleReader
-	RolePublisher = access.RolePublisher
-	RoleAdmin     = access.RoleAdmin
-)
-
 // Organization is a member organization: an election office, a vendor, an
 // ISAC, an agency. Every account belongs to one.
 type Organization struct {
@@ -130,9 +119,9 @@ type Group struct {
 	MaxContentLength int64  `json:"max_content_length"`
 	// IdentityID is the id of the STIX identity that stands for the group
 	// when a collection anonymizes publishers.
-	IdentityID string          `json:"identity_id"`
-	Members    map[string]Role `json:"members,omitempty"`
-	Created    time.Time       `json:"created"`
+	IdentityID string                 `json:"identity_id"`
+	Members    map[string]access.Role `json:"members,omitempty"`
+	Created    time.Time              `json:"created"`
 }
 
 // Directory is a snapshot of the whole directory, each list sorted by key.

@@ -55,10 +55,10 @@ type tokenView struct {
 func (s *Server) handleAdminMe(c *gin.Context) error {
 	p := caller(c)
 	res := struct {
-		Account      accountView           `json:"account"`
-		Organization *store.Organization   `json:"organization"`
-		Groups       map[string]store.Role `json:"groups"`
-	}{Account: viewAccount(&p.Account), Organization: s.dir.Load().orgs[p.Organization], Groups: map[string]store.Role{}}
+		Account      accountView            `json:"account"`
+		Organization *store.Organization    `json:"organization"`
+		Groups       map[string]access.Role `json:"groups"`
+	}{Account: viewAccount(&p.Account), Organization: s.dir.Load().orgs[p.Organization], Groups: map[string]access.Role{}}
 	for g, r := range p.groups {
 		res.Groups[g] = r
 	}

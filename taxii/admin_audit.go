@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
 )
@@ -25,7 +26,7 @@ func (s *Server) handleAdminAudit(c *gin.Context) error {
 	p := caller(c)
 	var admins []string
 	for name, role := range p.groups {
-		if role == store.RoleAdmin {
+		if role == access.RoleAdmin {
 			admins = append(admins, name)
 		}
 	}
@@ -40,7 +41,7 @@ func (s *Server) handleAdminAudit(c *gin.Context) error {
 	if !p.Superadmin {
 		keep = func(ev *store.AuditEvent) bool {
 			return p.OrgAdmin && ev.Organization == p.Organization ||
-				ev.Group != "" && p.groups[ev.Group] == store.RoleAdmin
+				ev.Group != "" && p.groups[ev.Group] == access.RoleAdmin
 		}
 	}
 	evs, err := s.findAudit(c.Request.Context(), q, limit, keep)

@@ -16,19 +16,19 @@ import (
 
 // groupView is a group as the admin API shows it, members included.
 type groupView struct {
-	Name             string                `json:"name"`
-	Title            string                `json:"title"`
-	Description      string                `json:"description"`
-	MaxContentLength int64                 `json:"max_content_length"`
-	IdentityID       string                `json:"identity_id"`
-	Members          map[string]store.Role `json:"members"`
-	Created          time.Time             `json:"created"`
+	Name             string                 `json:"name"`
+	Title            string                 `json:"title"`
+	Description      string                 `json:"description"`
+	MaxContentLength int64                  `json:"max_content_length"`
+	IdentityID       string                 `json:"identity_id"`
+	Members          map[string]access.Role `json:"members"`
+	Created          time.Time              `json:"created"`
 }
 
 func viewGroup(g *store.Group) groupView {
 	members := maps.Clone(g.Members)
 	if members == nil {
-		members = map[string]store.Role{}
+		members = map[string]access.Role{}
 	}
 	return groupView{Name: g.Name, Title: g.Title, Description: g.Description, MaxContentLength: g.MaxContentLength,
 		IdentityID: g.IdentityID, Members: members, Created: g.Created}
@@ -136,7 +136,7 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 		return err
 	}
 	g := &store.Group{Name: *body.Name, MaxContentLength: DefaultMaxContentLength, IdentityID: newIdentityID(),
-		Members: map[string]store.Role{}, Created: s.now().UTC()}
+		Members: map[string]access.Role{}, Created: s.now().UTC()}
 	detail := body.apply(g)
 	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
 		if _, err := tx.Group(g.Name); !errors.Is(err, store.ErrNotFound) {
@@ -173,7 +173,7 @@ func (s *Server) changeGroup(c *gin.Context, fn func(tx *store.DirectoryTx, g *s
 			return err
 		}
 		if g.Members == nil {
-			g.Members = map[string]store.Role{}
+			g.Members = map[string]access.Role{}
 		}
 		ev, err := fn(tx, g)
 		if err != nil {
@@ -253,7 +253,7 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 		return err
 	}
 	var body struct {
-		Role *store.Role `json:"role"`
+		Role *access.Role `json:"role"`
 	}
 	if err := decodeBody(c, &body); err != nil {
 		return err

@@ -33,7 +33,7 @@ type directory struct {
 // accountEntry is an account with its memberships.
 type accountEntry struct {
 	store.Account
-	groups map[string]store.Role // group name -> role
+	groups map[string]access.Role // group name -> role
 }
 
 type tokenEntry struct {
@@ -66,7 +66,7 @@ func buildDirectory(d *store.Directory) *directory {
 		dir.identities[strings.ToLower(o.IdentityID)] = o.IdentityID
 	}
 	for _, a := range d.Accounts {
-		e := &accountEntry{Account: a, groups: map[string]store.Role{}}
+		e := &accountEntry{Account: a, groups: map[string]access.Role{}}
 		dir.accounts[a.Name] = e
 		for _, fp := range a.Certificates {
 			if k, ok := access.HashKey(fp); ok {

@@ -86,7 +86,7 @@ func (s *Server) handleDiscovery(c *gin.Context) error {
 
 // apiRoot returns the group named in the URL if the caller is a member;
 // any other group answers 404 whether it exists or not (REQ-26).
-func (s *Server) apiRoot(c *gin.Context) (*group, store.Role, error) {
+func (s *Server) apiRoot(c *gin.Context) (*group, access.Role, error) {
 	g := s.dir.Load().groups[c.Param("root")]
 	if g == nil {
 		return nil, "", errNotFound
@@ -101,7 +101,7 @@ func (s *Server) apiRoot(c *gin.Context) (*group, store.Role, error) {
 // collection resolves the API root and the collection (by id or alias) of
 // the URL. A collection the caller can neither read nor write is hidden:
 // 404, as if it did not exist.
-func (s *Server) collection(c *gin.Context) (*group, *store.Collection, store.Role, error) {
+func (s *Server) collection(c *gin.Context) (*group, *store.Collection, access.Role, error) {
 	g, role, err := s.apiRoot(c)
 	if err != nil {
 		return nil, nil, "", err
@@ -178,7 +178,7 @@ func (s *Server) handleStatus(c *gin.Context) error {
 	return nil
 }
 
-func collectionOf(coll *store.Collection, role store.Role) collectionResource {
+func collectionOf(coll *store.Collection, role access.Role) collectionResource {
 	return collectionResource{
 		ID: coll.ID, Title: coll.Title, Description: coll.Description, Alias: coll.Alias,
 		CanRead: access.CanRead(coll.Policy.ReadRole, role), CanWrite: access.CanWrite(coll.Policy.WriteRole, role),

@@ -150,3 +150,29 @@ func (a Actor) CheckCreateAccount(org string) error {
 	}
 	return nil
 }
+
+// NeedAuditReader refuses the audit log to an account that administers
+// nothing.
+const NeedAuditReader Refusal = "only superadmins, organization admins and group admins read the audit log"
+
+// CheckReadAudit returns NeedAuditReader unless a may read some of the
+// audit log: superadmins, organization admins and group admins may.
+func (a Actor) CheckReadAudit() error {
+	if a.Superadmin || a.OrgAdmin {
+		return nil
+	}
+	for _, role := range a.Groups {
+		if role == RoleAdmin {
+			return nil
+		}
+	}
+	return NeedAuditReader
+}
+
+// MayReadAuditRow reports whether a may read an audit row written for an
+// account of organization org about group ("" for none): a superadmin
+// every row, an organization admin its organization's, a group admin its
+// groups'.
+func (a Actor) MayReadAuditRow(org, group string) bool {
+	return a.Superadmin || a.OrgAdmin && org == a.Organization || group != "" && a.Groups[group] == RoleAdmin
+}

@@ -115,3 +115,32 @@ func TestActor_CheckAdminGroup(t *testing.T) {
 		t.Error("MayReadOrganization")
 	}
 }
+
+// Ensure that the audit log is read by administrators only, each within
+// its scope.
+func TestActor_Audit(t *testing.T) {
+	if err := plain.CheckReadAudit(); !errors.Is(err, access.NeedAuditReader) {
+		t.Errorf("plain account: %v", err)
+	}
+	for _, a := range []access.Actor{super, orgAdmin, gadmin} {
+		if err := a.CheckReadAudit(); err != nil {
+			t.Errorf("%s: %v", a.Name, err)
+		}
+	}
+	for _, tt := range []struct {
+		actor      access.Actor
+		org, group string
+		want       bool
+	}{
+		{super, "vendorco", "", true},
+		{orgAdmin, "county", "", true},
+		{orgAdmin, "vendorco", "officials", false},
+		{gadmin, "vendorco", "officials", true},
+		{gadmin, "isac", "", false},
+		{gadmin, "vendorco", "vendors", false},
+	} {
+		if got := tt.actor.MayReadAuditRow(tt.org, tt.group); got != tt.want {
+			t.Errorf("%s reads a row of %s about %q: %v, want %v", tt.actor.Name, tt.org, tt.group, got, tt.want)
+		}
+	}
+}

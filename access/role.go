@@ -49,3 +49,9 @@ func CanWrite(writeRole, role Role) bool {
 	}
 	return role.Valid() && role.Rank() >= writeRole.Rank()
 }
+
+// CanSee reports whether a collection exists for a member with role: one
+// it may neither read nor write is hidden, as if it did not exist (REQ-26).
+func CanSee(readRole, writeRole, role Role) bool {
+	return CanRead(readRole, role) || CanWrite(writeRole, role)
+}

@@ -6,8 +6,8 @@ import (
 	"github.com/eitaxii/eitaxii/access"
 )
 
-// Ensure that a collection's role thresholds decide who reads and writes,
-// with reader and publisher as the defaults (REQ-51, INT-11).
+// Ensure that a collection's role thresholds decide who reads, writes and
+// sees it, with reader and publisher as the defaults (REQ-51, INT-11).
 func TestCanReadCanWrite(t *testing.T) {
 	for _, tt := range []struct {
 		readRole, writeRole access.Role
@@ -31,6 +31,9 @@ func TestCanReadCanWrite(t *testing.T) {
 		}
 		if got := access.CanWrite(tt.writeRole, tt.role); got != tt.write {
 			t.Errorf("CanWrite(%q, %q) = %v, want %v", tt.writeRole, tt.role, got, tt.write)
+		}
+		if got := access.CanSee(tt.readRole, tt.writeRole, tt.role); got != (tt.read || tt.write) {
+			t.Errorf("CanSee(%q, %q, %q) = %v", tt.readRole, tt.writeRole, tt.role, got)
 		}
 	}
 }

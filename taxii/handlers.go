@@ -111,7 +111,7 @@ func (s *Server) collection(c *gin.Context) (*group, *store.Collection, access.R
 	if coll == nil {
 		coll = g.byAlias[key]
 	}
-	if coll == nil || !access.CanRead(coll.Policy.ReadRole, role) && !access.CanWrite(coll.Policy.WriteRole, role) {
+	if coll == nil || !access.CanSee(coll.Policy.ReadRole, coll.Policy.WriteRole, role) {
 		return nil, nil, "", errNotFound
 	}
 	return g, coll, role, nil
@@ -194,7 +194,7 @@ func (s *Server) handleCollections(c *gin.Context) error {
 	}
 	var res collectionsResource
 	for _, coll := range g.sorted {
-		if access.CanRead(coll.Policy.ReadRole, role) || access.CanWrite(coll.Policy.WriteRole, role) {
+		if access.CanSee(coll.Policy.ReadRole, coll.Policy.WriteRole, role) {
 			res.Collections = append(res.Collections, collectionOf(coll, role))
 		}
 	}

@@ -10,7 +10,7 @@ run:
 	$(GO) run ./cmd/eitaxii serve
 
 # Everything CI checks: formatting, vet, tidy modules, the dependency
-# direction of the design, and the race-enabled tests. Deterministic: fuzz
+# direction of the design (stix <- access <- store <- taxii <- cmd), and the race-enabled tests. Deterministic: fuzz
 # seeds and testdata/fuzz regressions run as ordinary tests; exploring for
 # new inputs is `make fuzz`, run by hand before a change lands.
 test: check
@@ -25,6 +25,8 @@ check:
 	  echo "stix and store must not depend on gin or taxii"; exit 1; fi
 	@if $(GO) list -deps ./stix/... | grep -E 'bbolt'; then \
 	  echo "stix must not depend on bbolt"; exit 1; fi
+	@if $(GO) list -deps ./access/... | grep -E 'gin-gonic|eitaxii/store|eitaxii/taxii|bbolt|^net/http(/|$$)'; then \
+	  echo "access must not depend on gin, store, taxii, bbolt or net/http"; exit 1; fi
 
 # Explore every fuzz target for FUZZTIME (minimizing a finding for at most
 # FUZZMINIMIZE); go test -fuzz takes one target per run. A finding is written

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/eitaxii/eitaxii/access"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -35,8 +36,8 @@ type Policy struct {
 	// "" means reader and publisher. A submissions collection that
 	// members write and only admins read has WriteRole reader and ReadRole
 	// admin.
-	ReadRole  Role `json:"read_role,omitempty"`
-	WriteRole Role `json:"write_role,omitempty"`
+	ReadRole  access.Role `json:"read_role,omitempty"`
+	WriteRole access.Role `json:"write_role,omitempty"`
 }
 
 // EnsureCollection creates the collection's buckets if they are missing and

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/eitaxii/eitaxii/access"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -24,32 +25,6 @@ var (
 	bucketTokens   = []byte("tokens")
 	bucketGroups   = []byte("groups")
 )
-
-// Role is an account's role in a sharing group.
-type Role string
-
-// Roles, from least to most privileged.
-const (
-	RoleReader    Role = "reader"    // reads the group's collections
-	RolePublisher Role = "publisher" // reads and publishes
-	RoleAdmin     Role = "admin"     // publishes, and manages the group
-)
-
-// Rank orders roles; an unknown role ranks 0, below reader.
-func (r Role) Rank() int {
-	switch r {
-	case RoleReader:
-		return 1
-	case RolePublisher:
-		return 2
-	case RoleAdmin:
-		return 3
-	}
-	return 0
-}
-
-// Valid reports whether r is one of the three roles.
-func (r Role) Valid() bool { return r.Rank() > 0 }
 
 // Organization is a member organization: an election office, a vendor, an
 // ISAC, an agency. Every account belongs to one.
@@ -144,9 +119,9 @@ type Group struct {
 	MaxContentLength int64  `json:"max_content_length"`
 	// IdentityID is the id of the STIX identity that stands for the group
 	// when a collection anonymizes publishers.
-	IdentityID string          `json:"identity_id"`
-	Members    map[string]Role `json:"members,omitempty"`
-	Created    time.Time       `json:"created"`
+	IdentityID string                 `json:"identity_id"`
+	Members    map[string]access.Role `json:"members,omitempty"`
+	Created    time.Time              `json:"created"`
 }
 
 // Directory is a snapshot of the whole directory, each list sorted by key.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/taxii"
@@ -286,7 +287,7 @@ func accessOptions() taxii.Options {
 				Collections: []taxii.Collection{
 					{ID: accColl, Title: accCollTitle, Description: "Indicators seen on tabulators", Alias: accAlias},
 					{ID: accSubmit, Title: accSubmitTitle, Alias: accSubmitAlias,
-						Policy: store.Policy{WriteRole: store.RoleReader, ReadRole: store.RoleAdmin}},
+						Policy: store.Policy{WriteRole: access.RoleReader, ReadRole: access.RoleAdmin}},
 				},
 			},
 			{

@@ -3,10 +3,6 @@ package taxii
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
 )
@@ -182,7 +179,7 @@ func jsonKind(goType string) string {
 		return "an array"
 	case strings.HasPrefix(goType, "map["):
 		return "an object"
-	case goType == "store.Role":
+	case goType == "access.Role":
 		return "a role (reader, publisher or admin)"
 	}
 	return "an object"
@@ -252,86 +249,30 @@ func (s *Server) auditChange(c *gin.Context, tx *store.DirectoryTx, ev store.Aud
 	return tx.Audit(ev)
 }
 
-// NewAPIToken returns a new API token, "eit_" and 32 random bytes in
-// base64url, and the hex SHA-256 that is all the store keeps of it. The
-// admin API and `eitaxii new-token` both make tokens with it.
-func NewAPIToken() (token, hash string) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	token = "eit_" + base64.RawURLEncoding.EncodeToString(b)
-	sum := sha256.Sum256([]byte(token))
-	return token, hex.EncodeToString(sum[:])
-}
-
 // Authorization. Each handler first refuses callers who may never use the
 // endpoint (403, whatever the URL names), then resolves the resource in the
 // caller's scope: anything outside it answers 404, as if it did not exist.
 
-var (
-	errNeedSuperadmin   = forbidden("only a superadmin may do this")
-	errNeedAccountAdmin = forbidden("only a superadmin or an organization admin (org_admin) manages accounts")
-	errNeedGroupAdmin   = forbidden("only an admin of this group or a superadmin manages it; your role in it does not allow this")
-	errSuperadminTarget = forbidden("only a superadmin may change a superadmin account or its tokens")
-)
-
-// mayReadAccount reports whether p may see account a through the
-// accounts endpoints: a superadmin sees every account, an organization
-// admin those of its organization.
-func mayReadAccount(p *principal, a *store.Account) bool {
-	return p.Superadmin || p.OrgAdmin && a.Organization == p.Organization
+// actor is the caller as the access decisions see it.
+func (p *principal) actor() access.Actor {
+	return access.Actor{Name: p.Name, Organization: p.Organization, Superadmin: p.Superadmin, OrgAdmin: p.OrgAdmin, Groups: p.groups}
 }
 
-// checkChangeAccount returns nil if p may change account a, errNotFound
-// if a is outside p's scope, and 403 for a superadmin account changed by
-// an organization admin (which would otherwise be a way to become one).
-func checkChangeAccount(p *principal, a *store.Account) error {
-	switch {
-	case p.Superadmin:
-		return nil
-	case !mayReadAccount(p, a):
-		return errNotFound
-	case a.Superadmin:
-		return errSuperadminTarget
-	}
-	return nil
-}
-
-// checkTokens returns nil if p may list (write false) or create and revoke
-// (write true) the tokens of account a: its own, any as a superadmin, those
-// of its organization's accounts as an organization admin. Others are 404,
-// a superadmin's tokens written by an organization admin 403.
-func checkTokens(p *principal, a *store.Account, write bool) error {
-	if p.Name == a.Name || p.Superadmin {
-		return nil
-	}
-	if !mayReadAccount(p, a) {
-		return errNotFound
-	}
-	if write && a.Superadmin {
-		return errSuperadminTarget
-	}
-	return nil
-}
-
-// adminsGroup reports whether p manages the named group.
-func (p *principal) adminsGroup(name string) bool {
-	return p.Superadmin || p.groups[name] == store.RoleAdmin
+// target is account a as the access decisions see it.
+func target(a *store.Account) access.Target {
+	return access.Target{Name: a.Name, Organization: a.Organization, Superadmin: a.Superadmin}
 }
 
 // adminGroup returns the group named in the URL if the caller manages it:
 // 403 for a member with a lesser role (the group is no secret to it), 404
 // for anyone else, as for a group that does not exist.
 func (s *Server) adminGroup(c *gin.Context) (*group, error) {
-	p := caller(c)
 	g := s.dir.Load().groups[c.Param("name")]
 	if g == nil {
 		return nil, errNotFound
 	}
-	if !p.adminsGroup(g.Name) {
-		if _, member := p.groups[g.Name]; member {
-			return nil, errNeedGroupAdmin
-		}
-		return nil, errNotFound
+	if err := caller(c).actor().CheckAdminGroup(g.Name); err != nil {
+		return nil, err
 	}
 	return g, nil
 }

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -55,10 +55,10 @@ type tokenView struct {
 func (s *Server) handleAdminMe(c *gin.Context) error {
 	p := caller(c)
 	res := struct {
-		Account      accountView           `json:"account"`
-		Organization *store.Organization   `json:"organization"`
-		Groups       map[string]store.Role `json:"groups"`
-	}{Account: viewAccount(&p.Account), Organization: s.dir.Load().orgs[p.Organization], Groups: map[string]store.Role{}}
+		Account      accountView            `json:"account"`
+		Organization *store.Organization    `json:"organization"`
+		Groups       map[string]access.Role `json:"groups"`
+	}{Account: viewAccount(&p.Account), Organization: s.dir.Load().orgs[p.Organization], Groups: map[string]access.Role{}}
 	for g, r := range p.groups {
 		res.Groups[g] = r
 	}
@@ -71,7 +71,7 @@ func (s *Server) handleAdminMe(c *gin.Context) error {
 // handleListOrganizations serves GET /admin/v1/organizations (superadmin).
 func (s *Server) handleListOrganizations(c *gin.Context) error {
 	if !caller(c).Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	dir := s.dir.Load()
 	res := struct {
@@ -91,7 +91,7 @@ func (s *Server) handleGetOrganization(c *gin.Context) error {
 	p := caller(c)
 	name := c.Param("name")
 	o := s.dir.Load().orgs[name]
-	if o == nil || !p.Superadmin && p.Organization != name {
+	if o == nil || !p.actor().MayReadOrganization(name) {
 		return errNotFound
 	}
 	writeAdminJSON(c, http.StatusOK, o)
@@ -107,7 +107,7 @@ type organizationBody struct {
 // (superadmin): a new organization with a new STIX identity id.
 func (s *Server) handleCreateOrganization(c *gin.Context) error {
 	if !caller(c).Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	var body organizationBody
 	if err := decodeBody(c, &body); err != nil {
@@ -116,12 +116,12 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 	if body.Name == nil {
 		return badRequest("name: required")
 	}
-	if !groupNamePattern.MatchString(*body.Name) {
-		return badRequest("name: %q is not a valid organization name (lowercase letters, digits, . _ -; at most 63, starting with a letter or digit)", *body.Name)
+	if err := access.OrganizationName(*body.Name); err != nil {
+		return err
 	}
 	o := &store.Organization{Name: *body.Name, IdentityID: newIdentityID(), Created: s.now().UTC()}
 	if body.Title != nil {
-		if err := checkText("title", *body.Title, 256); err != nil {
+		if err := access.OrganizationTitle(*body.Title); err != nil {
 			return err
 		}
 		o.Title = *body.Title
@@ -150,7 +150,7 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 // (superadmin): only the title changes.
 func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 	if !caller(c).Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	var body struct {
 		Title *string `json:"title"`
@@ -161,7 +161,7 @@ func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 	if body.Title == nil {
 		return badRequest("body: nothing to change (give title)")
 	}
-	if err := checkText("title", *body.Title, 256); err != nil {
+	if err := access.OrganizationTitle(*body.Title); err != nil {
 		return err
 	}
 	var o *store.Organization
@@ -189,7 +189,7 @@ func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 // (superadmin); 409 while accounts belong to it.
 func (s *Server) handleDeleteOrganization(c *gin.Context) error {
 	if !caller(c).Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	name := c.Param("name")
 	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
@@ -211,9 +211,9 @@ func (s *Server) handleDeleteOrganization(c *gin.Context) error {
 // account for a superadmin, its organization's for an organization admin.
 // An organization outside the caller's scope, or unknown, is 404.
 func (s *Server) handleListAccounts(c *gin.Context) error {
-	p := caller(c)
-	if !p.Superadmin && !p.OrgAdmin {
-		return errNeedAccountAdmin
+	p := caller(c).actor()
+	if !p.ManagesAccounts() {
+		return access.NeedAccountAdmin
 	}
 	org, filtered := c.GetQuery("organization")
 	for key := range c.Request.URL.Query() {
@@ -222,14 +222,14 @@ func (s *Server) handleListAccounts(c *gin.Context) error {
 		}
 	}
 	dir := s.dir.Load()
-	if filtered && (dir.orgs[org] == nil || !p.Superadmin && org != p.Organization) {
+	if filtered && (dir.orgs[org] == nil || !p.MayReadOrganization(org)) {
 		return errNotFound
 	}
 	res := struct {
 		Accounts []accountView `json:"accounts"`
 	}{Accounts: []accountView{}}
 	for _, a := range dir.accounts {
-		if mayReadAccount(p, &a.Account) && (!filtered || a.Organization == org) {
+		if p.MayReadAccount(target(&a.Account)) && (!filtered || a.Organization == org) {
 			res.Accounts = append(res.Accounts, viewAccount(&a.Account))
 		}
 	}
@@ -242,12 +242,12 @@ func (s *Server) handleListAccounts(c *gin.Context) error {
 // through the accounts endpoints (403 for callers who manage no accounts,
 // 404 outside their scope).
 func (s *Server) account(c *gin.Context) (*accountEntry, error) {
-	p := caller(c)
-	if !p.Superadmin && !p.OrgAdmin {
-		return nil, errNeedAccountAdmin
+	p := caller(c).actor()
+	if !p.ManagesAccounts() {
+		return nil, access.NeedAccountAdmin
 	}
 	a := s.dir.Load().accounts[c.Param("name")]
-	if a == nil || !mayReadAccount(p, &a.Account) {
+	if a == nil || !p.MayReadAccount(target(&a.Account)) {
 		return nil, errNotFound
 	}
 	return a, nil
@@ -302,13 +302,14 @@ type accountChange struct {
 // runs before any transaction: bcrypt is slow and must not hold the lock.
 func (ch *accountChange) validate() error {
 	b := &ch.body
-	if b.Kind != nil && *b.Kind != "person" && *b.Kind != "machine" {
-		return badRequest("kind: %q is neither person nor machine", *b.Kind)
+	if b.Kind != nil {
+		if err := access.Kind(*b.Kind); err != nil {
+			return err
+		}
 	}
 	if b.Password.Set && !b.Password.Null {
-		n := len(b.Password.Value)
-		if n < 12 || n > 72 {
-			return badRequest("password: must be 12 to 72 bytes long (bcrypt uses at most 72), not %d", n)
+		if err := access.Password(b.Password.Value); err != nil {
+			return err
 		}
 		h, err := bcrypt.GenerateFromPassword([]byte(b.Password.Value), bcrypt.DefaultCost)
 		if err != nil {
@@ -317,37 +318,19 @@ func (ch *accountChange) validate() error {
 		ch.passwordHash = string(h)
 	}
 	if b.Certificates != nil {
-		seen := map[string]bool{}
-		ch.certificates = []string{}
-		for i, fp := range *b.Certificates {
-			k, ok := hashKey(fp)
-			if !ok {
-				return badRequest("certificates[%d]: not a hex SHA-256 certificate fingerprint", i)
-			}
-			norm := fmt.Sprintf("%x", k[:])
-			if seen[norm] {
-				return badRequest("certificates[%d]: listed twice", i)
-			}
-			seen[norm] = true
-			ch.certificates = append(ch.certificates, norm)
+		certs, err := access.Certificates(*b.Certificates)
+		if err != nil {
+			return err
 		}
+		ch.certificates = certs
 	}
 	if b.RateLimit.Set && !b.RateLimit.Null {
 		if b.RateLimit.Value == nil {
 			return badRequest("rate_limit: give {per_second, burst} or null")
 		}
-		if err := validRateLimit(b.RateLimit.Value); err != nil {
-			return badRequest("rate_limit: %v", err)
+		if err := rateLimit(b.RateLimit.Value); err != nil {
+			return err
 		}
-	}
-	return nil
-}
-
-// authorize refuses flags the caller may not set: only a superadmin makes
-// superadmins.
-func (ch *accountChange) authorize(p *principal) error {
-	if ch.body.Superadmin != nil && !p.Superadmin {
-		return forbidden("superadmin: only a superadmin may grant or remove it")
 	}
 	return nil
 }
@@ -356,7 +339,7 @@ func (ch *accountChange) authorize(p *principal) error {
 // a certificate authenticates one account only.
 func (ch *accountChange) checkCertificates(dir *directory, account string) error {
 	for i, fp := range ch.certificates {
-		k, _ := hashKey(fp)
+		k, _ := access.HashKey(fp)
 		if other := dir.certs[k]; other != nil && other.Name != account {
 			return conflict("certificates[%d]: this certificate is registered to another account", i)
 		}
@@ -413,9 +396,9 @@ func (ch *accountChange) apply(a *store.Account) string {
 // admin creates accounts in its own organization only (the default when
 // the body names none) and never superadmins.
 func (s *Server) handleCreateAccount(c *gin.Context) error {
-	p := caller(c)
-	if !p.Superadmin && !p.OrgAdmin {
-		return errNeedAccountAdmin
+	p := caller(c).actor()
+	if !p.ManagesAccounts() {
+		return access.NeedAccountAdmin
 	}
 	var ch accountChange
 	if err := decodeBody(c, &ch.body); err != nil {
@@ -425,8 +408,8 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 	if b.Name == nil {
 		return badRequest("name: required")
 	}
-	if !accountPattern.MatchString(*b.Name) {
-		return badRequest("name: %q is not a valid account name (letters, digits, . _ @ -; at most 128, starting with a letter or digit)", *b.Name)
+	if err := access.AccountName(*b.Name); err != nil {
+		return err
 	}
 	switch {
 	case b.Organization != nil:
@@ -435,10 +418,10 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 	default:
 		b.Organization = &p.Organization
 	}
-	if !p.Superadmin && *b.Organization != p.Organization {
-		return forbidden("organization: an organization admin creates accounts in its own organization (%s) only", p.Organization)
+	if err := p.CheckCreateAccount(*b.Organization); err != nil {
+		return err
 	}
-	if err := ch.authorize(p); err != nil {
+	if err := p.CheckAccountFlags(b.Superadmin != nil); err != nil {
 		return err
 	}
 	if b.Kind == nil {
@@ -485,12 +468,12 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 // may not disable itself or drop its own superadmin flag: that is how a
 // server loses its last administrator.
 func (s *Server) handleUpdateAccount(c *gin.Context) error {
-	p := caller(c)
+	p := caller(c).actor()
 	cur, err := s.account(c)
 	if err != nil {
 		return err
 	}
-	if err := checkChangeAccount(p, &cur.Account); err != nil {
+	if err := p.CheckChangeAccount(target(&cur.Account)); err != nil {
 		return err
 	}
 	var patch patchAccount
@@ -503,11 +486,11 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 	if b.Kind == nil && !b.Password.Set && b.Disabled == nil && b.Superadmin == nil && b.OrgAdmin == nil && b.Certificates == nil && !b.RateLimit.Set {
 		return badRequest("body: nothing to change (give any of kind, password, disabled, superadmin, org_admin, certificates, rate_limit)")
 	}
-	if err := ch.authorize(p); err != nil {
+	if err := p.CheckAccountFlags(b.Superadmin != nil); err != nil {
 		return err
 	}
-	if cur.Name == p.Name && (b.Disabled != nil && *b.Disabled || b.Superadmin != nil && !*b.Superadmin && p.Superadmin) {
-		return forbidden("an account may not disable itself or drop its own superadmin flag; ask another superadmin")
+	if err := p.CheckSelfChange(target(&cur.Account), b.Disabled != nil && *b.Disabled, b.Superadmin != nil && !*b.Superadmin); err != nil {
+		return err
 	}
 	if err := ch.validate(); err != nil {
 		return err
@@ -518,7 +501,7 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 		if a, err = tx.Account(cur.Name); err != nil {
 			return err
 		}
-		if err := checkChangeAccount(p, a); err != nil {
+		if err := p.CheckChangeAccount(target(a)); err != nil {
 			return err
 		}
 		if err := ch.checkCertificates(dir, a.Name); err != nil {
@@ -540,23 +523,23 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 // handleDeleteAccount serves DELETE /admin/v1/accounts/{name}: the account,
 // its tokens and its memberships go. An account may not delete itself.
 func (s *Server) handleDeleteAccount(c *gin.Context) error {
-	p := caller(c)
+	p := caller(c).actor()
 	cur, err := s.account(c)
 	if err != nil {
 		return err
 	}
-	if err := checkChangeAccount(p, &cur.Account); err != nil {
+	if err := p.CheckChangeAccount(target(&cur.Account)); err != nil {
 		return err
 	}
-	if cur.Name == p.Name {
-		return forbidden("an account may not delete itself; ask another administrator")
+	if err := p.CheckDeleteAccount(target(&cur.Account)); err != nil {
+		return err
 	}
 	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
 		a, err := tx.Account(cur.Name)
 		if err != nil {
 			return err
 		}
-		if err := checkChangeAccount(p, a); err != nil {
+		if err := p.CheckChangeAccount(target(a)); err != nil {
 			return err
 		}
 		var groups []string
@@ -588,13 +571,13 @@ func (s *Server) handleDeleteAccount(c *gin.Context) error {
 // Tokens.
 
 // tokenAccount returns the account named in the URL if the caller may
-// manage its tokens (see checkTokens); any account reaches its own.
+// manage its tokens (see access.Actor.CheckTokens); any account reaches its own.
 func (s *Server) tokenAccount(c *gin.Context, write bool) (*accountEntry, error) {
 	a := s.dir.Load().accounts[c.Param("name")]
 	if a == nil {
 		return nil, errNotFound
 	}
-	if err := checkTokens(caller(c), &a.Account, write); err != nil {
+	if err := caller(c).actor().CheckTokens(target(&a.Account), write); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -649,11 +632,8 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 	if body.Name == nil {
 		return badRequest("name: required (say what the token is for, e.g. \"siem feed\")")
 	}
-	if err := checkText("name", *body.Name, 128); err != nil {
+	if err := access.TokenName(*body.Name); err != nil {
 		return err
-	}
-	if strings.TrimSpace(*body.Name) == "" {
-		return badRequest("name: required (say what the token is for, e.g. \"siem feed\")")
 	}
 	now := s.now().UTC()
 	tok := &store.Token{ID: uuid.NewString(), Account: a.Name, Name: *body.Name, Created: now}
@@ -664,14 +644,14 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 		}
 		tok.Expires = now.Add(d)
 	}
-	secret, hash := NewAPIToken()
+	secret, hash := access.NewAPIToken()
 	tok.Hash = hash
 	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
 		cur, err := tx.Account(a.Name)
 		if err != nil {
 			return err
 		}
-		if err := checkTokens(caller(c), cur, true); err != nil {
+		if err := caller(c).actor().CheckTokens(target(cur), true); err != nil {
 			return err
 		}
 		if err := tx.PutToken(tok); err != nil {
@@ -774,28 +754,5 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 	writeAdminJSON(c, http.StatusOK, &struct {
 		Revoked int `json:"revoked"`
 	}{revoked})
-	return nil
-}
-
-// checkText refuses a one-line text field that is too long or holds
-// control characters (they would garble CLI tables and logs).
-func checkText(field, s string, max int) error {
-	if len(s) > max {
-		return badRequest("%s: at most %d bytes", field, max)
-	}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return badRequest("%s: control characters are not allowed", field)
-	}
-	return nil
-}
-
-// checkDescription is checkText for a description, which may span lines.
-func checkDescription(field, s string, max int) error {
-	if len(s) > max {
-		return badRequest("%s: at most %d bytes", field, max)
-	}
-	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0 {
-		return badRequest("%s: control characters other than line breaks and tabs are not allowed", field)
-	}
 	return nil
 }

@@ -22,15 +22,9 @@ const (
 // its organization's accounts; a group admin the rows of its groups. Other
 // accounts may not read the log (403).
 func (s *Server) handleAdminAudit(c *gin.Context) error {
-	p := caller(c)
-	var admins []string
-	for name, role := range p.groups {
-		if role == store.RoleAdmin {
-			admins = append(admins, name)
-		}
-	}
-	if !p.Superadmin && !p.OrgAdmin && len(admins) == 0 {
-		return forbidden("only superadmins, organization admins and group admins read the audit log")
+	p := caller(c).actor()
+	if err := p.CheckReadAudit(); err != nil {
+		return err
 	}
 	q, limit, err := parseAuditQuery(c)
 	if err != nil {
@@ -38,10 +32,7 @@ func (s *Server) handleAdminAudit(c *gin.Context) error {
 	}
 	var keep func(*store.AuditEvent) bool
 	if !p.Superadmin {
-		keep = func(ev *store.AuditEvent) bool {
-			return p.OrgAdmin && ev.Organization == p.Organization ||
-				ev.Group != "" && p.groups[ev.Group] == store.RoleAdmin
-		}
+		keep = func(ev *store.AuditEvent) bool { return p.MayReadAuditRow(ev.Organization, ev.Group) }
 	}
 	evs, err := s.findAudit(c.Request.Context(), q, limit, keep)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
 )
@@ -31,7 +32,7 @@ const backupWriteIdle = time.Minute
 func (s *Server) handleAdminBackup(c *gin.Context) error {
 	p := caller(c)
 	if !p.Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	ctx := c.Request.Context()
 	now := s.now().UTC()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -15,19 +16,19 @@ import (
 
 // groupView is a group as the admin API shows it, members included.
 type groupView struct {
-	Name             string                `json:"name"`
-	Title            string                `json:"title"`
-	Description      string                `json:"description"`
-	MaxContentLength int64                 `json:"max_content_length"`
-	IdentityID       string                `json:"identity_id"`
-	Members          map[string]store.Role `json:"members"`
-	Created          time.Time             `json:"created"`
+	Name             string                 `json:"name"`
+	Title            string                 `json:"title"`
+	Description      string                 `json:"description"`
+	MaxContentLength int64                  `json:"max_content_length"`
+	IdentityID       string                 `json:"identity_id"`
+	Members          map[string]access.Role `json:"members"`
+	Created          time.Time              `json:"created"`
 }
 
 func viewGroup(g *store.Group) groupView {
 	members := maps.Clone(g.Members)
 	if members == nil {
-		members = map[string]store.Role{}
+		members = map[string]access.Role{}
 	}
 	return groupView{Name: g.Name, Title: g.Title, Description: g.Description, MaxContentLength: g.MaxContentLength,
 		IdentityID: g.IdentityID, Members: members, Created: g.Created}
@@ -36,13 +37,13 @@ func viewGroup(g *store.Group) groupView {
 // handleListGroups serves GET /admin/v1/groups: every group for a
 // superadmin, the groups it administers for anyone else (possibly none).
 func (s *Server) handleListGroups(c *gin.Context) error {
-	p := caller(c)
+	p := caller(c).actor()
 	dir := s.dir.Load()
 	res := struct {
 		Groups []groupView `json:"groups"`
 	}{Groups: []groupView{}}
 	for _, name := range dir.groupOrder {
-		if p.adminsGroup(name) {
+		if p.AdminsGroup(name) {
 			res.Groups = append(res.Groups, viewGroup(&dir.groups[name].Group))
 		}
 	}
@@ -69,21 +70,27 @@ type groupBody struct {
 
 // validate checks the fields the body names, except name.
 func (b *groupBody) validate() error {
-	if b.Title != nil {
-		if strings.TrimSpace(*b.Title) == "" {
-			return badRequest("title: must not be empty")
-		}
-		if err := checkText("title", *b.Title, 256); err != nil {
+	if err := checkTitleDescription(b.Title, b.Description); err != nil {
+		return err
+	}
+	if b.MaxContentLength != nil {
+		if err := access.MaxContentLength(*b.MaxContentLength); err != nil {
 			return err
 		}
 	}
-	if b.Description != nil {
-		if err := checkDescription("description", *b.Description, 4096); err != nil {
+	return nil
+}
+
+// checkTitleDescription checks the title and description of a group or
+// collection body; nil is a field the body does not name.
+func checkTitleDescription(title, description *string) error {
+	if title != nil {
+		if err := access.Title(*title); err != nil {
 			return err
 		}
 	}
-	if b.MaxContentLength != nil && (*b.MaxContentLength <= 0 || *b.MaxContentLength > 1<<53-1) {
-		return badRequest("max_content_length: must be a positive number of bytes")
+	if description != nil {
+		return access.Description(*description)
 	}
 	return nil
 }
@@ -110,7 +117,7 @@ func (b *groupBody) apply(g *store.Group) string {
 // empty sharing group, that is a new API root.
 func (s *Server) handleCreateGroup(c *gin.Context) error {
 	if !caller(c).Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	var body groupBody
 	if err := decodeBody(c, &body); err != nil {
@@ -119,8 +126,8 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 	if body.Name == nil {
 		return badRequest("name: required")
 	}
-	if !groupNamePattern.MatchString(*body.Name) || reservedRootNames[*body.Name] {
-		return badRequest("name: %q cannot name an API root (lowercase letters, digits, . _ -; at most 63, starting with a letter or digit; not taxii2, admin, metrics, healthz, readyz)", *body.Name)
+	if err := access.GroupName(*body.Name); err != nil {
+		return err
 	}
 	if body.Title == nil {
 		return badRequest("title: required")
@@ -129,7 +136,7 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 		return err
 	}
 	g := &store.Group{Name: *body.Name, MaxContentLength: DefaultMaxContentLength, IdentityID: newIdentityID(),
-		Members: map[string]store.Role{}, Created: s.now().UTC()}
+		Members: map[string]access.Role{}, Created: s.now().UTC()}
 	detail := body.apply(g)
 	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
 		if _, err := tx.Group(g.Name); !errors.Is(err, store.ErrNotFound) {
@@ -166,7 +173,7 @@ func (s *Server) changeGroup(c *gin.Context, fn func(tx *store.DirectoryTx, g *s
 			return err
 		}
 		if g.Members == nil {
-			g.Members = map[string]store.Role{}
+			g.Members = map[string]access.Role{}
 		}
 		ev, err := fn(tx, g)
 		if err != nil {
@@ -217,7 +224,7 @@ func (s *Server) handleUpdateGroup(c *gin.Context) error {
 // 409 while it has collections.
 func (s *Server) handleDeleteGroup(c *gin.Context) error {
 	if !caller(c).Superadmin {
-		return errNeedSuperadmin
+		return access.NeedSuperadmin
 	}
 	name := c.Param("name")
 	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
@@ -246,7 +253,7 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 		return err
 	}
 	var body struct {
-		Role *store.Role `json:"role"`
+		Role *access.Role `json:"role"`
 	}
 	if err := decodeBody(c, &body); err != nil {
 		return err
@@ -254,8 +261,8 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 	if body.Role == nil {
 		return badRequest("role: required (reader, publisher or admin)")
 	}
-	if !body.Role.Valid() {
-		return badRequest("role: %q is not a role (reader, publisher or admin)", *body.Role)
+	if err := access.MemberRole(*body.Role); err != nil {
+		return err
 	}
 	account := c.Param("account")
 	g, err := s.changeGroup(c, func(tx *store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
@@ -350,27 +357,12 @@ type collectionBody struct {
 
 // validate checks the fields the body names, except id.
 func (b *collectionBody) validate() error {
-	if b.Title != nil {
-		if strings.TrimSpace(*b.Title) == "" {
-			return badRequest("title: must not be empty")
-		}
-		if err := checkText("title", *b.Title, 256); err != nil {
-			return err
-		}
+	if err := checkTitleDescription(b.Title, b.Description); err != nil {
+		return err
 	}
-	if b.Description != nil {
-		if err := checkDescription("description", *b.Description, 4096); err != nil {
+	if b.Alias != nil {
+		if err := access.Alias(*b.Alias); err != nil {
 			return err
-		}
-	}
-	if b.Alias != nil && *b.Alias != "" {
-		if !groupNamePattern.MatchString(*b.Alias) {
-			return badRequest("alias: %q is not a valid alias (lowercase letters, digits, . _ -; at most 63, starting with a letter or digit)", *b.Alias)
-		}
-		if _, err := uuid.Parse(*b.Alias); err == nil {
-			// TAXII URLs name a collection by id or alias: an alias
-			// that reads as an id would shadow or be shadowed.
-			return badRequest("alias: %q reads as a collection id; choose a name", *b.Alias)
 		}
 	}
 	if b.Policy != nil {
@@ -437,9 +429,8 @@ func (s *Server) handleCreateCollection(c *gin.Context) error {
 	if body.ID == nil {
 		coll.ID = uuid.NewString()
 	} else {
-		u, err := uuid.Parse(*body.ID)
-		if err != nil || u.Version() != 4 || u.Variant() != uuid.RFC4122 || *body.ID != u.String() {
-			return badRequest("id: %q is not a lowercase UUIDv4 (leave it out to have one generated)", *body.ID)
+		if err := access.CollectionID(*body.ID); err != nil {
+			return badRequest("%v (leave it out to have one generated)", err)
 		}
 		coll.ID = *body.ID
 	}

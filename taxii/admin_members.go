@@ -20,7 +20,7 @@ import (
 // raw must already have decoded into a value of type t without error
 // (decodeBody checks syntax and types first); checkMembers then reports
 // the first problem as a 400 naming the member by its path
-// ("rate_limit.Rate"). Types with their own decoding (time.Time, store.Role)
+// ("rate_limit.Rate"). Types with their own decoding (time.Time, access.Role)
 // are leaves; optional[T] is looked through to T.
 func checkMembers(raw []byte, t reflect.Type) error {
 	d := json.NewDecoder(bytes.NewReader(raw))

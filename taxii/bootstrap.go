@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/google/uuid"
 )
@@ -75,12 +76,12 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			case changed:
 				created = append(created, "group "+g.Name)
 				grp = &store.Group{Name: g.Name, Title: g.Title, Description: g.Description, MaxContentLength: g.MaxContentLength,
-					IdentityID: newIdentityID(), Members: map[string]store.Role{}, Created: now}
+					IdentityID: newIdentityID(), Members: map[string]access.Role{}, Created: now}
 			case err != nil:
 				return err
 			}
 			if grp.Members == nil {
-				grp.Members = map[string]store.Role{}
+				grp.Members = map[string]access.Role{}
 			}
 			for name, role := range g.Members {
 				if _, ok := grp.Members[name]; !ok {

@@ -3,10 +3,10 @@ package taxii
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 	"strings"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 )
 
@@ -33,7 +33,7 @@ type directory struct {
 // accountEntry is an account with its memberships.
 type accountEntry struct {
 	store.Account
-	groups map[string]store.Role // group name -> role
+	groups map[string]access.Role // group name -> role
 }
 
 type tokenEntry struct {
@@ -66,17 +66,17 @@ func buildDirectory(d *store.Directory) *directory {
 		dir.identities[strings.ToLower(o.IdentityID)] = o.IdentityID
 	}
 	for _, a := range d.Accounts {
-		e := &accountEntry{Account: a, groups: map[string]store.Role{}}
+		e := &accountEntry{Account: a, groups: map[string]access.Role{}}
 		dir.accounts[a.Name] = e
 		for _, fp := range a.Certificates {
-			if k, ok := hashKey(fp); ok {
+			if k, ok := access.HashKey(fp); ok {
 				dir.certs[k] = e
 			}
 		}
 	}
 	for _, t := range d.Tokens {
 		if acct := dir.accounts[t.Account]; acct != nil {
-			if k, ok := hashKey(t.Hash); ok {
+			if k, ok := access.HashKey(t.Hash); ok {
 				dir.tokens[k] = &tokenEntry{Token: t, account: acct}
 			}
 		}
@@ -110,17 +110,6 @@ func buildDirectory(d *store.Directory) *directory {
 	return dir
 }
 
-// hashKey decodes a hex SHA-256 (token hash or certificate fingerprint,
-// colons allowed).
-func hashKey(h string) (k [sha256.Size]byte, ok bool) {
-	b, err := hex.DecodeString(strings.ReplaceAll(strings.ToLower(h), ":", ""))
-	if err != nil || len(b) != sha256.Size {
-		return k, false
-	}
-	copy(k[:], b)
-	return k, true
-}
-
 // reload rebuilds the directory from the store and swaps it in.
 func (s *Server) reload(ctx context.Context) error {
 	d, err := s.store.LoadDirectory(ctx)
@@ -130,22 +119,4 @@ func (s *Server) reload(ctx context.Context) error {
 	s.dir.Store(buildDirectory(d))
 	s.metrics.trackAccounts(d.Accounts)
 	return nil
-}
-
-// canRead and canWrite apply a collection's role thresholds to a member's
-// role (REQ-51, INT-11).
-func canRead(c *store.Collection, role store.Role) bool {
-	min := c.Policy.ReadRole
-	if min == "" {
-		min = store.RoleReader
-	}
-	return role.Valid() && role.Rank() >= min.Rank()
-}
-
-func canWrite(c *store.Collection, role store.Role) bool {
-	min := c.Policy.WriteRole
-	if min == "" {
-		min = store.RolePublisher
-	}
-	return role.Valid() && role.Rank() >= min.Rank()
 }

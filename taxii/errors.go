@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
@@ -60,9 +61,19 @@ type errorResource struct {
 // type (REQ-09, REQ-20). Errors the server did not mean to show become a
 // generic 500; their details go to the log only.
 func (s *Server) writeError(c *gin.Context, err error) {
-	var te *Error
+	var (
+		te      *Error
+		refusal access.Refusal
+		field   *access.FieldError
+	)
 	switch {
 	case errors.As(err, &te):
+	case errors.Is(err, access.ErrHidden):
+		te = errNotFound
+	case errors.As(err, &refusal):
+		te = forbidden("%s", refusal)
+	case errors.As(err, &field):
+		te = badRequest("%s", field)
 	case errors.Is(err, store.ErrNotFound):
 		te = errNotFound
 	case errors.Is(err, store.ErrBadCursor):

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
@@ -85,7 +86,7 @@ func (s *Server) handleDiscovery(c *gin.Context) error {
 
 // apiRoot returns the group named in the URL if the caller is a member;
 // any other group answers 404 whether it exists or not (REQ-26).
-func (s *Server) apiRoot(c *gin.Context) (*group, store.Role, error) {
+func (s *Server) apiRoot(c *gin.Context) (*group, access.Role, error) {
 	g := s.dir.Load().groups[c.Param("root")]
 	if g == nil {
 		return nil, "", errNotFound
@@ -100,7 +101,7 @@ func (s *Server) apiRoot(c *gin.Context) (*group, store.Role, error) {
 // collection resolves the API root and the collection (by id or alias) of
 // the URL. A collection the caller can neither read nor write is hidden:
 // 404, as if it did not exist.
-func (s *Server) collection(c *gin.Context) (*group, *store.Collection, store.Role, error) {
+func (s *Server) collection(c *gin.Context) (*group, *store.Collection, access.Role, error) {
 	g, role, err := s.apiRoot(c)
 	if err != nil {
 		return nil, nil, "", err
@@ -110,7 +111,7 @@ func (s *Server) collection(c *gin.Context) (*group, *store.Collection, store.Ro
 	if coll == nil {
 		coll = g.byAlias[key]
 	}
-	if coll == nil || !canRead(coll, role) && !canWrite(coll, role) {
+	if coll == nil || !access.CanSee(coll.Policy.ReadRole, coll.Policy.WriteRole, role) {
 		return nil, nil, "", errNotFound
 	}
 	return g, coll, role, nil
@@ -122,7 +123,7 @@ func (s *Server) readable(c *gin.Context) (*group, *store.Collection, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if !canRead(coll, role) {
+	if !access.CanRead(coll.Policy.ReadRole, role) {
 		return nil, nil, errCannotRead
 	}
 	return g, coll, nil
@@ -170,17 +171,17 @@ func (s *Server) handleStatus(c *gin.Context) error {
 	// those who may read the collection see it; to anyone else it does not
 	// exist.
 	coll := g.byID[rec.Collection]
-	if rec.Account != caller(c).Name && (coll == nil || !canRead(coll, role)) {
+	if rec.Account != caller(c).Name && (coll == nil || !access.CanRead(coll.Policy.ReadRole, role)) {
 		return errNotFound
 	}
 	writeJSON(c, http.StatusOK, &rec.Status)
 	return nil
 }
 
-func collectionOf(coll *store.Collection, role store.Role) collectionResource {
+func collectionOf(coll *store.Collection, role access.Role) collectionResource {
 	return collectionResource{
 		ID: coll.ID, Title: coll.Title, Description: coll.Description, Alias: coll.Alias,
-		CanRead: canRead(coll, role), CanWrite: canWrite(coll, role),
+		CanRead: access.CanRead(coll.Policy.ReadRole, role), CanWrite: access.CanWrite(coll.Policy.WriteRole, role),
 		MediaTypes: []string{store.MediaTypeSTIX21},
 	}
 }
@@ -193,7 +194,7 @@ func (s *Server) handleCollections(c *gin.Context) error {
 	}
 	var res collectionsResource
 	for _, coll := range g.sorted {
-		if canRead(coll, role) || canWrite(coll, role) {
+		if access.CanSee(coll.Policy.ReadRole, coll.Policy.WriteRole, role) {
 			res.Collections = append(res.Collections, collectionOf(coll, role))
 		}
 	}
@@ -364,9 +365,9 @@ func (s *Server) handleDeleteObject(c *gin.Context) error {
 		return err // includes "can neither read nor write": 404
 	}
 	switch {
-	case !canWrite(coll, role):
+	case !access.CanWrite(coll.Policy.WriteRole, role):
 		return errCannotWrite
-	case !canRead(coll, role):
+	case !access.CanRead(coll.Policy.ReadRole, role):
 		return errCannotRead
 	}
 	q, err := parseQuery(c.Request.URL.RawQuery, deleteFilters, s.opts.MaxPageSize)
@@ -402,7 +403,7 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if !canWrite(coll, role) {
+	if !access.CanWrite(coll.Policy.WriteRole, role) {
 		return errCannotWrite
 	}
 	if !taxiiContentType(c.GetHeader("Content-Type")) {
@@ -437,16 +438,21 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	}
 	p := caller(c)
 	sub := &store.Submission{APIRoot: g.Name, Collection: coll.ID, Account: p.Name, Received: received,
-		Blind: !canRead(coll, role),
+		Blind: !access.CanRead(coll.Policy.ReadRole, role),
 		Audit: &store.AuditEvent{Action: "publish", Account: p.Name, Organization: p.Organization,
 			Group: g.Name, Collection: coll.ID, RemoteAddr: c.ClientIP()}}
 	dir := s.dir.Load()
-	pol := newPolicy(coll, g, dir.orgs[p.Organization], dir)
+	var from string // "" for an account whose organization is gone
+	if org := dir.orgs[p.Organization]; org != nil {
+		from = org.IdentityID
+	}
+	pol := access.NewPublish(coll.Policy.TLPCeiling, coll.Policy.DefaultTLP, coll.Policy.RequireTLP, coll.Policy.Anonymize,
+		from, g.IdentityID, dir.identities)
 	for i, raw := range raws {
 		h, findings := s.validator.Check(raw)
 		var obj []byte
 		if len(findings) == 0 {
-			obj, findings = pol.apply(&h, raw) // DecodeEnvelope compacted it
+			obj, findings = pol.Apply(&h, raw) // DecodeEnvelope compacted it
 		}
 		if len(findings) > 0 {
 			for _, f := range findings {

@@ -2,27 +2,26 @@ package taxii
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"regexp"
 	"runtime"
 	"strings"
 	"time"
 
-	"github.com/eitaxii/eitaxii/stix"
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
-	"github.com/google/uuid"
 )
 
 // Role is an account's role in a sharing group.
-type Role = store.Role
+type Role = access.Role
 
 // The roles, from least to most privileged.
 const (
-	RoleReader    = store.RoleReader    // can_read
-	RolePublisher = store.RolePublisher // can_read and can_write
-	RoleAdmin     = store.RoleAdmin     // publisher, and manages the group
+	RoleReader    = access.RoleReader    // can_read
+	RolePublisher = access.RolePublisher // can_read and can_write
+	RoleAdmin     = access.RoleAdmin     // publisher, and manages the group
 )
 
 // Discovery is the server's discovery information (§4.1.1).
@@ -179,13 +178,6 @@ type LoginLimit struct {
 // group does not set one: 10 MiB.
 const DefaultMaxContentLength = 10 << 20
 
-var (
-	groupNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
-	// reservedRootNames are paths the server uses or will use itself.
-	reservedRootNames = map[string]bool{"taxii2": true, "admin": true, "metrics": true, "healthz": true, "readyz": true}
-	accountPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
-)
-
 // validate checks the options and fills defaults. Its errors name the
 // configuration key at fault, as the YAML file spells it.
 func (o *Options) validate() error {
@@ -249,8 +241,8 @@ func (o *Options) validate() error {
 	orgs := map[string]bool{DefaultOrganization: true}
 	for i, org := range o.Organizations {
 		key := fmt.Sprintf("organizations[%d]", i)
-		if !groupNamePattern.MatchString(org.Name) {
-			return fmt.Errorf("%s.name: %q is not a valid organization name (lowercase letters, digits, . _ -)", key, org.Name)
+		if err := under(key, access.OrganizationName(org.Name), access.OrganizationTitle(org.Title)); err != nil {
+			return err
 		}
 		if orgs[org.Name] && org.Name != DefaultOrganization {
 			return fmt.Errorf("%s.name: duplicate organization %q", key, org.Name)
@@ -259,10 +251,11 @@ func (o *Options) validate() error {
 	}
 	accounts := map[string]bool{}
 	tokens := map[string]string{}
+	certs := map[[32]byte]bool{}
 	for i, a := range o.Accounts {
 		key := fmt.Sprintf("accounts[%d]", i)
-		if !accountPattern.MatchString(a.Name) {
-			return fmt.Errorf("%s.name: %q is not a valid account name (letters, digits, . _ @ -; at most 128)", key, a.Name)
+		if err := under(key, access.AccountName(a.Name)); err != nil {
+			return err
 		}
 		if accounts[a.Name] {
 			return fmt.Errorf("%s.name: duplicate account %q", key, a.Name)
@@ -271,16 +264,18 @@ func (o *Options) validate() error {
 		if a.Organization != "" && !orgs[a.Organization] {
 			return fmt.Errorf("%s.organization: unknown organization %q (declare it under organizations)", key, a.Organization)
 		}
-		if a.Kind != "" && a.Kind != "person" && a.Kind != "machine" {
-			return fmt.Errorf("%s.kind: %q is neither person nor machine", key, a.Kind)
+		_, certErr := access.Certificates(a.Certificates)
+		if err := under(key, optionalKind(a.Kind), certErr, rateLimit(a.RateLimit)); err != nil {
+			return err
 		}
 		for j, fp := range a.Certificates {
-			if _, ok := hashKey(fp); !ok {
-				return fmt.Errorf("%s.certificates[%d]: not a hex SHA-256 certificate fingerprint", key, j)
+			// The admin API refuses this too (409): a certificate
+			// authenticates one account only.
+			k, _ := access.HashKey(fp)
+			if certs[k] {
+				return fmt.Errorf("%s.certificates[%d]: this certificate is registered to another account", key, j)
 			}
-		}
-		if err := validRateLimit(a.RateLimit); err != nil {
-			return fmt.Errorf("%s.rate_limit: %v", key, err)
+			certs[k] = true
 		}
 		if a.PasswordHash != "" && !strings.HasPrefix(a.PasswordHash, "$2") {
 			return fmt.Errorf("%s.password_hash: not a bcrypt hash (make one with `eitaxii hash-password`)", key)
@@ -300,60 +295,54 @@ func (o *Options) validate() error {
 	for i := range o.Groups {
 		g := &o.Groups[i]
 		key := fmt.Sprintf("groups[%d]", i)
-		if !groupNamePattern.MatchString(g.Name) || reservedRootNames[g.Name] {
-			return fmt.Errorf("%s.name: %q cannot name an API root (lowercase letters, digits, . _ -; not taxii2, admin, metrics, healthz, readyz)", key, g.Name)
+		if err := under(key, access.GroupName(g.Name)); err != nil {
+			return err
 		}
 		if groups[g.Name] {
 			return fmt.Errorf("%s.name: duplicate group %q", key, g.Name)
 		}
 		groups[g.Name] = true
-		if strings.TrimSpace(g.Title) == "" {
-			return fmt.Errorf("%s.title: required", key)
-		}
 		if g.MaxContentLength == 0 {
 			g.MaxContentLength = DefaultMaxContentLength
 		}
-		if g.MaxContentLength < 0 || g.MaxContentLength > 1<<53-1 {
-			return fmt.Errorf("%s.max_content_length: must be a positive number of bytes", key)
+		if err := under(key, requiredTitle(g.Title), access.Description(g.Description), access.MaxContentLength(g.MaxContentLength)); err != nil {
+			return err
 		}
 		for name, role := range g.Members {
 			if !accounts[name] {
 				return fmt.Errorf("%s.members.%s: unknown account %q", key, name, name)
 			}
-			if !role.Valid() {
-				return fmt.Errorf("%s.members.%s: unknown role %q (reader, publisher or admin)", key, name, role)
+			var fe *access.FieldError
+			if err := access.MemberRole(role); errors.As(err, &fe) {
+				return fmt.Errorf("%s.members.%s: %s", key, name, fe.Problem)
 			}
 		}
 		aliases := map[string]bool{}
 		for j, c := range g.Collections {
 			ckey := fmt.Sprintf("%s.collections[%d]", key, j)
-			u, err := uuid.Parse(c.ID)
-			if err != nil || u.Version() != 4 || u.Variant() != uuid.RFC4122 || len(c.ID) != 36 || c.ID != strings.ToLower(c.ID) {
-				return fmt.Errorf("%s.id: %q is not a lowercase UUIDv4", ckey, c.ID)
+			if err := under(ckey, access.CollectionID(c.ID)); err != nil {
+				return err
 			}
 			if other, dup := collIDs[c.ID]; dup {
 				return fmt.Errorf("%s.id: duplicate collection id %s (also in group %q)", ckey, c.ID, other)
 			}
 			collIDs[c.ID] = g.Name
-			if strings.TrimSpace(c.Title) == "" {
-				return fmt.Errorf("%s.title: required", ckey)
+			if err := under(ckey, requiredTitle(c.Title), access.Description(c.Description), access.Alias(c.Alias)); err != nil {
+				return err
 			}
 			if c.Alias != "" {
-				if !groupNamePattern.MatchString(c.Alias) {
-					return fmt.Errorf("%s.alias: %q is not a valid alias (lowercase letters, digits, . _ -)", ckey, c.Alias)
-				}
 				if aliases[c.Alias] {
 					return fmt.Errorf("%s.alias: duplicate alias %q in group %q", ckey, c.Alias, g.Name)
 				}
 				aliases[c.Alias] = true
 			}
-			if err := validPolicy(&c.Policy); err != nil {
-				return fmt.Errorf("%s.%v", ckey, err)
+			if err := under(ckey, validPolicy(&c.Policy)); err != nil {
+				return err
 			}
 		}
 	}
-	if err := validRateLimit(o.RateLimit); err != nil {
-		return fmt.Errorf("rate_limit: %v", err)
+	if err := rateLimit(o.RateLimit); err != nil {
+		return err
 	}
 	if o.Discovery.Default != "" && !groups[o.Discovery.Default] {
 		return fmt.Errorf("discovery.default: unknown group %q", o.Discovery.Default)
@@ -361,43 +350,45 @@ func (o *Options) validate() error {
 	return nil
 }
 
-func validRateLimit(r *store.RateLimit) error {
-	if r == nil {
-		return nil
-	}
-	if r.PerSecond < 0 || r.Burst < 0 {
-		return fmt.Errorf("per_second and burst must not be negative")
-	}
-	if r.PerSecond > 0 && r.Burst < 1 {
-		return fmt.Errorf("burst must be at least 1")
+// under returns the first error of errs (the rules of one configuration
+// entry, in the order they are checked) under the entry's key, or nil.
+func under(key string, errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("%s.%v", key, err)
+		}
 	}
 	return nil
 }
 
-// validPolicy checks a collection policy; errors start with the key.
+// optionalKind is access.Kind for a kind that may be left out.
+func optionalKind(kind string) error {
+	if kind == "" {
+		return nil
+	}
+	return access.Kind(kind)
+}
+
+// rateLimit is access.RateLimit for a rate limit that may be absent.
+func rateLimit(r *store.RateLimit) error {
+	if r == nil {
+		return nil
+	}
+	return access.RateLimit(r.PerSecond, r.Burst)
+}
+
+// requiredTitle checks the title of a configured group or collection:
+// absent (empty) is "required", as in the admin API, and anything else
+// follows access.Title.
+func requiredTitle(title string) error {
+	if title == "" {
+		return &access.FieldError{Field: "title", Problem: "required"}
+	}
+	return access.Title(title)
+}
+
+// validPolicy checks a collection policy with access.CollectionPolicy;
+// errors start with the key.
 func validPolicy(p *store.Policy) error {
-	for key, level := range map[string]string{"tlp_ceiling": p.TLPCeiling, "default_tlp": p.DefaultTLP} {
-		if level == "" {
-			continue
-		}
-		if _, err := stix.ParseTLP(level); err != nil {
-			return fmt.Errorf("%s: %q is not a TLP level (clear, green, amber, amber+strict, red)", key, level)
-		}
-	}
-	if p.DefaultTLP != "" && p.TLPCeiling != "" {
-		d, _ := stix.ParseTLP(p.DefaultTLP)
-		c, _ := stix.ParseTLP(p.TLPCeiling)
-		if d > c {
-			return fmt.Errorf("default_tlp: %s is above the collection's tlp_ceiling %s", p.DefaultTLP, p.TLPCeiling)
-		}
-	}
-	if p.DefaultTLP != "" && !p.RequireTLP {
-		return fmt.Errorf("default_tlp: only meaningful with require_tlp: true")
-	}
-	for key, r := range map[string]store.Role{"read_role": p.ReadRole, "write_role": p.WriteRole} {
-		if r != "" && !r.Valid() {
-			return fmt.Errorf("%s: unknown role %q (reader, publisher or admin)", key, r)
-		}
-	}
-	return nil
+	return access.CollectionPolicy(p.TLPCeiling, p.DefaultTLP, p.RequireTLP, p.ReadRole, p.WriteRole)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/taxii"
 	"gopkg.in/yaml.v3"
@@ -220,7 +221,7 @@ func (c *Config) serverOptions() (taxii.Options, error) {
 		for _, col := range g.Collections {
 			grp.Collections = append(grp.Collections, taxii.Collection{ID: col.ID, Title: col.Title, Alias: col.Alias, Description: col.Description,
 				Policy: store.Policy{TLPCeiling: col.TLPCeiling, RequireTLP: col.RequireTLP, DefaultTLP: col.DefaultTLP,
-					Anonymize: col.Anonymize, ReadRole: store.Role(col.ReadRole), WriteRole: store.Role(col.WriteRole)}})
+					Anonymize: col.Anonymize, ReadRole: access.Role(col.ReadRole), WriteRole: access.Role(col.WriteRole)}})
 		}
 		o.Groups = append(o.Groups, grp)
 	}

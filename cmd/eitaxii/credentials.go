@@ -11,7 +11,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/eitaxii/eitaxii/taxii"
+	"github.com/eitaxii/eitaxii/access"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 )
@@ -53,11 +53,9 @@ func runHashPassword(args []string, e *env) error {
 	}
 	stdout := e.stdout
 	password := strings.TrimRight(line, "\r\n")
-	if len(password) < 12 {
-		return errors.New("hash-password: give a password of at least 12 characters on standard input")
-	}
-	if len(password) > 72 {
-		return errors.New("hash-password: bcrypt uses at most 72 bytes of a password; give a shorter one")
+	// The admin API's rule, with its message.
+	if err := access.Password(password); err != nil {
+		return fmt.Errorf("hash-password: %v", err)
 	}
 	hash, err := hashPassword(password)
 	if err != nil {
@@ -74,7 +72,7 @@ func hashPassword(password string) (string, error) {
 
 // runNewToken implements `eitaxii new-token`.
 func runNewToken(stdout io.Writer) error {
-	token, hash := taxii.NewAPIToken()
+	token, hash := access.NewAPIToken()
 	fmt.Fprintf(stdout, "token: %s\nhash:  %s\n", token, hash)
 	fmt.Fprintln(stdout, "Give the token to its user once; put the hash under the account's token_hashes.")
 	return nil

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
-	"github.com/eitaxii/eitaxii/taxii"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -187,7 +187,7 @@ func TestServe_ConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, tokenHash := taxii.NewAPIToken()
+	token, tokenHash := access.NewAPIToken()
 	cfg := writeConfig(t, `
 listen: 127.0.0.1:9
 data_dir: `+t.TempDir()+`
@@ -280,9 +280,13 @@ func TestServe_BadConfig(t *testing.T) {
 		{"UnknownKey", "discovery: {title: x}\nlisten_adress: 1\n", "listen_adress"},
 		{"NoTitle", "discovery: {}\n", "discovery.title"},
 		{"UnknownMember", "discovery: {title: x}\ngroups:\n  - {name: g, title: G, members: {bob: reader}}\n", "groups[0].members.bob: unknown account"},
-		{"UnknownRole", "discovery: {title: x}\naccounts: [{name: bob}]\ngroups:\n  - {name: g, title: G, members: {bob: owner}}\n", `unknown role "owner"`},
+		{"UnknownRole", "discovery: {title: x}\naccounts: [{name: bob}]\ngroups:\n  - {name: g, title: G, members: {bob: owner}}\n", `groups[0].members.bob: "owner" is not a role (reader, publisher or admin)`},
 		{"NotUUIDv4", "discovery: {title: x}\ngroups:\n  - {name: g, title: G, collections: [{id: 6f1c3c2e-1b7a-1c5e-9a0b-2a4d7f0e9b11, title: C}]}\n", "groups[0].collections[0].id"},
 		{"DuplicateCollection", "discovery: {title: x}\ngroups:\n  - {name: g, title: G, collections: [{id: 6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b11, title: C}]}\n  - {name: h, title: H, collections: [{id: 6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b11, title: D}]}\n", "duplicate collection id"},
+		// The admin API's rules, which the file did not apply before issue 10.
+		{"AliasIsUUID", "discovery: {title: x}\ngroups:\n  - {name: g, title: G, collections: [{id: 6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b11, title: C, alias: 6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b12}]}\n",
+			`groups[0].collections[0].alias: "6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b12" reads as a collection id; choose a name`},
+		{"TitleTooLong", "discovery: {title: x}\ngroups:\n  - {name: g, title: " + strings.Repeat("t", 257) + "}\n", "groups[0].title: at most 256 bytes"},
 		{"ReservedRoot", "discovery: {title: x}\ngroups:\n  - {name: taxii2, title: G}\n", "groups[0].name"},
 		{"BadTokenHash", "discovery: {title: x}\naccounts: [{name: bob, token_hashes: [abc]}]\n", "accounts[0].token_hashes[0]"},
 		{"BadLoginWindow", "discovery: {title: x}\nlogin_limit: {window: soon}\n", "login_limit.window"},
@@ -330,7 +334,7 @@ func TestCredentialCommands(t *testing.T) {
 	if code := run(context.Background(), []string{"hash-password"}, &env{stdin: strings.NewReader("short\n"), stdout: io.Discard, stderr: &errs}); code != 1 {
 		t.Fatalf("short password accepted (exit %d)", code)
 	}
-	if got := errs.String(); got != "eitaxii: hash-password: give a password of at least 12 characters on standard input\n" {
+	if got := errs.String(); got != "eitaxii: hash-password: password: must be 12 to 72 bytes long (bcrypt uses at most 72), not 5\n" {
 		t.Errorf("short password: stderr %q", got)
 	}
 	// Issue 9: arguments were ignored (--help waited for a password).

@@ -1,0 +1,104 @@
+package access_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/eitaxii/eitaxii/access"
+)
+
+// Ensure that each rule accepts good input and refuses bad input with a
+// *FieldError naming the field and the problem.
+func TestRules(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string // "" for accepted
+	}{
+		{"OrganizationName", access.OrganizationName("county-1"), ""},
+		{"OrganizationNameUpper", access.OrganizationName("County"), `name: "County" is not a valid organization name`},
+		{"OrganizationNameLong", access.OrganizationName(strings.Repeat("a", 64)), "not a valid organization name"},
+		{"AccountName", access.AccountName("Alice@example.org"), ""},
+		{"AccountNameDash", access.AccountName("-alice"), `name: "-alice" is not a valid account name`},
+		{"GroupName", access.GroupName("officials"), ""},
+		{"GroupNameReserved", access.GroupName("taxii2"), `name: "taxii2" cannot name an API root`},
+		{"Kind", access.Kind("machine"), ""},
+		{"KindBad", access.Kind("robot"), `kind: "robot" is neither person nor machine`},
+		{"CollectionID", access.CollectionID("7b1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"), ""},
+		{"CollectionIDUpper", access.CollectionID("7B1D2E3F-4A5B-4C6D-8E7F-9A0B1C2D3E4F"), "is not a lowercase UUIDv4"},
+		{"CollectionIDv1", access.CollectionID("7b1d2e3f-4a5b-1c6d-8e7f-9a0b1c2d3e4f"), "is not a lowercase UUIDv4"},
+		{"CollectionIDBraces", access.CollectionID("{7b1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f}"), "is not a lowercase UUIDv4"},
+		{"AliasNone", access.Alias(""), ""},
+		{"Alias", access.Alias("indicators"), ""},
+		{"AliasUUID", access.Alias("7b1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"), "reads as a collection id; choose a name"},
+		{"AliasPattern", access.Alias("Indicators"), "is not a valid alias"},
+		{"Title", access.Title("Indicators"), ""},
+		{"TitleBlank", access.Title(" \t"), "title: must not be empty"},
+		{"TitleLong", access.Title(strings.Repeat("é", 129)), "title: at most 256 bytes"},
+		{"TitleNewline", access.Title("a\nb"), "title: control characters are not allowed"},
+		{"OrganizationTitleEmpty", access.OrganizationTitle(""), ""},
+		{"Description", access.Description("line one\nline two\ttabbed"), ""},
+		{"DescriptionControl", access.Description("bell\a"), "description: control characters other than line breaks and tabs are not allowed"},
+		{"DescriptionLong", access.Description(strings.Repeat("x", 4097)), "description: at most 4096 bytes"},
+		{"TokenName", access.TokenName("siem feed"), ""},
+		{"TokenNameBlank", access.TokenName("  "), "name: required"},
+		{"TokenNameLong", access.TokenName(strings.Repeat("x", 129)), "name: at most 128 bytes"},
+		{"Password", access.Password("twelve chars"), ""},
+		{"PasswordShort", access.Password("short"), "password: must be 12 to 72 bytes long (bcrypt uses at most 72), not 5"},
+		{"PasswordLong", access.Password(strings.Repeat("x", 73)), "not 73"},
+		{"RateLimit", access.RateLimit(10, 20), ""},
+		{"RateLimitUnlimited", access.RateLimit(0, 0), ""},
+		{"RateLimitNegative", access.RateLimit(1, -1), "rate_limit: per_second and burst must not be negative"},
+		{"RateLimitBurst", access.RateLimit(1, 0), "rate_limit: burst must be at least 1"},
+		{"MaxContentLength", access.MaxContentLength(1 << 20), ""},
+		{"MaxContentLengthZero", access.MaxContentLength(0), "max_content_length: must be a positive number of bytes"},
+		{"MaxContentLengthHuge", access.MaxContentLength(1 << 53), "max_content_length"},
+		{"MemberRole", access.MemberRole(access.RoleAdmin), ""},
+		{"MemberRoleBad", access.MemberRole("owner"), `role: "owner" is not a role (reader, publisher or admin)`},
+		{"Policy", access.CollectionPolicy("amber", "green", true, access.RoleAdmin, access.RoleReader), ""},
+		{"PolicyNone", access.CollectionPolicy("", "", false, "", ""), ""},
+		{"PolicyCeiling", access.CollectionPolicy("pink", "", false, "", ""), `tlp_ceiling: "pink" is not a TLP level`},
+		// Both levels bad: the ceiling is named, every time.
+		{"PolicyBothBad", access.CollectionPolicy("pink", "blue", true, "", ""), `tlp_ceiling: "pink"`},
+		{"PolicyDefaultAbove", access.CollectionPolicy("green", "red", true, "", ""), "default_tlp: red is above the collection's tlp_ceiling green"},
+		{"PolicyDefaultWithoutRequire", access.CollectionPolicy("", "green", false, "", ""), "default_tlp: only meaningful with require_tlp: true"},
+		{"PolicyRole", access.CollectionPolicy("", "", false, "", "owner"), `write_role: unknown role "owner"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.want == "" {
+				if tt.err != nil {
+					t.Fatalf("refused: %v", tt.err)
+				}
+				return
+			}
+			var fe *access.FieldError
+			if !errors.As(tt.err, &fe) || !strings.Contains(tt.err.Error(), tt.want) {
+				t.Fatalf("got %v, want a FieldError containing %q", tt.err, tt.want)
+			}
+			if !strings.HasPrefix(tt.err.Error(), fe.Field+": ") {
+				t.Fatalf("%v does not start with its field %q", tt.err, fe.Field)
+			}
+		})
+	}
+}
+
+// Ensure that Certificates normalizes fingerprints and names the one at
+// fault.
+func TestCertificates(t *testing.T) {
+	fp := strings.Repeat("ab", 32)
+	colons := strings.ToUpper(strings.Repeat("cd:", 31) + "cd")
+	got, err := access.Certificates([]string{fp, colons})
+	if err != nil || len(got) != 2 || got[0] != fp || got[1] != strings.Repeat("cd", 32) {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if got, err := access.Certificates(nil); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("no certificates: %#v, %v", got, err)
+	}
+	if _, err := access.Certificates([]string{fp, "abc"}); err == nil || err.Error() != "certificates[1]: not a hex SHA-256 certificate fingerprint" {
+		t.Fatalf("bad fingerprint: %v", err)
+	}
+	if _, err := access.Certificates([]string{fp, strings.ToUpper(fp)}); err == nil || err.Error() != "certificates[1]: listed twice" {
+		t.Fatalf("listed twice: %v", err)
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -119,7 +118,7 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 	if err := access.OrganizationName(*body.Name); err != nil {
 		return err
 	}
-	o := &store.Organization{Name: *body.Name, IdentityID: newIdentityID(), Created: s.now().UTC()}
+	o := &store.Organization{Name: *body.Name, IdentityID: s.newIdentityID(), Created: s.now().UTC()}
 	if body.Title != nil {
 		if err := access.OrganizationTitle(*body.Title); err != nil {
 			return err
@@ -636,7 +635,7 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 		return err
 	}
 	now := s.now().UTC()
-	tok := &store.Token{ID: uuid.NewString(), Account: a.Name, Name: *body.Name, Created: now}
+	tok := &store.Token{ID: s.opts.NewID().String(), Account: a.Name, Name: *body.Name, Created: now}
 	if body.ExpiresIn != nil {
 		d, err := time.ParseDuration(*body.ExpiresIn)
 		if err != nil || d <= 0 {

@@ -11,7 +11,6 @@ import (
 	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 )
 
 // groupView is a group as the admin API shows it, members included.
@@ -135,7 +134,7 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 	if err := body.validate(); err != nil {
 		return err
 	}
-	g := &store.Group{Name: *body.Name, MaxContentLength: DefaultMaxContentLength, IdentityID: newIdentityID(),
+	g := &store.Group{Name: *body.Name, MaxContentLength: DefaultMaxContentLength, IdentityID: s.newIdentityID(),
 		Members: map[string]access.Role{}, Created: s.now().UTC()}
 	detail := body.apply(g)
 	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
@@ -427,7 +426,7 @@ func (s *Server) handleCreateCollection(c *gin.Context) error {
 	}
 	coll := &store.Collection{APIRoot: g.Name}
 	if body.ID == nil {
-		coll.ID = uuid.NewString()
+		coll.ID = s.opts.NewID().String()
 	} else {
 		if err := access.CollectionID(*body.ID); err != nil {
 			return badRequest("%v (leave it out to have one generated)", err)

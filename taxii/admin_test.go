@@ -15,8 +15,10 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,6 +143,7 @@ func newAdmWorld(t testing.TB) *admWorld {
 		},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:    clock.Now,
+		NewID:  admSeqIDs(),
 	}
 	srv, err := taxii.NewServer(context.Background(), opts, db, v)
 	if err != nil {
@@ -1576,5 +1579,35 @@ func TestAdmin_RevokeAllTokens(t *testing.T) {
 		if !l.Revoked {
 			t.Errorf("token %s (%s) is not revoked", l.ID, l.Name)
 		}
+	}
+}
+
+// admSeqIDs returns an id generator that counts: version 4 UUIDs
+// 00000000-0000-4000-8000-000000000001, ...2, in order.
+func admSeqIDs() func() uuid.UUID {
+	var n atomic.Uint64
+	return func() uuid.UUID {
+		return uuid.MustParse(fmt.Sprintf("00000000-0000-4000-8000-%012x", n.Add(1)))
+	}
+}
+
+// Ensure that every id the server makes (the STIX identities of new
+// organizations and groups, collection ids, token ids) comes from the
+// injected generator (issue 10, item 7), in the order they are made.
+func TestAdmin_InjectedIDs(t *testing.T) {
+	t.Parallel()
+	w := newAdmWorld(t)
+	org := admDecode[admOrgJSON](t, w.call(t, admSuper, "POST", "/admin/v1/organizations", `{"name":"ids-org","title":"Ids"}`), http.StatusCreated)
+	grp := admDecode[admGroupJSON](t, w.call(t, admSuper, "POST", "/admin/v1/groups", `{"name":"ids-group","title":"Ids"}`), http.StatusCreated)
+	coll := admDecode[admCollectionJSON](t, w.call(t, admSuper, "POST", "/admin/v1/groups/ids-group/collections", `{"title":"Ids"}`), http.StatusCreated)
+	tok := admDecode[admNewTokenJSON](t, w.call(t, admSuper, "POST", "/admin/v1/accounts/"+admSuper+"/tokens", `{"name":"ids"}`), http.StatusCreated)
+	ids := []string{strings.TrimPrefix(org.IdentityID, "identity--"), strings.TrimPrefix(grp.IdentityID, "identity--"), coll.ID, tok.ID}
+	var last uint64
+	for i, id := range ids {
+		n, err := strconv.ParseUint(strings.TrimPrefix(id, "00000000-0000-4000-8000-"), 16, 64)
+		if err != nil || !strings.HasPrefix(id, "00000000-0000-4000-8000-") || n <= last {
+			t.Errorf("id %d is %q, not the generator's next", i, id)
+		}
+		last = n
 	}
 }

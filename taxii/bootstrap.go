@@ -24,7 +24,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 				return err
 			}
 			created = append(created, "organization "+name)
-			return tx.PutOrganization(&store.Organization{Name: name, Title: title, IdentityID: newIdentityID(), Created: now})
+			return tx.PutOrganization(&store.Organization{Name: name, Title: title, IdentityID: s.newIdentityID(), Created: now})
 		}
 		for _, o := range s.opts.Organizations {
 			if err := ensureOrg(o.Name, o.Title); err != nil {
@@ -76,7 +76,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			case changed:
 				created = append(created, "group "+g.Name)
 				grp = &store.Group{Name: g.Name, Title: g.Title, Description: g.Description, MaxContentLength: g.MaxContentLength,
-					IdentityID: newIdentityID(), Members: map[string]access.Role{}, Created: now}
+					IdentityID: s.newIdentityID(), Members: map[string]access.Role{}, Created: now}
 			case err != nil:
 				return err
 			}
@@ -117,4 +117,4 @@ func (s *Server) bootstrap(ctx context.Context) error {
 }
 
 // newIdentityID returns the id of a new STIX identity.
-func newIdentityID() string { return "identity--" + uuid.NewString() }
+func (s *Server) newIdentityID() string { return "identity--" + s.opts.NewID().String() }

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"log/slog"
 	"net/netip"
 	"runtime"
@@ -135,6 +136,10 @@ type Options struct {
 
 	Logger *slog.Logger     // slog.Default() if nil
 	Now    func() time.Time // time.Now if nil
+	// NewID makes the ids of what the server creates: collections, tokens
+	// and the STIX identities of organizations and groups. It must return
+	// a random (version 4) UUID; uuid.New if nil. Tests inject a sequence.
+	NewID func() uuid.UUID
 
 	// Page memory. What one read holds until its response is written:
 	// MaxPageSize alone lets a page of large objects reach hundreds of
@@ -231,6 +236,9 @@ func (o *Options) validate() error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = uuid.New
 	}
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics()

@@ -126,7 +126,7 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 		}
 		o.Title = *body.Title
 	}
-	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		if _, err := tx.Organization(o.Name); !errors.Is(err, store.ErrNotFound) {
 			if err != nil {
 				return err
@@ -165,7 +165,7 @@ func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 		return err
 	}
 	var o *store.Organization
-	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		var err error
 		if o, err = tx.Organization(c.Param("name")); err != nil {
 			return err
@@ -192,7 +192,7 @@ func (s *Server) handleDeleteOrganization(c *gin.Context) error {
 		return access.NeedSuperadmin
 	}
 	name := c.Param("name")
-	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		if err := tx.DeleteOrganization(name); err != nil {
 			return err
 		}
@@ -436,7 +436,7 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 	}
 	a := &store.Account{Name: *b.Name, Organization: *b.Organization, Created: s.now().UTC()}
 	detail := ch.apply(a)
-	err := s.changeDirectory(c, func(tx *store.DirectoryTx, dir *directory) error {
+	err := s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
 		if _, err := tx.Organization(a.Organization); errors.Is(err, store.ErrNotFound) {
 			return badRequest("organization: no organization %q", a.Organization)
 		} else if err != nil {
@@ -496,7 +496,7 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 		return err
 	}
 	var a *store.Account
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, dir *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
 		var err error
 		if a, err = tx.Account(cur.Name); err != nil {
 			return err
@@ -534,7 +534,7 @@ func (s *Server) handleDeleteAccount(c *gin.Context) error {
 	if err := p.CheckDeleteAccount(target(&cur.Account)); err != nil {
 		return err
 	}
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		a, err := tx.Account(cur.Name)
 		if err != nil {
 			return err
@@ -646,7 +646,7 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 	}
 	secret, hash := access.NewAPIToken()
 	tok.Hash = hash
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		cur, err := tx.Account(a.Name)
 		if err != nil {
 			return err
@@ -687,7 +687,7 @@ func (s *Server) handleRevokeToken(c *gin.Context) error {
 		return err
 	}
 	id := c.Param("id")
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		tok, err := tx.Token(id)
 		if err != nil {
 			return err
@@ -725,7 +725,7 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 		return err
 	}
 	revoked := 0
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		revoked = 0 // the function may run again
 		toks, err := tx.Tokens(a.Name)
 		if err != nil {

@@ -13,14 +13,15 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
-	bolt "go.etcd.io/bbolt"
+	"github.com/eitaxii/eitaxii/store/bolt"
+	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
 // `eitaxii backup`, `eitaxii restore` and `eitaxii check` keep a store safe:
 // a consistent copy from a running server (GET /admin/v1/backup) or from a
 // stopped one, a restore that never replaces a live store, and a check of
-// bbolt's consistency and the store's own invariants (store.DB.Verify).
+// bbolt's consistency and the store's own invariants (bolt.DB.Verify).
 //
 // Every file they write goes through a temporary file in the same
 // directory that is synced, opened as a store and verified before it is
@@ -194,14 +195,14 @@ func backup(ctx context.Context, args []string, e *env) error {
 // server stopped. A missing file is an error (Open would create an empty
 // store); a file the server holds is refused, with advice (alt) on what to
 // do instead.
-func openOffline(path, alt string) (*store.DB, error) {
+func openOffline(path, alt string) (store.Store, error) {
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("no store at %s (is the data directory right?)", path)
 		}
 		return nil, err
 	}
-	db, err := store.Open(path, store.Options{LockTimeout: storeLockTimeout})
+	db, err := bolt.Open(path, bolt.Options{LockTimeout: storeLockTimeout})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%s is in use: a server (eitaxii serve) holds it; stop the server, or use %s", path, alt)
 	}
@@ -337,7 +338,7 @@ func verifyCopy(ctx context.Context, path string) (*storeSummary, error) {
 // verify opens the store at path, runs Verify, counts its contents and
 // closes it.
 func verify(ctx context.Context, path string) ([]string, store.Stats, error) {
-	db, err := store.Open(path, store.Options{LockTimeout: storeLockTimeout})
+	db, err := bolt.Open(path, bolt.Options{LockTimeout: storeLockTimeout})
 	if err != nil {
 		return nil, store.Stats{}, err
 	}
@@ -483,7 +484,7 @@ func restore(ctx context.Context, args []string, e *env) error {
 // store (a damaged one being replaced) cannot be locked this way and is
 // not in use either: release is then a no-op.
 func lockStore(path string) (release func(), err error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: storeLockTimeout})
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: storeLockTimeout})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("%s is in use: a server (eitaxii serve) holds it; stop the server before restoring", path)

@@ -1,4 +1,4 @@
-package store_test
+package bolt_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
-	bolt "go.etcd.io/bbolt"
+	"go.etcd.io/bbolt"
 )
 
 func TestDB_FindStatusByID(t *testing.T) {
@@ -106,11 +106,11 @@ func TestDB_StatusKeyedByAPIRoot(t *testing.T) {
 	// A status written the old way, under its bare id.
 	legacy := store.StatusRecord{APIRoot: apiRoot, Collection: collA, Status: store.Status{ID: seqUUID(77).String(), Status: "complete"}}
 	db.Close()
-	raw, err := bolt.Open(db.Path, 0o600, nil)
+	raw, err := bbolt.Open(db.Path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = raw.Update(func(tx *bolt.Tx) error {
+	err = raw.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket([]byte("status"))
 		if b.Get([]byte(st.ID)) != nil {
 			t.Errorf("status %s is stored under its bare id, where any API root's lookup reads it", st.ID)

@@ -1,4 +1,4 @@
-package store_test
+package bolt_test
 
 import (
 	"context"
@@ -12,8 +12,9 @@ import (
 
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/google/uuid"
-	bolt "go.etcd.io/bbolt"
+	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
@@ -70,7 +71,7 @@ func seqUUID(n uint64) uuid.UUID {
 // DB is a store on a temp bbolt file, with its injected clock and id
 // generator, so that a test can close and reopen the same file.
 type DB struct {
-	*store.DB
+	*bolt.DB
 	Path  string
 	Clock *testClock
 	IDs   *seqIDs
@@ -103,15 +104,15 @@ func (db *DB) MustReopen(tb testing.TB) {
 			tb.Fatalf("close store: %v", err)
 		}
 	}
-	sdb, err := store.Open(db.Path, db.options())
+	sdb, err := bolt.Open(db.Path, db.options())
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
 	db.DB = sdb
 }
 
-func (db *DB) options() store.Options {
-	return store.Options{Now: db.Clock.Now, NewID: db.IDs.NewID, LockTimeout: 100 * time.Millisecond}
+func (db *DB) options() bolt.Options {
+	return bolt.Options{Now: db.Clock.Now, NewID: db.IDs.NewID, LockTimeout: 100 * time.Millisecond}
 }
 
 // MustCollection creates the collection id under root.
@@ -234,12 +235,12 @@ func TestOpen(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		bdb, err := bolt.Open(db.Path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+		bdb, err := bbolt.Open(db.Path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer bdb.Close()
-		err = bdb.View(func(tx *bolt.Tx) error {
+		err = bdb.View(func(tx *bbolt.Tx) error {
 			for _, name := range []string{"meta", "collections", "c", "status", "status_by_time"} {
 				if tx.Bucket([]byte(name)) == nil {
 					t.Errorf("bucket %q missing", name)
@@ -294,11 +295,11 @@ func TestOpen(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		bdb, err := bolt.Open(db.Path, 0o600, &bolt.Options{Timeout: time.Second})
+		bdb, err := bbolt.Open(db.Path, 0o600, &bbolt.Options{Timeout: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := bdb.Update(func(tx *bolt.Tx) error {
+		if err := bdb.Update(func(tx *bbolt.Tx) error {
 			return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("999"))
 		}); err != nil {
 			t.Fatal(err)
@@ -307,7 +308,7 @@ func TestOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		sdb, err := store.Open(db.Path, db.options())
+		sdb, err := bolt.Open(db.Path, db.options())
 		if !errors.Is(err, store.ErrUnknownSchema) {
 			if sdb != nil {
 				sdb.Close()
@@ -315,7 +316,7 @@ func TestOpen(t *testing.T) {
 			t.Fatalf("Open = %v, want ErrUnknownSchema", err)
 		}
 		// A refused file is released, not left locked.
-		bdb, err = bolt.Open(db.Path, 0o600, &bolt.Options{Timeout: 100 * time.Millisecond})
+		bdb, err = bbolt.Open(db.Path, 0o600, &bbolt.Options{Timeout: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatalf("file still locked after refused Open: %v", err)
 		}
@@ -326,7 +327,7 @@ func TestOpen(t *testing.T) {
 		db := MustOpenDB(t)
 		done := make(chan error, 1)
 		go func() {
-			sdb, err := store.Open(db.Path, store.Options{LockTimeout: 50 * time.Millisecond})
+			sdb, err := bolt.Open(db.Path, bolt.Options{LockTimeout: 50 * time.Millisecond})
 			if err == nil {
 				sdb.Close()
 			}

@@ -30,6 +30,8 @@ check:
 	  echo "the store contract (package store) must not depend on bbolt: only store/bolt does"; exit 1; fi
 	@if $(GO) list -deps ./taxii/... | grep -E 'go\.etcd\.io/bbolt|eitaxii/store/bolt'; then \
 	  echo "taxii must know only the store contract, not bbolt or store/bolt"; exit 1; fi
+	@if $(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -v '^github.com/eitaxii/eitaxii/store/bolt:' | grep -E 'go\.etcd\.io/bbolt'; then \
+	  echo "only store/bolt may import bbolt (cmd chooses the backend through store/bolt's functions)"; exit 1; fi
 	@if $(GO) list -deps ./access/... | grep -E 'gin-gonic|eitaxii/store|eitaxii/taxii|bbolt|^net/http(/|$$)'; then \
 	  echo "access must not depend on gin, store, taxii, bbolt or net/http"; exit 1; fi
 

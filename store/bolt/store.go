@@ -87,7 +87,8 @@ var _ store.Store = (*DB)(nil)
 
 // Open opens (creating if needed) the store file at path. It returns an
 // error wrapping store.ErrUnknownSchema for a file of another layout
-// version, and bbolt's timeout error when another process holds the file.
+// version, and one wrapping ErrLocked (and bbolt's timeout error) when
+// another process holds the file for longer than opts.LockTimeout.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -104,7 +105,7 @@ func Open(path string, opts Options) (*DB, error) {
 	// not memory.
 	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: opts.LockTimeout, FreelistType: bbolt.FreelistMapType, InitialMmapSize: initialMmapSize, PageSize: pageSize})
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, fmt.Errorf("open store %s: %w", path, locked(err))
 	}
 	db := &DB{bolt: bdb, now: opts.Now, newID: opts.NewID}
 	if err := bdb.Update(db.initialize); err != nil {

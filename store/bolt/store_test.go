@@ -75,10 +75,14 @@ type DB struct {
 	Path  string
 	Clock *testClock
 	IDs   *seqIDs
+	// Unverified skips the check at cleanup, for a test that leaves the
+	// file inconsistent on purpose.
+	Unverified bool
 }
 
 // MustOpenDB opens a store on a new file in tb.TempDir() with a frozen clock
-// at t0 and sequential status ids. It is closed at cleanup.
+// at t0 and sequential status ids. At cleanup it is verified (Verify must
+// find no problem), then closed.
 func MustOpenDB(tb testing.TB) *DB {
 	tb.Helper()
 	db := &DB{
@@ -88,6 +92,13 @@ func MustOpenDB(tb testing.TB) *DB {
 	}
 	db.MustReopen(tb)
 	tb.Cleanup(func() {
+		if problems, err := db.Verify(context.Background()); errors.Is(err, berrors.ErrDatabaseNotOpen) || db.Unverified {
+			// Closed by the test, or left inconsistent on purpose.
+		} else if err != nil {
+			tb.Errorf("verify store: %v", err)
+		} else if len(problems) > 0 {
+			tb.Errorf("verify store: %d problems: %q", len(problems), problems)
+		}
 		if err := db.Close(); err != nil {
 			tb.Errorf("close store: %v", err)
 		}

@@ -1,8 +1,6 @@
 package store
 
-import (
-	"time"
-)
+import "time"
 
 // AuditEvent is one row of the append-only audit log: who did what, to
 // which collection, when.

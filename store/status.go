@@ -1,8 +1,6 @@
 package store
 
-import (
-	"github.com/eitaxii/eitaxii/stix"
-)
+import "github.com/eitaxii/eitaxii/stix"
 
 // Status is the TAXII status resource of one Add Objects request (§4.3.1).
 // Its JSON form is the TAXII one; empty lists are omitted (REQ-29).

@@ -10,7 +10,8 @@ run:
 	$(GO) run ./cmd/eitaxii serve
 
 # Everything CI checks: formatting, vet, tidy modules, the dependency
-# direction of the design (stix <- access <- store <- taxii <- cmd), and the race-enabled tests. Deterministic: fuzz
+# direction of the design (stix <- access <- store <- taxii <- cmd; a backend such as store/bolt
+# is chosen in cmd only), and the race-enabled tests. Deterministic: fuzz
 # seeds and testdata/fuzz regressions run as ordinary tests; exploring for
 # new inputs is `make fuzz`, run by hand before a change lands.
 test: check
@@ -25,6 +26,12 @@ check:
 	  echo "stix and store must not depend on gin or taxii"; exit 1; fi
 	@if $(GO) list -deps ./stix/... | grep -E 'bbolt'; then \
 	  echo "stix must not depend on bbolt"; exit 1; fi
+	@if $(GO) list -deps ./store | grep -E 'go\.etcd\.io/bbolt'; then \
+	  echo "the store contract (package store) must not depend on bbolt: only store/bolt does"; exit 1; fi
+	@if $(GO) list -deps ./taxii/... | grep -E 'go\.etcd\.io/bbolt|eitaxii/store/bolt'; then \
+	  echo "taxii must know only the store contract, not bbolt or store/bolt"; exit 1; fi
+	@if $(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -v '^github.com/eitaxii/eitaxii/store/bolt:' | grep -E 'go\.etcd\.io/bbolt'; then \
+	  echo "only store/bolt may import bbolt (cmd chooses the backend through store/bolt's functions)"; exit 1; fi
 	@if $(GO) list -deps ./access/... | grep -E 'gin-gonic|eitaxii/store|eitaxii/taxii|bbolt|^net/http(/|$$)'; then \
 	  echo "access must not depend on gin, store, taxii, bbolt or net/http"; exit 1; fi
 

@@ -1,48 +1,21 @@
-// Package store is eitaxii's persistence: collections, object versions with
-// their date_added index, paging cursors and statuses, in one bbolt file.
+// Package store is eitaxii's storage contract: the types the server keeps
+// (collections, object versions, statuses, the directory, the audit log),
+// the interfaces a backend implements (Store, DirectoryTx) and the errors
+// their methods return. It imports no database; the bbolt backend is
+// store/bolt, and a backend is chosen in cmd only.
 //
-// Layout (DESIGN.md's, except that objects are keyed by date_added and
-// the per-id index points to them: appends then fill pages, paging reads
-// one bucket in order, and the store stays small):
-//
-//	meta/                  "schema" -> version, "cursor_key" -> HMAC key for next tokens
-//	collections/           collID -> JSON(Collection)
-//	c/<collID>/objects/    date_added (8-byte big-endian Unix µs) -> record (id, version, raw object)
-//	c/<collID>/versions/   type 0x00 UUID (16) versionKey (12) -> date_added
-//	c/<collID>             "last_added" -> the greatest date_added ever handed out
-//	status/                statusID -> JSON(statusRecord)
-//	status_by_time/        request time (8-byte µs) statusID -> nil, for retention
-//	orgs/, accounts/, tokens/, groups/   name or id -> JSON (the directory)
-//	audit/                 time (8-byte µs) sequence (8-byte) -> JSON(AuditEvent)
-//
-// Every method takes a context, checked before a transaction starts; bbolt
-// itself does not watch contexts. Values returned by the store are copies
-// the caller owns.
+// Every method takes a context, checked before the work starts. Values
+// returned by a store are copies the caller owns. Errors are typed: callers
+// test them with errors.Is, never by their text.
 package store
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"time"
-
-	"github.com/google/uuid"
-	bolt "go.etcd.io/bbolt"
 )
-
-// initialMmapSize is bbolt's initial memory map: 1 GiB of address space.
-const initialMmapSize = 1 << 30
-
-// pageSize is the page size of new store files. STIX objects are around a
-// kilobyte, so a 4 KiB page holds only a few and splits leave a fifth of
-// it empty; 16 KiB pages fill to within a few percent. (A file keeps the
-// page size it was created with.)
-const pageSize = 16 << 10
-
-// schemaVersion is the layout version this code reads and writes. Open
-// refuses a file of any other version: migrations are explicit code.
-const schemaVersion = "1"
 
 var (
 	// ErrNotFound is returned when a collection, object or status does not
@@ -53,149 +26,182 @@ var (
 	// ErrBadCursor is returned for a next token that was not issued by this
 	// store for this collection, endpoint and query, or that was altered.
 	ErrBadCursor = errors.New("invalid next token")
-	// ErrUnknownSchema is returned by Open for a file written by another
-	// layout version.
+	// ErrUnknownSchema is returned by a backend's open for a store written
+	// by another layout version.
 	ErrUnknownSchema = errors.New("unknown store schema version")
 	// ErrConflict is returned when a change would break the directory's
 	// consistency (deleting an organization that still has accounts).
 	ErrConflict = errors.New("conflict")
 )
 
-var (
-	bucketMeta        = []byte("meta")
-	bucketCollections = []byte("collections")
-	bucketC           = []byte("c")
-	bucketVersions    = []byte("versions")
-	bucketObjects     = []byte("objects")
-	bucketStatus      = []byte("status")
-	bucketStatusTime  = []byte("status_by_time")
-	keySchema         = []byte("schema")
-	keyCursorKey      = []byte("cursor_key")
-	keyLastAdded      = []byte("last_added")
-)
+// Store is what the server asks of a backend. Implementations are safe for
+// concurrent use. Besides the errors listed, every method may return the
+// context's error when ctx is done before the work starts, and an error
+// from the backend itself (I/O, corruption, a closed store) that matches
+// none of this package's errors.
+type Store interface {
+	// AddObjects stores the objects of s in one transaction together with
+	// the status that reports them, and returns that status (complete,
+	// REQ-72). Each new version gets a date_added that is unique and
+	// strictly increasing within the collection at µs precision, in
+	// envelope order (INT-05). A version already present (same id and
+	// version instant) is a success that stores nothing and keeps the
+	// original date_added (REQ-67, REQ-106); if its bytes differ, the
+	// message says the content was not replaced (AMB-04). Objects without
+	// created or modified (SCOs) are versioned by their first date_added
+	// (REQ-107). s.Audit, if set, is appended in the same transaction.
+	// Returns ErrCollectionNotFound for an unknown collection, in which
+	// case nothing is stored.
+	AddObjects(ctx context.Context, s *Submission) (*Status, error)
 
-// Options configure a DB. The zero value is usable.
-type Options struct {
-	// Now is the clock used for date_added and status times; time.Now if nil.
-	Now func() time.Time
-	// NewID makes status ids; uuid.New (v4) if nil.
-	NewID func() uuid.UUID
-	// LockTimeout bounds the wait for another process's lock on the file;
-	// 1s if zero.
-	LockTimeout time.Duration
-	// OnCommit, if set, is told how long each group commit of Add Objects
-	// writes took and how many writes it held (for metrics).
-	OnCommit func(d time.Duration, writes int)
+	// FindObjects returns a page of the collection's object versions
+	// (TAXII Get Objects, §5.4), ascending by date_added. Without
+	// match[version] only the latest version of each object is returned
+	// (REQ-62). Returns ErrCollectionNotFound or ErrBadCursor.
+	FindObjects(ctx context.Context, collID string, q Query) (*Page, error)
+	// FindManifest is FindObjects without the objects' bytes (TAXII Get
+	// Object Manifests, §5.3). Returns ErrCollectionNotFound or
+	// ErrBadCursor.
+	FindManifest(ctx context.Context, collID string, q Query) (*Page, error)
+	// FindObject returns a page of the versions of one object (TAXII Get
+	// an Object, §5.6), the latest by default; match[id] and match[type]
+	// are ignored (REQ-78). Returns ErrNotFound when the collection holds
+	// no version of the object, whatever the filters (REQ-76),
+	// ErrCollectionNotFound or ErrBadCursor.
+	FindObject(ctx context.Context, collID, objectID string, q Query) (*Page, error)
+	// FindObjectVersions returns a page of every version of one object
+	// (TAXII Get Object Versions, §5.8); match[version] does not apply
+	// (REQ-84). Returns ErrNotFound, ErrCollectionNotFound or
+	// ErrBadCursor, as FindObject.
+	FindObjectVersions(ctx context.Context, collID, objectID string, q Query) (*Page, error)
+	// DeleteObject deletes the versions of an object that f selects (TAXII
+	// Delete an Object, §5.7); with no match[version] every version is
+	// deleted (AMB-03). It returns the number of versions deleted. Returns
+	// ErrNotFound when the object is absent or the filters select none of
+	// its versions (REQ-83), ErrCollectionNotFound for an unknown
+	// collection.
+	DeleteObject(ctx context.Context, collID, objectID string, f Filter) (int, error)
+
+	// FindStatusRecord returns the status with the given id created under
+	// apiRoot, with its collection and publisher. Returns ErrNotFound when
+	// there is none, including a status of another API root (REQ-48).
+	FindStatusRecord(ctx context.Context, apiRoot, id string) (*StatusRecord, error)
+	// PruneStatuses deletes the statuses of requests received before the
+	// given time and returns how many it deleted, without holding the
+	// write lock for long. It returns no error of this package.
+	PruneStatuses(ctx context.Context, before time.Time) (int, error)
+
+	// EnsureCollection creates the collection if it is missing and records
+	// its description, replacing an earlier one; objects already stored
+	// are kept. The caller has validated c.ID (a UUIDv4). It returns no
+	// error of this package.
+	EnsureCollection(ctx context.Context, c Collection) error
+	// LoadDirectory reads the whole directory. It returns no error of this
+	// package.
+	LoadDirectory(ctx context.Context) (*Directory, error)
+	// ChangeDirectory runs fn in one write transaction and commits it when
+	// fn returns nil; when fn returns an error nothing fn did is kept, and
+	// that error is returned as it is. Audit rows fn adds with
+	// DirectoryTx.Audit are written in the same transaction, so a change
+	// and its audit record are stored together or not at all. tx is valid
+	// only until fn returns.
+	ChangeDirectory(ctx context.Context, fn func(tx DirectoryTx) error) error
+	// RecordUse records when tokens were last used and when accounts last
+	// read, in one transaction; entries that no longer exist are skipped
+	// and times never move backwards. It returns no error of this package.
+	RecordUse(ctx context.Context, tokens, reads map[string]time.Time) error
+
+	// AppendAudit appends events in one transaction; events with a zero
+	// Time get the store clock's. It returns no error of this package.
+	AppendAudit(ctx context.Context, evs ...AuditEvent) error
+	// FindAudit returns the events q selects, oldest first. It returns no
+	// error of this package.
+	FindAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
+	// PruneAudit deletes the events older than before and returns how many
+	// it deleted, without holding the write lock for long. It returns no
+	// error of this package.
+	PruneAudit(ctx context.Context, before time.Time) (int, error)
+
+	// Ping checks that the store is open and writable. It returns no error
+	// of this package.
+	Ping(ctx context.Context) error
+	// Backup writes a consistent copy of the whole store to w while writers
+	// go on, in the backend's own format, and returns the bytes written.
+	// It returns no error of this package.
+	Backup(ctx context.Context, w io.Writer) (int64, error)
+	// Size returns the size of the store in bytes. It returns no error of
+	// this package.
+	Size(ctx context.Context) (int64, error)
+	// Stats counts what the store holds. It returns no error of this
+	// package.
+	Stats(ctx context.Context) (Stats, error)
+	// Verify checks the store's consistency and invariants. It returns the
+	// problems found (none means healthy); the error is for failing to
+	// check at all, and is none of this package's.
+	Verify(ctx context.Context) ([]string, error)
+	// Close finishes the writes already submitted, then closes the store,
+	// waiting for open reads to finish. Calls made afterwards fail.
+	Close() error
 }
 
-// DB is a bbolt-backed store. It is safe for concurrent use.
-type DB struct {
-	bolt      *bolt.DB
-	commits   *committer
-	now       func() time.Time
-	newID     func() uuid.UUID
-	cursorKey []byte
+// DirectoryTx changes the directory inside one write transaction of
+// Store.ChangeDirectory. The caller validates what it puts. Besides the
+// errors listed, a method may return an error from the backend that
+// matches none of this package's; the transaction is then rolled back
+// when fn returns it.
+type DirectoryTx interface {
+	// Audit appends ev to the audit log as part of the change; a zero Time
+	// becomes the store clock's.
+	Audit(ev AuditEvent) error
+
+	// Organization returns the named organization, or ErrNotFound.
+	Organization(name string) (*Organization, error)
+	// PutOrganization creates or replaces an organization.
+	PutOrganization(o *Organization) error
+	// DeleteOrganization deletes an organization. Returns ErrNotFound when
+	// it does not exist, ErrConflict while it still has accounts.
+	DeleteOrganization(name string) error
+
+	// Account returns the named account, or ErrNotFound.
+	Account(name string) (*Account, error)
+	// PutAccount creates or replaces an account.
+	PutAccount(a *Account) error
+	// DeleteAccount deletes an account with its tokens and memberships.
+	// Returns ErrNotFound when it does not exist.
+	DeleteAccount(name string) error
+
+	// Token returns the token with the given id, or ErrNotFound.
+	Token(id string) (*Token, error)
+	// Tokens returns the tokens of an account ("" for all), sorted by id.
+	Tokens(account string) ([]Token, error)
+	// PutToken creates or replaces a token.
+	PutToken(tok *Token) error
+
+	// Group returns the named group, or ErrNotFound.
+	Group(name string) (*Group, error)
+	// Groups returns every group, sorted by name.
+	Groups() ([]Group, error)
+	// PutGroup creates or replaces a group.
+	PutGroup(g *Group) error
+	// DeleteGroup deletes a group. Returns ErrNotFound when it does not
+	// exist, ErrConflict while it still has collections.
+	DeleteGroup(name string) error
+
+	// Collection returns the collection with the given id, or
+	// ErrCollectionNotFound.
+	Collection(id string) (*Collection, error)
+	// PutCollection creates or replaces a collection's description and
+	// makes sure the collection exists; stored objects are kept.
+	PutCollection(c *Collection) error
+	// DeleteCollection deletes a collection and every object stored in it.
+	// Returns ErrNotFound when it does not exist.
+	DeleteCollection(id string) error
 }
 
-// Open opens (creating if needed) the store file at path. It returns an
-// error wrapping ErrUnknownSchema for a file of another layout version, and
-// bbolt's timeout error when another process holds the file.
-func Open(path string, opts Options) (*DB, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.NewID == nil {
-		opts.NewID = uuid.New
-	}
-	if opts.LockTimeout == 0 {
-		opts.LockTimeout = time.Second
-	}
-	// A large initial map means bbolt rarely remaps as the file grows; a
-	// remap waits for every read transaction, so without it a long backup
-	// or a slow poll could stall publishing. It reserves address space,
-	// not memory.
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, FreelistType: bolt.FreelistMapType, InitialMmapSize: initialMmapSize, PageSize: pageSize})
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	db := &DB{bolt: bdb, now: opts.Now, newID: opts.NewID}
-	if err := bdb.Update(db.initialize); err != nil {
-		bdb.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	db.commits = newCommitter(bdb, opts.OnCommit)
-	return db, nil
-}
-
-// initialize creates the fixed buckets and checks the schema version. After
-// it, a missing fixed bucket means corruption, not "not found".
-func (db *DB) initialize(tx *bolt.Tx) error {
-	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-	if err != nil {
-		return err
-	}
-	switch v := meta.Get(keySchema); {
-	case v == nil:
-		if err := meta.Put(keySchema, []byte(schemaVersion)); err != nil {
-			return err
-		}
-	case string(v) != schemaVersion:
-		return fmt.Errorf("%w: file has %q, this build reads %q", ErrUnknownSchema, v, schemaVersion)
-	}
-	if k := meta.Get(keyCursorKey); k != nil {
-		db.cursorKey = append([]byte(nil), k...)
-	} else {
-		db.cursorKey = make([]byte, 32)
-		if _, err := rand.Read(db.cursorKey); err != nil {
-			return err
-		}
-		if err := meta.Put(keyCursorKey, db.cursorKey); err != nil {
-			return err
-		}
-	}
-	for _, name := range [][]byte{bucketCollections, bucketC, bucketStatus, bucketStatusTime,
-		bucketOrgs, bucketAccounts, bucketTokens, bucketGroups, bucketAudit} {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Ping checks that the store is open and writable, with an empty write
-// transaction.
-func (db *DB) Ping(ctx context.Context) error {
-	return db.update(ctx, func(*bolt.Tx) error { return nil })
-}
-
-// Close finishes the writes already submitted, then closes the file,
-// waiting for open transactions to finish. Writes submitted afterwards fail.
-func (db *DB) Close() error {
-	db.commits.close()
-	return db.bolt.Close()
-}
-
-// view and update run fn in a read or write transaction after checking ctx.
-func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return db.bolt.View(fn)
-}
-
-func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return db.bolt.Update(fn)
-}
-
-// collectionBuckets returns the versions and objects buckets of a
-// collection and its own bucket, or ErrCollectionNotFound.
-func collectionBuckets(tx *bolt.Tx, collID string) (coll, versions, objects *bolt.Bucket, err error) {
-	coll = tx.Bucket(bucketC).Bucket([]byte(collID))
-	if coll == nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", collID, ErrCollectionNotFound)
-	}
-	return coll, coll.Bucket(bucketVersions), coll.Bucket(bucketObjects), nil
+// Stats counts what a store holds.
+type Stats struct {
+	Collections    int
+	ObjectVersions int
+	Statuses       int
+	Size           int64 // bytes
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -28,7 +29,7 @@ import (
 // helpers of this file, all named sg…: a server over a real bbolt file
 // whose directory is set up through taxii.Options (the bootstrap) and, for
 // what Options cannot express (a revoked or expired token, a disabled
-// account), through store.DB.ChangeDirectory followed by a fresh
+// account), through store.Store.ChangeDirectory followed by a fresh
 // taxii.NewServer on the same store.
 
 // sgClock is a clock the test moves by hand.
@@ -96,7 +97,7 @@ func sgCollID(n int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", 0x
 
 // sgWorld is a taxii.Server over a real bbolt file in t.TempDir().
 type sgWorld struct {
-	db    *store.DB
+	db    store.Store
 	opts  taxii.Options
 	clock *sgClock
 	srv   *taxii.Server
@@ -107,7 +108,7 @@ type sgWorld struct {
 func newSGWorld(t *testing.T, opts taxii.Options) *sgWorld {
 	t.Helper()
 	clock := newSGClock(sgStart)
-	db, err := store.Open(filepath.Join(t.TempDir(), "eitaxii.db"), store.Options{Now: clock.Now})
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "eitaxii.db"), bolt.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func (w *sgWorld) stop(t testing.TB) {
 
 // change changes the store's directory and starts a fresh server on the
 // same store, as an admin change followed by a restart would.
-func (w *sgWorld) change(t testing.TB, fn func(*store.DirectoryTx) error) {
+func (w *sgWorld) change(t testing.TB, fn func(store.DirectoryTx) error) {
 	t.Helper()
 	if err := w.db.ChangeDirectory(context.Background(), fn); err != nil {
 		t.Fatal(err)
@@ -310,7 +311,7 @@ func newAccessWorld(t *testing.T) *sgWorld {
 			t.Fatalf("before the change, %q: %d %s", auth, rec.Code, rec.Body)
 		}
 	}
-	w.change(t, func(tx *store.DirectoryTx) error {
+	w.change(t, func(tx store.DirectoryTx) error {
 		for name, edit := range map[string]func(*store.Token){
 			accRevoked: func(tok *store.Token) { tok.Revoked = true },
 			accExpired: func(tok *store.Token) { tok.Expires = sgStart.Add(-time.Minute) },

@@ -216,10 +216,10 @@ var directoryChanges sync.Mutex
 // changed directory so the change applies from the next request on. fn
 // writes the change's audit row with s.auditChange in the same
 // transaction. A store.ErrConflict from fn is answered 409.
-func (s *Server) changeDirectory(c *gin.Context, fn func(tx *store.DirectoryTx, dir *directory) error) error {
+func (s *Server) changeDirectory(c *gin.Context, fn func(tx store.DirectoryTx, dir *directory) error) error {
 	directoryChanges.Lock()
 	defer directoryChanges.Unlock()
-	err := s.store.ChangeDirectory(c.Request.Context(), func(tx *store.DirectoryTx) error {
+	err := s.store.ChangeDirectory(c.Request.Context(), func(tx store.DirectoryTx) error {
 		return fn(tx, s.dir.Load())
 	})
 	if errors.Is(err, store.ErrConflict) {
@@ -240,7 +240,7 @@ func (s *Server) changeDirectory(c *gin.Context, fn func(tx *store.DirectoryTx, 
 // transaction: the actor, the actor's organization, what was changed
 // (target) and how (detail). detail must never hold a password, a hash or
 // a token.
-func (s *Server) auditChange(c *gin.Context, tx *store.DirectoryTx, ev store.AuditEvent) error {
+func (s *Server) auditChange(c *gin.Context, tx store.DirectoryTx, ev store.AuditEvent) error {
 	p := caller(c)
 	ev.Time = s.now()
 	ev.Account = p.Name

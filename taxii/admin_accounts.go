@@ -125,7 +125,7 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 		}
 		o.Title = *body.Title
 	}
-	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		if _, err := tx.Organization(o.Name); !errors.Is(err, store.ErrNotFound) {
 			if err != nil {
 				return err
@@ -164,7 +164,7 @@ func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 		return err
 	}
 	var o *store.Organization
-	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		var err error
 		if o, err = tx.Organization(c.Param("name")); err != nil {
 			return err
@@ -191,7 +191,7 @@ func (s *Server) handleDeleteOrganization(c *gin.Context) error {
 		return access.NeedSuperadmin
 	}
 	name := c.Param("name")
-	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		if err := tx.DeleteOrganization(name); err != nil {
 			return err
 		}
@@ -435,7 +435,7 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 	}
 	a := &store.Account{Name: *b.Name, Organization: *b.Organization, Created: s.now().UTC()}
 	detail := ch.apply(a)
-	err := s.changeDirectory(c, func(tx *store.DirectoryTx, dir *directory) error {
+	err := s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
 		if _, err := tx.Organization(a.Organization); errors.Is(err, store.ErrNotFound) {
 			return badRequest("organization: no organization %q", a.Organization)
 		} else if err != nil {
@@ -495,7 +495,7 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 		return err
 	}
 	var a *store.Account
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, dir *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
 		var err error
 		if a, err = tx.Account(cur.Name); err != nil {
 			return err
@@ -533,7 +533,7 @@ func (s *Server) handleDeleteAccount(c *gin.Context) error {
 	if err := p.CheckDeleteAccount(target(&cur.Account)); err != nil {
 		return err
 	}
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		a, err := tx.Account(cur.Name)
 		if err != nil {
 			return err
@@ -645,7 +645,7 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 	}
 	secret, hash := access.NewAPIToken()
 	tok.Hash = hash
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		cur, err := tx.Account(a.Name)
 		if err != nil {
 			return err
@@ -686,7 +686,7 @@ func (s *Server) handleRevokeToken(c *gin.Context) error {
 		return err
 	}
 	id := c.Param("id")
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		tok, err := tx.Token(id)
 		if err != nil {
 			return err
@@ -724,7 +724,7 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 		return err
 	}
 	revoked := 0
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		revoked = 0 // the function may run again
 		toks, err := tx.Tokens(a.Name)
 		if err != nil {

@@ -21,7 +21,7 @@ const backupWriteIdle = time.Minute
 // handleAdminBackup serves GET /admin/v1/backup (superadmin): a consistent
 // copy of the whole store, streamed from one read transaction while
 // publishing goes on, as application/octet-stream. The body is a store file
-// that store.Open accepts. It is sent chunked: its size is known only
+// that bolt.Open accepts. It is sent chunked: its size is known only
 // inside the transaction the copy is read in. If the copy fails after the
 // first byte, the connection is cut so that the client sees a truncated
 // body as an error, never as a short but complete file.

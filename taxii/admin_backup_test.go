@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 )
 
 // Ensure that only a superadmin may download a backup (others 403, no
@@ -69,7 +70,7 @@ func TestAdmin_Backup(t *testing.T) {
 		if err := os.WriteFile(path, rec.Body.Bytes(), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		db, err := store.Open(path, store.Options{})
+		db, err := bolt.Open(path, bolt.Options{})
 		if err != nil {
 			t.Fatalf("the backup does not open as a store: %v", err)
 		}
@@ -150,7 +151,7 @@ func TestAdmin_Backup_LongDownload(t *testing.T) {
 	if err := os.WriteFile(path, body, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(path, store.Options{})
+	db, err := bolt.Open(path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

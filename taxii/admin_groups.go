@@ -137,7 +137,7 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 	g := &store.Group{Name: *body.Name, MaxContentLength: DefaultMaxContentLength, IdentityID: s.newIdentityID(),
 		Members: map[string]access.Role{}, Created: s.now().UTC()}
 	detail := body.apply(g)
-	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		if _, err := tx.Group(g.Name); !errors.Is(err, store.ErrNotFound) {
 			if err != nil {
 				return err
@@ -160,13 +160,13 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 // changeGroup runs fn on the stored group named in the URL, which the
 // caller manages, writes the group back and writes the audit row fn
 // describes (its Group is filled in), all in one transaction.
-func (s *Server) changeGroup(c *gin.Context, fn func(tx *store.DirectoryTx, g *store.Group) (store.AuditEvent, error)) (*store.Group, error) {
+func (s *Server) changeGroup(c *gin.Context, fn func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error)) (*store.Group, error) {
 	cur, err := s.adminGroup(c)
 	if err != nil {
 		return nil, err
 	}
 	var g *store.Group
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		var err error
 		if g, err = tx.Group(cur.Name); err != nil {
 			return err
@@ -209,7 +209,7 @@ func (s *Server) handleUpdateGroup(c *gin.Context) error {
 	if err := gb.validate(); err != nil {
 		return err
 	}
-	g, err := s.changeGroup(c, func(_ *store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+	g, err := s.changeGroup(c, func(_ store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
 		return store.AuditEvent{Action: "admin.group.update", Target: "group " + g.Name, Detail: gb.apply(g)}, nil
 	})
 	if err != nil {
@@ -226,7 +226,7 @@ func (s *Server) handleDeleteGroup(c *gin.Context) error {
 		return access.NeedSuperadmin
 	}
 	name := c.Param("name")
-	err := s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		g, err := tx.Group(name)
 		if err != nil {
 			return err
@@ -264,7 +264,7 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 		return err
 	}
 	account := c.Param("account")
-	g, err := s.changeGroup(c, func(tx *store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+	g, err := s.changeGroup(c, func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
 		if _, err := tx.Account(account); err != nil {
 			return store.AuditEvent{}, err
 		}
@@ -288,7 +288,7 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 // the account leaves the group (404 if it is no member).
 func (s *Server) handleDeleteMember(c *gin.Context) error {
 	account := c.Param("account")
-	g, err := s.changeGroup(c, func(_ *store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+	g, err := s.changeGroup(c, func(_ store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
 		old, ok := g.Members[account]
 		if !ok {
 			return store.AuditEvent{}, errNotFound
@@ -440,7 +440,7 @@ func (s *Server) handleCreateCollection(c *gin.Context) error {
 		return err
 	}
 	detail := body.apply(coll)
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, dir *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
 		if _, err := tx.Group(g.Name); err != nil {
 			return err
 		}
@@ -490,7 +490,7 @@ func (s *Server) handleUpdateCollection(c *gin.Context) error {
 		return err
 	}
 	var coll *store.Collection
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, dir *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
 		var err error
 		if coll, err = tx.Collection(cur.ID); err != nil {
 			return err
@@ -522,7 +522,7 @@ func (s *Server) handleDeleteCollection(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	err = s.changeDirectory(c, func(tx *store.DirectoryTx, _ *directory) error {
+	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
 		coll, err := tx.Collection(cur.ID)
 		if err != nil {
 			return err

@@ -24,6 +24,7 @@ import (
 
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
@@ -92,7 +93,7 @@ func (c *admClock) Advance(d time.Duration) {
 
 type admWorld struct {
 	srv   *taxii.Server
-	db    *store.DB
+	db    store.Store
 	clock *admClock
 	once  sync.Once
 }
@@ -101,7 +102,7 @@ type admWorld struct {
 // admDisabledAcc through the admin API (the configuration cannot).
 func newAdmWorld(t testing.TB) *admWorld {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "admin.db"), store.Options{Now: func() time.Time { return t0 }})
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "admin.db"), bolt.Options{Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 // tokens were last used and accounts last read, and removes audit rows and
 // statuses past their retention.
 type auditor struct {
-	store *store.DB
+	store store.Store
 	log   *slog.Logger
 	auth  *authenticator
 	queue chan store.AuditEvent
@@ -39,7 +39,7 @@ const (
 	touchTimeout = 10 * time.Second
 )
 
-func newAuditor(st *store.DB, log *slog.Logger, auth *authenticator, opts *Options) *auditor {
+func newAuditor(st store.Store, log *slog.Logger, auth *authenticator, opts *Options) *auditor {
 	a := &auditor{store: st, log: log, auth: auth, queue: make(chan store.AuditEvent, auditQueue),
 		done: make(chan struct{}), retention: opts.AuditRetention, statusRetention: opts.StatusRetention, now: opts.Now}
 	a.wg.Add(1)

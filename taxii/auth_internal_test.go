@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/stix"
-	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -24,7 +24,7 @@ import (
 // (password "alice-password", token "alice-token").
 func newBusyServer(t *testing.T, limit LoginLimit) *Server {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "eitaxii.db"), store.Options{})
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "eitaxii.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // was made or changed through the admin API stays (issue 4). What it
 // created is recorded as one audit row.
 func (s *Server) bootstrap(ctx context.Context) error {
-	return s.store.ChangeDirectory(ctx, func(tx *store.DirectoryTx) error {
+	return s.store.ChangeDirectory(ctx, func(tx store.DirectoryTx) error {
 		var created []string
 		now := s.now().UTC()
 		ensureOrg := func(name, title string) error {

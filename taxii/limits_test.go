@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/eitaxii/eitaxii/stix"
-	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
 )
 
@@ -22,7 +22,7 @@ import (
 // collEO, the publisher account) with mod applied to its options.
 func newLimitsServer(t *testing.T, mod func(*taxii.Options)) http.Handler {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "t.db"), store.Options{})
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -126,7 +127,7 @@ type config struct {
 // testServer is a Server over a real bbolt file.
 type testServer struct {
 	*taxii.Server
-	db        *store.DB
+	db        store.Store
 	path      string
 	closeOnce sync.Once
 }
@@ -151,7 +152,7 @@ func newTestServerConfig(t testing.TB, cfg config) *testServer {
 	if cfg.eoMaxContentLen == 0 {
 		cfg.eoMaxContentLen = eoMaxContentLength
 	}
-	db, err := store.Open(cfg.path, store.Options{Now: func() time.Time { return t0 }, NewID: cfg.newID})
+	db, err := bolt.Open(cfg.path, bolt.Options{Now: func() time.Time { return t0 }, NewID: cfg.newID})
 	if err != nil {
 		t.Fatal(err)
 	}

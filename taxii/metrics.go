@@ -19,7 +19,7 @@ import (
 
 // Metrics are the server's Prometheus metrics, on a registry of their own.
 // Make them with NewMetrics before opening the store, so that the store's
-// commit hook (store.Options.OnCommit = m.ObserveCommit) can feed them.
+// commit hook (bolt.Options.OnCommit = m.ObserveCommit) can feed them.
 type Metrics struct {
 	reg                *prometheus.Registry
 	requests           *prometheus.CounterVec
@@ -119,7 +119,7 @@ func (m *Metrics) trackAccounts(accounts []store.Account) {
 	}
 }
 
-// ObserveCommit records one group commit; it fits store.Options.OnCommit.
+// ObserveCommit records one group commit; it fits bolt.Options.OnCommit.
 func (m *Metrics) ObserveCommit(d time.Duration, writes int) {
 	m.commitSeconds.Observe(d.Seconds())
 	m.commitWrites.Observe(float64(writes))
@@ -127,7 +127,7 @@ func (m *Metrics) ObserveCommit(d time.Duration, writes int) {
 
 // registerStore adds the store's size; a second server on the same
 // metrics keeps the first registration.
-func (m *Metrics) registerStore(st *store.DB) {
+func (m *Metrics) registerStore(st store.Store) {
 	err := m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "eitaxii_store_size_bytes", Help: "Size of the store file.",
 	}, func() float64 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
 )
 
@@ -35,7 +36,7 @@ func rulesBase() taxii.Options {
 // configuration file.
 func newRulesServer(t *testing.T, opts taxii.Options) error {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "rules.db"), store.Options{})
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "rules.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ import (
 // http.Handler safe for concurrent use.
 type Server struct {
 	opts      Options
-	store     *store.DB
+	store     store.Store
 	validator *stix.Validator
 	log       *slog.Logger
 	now       func() time.Time
@@ -44,7 +44,7 @@ type Server struct {
 
 // NewServer checks opts, applies its directory to st (see Options), and
 // returns the server. Its errors name the configuration key at fault.
-func NewServer(ctx context.Context, opts Options, st *store.DB, v *stix.Validator) (*Server, error) {
+func NewServer(ctx context.Context, opts Options, st store.Store, v *stix.Validator) (*Server, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}

@@ -10,32 +10,26 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
+	"github.com/eitaxii/eitaxii/store/bolt"
 )
 
 // `eitaxii backup`, `eitaxii restore` and `eitaxii check` keep a store safe:
 // a consistent copy from a running server (GET /admin/v1/backup) or from a
 // stopped one, a restore that never replaces a live store, and a check of
-// bbolt's consistency and the store's own invariants (store.DB.Verify).
+// bbolt's consistency and the store's own invariants (bolt.DB.Verify).
 //
 // Every file they write goes through a temporary file in the same
 // directory that is synced, opened as a store and verified before it is
-// renamed into place: a failed or interrupted run never leaves a partial
-// file under the final name.
+// renamed into place (bolt.SaveCopy, bolt.Restore): a failed or
+// interrupted run never leaves a partial file under the final name.
 
-const (
-	// storeLockTimeout is how long the offline commands wait for the lock
-	// of a store file. The server holds it for as long as it runs, so a
-	// short wait is enough to tell a live store.
-	storeLockTimeout = 500 * time.Millisecond
-	// backupIdleTimeout is how long an online backup waits for the next
-	// byte before it gives up; the download as a whole has no limit.
-	backupIdleTimeout = 2 * time.Minute
-)
+// backupIdleTimeout is how long an online backup waits for the next byte
+// before it gives up; the download as a whole has no limit.
+const backupIdleTimeout = 2 * time.Minute
 
 const backupUsage = `usage:
   eitaxii backup --server URL --out FILE [CREDENTIALS]   a running server (superadmin)
@@ -158,32 +152,29 @@ func backup(ctx context.Context, args []string, e *env) error {
 		release()
 	}
 
-	tmp := *out + ".tmp"
-	var n int64
+	fill := a.downloadBackup
 	if *dataDir != "" {
 		db, err := openOffline(filepath.Join(*dataDir, storeFile), "eitaxii backup --server URL")
 		if err != nil {
 			return err
 		}
-		n, err = writeSynced(tmp, func(w io.Writer) (int64, error) { return db.Backup(ctx, w) })
-		// Closed at once: a server may start while the copy is verified.
-		if cerr := db.Close(); err == nil {
-			err = cerr
+		closeDB := sync.OnceValue(db.Close)
+		defer closeDB()
+		fill = func(w io.Writer) (int64, error) {
+			n, err := db.Backup(ctx, w)
+			// Closed at once: a server may start while the copy is verified.
+			if cerr := closeDB(); err == nil {
+				err = cerr
+			}
+			return n, err
 		}
-		if err != nil {
-			os.Remove(tmp)
-			return err
-		}
-	} else if n, err = writeSynced(tmp, a.downloadBackup); err != nil {
-		return err
 	}
-	sum, err := verifyCopy(ctx, tmp)
+	var sum *storeSummary
+	n, err := bolt.SaveCopy(*out, fill, func(tmp string) (err error) {
+		sum, err = verifyCopy(ctx, tmp)
+		return err
+	})
 	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := renameSynced(tmp, *out); err != nil {
-		os.Remove(tmp)
 		return err
 	}
 	fmt.Fprintf(e.stdout, "backup: wrote %s (%d bytes), verified: %s\n", *out, n, sum)
@@ -194,18 +185,28 @@ func backup(ctx context.Context, args []string, e *env) error {
 // server stopped. A missing file is an error (Open would create an empty
 // store); a file the server holds is refused, with advice (alt) on what to
 // do instead.
-func openOffline(path, alt string) (*store.DB, error) {
+func openOffline(path, alt string) (store.Store, error) {
 	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no store at %s (is the data directory right?)", path)
-		}
-		return nil, err
+		return nil, offlineError(err, path, alt)
 	}
-	db, err := store.Open(path, store.Options{LockTimeout: storeLockTimeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("%s is in use: a server (eitaxii serve) holds it; stop the server, or use %s", path, alt)
+	db, err := bolt.Open(path, bolt.Options{LockTimeout: bolt.OfflineLockTimeout})
+	if err != nil {
+		return nil, offlineError(err, path, alt)
 	}
-	return db, err
+	return db, nil
+}
+
+// offlineError says what to do about a store at path that is missing or
+// held by a server (alt: what to do instead); other errors are returned as
+// they are.
+func offlineError(err error, path, alt string) error {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("no store at %s (is the data directory right?)", path)
+	case errors.Is(err, bolt.ErrLocked):
+		return fmt.Errorf("%s is in use: a server (eitaxii serve) holds it; stop the server, or use %s", path, alt)
+	}
+	return err
 }
 
 // downloadBackup streams GET /admin/v1/backup into w. The admin client's
@@ -276,52 +277,10 @@ func (r *idleReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// writeSynced creates path (replacing a leftover of an earlier run), fills
-// it, and syncs it to disk. On failure it removes the file.
-func writeSynced(path string, fill func(io.Writer) (int64, error)) (n int64, err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-		}
-	}()
-	if n, err = fill(f); err != nil {
-		return n, err
-	}
-	return n, f.Sync()
-}
-
-// renameSynced renames from to to, then syncs their directory so that the
-// rename itself survives a crash.
-func renameSynced(from, to string) error {
-	if err := os.Rename(from, to); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(to))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
-
 // verifyCopy opens a copy just written as a store and verifies it. Its
 // error lists the problems found.
 func verifyCopy(ctx context.Context, path string) (*storeSummary, error) {
-	problems, stats, err := verify(ctx, path)
+	problems, stats, err := bolt.Check(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("the copy is not a usable store: %w", err)
 	}
@@ -332,24 +291,6 @@ func verifyCopy(ctx context.Context, path string) (*storeSummary, error) {
 		return nil, fmt.Errorf("the copy fails verification: %s", strings.Join(problems, "; "))
 	}
 	return &storeSummary{stats}, nil
-}
-
-// verify opens the store at path, runs Verify, counts its contents and
-// closes it.
-func verify(ctx context.Context, path string) ([]string, store.Stats, error) {
-	db, err := store.Open(path, store.Options{LockTimeout: storeLockTimeout})
-	if err != nil {
-		return nil, store.Stats{}, err
-	}
-	problems, err := db.Verify(ctx)
-	var stats store.Stats
-	if err == nil {
-		stats, err = db.Stats(ctx)
-	}
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	return problems, stats, err
 }
 
 // storeSummary is what a store holds, as check and backup report it.
@@ -427,49 +368,18 @@ func restore(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 
-	// The copy is made next to the target so that the final rename is
-	// atomic, and verified there: FILE itself is never opened as a store
-	// (opening writes to it).
-	tmp := target + ".restore.tmp"
-	n, err := writeSynced(tmp, func(w io.Writer) (int64, error) {
-		f, err := os.Open(src)
-		if err != nil {
-			return 0, err
+	// The copy is made next to the target and verified there: FILE itself
+	// is never opened as a store (opening writes to it).
+	var sum *storeSummary
+	keep := target + ".bak-" + time.Now().UTC().Format("20060102T150405Z")
+	n, kept, err := bolt.Restore(src, target, keep, func(tmp string) (err error) {
+		if sum, err = verifyCopy(ctx, tmp); err != nil {
+			return fmt.Errorf("%s: %w", src, err)
 		}
-		defer f.Close()
-		return io.Copy(w, f)
+		return nil
 	})
 	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp) // a no-op once renamed
-	sum, err := verifyCopy(ctx, tmp)
-	if err != nil {
-		return fmt.Errorf("%s: %w", src, err)
-	}
-
-	release, err := lockStore(target)
-	if err != nil {
-		return err
-	}
-	defer release()
-	var kept string
-	if _, err := os.Lstat(target); err == nil {
-		kept = target + ".bak-" + time.Now().UTC().Format("20060102T150405Z")
-		// A hard link keeps the old store without a moment in which the
-		// target does not exist (a server started then would create an
-		// empty store); rename where links are not supported.
-		if err := os.Link(target, kept); err != nil {
-			if errors.Is(err, os.ErrExist) {
-				return fmt.Errorf("keep the old store: %s already exists; try again in a second", kept)
-			}
-			if err := os.Rename(target, kept); err != nil {
-				return fmt.Errorf("keep the old store as %s: %w", kept, err)
-			}
-		}
-	}
-	if err := renameSynced(tmp, target); err != nil {
-		return err
+		return lockedAdvice(err, target)
 	}
 	fmt.Fprintf(e.stdout, "restore: %s is now %s (%d bytes): %s\n", target, src, n, sum)
 	if kept != "" {
@@ -478,19 +388,19 @@ func restore(ctx context.Context, args []string, e *env) error {
 	return nil
 }
 
-// lockStore takes a shared lock on the store file at path, which fails
-// while a server holds it, and returns its release. A file that is not a
-// store (a damaged one being replaced) cannot be locked this way and is
-// not in use either: release is then a no-op.
+// lockStore takes a shared lock on the store file at path (bolt.Lock),
+// which fails while a server holds it, and returns its release.
 func lockStore(path string) (release func(), err error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: storeLockTimeout})
-	switch {
-	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("%s is in use: a server (eitaxii serve) holds it; stop the server before restoring", path)
-	case err != nil:
-		return func() {}, nil
+	release, err = bolt.Lock(path)
+	return release, lockedAdvice(err, path)
+}
+
+// lockedAdvice replaces bolt.ErrLocked for the store at path by what to do.
+func lockedAdvice(err error, path string) error {
+	if errors.Is(err, bolt.ErrLocked) {
+		return fmt.Errorf("%s is in use: a server (eitaxii serve) holds it; stop the server before restoring", path)
 	}
-	return func() { db.Close() }, nil
+	return err
 }
 
 // runCheck implements `eitaxii check` and returns the exit status.
@@ -512,20 +422,9 @@ func check(ctx context.Context, args []string, e *env) error {
 		return usagef("", "--data-dir DIR is required")
 	}
 	path := filepath.Join(*dataDir, storeFile)
-	db, err := openOffline(path, "eitaxii backup --server URL and check a restored copy")
+	problems, stats, err := bolt.Check(ctx, path)
 	if err != nil {
-		return err
-	}
-	problems, err := db.Verify(ctx)
-	var stats store.Stats
-	if err == nil {
-		stats, err = db.Stats(ctx)
-	}
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
+		return offlineError(err, path, "eitaxii backup --server URL and check a restored copy")
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
-	bolt "go.etcd.io/bbolt"
+	"go.etcd.io/bbolt"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -372,13 +372,13 @@ func TestCheck_BrokenStore(t *testing.T) {
 		t.Fatalf("check on a healthy store: %q", got)
 	}
 
-	raw, err := bolt.Open(filepath.Join(dir, storeFile), 0o600, &bolt.Options{Timeout: time.Second})
+	raw, err := bbolt.Open(filepath.Join(dir, storeFile), 0o600, &bbolt.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Remove one object's entry from the collection's version index
-	// (package store's layout).
-	err = raw.Update(func(tx *bolt.Tx) error {
+	// (package store/bolt's layout).
+	err = raw.Update(func(tx *bbolt.Tx) error {
 		versions := tx.Bucket([]byte("c")).Bucket([]byte(bkCollection)).Bucket([]byte("versions"))
 		k, _ := versions.Cursor().First()
 		return versions.Delete(k)

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -201,7 +202,7 @@ func describe(resp *http.Response, data []byte, err, bodyErr error) string {
 // `eitaxii check` does: bbolt's consistency plus the store's invariants.
 func verifyStore(t *testing.T, path string) {
 	t.Helper()
-	db, err := store.Open(path, store.Options{LockTimeout: 5 * time.Second})
+	db, err := bolt.Open(path, bolt.Options{LockTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatalf("store does not open: %v", err)
 	}

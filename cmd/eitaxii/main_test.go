@@ -20,6 +20,7 @@ import (
 
 	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -155,7 +156,7 @@ func TestServe_EmbeddedDefault(t *testing.T) {
 		t.Fatalf("serve exited with %d, want 0", code)
 	}
 	// The store was closed: another process (here, Open) can take the lock.
-	db, err := store.Open(filepath.Join(dir, storeFile), store.Options{LockTimeout: 100 * time.Millisecond})
+	db, err := bolt.Open(filepath.Join(dir, storeFile), bolt.Options{LockTimeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("store still locked after shutdown: %v", err)
 	}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/stix"
-	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -130,7 +130,7 @@ func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
 		return fmt.Errorf("data_dir: %w", err)
 	}
 	metrics := taxii.NewMetrics()
-	db, err := store.Open(filepath.Join(cfg.DataDir, storeFile), store.Options{OnCommit: metrics.ObserveCommit})
+	db, err := bolt.Open(filepath.Join(cfg.DataDir, storeFile), bolt.Options{OnCommit: metrics.ObserveCommit})
 	if err != nil {
 		return err
 	}

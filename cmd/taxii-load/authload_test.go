@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -25,7 +25,7 @@ import (
 // a flood reaches the limit within a short run).
 func newAuthTestServer(t *testing.T, n int) string {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "eitaxii.db"), store.Options{})
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "eitaxii.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
@@ -42,7 +42,7 @@ func newTestServer(t testing.TB) string {
 // newTestServerHandler is newTestServer that also returns the handler.
 func newTestServerHandler(t testing.TB) (string, http.Handler) {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "eitaxii.db"), store.Options{})
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "eitaxii.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"encoding/binary"
@@ -6,15 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eitaxii/eitaxii/store"
 	"github.com/google/uuid"
 )
-
-// MediaTypeSTIX21 is the media type of every object version stored.
-const MediaTypeSTIX21 = "application/stix+json;version=2.1"
-
-// TimestampLayout is the TAXII timestamp format (µs, UTC), used for
-// date_added and for versions the server assigns (conformance REQ-27).
-const TimestampLayout = "2006-01-02T15:04:05.000000Z"
 
 // stixMillisLayout is how most STIX producers write modified and created;
 // a version sent exactly so is stored without its text (see record).
@@ -104,7 +98,7 @@ func (r *record) encode() []byte {
 	switch r.version {
 	case vt.Format(stixMillisLayout):
 		form = versionMillis
-	case microsToTime(r.dateAdded).Format(TimestampLayout):
+	case microsToTime(r.dateAdded).Format(store.TimestampLayout):
 		form = versionAssigned
 	}
 	b := make([]byte, 0, binary.MaxVarintLen32+len(r.id)+vkeySize+2+len(r.specVersion)+binary.MaxVarintLen32+len(r.version)+len(r.raw))
@@ -156,7 +150,7 @@ func decodeRecord(dateAdded int64, v []byte, withVersion bool) (record, error) {
 		}
 	case versionAssigned:
 		if withVersion {
-			r.version = microsToTime(dateAdded).Format(TimestampLayout)
+			r.version = microsToTime(dateAdded).Format(store.TimestampLayout)
 		}
 	case versionText:
 		m, w := binary.Uvarint(v)

@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 
 // allVersions reads every version in coll (match[version]=all), in
 // date_added order.
-func allVersions(tb testing.TB, db *DB, coll string) []store.Record {
+func allVersions(tb testing.TB, db store.Store, coll string) []store.Record {
 	tb.Helper()
 	pg, err := db.FindObjects(context.Background(), coll, store.Query{Filter: store.Filter{Versions: store.VersionSet{All: true}}, Limit: 1 << 20})
 	if err != nil {
@@ -43,13 +43,13 @@ func checkCounts(tb testing.TB, st *store.Status, total, success, failure int) {
 	}
 }
 
-func TestDB_AddObjects(t *testing.T) {
+func (s *suite) TestDB_AddObjects(t *testing.T) {
 	ctx := context.Background()
 
 	// REQ-44, REQ-45, REQ-68, REQ-74: one entry per posted object, counts
 	// that add up, request_timestamp in µs UTC.
 	t.Run("OK", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := s.MustOpenDB(t)
 		db.MustCollection(t, apiRoot, collA)
 		objs := []store.Object{
 			indicator(t, stixID("indicator", 1), created.Add(time.Hour)),
@@ -102,7 +102,7 @@ func TestDB_AddObjects(t *testing.T) {
 	})
 
 	t.Run("OnlyFailures", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := s.MustOpenDB(t)
 		db.MustCollection(t, apiRoot, collA)
 		fail := store.StatusDetail{ID: stixID("indicator", 1), Version: stixTime(created), Message: "bad"}
 		st, err := db.AddObjects(ctx, &store.Submission{APIRoot: apiRoot, Collection: collA, Received: t0, Failures: []store.StatusDetail{fail}})
@@ -127,7 +127,7 @@ func TestDB_AddObjects(t *testing.T) {
 	// still gets a unique date_added, strictly increasing in envelope order
 	// and across requests; µs precision.
 	t.Run("DateAddedUniqueWithFrozenClock", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := s.MustOpenDB(t)
 		db.MustCollection(t, apiRoot, collA)
 		var posted []rv
 		for req := range 3 {
@@ -155,7 +155,7 @@ func TestDB_AddObjects(t *testing.T) {
 
 	// A clock that goes backwards does not make date_added go backwards.
 	t.Run("DateAddedClockBackwards", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := s.MustOpenDB(t)
 		db.MustCollection(t, apiRoot, collA)
 		db.Clock.Set(t0.Add(time.Hour))
 		db.MustAdd(t, collA, indicator(t, stixID("indicator", 1), created))
@@ -173,7 +173,7 @@ func TestDB_AddObjects(t *testing.T) {
 	// REQ-106: date_added is the clock's time, at µs precision, separate per
 	// collection.
 	t.Run("DateAddedPerCollection", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := s.MustOpenDB(t)
 		db.MustCollection(t, apiRoot, collA)
 		db.MustCollection(t, apiRoot, collB)
 		db.Clock.Set(t0.Add(1500 * time.Nanosecond))
@@ -190,7 +190,7 @@ func TestDB_AddObjects(t *testing.T) {
 	// Unknown collection: the error, and nothing stored anywhere, not even
 	// the status.
 	t.Run("ErrCollectionNotFound", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := s.MustOpenDB(t)
 		db.MustCollection(t, apiRoot, collA)
 		st, err := db.AddObjects(ctx, &store.Submission{APIRoot: apiRoot, Collection: collB, Received: t0,
 			Objects: []store.Object{indicator(t, stixID("indicator", 1), created)}})
@@ -200,7 +200,7 @@ func TestDB_AddObjects(t *testing.T) {
 		if st != nil {
 			t.Errorf("status %+v returned with an error", st)
 		}
-		if _, err := db.FindStatusByID(ctx, apiRoot, seqUUID(1).String()); !errors.Is(err, store.ErrNotFound) {
+		if _, err := findStatusByID(ctx, db, apiRoot, seqUUID(1).String()); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("status of a refused request stored: %v", err)
 		}
 		if got := allVersions(t, db, collA); len(got) != 0 {
@@ -214,7 +214,7 @@ func TestDB_AddObjects(t *testing.T) {
 	// REQ-67, REQ-104, REQ-106: an exact duplicate is a success, stores
 	// nothing and keeps the original date_added.
 	t.Run("ExactDuplicate", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := s.MustOpenDB(t)
 		db.MustCollection(t, apiRoot, collA)
 		o := indicator(t, stixID("indicator", 1), created.Add(time.Hour))
 		db.MustAdd(t, collA, o)
@@ -234,7 +234,7 @@ func TestDB_AddObjects(t *testing.T) {
 	// AMB-04: same id and modified, different bytes: success with a message,
 	// the first copy is kept. A re-serialised timestamp is the common case.
 	t.Run("SameVersionOtherContent", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := s.MustOpenDB(t)
 		db.MustCollection(t, apiRoot, collA)
 		id := stixID("indicator", 1)
 		orig := mustObject(t, `{"type":"indicator","spec_version":"2.1","id":"`+id+`","created":"2024-10-01T08:00:00.000Z",`+
@@ -259,7 +259,7 @@ func TestDB_AddObjects(t *testing.T) {
 	// The same object twice in one envelope: one version, the second entry
 	// a duplicate success; the bump counter is not advanced by it.
 	t.Run("SameObjectTwiceInEnvelope", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := s.MustOpenDB(t)
 		db.MustCollection(t, apiRoot, collA)
 		o := indicator(t, stixID("indicator", 1), created)
 		next := indicator(t, stixID("indicator", 2), created)
@@ -280,7 +280,7 @@ func TestDB_AddObjects(t *testing.T) {
 	// REQ-107: an SCO without created/modified is versioned by its first
 	// date_added; posting it again, even with other bytes, is a duplicate.
 	t.Run("SCOVersionedByDateAdded", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := s.MustOpenDB(t)
 		db.MustCollection(t, apiRoot, collA)
 		id := stixID("ipv4-addr", 1)
 		first := ipv4(t, id, "198.51.100.7")
@@ -320,7 +320,7 @@ func TestDB_AddObjects(t *testing.T) {
 	// REQ-105: an older modified posted later is stored (after the newer one
 	// in date_added order) but last stays the greatest modified.
 	t.Run("OlderVersionPostedLater", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := s.MustOpenDB(t)
 		db.MustCollection(t, apiRoot, collA)
 		id := stixID("indicator", 1)
 		newer := indicator(t, id, created.Add(2*time.Hour))

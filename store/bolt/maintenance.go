@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"bytes"
@@ -8,7 +8,8 @@ import (
 	"io"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/eitaxii/eitaxii/store"
+	"go.etcd.io/bbolt"
 )
 
 // PruneStatuses deletes the statuses of requests received before the given
@@ -20,7 +21,7 @@ func (db *DB) PruneStatuses(ctx context.Context, before time.Time) (int, error) 
 	total := 0
 	for {
 		n := 0
-		err := db.update(ctx, func(tx *bolt.Tx) error {
+		err := db.update(ctx, func(tx *bbolt.Tx) error {
 			byTime := tx.Bucket(bucketStatusTime).Cursor()
 			statuses := tx.Bucket(bucketStatus)
 			for k, _ := byTime.First(); len(k) > 8 && bytes.Compare(k[:8], limit) < 0 && n < chunk; k, _ = byTime.First() {
@@ -46,7 +47,7 @@ func (db *DB) PruneStatuses(ctx context.Context, before time.Time) (int, error) 
 // The copy is a bbolt file that Open accepts.
 func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	var n int64
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
@@ -57,7 +58,7 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 // Size returns the size of the store file in bytes.
 func (db *DB) Size(ctx context.Context) (int64, error) {
 	var n int64
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
 		n = tx.Size()
 		return nil
 	})
@@ -77,7 +78,7 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
 		for err := range tx.Check() {
 			report("bbolt: %v", err)
 		}
@@ -155,19 +156,11 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 	return problems, err
 }
 
-// Stats counts what a store holds.
-type Stats struct {
-	Collections    int
-	ObjectVersions int
-	Statuses       int
-	Size           int64 // bytes
-}
-
 // Stats counts the collections, object versions and statuses, and reports
 // the file's size.
-func (db *DB) Stats(ctx context.Context) (Stats, error) {
-	var s Stats
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+func (db *DB) Stats(ctx context.Context) (store.Stats, error) {
+	var s store.Stats
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
 		s.Size = tx.Size()
 		s.Collections = tx.Bucket(bucketCollections).Stats().KeyN
 		s.Statuses = tx.Bucket(bucketStatus).Stats().KeyN

@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"crypto/hmac"
@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/eitaxii/eitaxii/store"
 )
 
 // cursor is what a next token carries: where the previous page ended and the
@@ -56,7 +58,7 @@ func (t tokenFilter) compacted() tokenFilter {
 	return tokenFilter{Hash: t.fingerprint()}
 }
 
-func toTokenFilter(f *Filter) tokenFilter {
+func toTokenFilter(f *store.Filter) tokenFilter {
 	t := tokenFilter{IDs: f.IDs, Types: f.Types, SpecVersions: f.SpecVersions,
 		All: f.Versions.All, First: f.Versions.First, Last: f.Versions.Last}
 	if !f.AddedAfter.IsZero() {
@@ -69,9 +71,9 @@ func toTokenFilter(f *Filter) tokenFilter {
 	return t
 }
 
-func (t *tokenFilter) filter() Filter {
-	f := Filter{IDs: t.IDs, Types: t.Types, SpecVersions: t.SpecVersions,
-		Versions: VersionSet{All: t.All, First: t.First, Last: t.Last}}
+func (t *tokenFilter) filter() store.Filter {
+	f := store.Filter{IDs: t.IDs, Types: t.Types, SpecVersions: t.SpecVersions,
+		Versions: store.VersionSet{All: t.All, First: t.First, Last: t.Last}}
 	if t.AddedAfter != nil {
 		f.AddedAfter = time.Unix(0, *t.AddedAfter).UTC()
 	}
@@ -99,23 +101,23 @@ const maxTokenLen = 16 << 10
 // decodeCursor verifies and decodes a token. Any problem is ErrBadCursor.
 func (db *DB) decodeCursor(token string) (*cursor, error) {
 	if len(token) > maxTokenLen {
-		return nil, fmt.Errorf("%w: too long", ErrBadCursor)
+		return nil, fmt.Errorf("%w: too long", store.ErrBadCursor)
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	// The decoder skips CR and LF and ignores a last character's unused
 	// bits: only the one spelling encodeCursor makes is a token.
 	if err != nil || len(b) <= macSize || base64.RawURLEncoding.EncodeToString(b) != token {
-		return nil, fmt.Errorf("%w: not a token this server issued", ErrBadCursor)
+		return nil, fmt.Errorf("%w: not a token this server issued", store.ErrBadCursor)
 	}
 	payload, got := b[:len(b)-macSize], b[len(b)-macSize:]
 	mac := hmac.New(sha256.New, db.cursorKey)
 	mac.Write(payload)
 	if !hmac.Equal(got, mac.Sum(nil)[:macSize]) {
-		return nil, fmt.Errorf("%w: not a token this server issued", ErrBadCursor)
+		return nil, fmt.Errorf("%w: not a token this server issued", store.ErrBadCursor)
 	}
 	var c cursor
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, fmt.Errorf("%w: malformed", ErrBadCursor)
+		return nil, fmt.Errorf("%w: malformed", store.ErrBadCursor)
 	}
 	return &c, nil
 }

@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/eitaxii/eitaxii/store"
 )
 
 // FuzzDecodeCursor checks next tokens against hostile input:
@@ -45,7 +47,7 @@ func FuzzDecodeCursor(f *testing.F) {
 			if again := db.encodeCursor(c); again != token {
 				t.Fatalf("decoded %q, which is not the token %q its cursor encodes to", token, again)
 			}
-		} else if !errors.Is(err, ErrBadCursor) {
+		} else if !errors.Is(err, store.ErrBadCursor) {
 			t.Fatalf("error %v does not wrap ErrBadCursor", err)
 		}
 

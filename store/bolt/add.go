@@ -1,50 +1,15 @@
-package store
+package bolt
 
 import (
 	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
-	"time"
 
 	"github.com/eitaxii/eitaxii/stix"
-	bolt "go.etcd.io/bbolt"
+	"github.com/eitaxii/eitaxii/store"
+	"go.etcd.io/bbolt"
 )
-
-// Object is one validated STIX object to store: its header and its bytes,
-// stored and served verbatim.
-type Object struct {
-	Header stix.Header
-	Raw    []byte
-}
-
-// Submission is one Add Objects request after validation.
-type Submission struct {
-	APIRoot    string
-	Collection string
-	// Account is the publisher; only it and the collection's readers may
-	// see the status.
-	Account string
-	// Blind is set when the publisher may write to the collection but not
-	// read it. Its status must not tell what the collection holds, so a
-	// version already present is reported exactly as a new one would be: no
-	// message, and for an unversioned object (an SCO) the version this
-	// request would have given it, not the date it was first added.
-	Blind bool
-	// Received is when the request arrived (the status's request_timestamp).
-	Received time.Time
-	// Objects are the valid objects, in envelope order.
-	Objects []Object
-	// Failures are the objects refused before storage, one entry each, or
-	// the first of them when there are too many to list.
-	Failures []StatusDetail
-	// Unlisted counts the objects refused before storage that Failures
-	// leaves out; failure_count and total_count include them.
-	Unlisted int
-	// Audit, if set, is appended to the audit log in the same transaction,
-	// completed with the status id, the stored objects and their count.
-	Audit *AuditEvent
-}
 
 // AddObjects stores the objects of s in one write transaction together with
 // the status that reports them, and returns that status (complete, REQ-72).
@@ -58,16 +23,16 @@ type Submission struct {
 // date_added, and any later post of the same id is such a duplicate
 // (REQ-107). Returns ErrCollectionNotFound for an unknown collection, in
 // which case nothing is stored.
-func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
-	st := &Status{
+func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Status, error) {
+	st := &store.Status{
 		ID:               db.newID().String(),
 		Status:           "complete",
-		RequestTimestamp: s.Received.UTC().Format(TimestampLayout),
+		RequestTimestamp: s.Received.UTC().Format(store.TimestampLayout),
 		TotalCount:       len(s.Objects) + len(s.Failures) + s.Unlisted,
 		Failures:         s.Failures,
 		FailureCount:     len(s.Failures) + s.Unlisted,
 	}
-	err := db.commits.commit(ctx, func(tx *bolt.Tx) error {
+	err := db.commits.commit(ctx, func(tx *bbolt.Tx) error {
 		coll, versions, objects, err := collectionBuckets(tx, s.Collection)
 		if err != nil {
 			return err
@@ -75,7 +40,7 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 		// Successes are rebuilt on each run: a failed group commit runs
 		// this again, and nothing may survive from the aborted attempt.
 		st.Successes = st.Successes[:0]
-		var stored []ObjectRef // the versions as stored, for the audit row
+		var stored []store.ObjectRef // the versions as stored, for the audit row
 		last := int64(0)
 		if v := coll.Get(keyLastAdded); len(v) == 8 {
 			last = int64(binary.BigEndian.Uint64(v))
@@ -91,7 +56,7 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 				return err
 			}
 			st.Successes = append(st.Successes, detail)
-			stored = append(stored, ObjectRef{ID: real.ID, Version: real.Version})
+			stored = append(stored, store.ObjectRef{ID: real.ID, Version: real.Version})
 		}
 		if err := coll.Put(keyLastAdded, binary.BigEndian.AppendUint64(nil, uint64(last))); err != nil {
 			return err
@@ -108,7 +73,7 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 				return err
 			}
 		}
-		return putStatus(tx, &StatusRecord{APIRoot: s.APIRoot, Collection: s.Collection, Account: s.Account, Status: *st}, s.Received)
+		return putStatus(tx, &store.StatusRecord{APIRoot: s.APIRoot, Collection: s.Collection, Account: s.Account, Status: *st}, s.Received)
 	})
 	if err != nil {
 		return nil, err
@@ -121,7 +86,7 @@ func (db *DB) AddObjects(ctx context.Context, s *Submission) (*Status, error) {
 // report and the detail of the version as stored; they differ only for a
 // duplicate when blind (Submission.Blind), whose report must not tell the
 // stored version while the audit row must.
-func addOne(versions, objects *bolt.Bucket, o *Object, last *int64, now int64, blind bool) (report, stored StatusDetail, err error) {
+func addOne(versions, objects *bbolt.Bucket, o *store.Object, last *int64, now int64, blind bool) (report, stored store.StatusDetail, err error) {
 	h := &o.Header
 	specVersion := h.SpecVersion
 	if specVersion == "" {
@@ -144,7 +109,7 @@ func addOne(versions, objects *bolt.Bucket, o *Object, last *int64, now int64, b
 		if err != nil || !blind {
 			return dup, dup, err
 		}
-		stored = StatusDetail{ID: dup.ID, Version: dup.Version}
+		stored = store.StatusDetail{ID: dup.ID, Version: dup.Version}
 	}
 
 	dateAdded := now
@@ -155,19 +120,19 @@ func addOne(versions, objects *bolt.Bucket, o *Object, last *int64, now int64, b
 	if present != nil {
 		// Blind: answer as for a new version, store nothing.
 		if versioned {
-			return DetailFor(h, ""), stored, nil
+			return store.DetailFor(h, ""), stored, nil
 		}
-		return StatusDetail{ID: h.ID, Version: microsToTime(dateAdded).Format(TimestampLayout)}, stored, nil
+		return store.StatusDetail{ID: h.ID, Version: microsToTime(dateAdded).Format(store.TimestampLayout)}, stored, nil
 	}
 
 	rec := record{id: []byte(h.ID), dateAdded: dateAdded, specVersion: specVersion, raw: o.Raw}
 	if versioned {
 		rec.vkey = versionKey(vt)
-		rec.version = DetailFor(h, "").Version
+		rec.version = store.DetailFor(h, "").Version
 	} else {
 		t := microsToTime(dateAdded)
 		rec.vkey = versionKey(t)
-		rec.version = t.Format(TimestampLayout)
+		rec.version = t.Format(store.TimestampLayout)
 	}
 	da := addedKey(dateAdded)
 	if err := objects.Put(da, rec.encode()); err != nil {
@@ -176,23 +141,23 @@ func addOne(versions, objects *bolt.Bucket, o *Object, last *int64, now int64, b
 	if err := versions.Put(versionsKey(h.ID, rec.vkey), da); err != nil {
 		return report, stored, err
 	}
-	report = StatusDetail{ID: h.ID, Version: rec.version}
+	report = store.StatusDetail{ID: h.ID, Version: rec.version}
 	return report, report, nil
 }
 
 // duplicateDetail reports a version already stored under date_added da.
-func duplicateDetail(h *stix.Header, objects *bolt.Bucket, da, raw []byte) (StatusDetail, error) {
+func duplicateDetail(h *stix.Header, objects *bbolt.Bucket, da, raw []byte) (store.StatusDetail, error) {
 	v := objects.Get(da)
 	if v == nil || len(da) != 8 {
-		return StatusDetail{}, fmt.Errorf("store: version of %s without its object", h.ID)
+		return store.StatusDetail{}, fmt.Errorf("store: version of %s without its object", h.ID)
 	}
 	r, err := decodeRecord(int64(binary.BigEndian.Uint64(da)), v, true)
 	if err != nil {
-		return StatusDetail{}, err
+		return store.StatusDetail{}, err
 	}
 	msg := "already present"
 	if !bytes.Equal(r.raw, raw) {
 		msg = "version already present; content not replaced"
 	}
-	return StatusDetail{ID: h.ID, Version: r.version, Message: msg}, nil
+	return store.StatusDetail{ID: h.ID, Version: r.version, Message: msg}, nil
 }

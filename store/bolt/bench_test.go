@@ -1,4 +1,4 @@
-package store_test
+package bolt_test
 
 import (
 	"context"
@@ -7,17 +7,6 @@ import (
 
 	"github.com/eitaxii/eitaxii/store"
 )
-
-// benchIndicators returns n valid indicators numbered from first, each with
-// its own id.
-func benchIndicators(tb testing.TB, first, n int) []store.Object {
-	tb.Helper()
-	objs := make([]store.Object, n)
-	for i := range objs {
-		objs[i] = indicator(tb, stixID("indicator", first+i), created)
-	}
-	return objs
-}
 
 // openBenchCollection returns a store whose collection collA holds n
 // indicators, added in batches of 10,000 with a real clock. It is built
@@ -107,7 +96,7 @@ func BenchmarkDB_FindObjects_NewestByAddedAfter(b *testing.B) {
 	db := openBenchCollection(b, n)
 	ctx := context.Background()
 	// The date_added of the 101st newest version, as a poller would hold it.
-	pg, err := db.FindManifest(ctx, collA, store.Query{Filter: store.Filter{Versions: all()}, Limit: n})
+	pg, err := db.FindManifest(ctx, collA, store.Query{Filter: store.Filter{Versions: store.VersionSet{All: true}}, Limit: n})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"bytes"
@@ -7,51 +7,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/eitaxii/eitaxii/store"
+	"go.etcd.io/bbolt"
 )
-
-// Query is one paged read: the filters, the page size and the next token of
-// the previous page ("" for the first page).
-type Query struct {
-	Filter Filter
-	// Limit is the page size; the caller clamps it to the server's cap.
-	Limit int
-	// MaxBytes caps the bytes a page holds, as counted by the record sizes
-	// (see Page); 0 means no cap. A page always holds at least one record,
-	// however large, so paging always makes progress. A page cut by the cap
-	// has More and a Next that continues right after its last record, like
-	// one cut by Limit (REQ-96, REQ-97).
-	MaxBytes int
-	Next     string
-}
-
-// Record is one object version as read from a collection.
-type Record struct {
-	ID          string
-	Version     string // modified, else created, else the server-assigned version
-	SpecVersion string
-	MediaType   string
-	DateAdded   time.Time
-	// Raw is the object as stored; nil for manifest reads. The caller owns it.
-	Raw []byte
-}
-
-// Page is one page of records, ascending by date_added (REQ-63, REQ-102).
-// When More is true, Next is a non-empty token for the following page
-// (INT-06).
-//
-// Against Query.MaxBytes a record counts its object's bytes (Raw) on the
-// object endpoints; on the manifest and versions endpoints, which hold no
-// object bytes, it counts its text fields (id, version, spec_version, media
-// type and a date_added), so the cap bounds the memory a page holds rather
-// than the size of the objects a manifest describes.
-type Page struct {
-	Records []Record
-	More    bool
-	Next    string
-}
 
 // endpoint kinds bound into next tokens, so a token of one endpoint is
 // refused by another.
@@ -65,13 +24,13 @@ const (
 // FindObjects returns a page of the collection's object versions (TAXII Get
 // Objects, §5.4). Without match[version] only the latest version of each
 // object is returned (REQ-62). Returns ErrCollectionNotFound or ErrBadCursor.
-func (db *DB) FindObjects(ctx context.Context, collID string, q Query) (*Page, error) {
+func (db *DB) FindObjects(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
 	return db.scanCollection(ctx, kindObjects, collID, q, true)
 }
 
 // FindManifest is FindObjects without the objects' bytes (TAXII Get Object
 // Manifests, §5.3): one record per selected version (REQ-54..57).
-func (db *DB) FindManifest(ctx context.Context, collID string, q Query) (*Page, error) {
+func (db *DB) FindManifest(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
 	return db.scanCollection(ctx, kindManifest, collID, q, false)
 }
 
@@ -80,7 +39,7 @@ func (db *DB) FindManifest(ctx context.Context, collID string, q Query) (*Page, 
 // ignored (REQ-78). Returns ErrNotFound when the collection holds no version
 // of the object, whatever the filters (REQ-76), ErrCollectionNotFound or
 // ErrBadCursor.
-func (db *DB) FindObject(ctx context.Context, collID, objectID string, q Query) (*Page, error) {
+func (db *DB) FindObject(ctx context.Context, collID, objectID string, q store.Query) (*store.Page, error) {
 	q.Filter.IDs, q.Filter.Types = nil, nil
 	return db.scanObject(ctx, kindObject, collID, objectID, q, true)
 }
@@ -88,9 +47,9 @@ func (db *DB) FindObject(ctx context.Context, collID, objectID string, q Query) 
 // FindObjectVersions returns a page of every version of one object (TAXII
 // Get Object Versions, §5.8): match[version] does not apply (REQ-84). Errors
 // as FindObject.
-func (db *DB) FindObjectVersions(ctx context.Context, collID, objectID string, q Query) (*Page, error) {
+func (db *DB) FindObjectVersions(ctx context.Context, collID, objectID string, q store.Query) (*store.Page, error) {
 	q.Filter.IDs, q.Filter.Types = nil, nil
-	q.Filter.Versions = VersionSet{All: true}
+	q.Filter.Versions = store.VersionSet{All: true}
 	return db.scanObject(ctx, kindVersions, collID, objectID, q, false)
 }
 
@@ -99,9 +58,9 @@ func (db *DB) FindObjectVersions(ctx context.Context, collID, objectID string, q
 // with the token's (the token's win; INT-04, REQ-98). It returns the
 // effective filter and the date_added (µs) to continue after, or -1 when the
 // scan starts at the beginning.
-func (db *DB) resolve(kind, collID, objectID string, q *Query) (Filter, int64, error) {
+func (db *DB) resolve(kind, collID, objectID string, q *store.Query) (store.Filter, int64, error) {
 	f := q.Filter
-	f.normalize()
+	normalize(&f)
 	after := int64(-1)
 	if !f.AddedAfter.IsZero() {
 		// date_added > X  <=>  date_added >= floor_µs(X) + 1.
@@ -115,10 +74,10 @@ func (db *DB) resolve(kind, collID, objectID string, q *Query) (Filter, int64, e
 	}
 	c, err := db.decodeCursor(q.Next)
 	if err != nil {
-		return Filter{}, 0, err
+		return store.Filter{}, 0, err
 	}
 	if c.Kind != kind || c.Collection != collID || c.Object != objectID {
-		return Filter{}, 0, fmt.Errorf("%w: it belongs to another endpoint or collection", ErrBadCursor)
+		return store.Filter{}, 0, fmt.Errorf("%w: it belongs to another endpoint or collection", store.ErrBadCursor)
 	}
 	if c.Filter.Hash != nil {
 		// The filters were too long to carry: the request must repeat
@@ -129,13 +88,13 @@ func (db *DB) resolve(kind, collID, objectID string, q *Query) (Filter, int64, e
 		}
 		req := toTokenFilter(&issued)
 		if !bytes.Equal(req.fingerprint(), c.Filter.Hash) {
-			return Filter{}, 0, fmt.Errorf("%w: this query's filters are too long to travel in next; repeat all of them with it", ErrBadCursor)
+			return store.Filter{}, 0, fmt.Errorf("%w: this query's filters are too long to travel in next; repeat all of them with it", store.ErrBadCursor)
 		}
 		return f, c.After, nil
 	}
 	tok := c.Filter.filter()
-	if !f.consistentWith(&tok) {
-		return Filter{}, 0, fmt.Errorf("%w: the request's filters differ from those the token was issued for", ErrBadCursor)
+	if !consistentWith(&f, &tok) {
+		return store.Filter{}, 0, fmt.Errorf("%w: the request's filters differ from those the token was issued for", store.ErrBadCursor)
 	}
 	return tok, c.After, nil
 }
@@ -145,13 +104,15 @@ func (db *DB) resolve(kind, collID, objectID string, q *Query) (Filter, int64, e
 type pager struct {
 	limit     int
 	maxBytes  int // 0: no byte cap
-	records   []Record
+	records   []store.Record
 	bytes     int
 	more      bool
 	lastAdded int64
 }
 
-func newPager(q *Query) *pager { return &pager{limit: max(q.Limit, 1), maxBytes: max(q.MaxBytes, 0)} }
+func newPager(q *store.Query) *pager {
+	return &pager{limit: max(q.Limit, 1), maxBytes: max(q.MaxBytes, 0)}
+}
 
 // recordSize is what r counts against Query.MaxBytes (see Page): the
 // object's bytes when the page carries them, else the record's text.
@@ -159,7 +120,7 @@ func recordSize(r *record, withRaw bool) int {
 	if withRaw {
 		return len(r.raw)
 	}
-	return len(r.id) + len(r.version) + len(r.specVersion) + len(MediaTypeSTIX21) + len(TimestampLayout)
+	return len(r.id) + len(r.version) + len(r.specVersion) + len(store.MediaTypeSTIX21) + len(store.TimestampLayout)
 }
 
 // offer adds r as a Record if there is room for its size, cloning its raw
@@ -178,15 +139,15 @@ func (p *pager) offer(r *record, withRaw bool) bool {
 	return true
 }
 
-func (db *DB) finish(p *pager, kind, collID, objectID string, f *Filter) *Page {
-	pg := &Page{Records: p.records, More: p.more}
+func (db *DB) finish(p *pager, kind, collID, objectID string, f *store.Filter) *store.Page {
+	pg := &store.Page{Records: p.records, More: p.more}
 	if p.more {
 		pg.Next = db.encodeCursor(&cursor{Kind: kind, Collection: collID, Object: objectID, After: p.lastAdded, Filter: toTokenFilter(f).compacted()})
 	}
 	return pg
 }
 
-func (db *DB) scanCollection(ctx context.Context, kind, collID string, q Query, withRaw bool) (*Page, error) {
+func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Query, withRaw bool) (*store.Page, error) {
 	f, after, err := db.resolve(kind, collID, "", &q)
 	if err != nil {
 		return nil, err
@@ -195,7 +156,7 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q Query, 
 		f.Versions.Last = true
 	}
 	p := newPager(&q)
-	err = db.view(ctx, func(tx *bolt.Tx) error {
+	err = db.view(ctx, func(tx *bbolt.Tx) error {
 		_, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
 			return err
@@ -218,7 +179,7 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q Query, 
 			if err != nil {
 				return err
 			}
-			if !f.matchesIDType(r.id) || !f.matchesSpecVersion(r.specVersion) || !sel.selects(r.id, r.vkey[:]) {
+			if !matchesIDType(&f, r.id) || !matchesSpecVersion(&f, r.specVersion) || !sel.selects(r.id, r.vkey[:]) {
 				continue
 			}
 			if len(p.records) == p.limit {
@@ -242,7 +203,7 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q Query, 
 
 // scanFrom iterates the objects added after the given date_added, in
 // date_added order.
-func scanFrom(objects *bolt.Bucket, after int64) func() (k, v []byte) {
+func scanFrom(objects *bbolt.Bucket, after int64) func() (k, v []byte) {
 	c := objects.Cursor()
 	started := false
 	return func() ([]byte, []byte) {
@@ -256,7 +217,7 @@ func scanFrom(objects *bolt.Bucket, after int64) func() (k, v []byte) {
 
 // byIDs iterates, in date_added order, the versions of the given objects
 // added after the given date_added.
-func byIDs(versions, objects *bolt.Bucket, ids []string, after int64) func() (k, v []byte) {
+func byIDs(versions, objects *bbolt.Bucket, ids []string, after int64) func() (k, v []byte) {
 	var keys [][]byte
 	c := versions.Cursor()
 	for _, id := range ids {
@@ -282,8 +243,8 @@ func byIDs(versions, objects *bolt.Bucket, ids []string, after int64) func() (k,
 
 // versionSelector decides match[version] for a collection-wide scan.
 type versionSelector struct {
-	f        *Filter
-	versions *bolt.Cursor
+	f        *store.Filter
+	versions *bbolt.Cursor
 }
 
 // selects reports whether the version vkey of object id is selected.
@@ -327,9 +288,9 @@ func (s *versionSelector) bounds(id []byte) (first, last []byte) {
 	return first, bytes.Clone(last)
 }
 
-func toRecord(r *record, withRaw bool) Record {
-	rec := Record{ID: string(r.id), Version: r.version, SpecVersion: r.specVersion,
-		MediaType: MediaTypeSTIX21, DateAdded: microsToTime(r.dateAdded)}
+func toRecord(r *record, withRaw bool) store.Record {
+	rec := store.Record{ID: string(r.id), Version: r.version, SpecVersion: r.specVersion,
+		MediaType: store.MediaTypeSTIX21, DateAdded: microsToTime(r.dateAdded)}
 	if withRaw {
 		rec.Raw = bytes.Clone(r.raw)
 	}
@@ -346,7 +307,7 @@ type objectVersion struct {
 // loadVersions reads every version of id in version-key order. The keys are
 // copied; the records alias the transaction's memory, so that a page copies
 // only the versions it serves.
-func loadVersions(versions, objects *bolt.Bucket, id string) ([]objectVersion, error) {
+func loadVersions(versions, objects *bbolt.Bucket, id string) ([]objectVersion, error) {
 	var out []objectVersion
 	prefix := idPrefix(id)
 	c := versions.Cursor()
@@ -366,8 +327,8 @@ func loadVersions(versions, objects *bolt.Bucket, id string) ([]objectVersion, e
 
 // selectVersions keeps the versions f selects: spec_version, then
 // match[version] over the remaining ones (first and last by version).
-func selectVersions(vs []objectVersion, f *Filter) []objectVersion {
-	vs = slices.DeleteFunc(slices.Clone(vs), func(v objectVersion) bool { return !f.matchesSpecVersion(v.rec.specVersion) })
+func selectVersions(vs []objectVersion, f *store.Filter) []objectVersion {
+	vs = slices.DeleteFunc(slices.Clone(vs), func(v objectVersion) bool { return !matchesSpecVersion(f, v.rec.specVersion) })
 	if f.Versions.All || len(vs) == 0 {
 		return vs
 	}
@@ -391,7 +352,7 @@ func selectVersions(vs []objectVersion, f *Filter) []objectVersion {
 	return out
 }
 
-func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q Query, withRaw bool) (*Page, error) {
+func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q store.Query, withRaw bool) (*store.Page, error) {
 	f, after, err := db.resolve(kind, collID, objectID, &q)
 	if err != nil {
 		return nil, err
@@ -400,7 +361,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q Q
 		f.Versions.Last = true
 	}
 	p := newPager(&q)
-	err = db.view(ctx, func(tx *bolt.Tx) error {
+	err = db.view(ctx, func(tx *bbolt.Tx) error {
 		_, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
 			return err
@@ -410,7 +371,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q Q
 			return err
 		}
 		if len(vs) == 0 {
-			return fmt.Errorf("object %s: %w", objectID, ErrNotFound)
+			return fmt.Errorf("object %s: %w", objectID, store.ErrNotFound)
 		}
 		vs = selectVersions(vs, &f)
 		slices.SortFunc(vs, func(a, b objectVersion) int { return cmp.Compare(a.rec.dateAdded, b.rec.dateAdded) })
@@ -435,13 +396,13 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q Q
 // with no match[version] every version is deleted (AMB-03). It returns the
 // number of versions deleted. ErrNotFound when the object is absent or the
 // filters select none of its versions (REQ-83); ErrCollectionNotFound.
-func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f Filter) (int, error) {
-	f.normalize()
+func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store.Filter) (int, error) {
+	normalize(&f)
 	if f.Versions.IsZero() {
 		f.Versions.All = true
 	}
 	n := 0
-	err := db.update(ctx, func(tx *bolt.Tx) error {
+	err := db.update(ctx, func(tx *bbolt.Tx) error {
 		_, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
 			return err
@@ -452,7 +413,7 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f Filte
 		}
 		vs = selectVersions(vs, &f)
 		if len(vs) == 0 {
-			return fmt.Errorf("object %s: %w", objectID, ErrNotFound)
+			return fmt.Errorf("object %s: %w", objectID, store.ErrNotFound)
 		}
 		for _, v := range vs {
 			if err := versions.Delete(v.key); err != nil {

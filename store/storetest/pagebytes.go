@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"context"
@@ -30,9 +30,9 @@ type bigObjects struct {
 
 const versioned = "indicator--000000ff-0000-4000-8000-0000000000ff"
 
-func newBigObjects(tb testing.TB) *bigObjects {
+func (s *suite) newBigObjects(tb testing.TB) *bigObjects {
 	tb.Helper()
-	b := &bigObjects{DB: MustOpenDB(tb), sizes: map[string]int{}}
+	b := &bigObjects{DB: s.MustOpenDB(tb), sizes: map[string]int{}}
 	b.MustCollection(tb, apiRoot, collA)
 	var batch []store.Object
 	for i := range 48 {
@@ -119,8 +119,8 @@ func manifestSize(r store.Record) int {
 // serves every object exactly once in date_added order on every endpoint
 // that builds pages, whatever the cap and limit; an object larger than the
 // cap comes alone on its page.
-func TestDB_Paging_MaxBytes(t *testing.T) {
-	b := newBigObjects(t)
+func (s *suite) TestDB_Paging_MaxBytes(t *testing.T) {
+	b := s.newBigObjects(t)
 	ctx := context.Background()
 	caps := []int{0, 1, 64 << 10, 200 << 10, 1 << 20}
 	for _, maxBytes := range caps {

@@ -1,4 +1,4 @@
-package store_test
+package bolt_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/bolt"
 )
 
 func Example() {
@@ -18,7 +19,7 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	db, err := store.Open(filepath.Join(dir, "taxii.db"), store.Options{})
+	db, err := bolt.Open(filepath.Join(dir, "taxii.db"), bolt.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}

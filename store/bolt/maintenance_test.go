@@ -1,4 +1,4 @@
-package store_test
+package bolt_test
 
 import (
 	"bytes"
@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
-	bolt "go.etcd.io/bbolt"
+	"github.com/eitaxii/eitaxii/store/bolt"
+	"go.etcd.io/bbolt"
 )
 
 // Ensure that statuses older than the retention are removed and younger
@@ -66,7 +67,7 @@ func TestDB_BackupAndVerify(t *testing.T) {
 	if err := os.WriteFile(copyPath, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	restored, err := store.Open(copyPath, store.Options{})
+	restored, err := bolt.Open(copyPath, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +82,11 @@ func TestDB_BackupAndVerify(t *testing.T) {
 
 	// Break the copy's index behind the store's back: Verify must say so.
 	restored.Close()
-	raw, err := bolt.Open(copyPath, 0o600, nil)
+	raw, err := bbolt.Open(copyPath, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = raw.Update(func(tx *bolt.Tx) error {
+	err = raw.Update(func(tx *bbolt.Tx) error {
 		versions := tx.Bucket([]byte("c")).Bucket([]byte(collA)).Bucket([]byte("versions"))
 		k, _ := versions.Cursor().First()
 		return versions.Delete(k)
@@ -94,7 +95,7 @@ func TestDB_BackupAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken, err := store.Open(copyPath, store.Options{})
+	broken, err := bolt.Open(copyPath, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

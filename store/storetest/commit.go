@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 // transactions, all succeed with unique, increasing date_added values
 // (INT-05), and that one request that fails (an unknown collection) fails
 // alone without taking the others of its group with it.
-func TestDB_AddObjects_GroupCommit(t *testing.T) {
-	db := MustOpenDB(t)
+func (s *suite) TestDB_AddObjects_GroupCommit(t *testing.T) {
+	db := s.MustOpenDB(t)
 	db.MustCollection(t, apiRoot, collA)
 	const clients, each = 16, 20
 	var wg sync.WaitGroup
@@ -58,39 +58,4 @@ func TestDB_AddObjects_GroupCommit(t *testing.T) {
 			t.Fatalf("date_added not strictly increasing at %d: %v then %v", i, recs[i-1].DateAdded, recs[i].DateAdded)
 		}
 	}
-}
-
-// Ensure that writes submitted after Close fail instead of hanging.
-func TestDB_AddObjects_AfterClose(t *testing.T) {
-	db := MustOpenDB(t)
-	db.MustCollection(t, apiRoot, collA)
-	db.Close()
-	_, err := db.AddObjects(context.Background(), &store.Submission{APIRoot: apiRoot, Collection: collA, Received: time.Now(), Objects: benchIndicators(t, 0, 1)})
-	if err == nil {
-		t.Fatal("AddObjects after Close succeeded")
-	}
-}
-
-// Single-object Add Objects requests from 16 concurrent clients: the case
-// group commit exists for (issue 5: >= 2,000 objects/s).
-func BenchmarkDB_AddObjects_Concurrent1(b *testing.B) {
-	db := MustOpenDB(b)
-	db.MustCollection(b, apiRoot, collA)
-	objs := benchIndicators(b, 0, b.N+16)
-	var next atomic.Int64
-	b.SetParallelism(8) // 16 goroutines on 2 cores
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := next.Add(1) - 1
-			db.Clock.Set(time.Now())
-			_, err := db.AddObjects(context.Background(), &store.Submission{APIRoot: apiRoot, Collection: collA, Received: time.Now(), Objects: objs[i : i+1]})
-			if err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "objects/s")
 }

@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"bytes"
@@ -48,9 +48,9 @@ type fixture struct {
 	want []rv           // (id, version) by position
 }
 
-func newFixture(tb testing.TB) *fixture {
+func (s *suite) newFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	f := &fixture{DB: MustOpenDB(tb)}
+	f := &fixture{DB: s.MustOpenDB(tb)}
 	f.MustCollection(tb, apiRoot, collA)
 	f.MustCollection(tb, apiRoot, collB)
 	f.objs = []store.Object{
@@ -114,8 +114,8 @@ func all() store.VersionSet { return store.VersionSet{All: true} }
 
 // Filters of Get Objects and Get Object Manifests (REQ-54..57, REQ-62,
 // REQ-63, REQ-87..91, REQ-105), one fixture, both endpoints.
-func TestDB_FindObjects(t *testing.T) {
-	f := newFixture(t)
+func (s *suite) TestDB_FindObjects(t *testing.T) {
+	f := s.newFixture(t)
 	est := time.FixedZone("EST", -5*3600)
 	latest := []int{ind2v1, sco1, ind3v2, mal1v2, ind1v3}
 	everything := []int{ind1v1, ind2v1, mal1v1, ind1v2, sco1, ind3v2, mal1v2, ind1v3, ind3v1}
@@ -227,8 +227,8 @@ func TestDB_FindObjects(t *testing.T) {
 // REQ-91, REQ-103: spec_version filtering when versions of several spec
 // versions are stored. The validator refuses 2.0, so the 2.0 object is a 2.1
 // one whose header says 2.0, as a future 2.0-accepting layer would pass it.
-func TestDB_FindObjects_SpecVersion(t *testing.T) {
-	db := MustOpenDB(t)
+func (s *suite) TestDB_FindObjects_SpecVersion(t *testing.T) {
+	db := s.MustOpenDB(t)
 	db.MustCollection(t, apiRoot, collA)
 	v21 := indicator(t, stixID("indicator", 1), tv1)
 	v20 := indicator(t, stixID("indicator", 2), tv1)
@@ -264,8 +264,8 @@ func TestDB_FindObjects_SpecVersion(t *testing.T) {
 // REQ-60: the bytes served are the bytes posted: whitespace, key order,
 // custom properties, number spelling and timestamp precision untouched.
 // The caller owns the returned bytes.
-func TestDB_FindObjects_RawVerbatim(t *testing.T) {
-	db := MustOpenDB(t)
+func (s *suite) TestDB_FindObjects_RawVerbatim(t *testing.T) {
+	db := s.MustOpenDB(t)
 	db.MustCollection(t, apiRoot, collA)
 	id := stixID("indicator", 7)
 	raw := "{\n  \"valid_from\" : \"2024-10-01T08:00:00Z\",\t\"type\":\"indicator\", \"spec_version\":\"2.1\",\n" +
@@ -309,8 +309,8 @@ func TestDB_FindObjects_RawVerbatim(t *testing.T) {
 }
 
 // Get an Object (REQ-75..78).
-func TestDB_FindObject(t *testing.T) {
-	f := newFixture(t)
+func (s *suite) TestDB_FindObject(t *testing.T) {
+	f := s.newFixture(t)
 	ctx := context.Background()
 	tests := []struct {
 		name   string
@@ -372,8 +372,8 @@ func TestDB_FindObject(t *testing.T) {
 }
 
 // Get Object Versions (REQ-84..86).
-func TestDB_FindObjectVersions(t *testing.T) {
-	f := newFixture(t)
+func (s *suite) TestDB_FindObjectVersions(t *testing.T) {
+	f := s.newFixture(t)
 	ctx := context.Background()
 	tests := []struct {
 		name   string
@@ -418,7 +418,7 @@ func TestDB_FindObjectVersions(t *testing.T) {
 }
 
 // Delete an Object (REQ-79..83, AMB-03).
-func TestDB_DeleteObject(t *testing.T) {
+func (s *suite) TestDB_DeleteObject(t *testing.T) {
 	ctx := context.Background()
 
 	// visible returns what every read endpoint shows after a delete.
@@ -470,7 +470,7 @@ func TestDB_DeleteObject(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
+			f := s.newFixture(t)
 			n, err := f.DeleteObject(ctx, collA, tt.id, tt.filter)
 			if err != nil {
 				t.Fatal(err)
@@ -527,7 +527,7 @@ func TestDB_DeleteObject(t *testing.T) {
 		{"OtherCollectionOnly", stixID("indicator", 42), store.Filter{}},
 	} {
 		t.Run("ErrNotFound/"+tt.name, func(t *testing.T) {
-			f := newFixture(t)
+			f := s.newFixture(t)
 			f.MustAdd(t, collB, indicator(t, stixID("indicator", 42), tv1))
 			n, err := f.DeleteObject(ctx, collA, tt.id, tt.filter)
 			if !errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCollectionNotFound) || n != 0 {
@@ -541,7 +541,7 @@ func TestDB_DeleteObject(t *testing.T) {
 	}
 
 	t.Run("ErrCollectionNotFound", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := s.MustOpenDB(t)
 		if _, err := db.DeleteObject(ctx, collA, ind1, store.Filter{}); !errors.Is(err, store.ErrCollectionNotFound) {
 			t.Errorf("err = %v, want ErrCollectionNotFound", err)
 		}
@@ -551,7 +551,7 @@ func TestDB_DeleteObject(t *testing.T) {
 	// newest version is deleted and the file reopened (INT-05: a client
 	// holding added_after = that date_added must see the next add).
 	t.Run("DateAddedAfterDeletingNewest", func(t *testing.T) {
-		f := newFixture(t)
+		f := s.newFixture(t)
 		newest := dateAdded(ind3v1)
 		if _, err := f.DeleteObject(ctx, collA, ind3, store.Filter{Versions: store.VersionSet{First: true}}); err != nil {
 			t.Fatal(err)

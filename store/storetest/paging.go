@@ -1,11 +1,9 @@
-package store_test
+package storetest
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,9 +66,9 @@ type pagingFixture struct {
 	latest map[string]time.Time
 }
 
-func newPagingFixture(tb testing.TB) *pagingFixture {
+func (s *suite) newPagingFixture(tb testing.TB) *pagingFixture {
 	tb.Helper()
-	f := &pagingFixture{DB: MustOpenDB(tb), latest: map[string]time.Time{}}
+	f := &pagingFixture{DB: s.MustOpenDB(tb), latest: map[string]time.Time{}}
 	f.MustCollection(tb, apiRoot, collA)
 	f.MustCollection(tb, apiRoot, collB)
 	typeOf := func(i int) string {
@@ -155,8 +153,8 @@ func (f *pagingFixture) check(tb testing.TB, recs []store.Record, want []posted)
 // REQ-95..97, REQ-102, INT-06: every expected record exactly once, in
 // date_added order, whatever the page size, on both collection endpoints,
 // whether later pages drop or repeat the filters (INT-04).
-func TestDB_FindObjects_Paging(t *testing.T) {
-	f := newPagingFixture(t)
+func (s *suite) TestDB_FindObjects_Paging(t *testing.T) {
+	f := s.newPagingFixture(t)
 	ctx := context.Background()
 	cut := f.posted[100].seq
 	filters := []struct {
@@ -245,7 +243,7 @@ func TestDB_FindObjects_Paging(t *testing.T) {
 
 	// INT-04: a token survives closing and reopening the file.
 	t.Run("NextAfterReopen", func(t *testing.T) {
-		g := newPagingFixture(t)
+		g := s.newPagingFixture(t)
 		want := g.want(false, nil)
 		q := store.Query{Filter: store.Filter{Versions: all()}, Limit: 10}
 		pg, err := g.FindObjects(ctx, collA, q)
@@ -263,8 +261,8 @@ func TestDB_FindObjects_Paging(t *testing.T) {
 }
 
 // REQ-98, INT-04: which requests a next token is good for.
-func TestDB_FindObjects_Next(t *testing.T) {
-	f := newFixture(t)
+func (s *suite) TestDB_FindObjects_Next(t *testing.T) {
+	f := s.newFixture(t)
 	ctx := context.Background()
 	orig := store.Filter{
 		AddedAfter:   dateAdded(ind1v1),
@@ -353,7 +351,7 @@ func TestDB_FindObjects_Next(t *testing.T) {
 	})
 
 	t.Run("Refused", func(t *testing.T) {
-		other := MustOpenDB(t)
+		other := s.MustOpenDB(t)
 		other.MustCollection(t, apiRoot, collA)
 		for i := range 3 {
 			other.MustAdd(t, collA, indicator(t, stixID("indicator", i), tv1))
@@ -448,43 +446,12 @@ func TestDB_FindObjects_Next(t *testing.T) {
 	})
 }
 
-// The token of one store file is valid for that file only, even at the
-// same path after the file is replaced (the HMAC key lives in the file).
-func TestDB_FindObjects_NextOtherFile(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "taxii.db")
-	open := func() *DB {
-		db := &DB{Path: path, Clock: &testClock{now: t0}, IDs: &seqIDs{}}
-		db.MustReopen(t)
-		db.MustCollection(t, apiRoot, collA)
-		for i := range 3 {
-			db.MustAdd(t, collA, indicator(t, stixID("indicator", i), tv1))
-		}
-		return db
-	}
-	db := open()
-	pg, err := db.FindObjects(ctx, collA, store.Query{Limit: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
-	db = open()
-	defer db.Close()
-	if _, err := db.FindObjects(ctx, collA, store.Query{Next: pg.Next, Limit: 1}); !errors.Is(err, store.ErrBadCursor) {
-		t.Errorf("token of a replaced file: %v, want ErrBadCursor", err)
-	}
-}
-
 // Ensure that a query whose filters are too long to travel in a next token
 // (hundreds of match[id] values) still pages: the token carries a
 // fingerprint, and requests that repeat the filters continue while requests
 // that drop or change them are refused.
-func TestDB_FindObjects_NextWithLongFilter(t *testing.T) {
-	db := MustOpenDB(t)
+func (s *suite) TestDB_FindObjects_NextWithLongFilter(t *testing.T) {
+	db := s.MustOpenDB(t)
 	db.MustCollection(t, apiRoot, collA)
 	db.MustAdd(t, collA, benchIndicators(t, 0, 30)...)
 	var ids []string

@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"go.etcd.io/bbolt"
 )
 
 // Group commit. Every bbolt write transaction ends in fsyncs (a few
@@ -25,12 +25,12 @@ const maxGroup = 256
 var errClosed = errors.New("store: closed")
 
 type write struct {
-	fn   func(*bolt.Tx) error
+	fn   func(*bbolt.Tx) error
 	done chan error
 }
 
 type committer struct {
-	db      *bolt.DB
+	db      *bbolt.DB
 	observe func(time.Duration, int) // may be nil
 	queue   chan write
 	stop    chan struct{}
@@ -43,7 +43,7 @@ type committer struct {
 	closed bool
 }
 
-func newCommitter(db *bolt.DB, observe func(time.Duration, int)) *committer {
+func newCommitter(db *bbolt.DB, observe func(time.Duration, int)) *committer {
 	c := &committer{db: db, observe: observe, queue: make(chan write, maxGroup), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go c.run()
 	return c
@@ -54,7 +54,7 @@ func newCommitter(db *bolt.DB, observe func(time.Duration, int)) *committer {
 // what it reads in tx: when a shared transaction fails, each of its
 // functions is run again alone, so that one bad write cannot fail the
 // others (bbolt's Batch has the same contract).
-func (c *committer) commit(ctx context.Context, fn func(*bolt.Tx) error) error {
+func (c *committer) commit(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (c *committer) apply(group []write) {
 		defer func(start time.Time) { c.observe(time.Since(start), len(group)) }(time.Now())
 	}
 	if len(group) > 1 {
-		err := c.db.Update(func(tx *bolt.Tx) error {
+		err := c.db.Update(func(tx *bbolt.Tx) error {
 			for _, w := range group {
 				if err := w.fn(tx); err != nil {
 					return err

@@ -1,38 +1,15 @@
-package store
+package bolt
 
 import (
 	"slices"
 	"time"
+
+	"github.com/eitaxii/eitaxii/store"
 )
-
-// Filter selects object versions (TAXII §3.4). A nil list or zero value
-// means "not given"; values within one list are OR'ed, fields are AND'ed
-// (REQ-88).
-type Filter struct {
-	// AddedAfter keeps versions whose date_added is strictly later
-	// (REQ-87); zero means no bound.
-	AddedAfter   time.Time
-	IDs          []string
-	Types        []string
-	SpecVersions []string
-	Versions     VersionSet
-}
-
-// VersionSet is match[version]: a union of first, last, all and instants.
-// The zero value means "not given"; each endpoint applies its own default.
-type VersionSet struct {
-	All   bool
-	First bool
-	Last  bool
-	At    []time.Time
-}
-
-// IsZero reports whether no version selector was given.
-func (v VersionSet) IsZero() bool { return !v.All && !v.First && !v.Last && len(v.At) == 0 }
 
 // normalize sorts and de-duplicates the lists so that two filters that
 // select the same versions compare equal and encode identically.
-func (f *Filter) normalize() {
+func normalize(f *store.Filter) {
 	f.AddedAfter = f.AddedAfter.UTC()
 	f.IDs = sortedSet(f.IDs)
 	f.Types = sortedSet(f.Types)
@@ -60,7 +37,7 @@ func sortedSet(s []string) []string {
 // equals the same field of tok (normalized). Fields req leaves out are
 // taken from the token: clients may drop or repeat the original filters
 // on later pages (INT-04).
-func (req *Filter) consistentWith(tok *Filter) bool {
+func consistentWith(req, tok *store.Filter) bool {
 	if !req.AddedAfter.IsZero() && !req.AddedAfter.Equal(tok.AddedAfter) {
 		return false
 	}
@@ -84,7 +61,7 @@ func (req *Filter) consistentWith(tok *Filter) bool {
 }
 
 // matchesIDType applies match[id] and match[type] to a STIX id.
-func (f *Filter) matchesIDType(id []byte) bool {
+func matchesIDType(f *store.Filter, id []byte) bool {
 	if f.IDs != nil && !containsBytes(f.IDs, id) {
 		return false
 	}
@@ -103,7 +80,7 @@ func (f *Filter) matchesIDType(id []byte) bool {
 	return true
 }
 
-func (f *Filter) matchesSpecVersion(sv string) bool {
+func matchesSpecVersion(f *store.Filter, sv string) bool {
 	return f.SpecVersions == nil || slices.Contains(f.SpecVersions, sv)
 }
 

@@ -1,0 +1,47 @@
+package bolt
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/eitaxii/eitaxii/store"
+	"go.etcd.io/bbolt"
+)
+
+// EnsureCollection creates the collection's buckets if they are missing and
+// records its description, replacing an earlier one. Objects already stored
+// are kept. The caller has validated c.ID (a UUIDv4).
+func (db *DB) EnsureCollection(ctx context.Context, c store.Collection) error {
+	return db.update(ctx, func(tx *bbolt.Tx) error { return putCollection(tx, &c) })
+}
+
+func putCollection(tx *bbolt.Tx, c *store.Collection) error {
+	if err := put(tx, bucketCollections, c.ID, c); err != nil {
+		return err
+	}
+	b, err := tx.Bucket(bucketC).CreateBucketIfNotExists([]byte(c.ID))
+	if err != nil {
+		return err
+	}
+	for _, name := range [][]byte{bucketVersions, bucketObjects} {
+		if _, err := b.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FindCollectionByID returns the stored collection, or ErrCollectionNotFound.
+func (db *DB) FindCollectionByID(ctx context.Context, id string) (*store.Collection, error) {
+	var c *store.Collection
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketCollections).Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("%s: %w", id, store.ErrCollectionNotFound)
+		}
+		c = new(store.Collection)
+		return json.Unmarshal(v, c)
+	})
+	return c, err
+}

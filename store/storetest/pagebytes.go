@@ -162,23 +162,8 @@ func (s *suite) TestDB_Paging_MaxBytes(t *testing.T) {
 	// loss or repeats.
 	t.Run("AddedAfterLastRecord", func(t *testing.T) {
 		for _, maxBytes := range caps[1:] {
-			var recs []store.Record
-			q := store.Query{Limit: 1000, MaxBytes: maxBytes}
-			for page := 0; ; page++ {
-				pg, err := b.FindObjects(ctx, collA, q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				recs = append(recs, pg.Records...)
-				if !pg.More {
-					break
-				}
-				if page > 1000 {
-					t.Fatal("paging does not end")
-				}
-				last := pg.Records[len(pg.Records)-1].DateAdded.Format(store.TimestampLayout)
-				q.Filter.AddedAfter, _ = time.Parse(time.RFC3339Nano, last)
-			}
+			recs := walkAddedAfter(t, func(q store.Query) (*store.Page, error) { return b.FindObjects(ctx, collA, q) },
+				store.Query{Limit: 1000, MaxBytes: maxBytes})
 			checkIDs(t, recs, b.ids)
 		}
 	})

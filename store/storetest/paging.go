@@ -66,6 +66,30 @@ type pagingFixture struct {
 	latest map[string]time.Time
 }
 
+// walkAddedAfter reads every page of find from q on, each next page asked
+// for with added_after = the last record's date_added, as a client reading
+// X-TAXII-Date-Added-Last would (REQ-99), and returns the records in order.
+func walkAddedAfter(tb testing.TB, find func(store.Query) (*store.Page, error), q store.Query) []store.Record {
+	tb.Helper()
+	var recs []store.Record
+	for page := 0; ; page++ {
+		pg, err := find(q)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		recs = append(recs, pg.Records...)
+		if !pg.More {
+			return recs
+		}
+		if page > 1000 {
+			tb.Fatal("paging does not end")
+		}
+		// The header carries µs; the store's date_added is µs.
+		last := pg.Records[len(pg.Records)-1].DateAdded.Format(store.TimestampLayout)
+		q.Filter.AddedAfter, _ = time.Parse(time.RFC3339Nano, last)
+	}
+}
+
 func (s *suite) newPagingFixture(tb testing.TB) *pagingFixture {
 	tb.Helper()
 	f := &pagingFixture{DB: s.MustOpenDB(tb), latest: map[string]time.Time{}}
@@ -217,24 +241,8 @@ func (s *suite) TestDB_FindObjects_Paging(t *testing.T) {
 		for _, ft := range filters[:3] {
 			for _, limit := range []int{1, 7, 100} {
 				t.Run(fmt.Sprintf("%s/limit=%d", ft.name, limit), func(t *testing.T) {
-					var recs []store.Record
-					q := store.Query{Filter: ft.filter, Limit: limit}
-					for page := 0; ; page++ {
-						pg, err := f.FindObjects(ctx, collA, q)
-						if err != nil {
-							t.Fatal(err)
-						}
-						recs = append(recs, pg.Records...)
-						if !pg.More {
-							break
-						}
-						if page > 1000 {
-							t.Fatal("paging does not end")
-						}
-						// The header carries µs; the store's date_added is µs.
-						last := pg.Records[len(pg.Records)-1].DateAdded.Format(store.TimestampLayout)
-						q.Filter.AddedAfter, _ = time.Parse(time.RFC3339Nano, last)
-					}
+					recs := walkAddedAfter(t, func(q store.Query) (*store.Page, error) { return f.FindObjects(ctx, collA, q) },
+						store.Query{Filter: ft.filter, Limit: limit})
 					f.check(t, recs, ft.want)
 				})
 			}

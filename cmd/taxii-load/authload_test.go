@@ -5,17 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // newAuthTestServer starts an in-process eitaxii with the load account
@@ -25,44 +19,18 @@ import (
 // a flood reaches the limit within a short run).
 func newAuthTestServer(t *testing.T, n int) string {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "eitaxii.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := validator()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	accounts := []taxii.Account{{Name: testUser, PasswordHash: string(hash)}}
-	members := map[string]taxii.Role{testUser: taxii.RolePublisher}
-	for i := 1; i <= n; i++ {
-		sum := sha256.Sum256([]byte(accountToken(1, "poller-", i)))
-		name := accountName("poller-", i)
-		accounts = append(accounts, taxii.Account{Name: name, PasswordHash: string(hash), TokenHashes: []string{hex.EncodeToString(sum[:])}})
-		members[name] = taxii.RoleReader
-	}
-	srv, err := taxii.NewServer(context.Background(), taxii.Options{
-		Discovery:    taxii.Discovery{Title: "load test", Default: "load"},
-		Accounts:     accounts,
-		Groups:       []taxii.Group{{Name: "load", Title: "Load test", Members: members, Collections: []taxii.Collection{{ID: testCollID, Title: "Indicators", Alias: "indicators"}}}},
-		MetricsAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
-		LoginLimit:   taxii.LoginLimit{PerAddress: 2},
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, db, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Close()
-		db.Close()
+	url, _ := newTestServerWith(t, func(o *taxii.Options, hash string) {
+		members := o.Groups[0].Members
+		for i := 1; i <= n; i++ {
+			sum := sha256.Sum256([]byte(accountToken(1, "poller-", i)))
+			name := accountName("poller-", i)
+			o.Accounts = append(o.Accounts, taxii.Account{Name: name, PasswordHash: hash, TokenHashes: []string{hex.EncodeToString(sum[:])}})
+			members[name] = taxii.RoleReader
+		}
+		o.MetricsAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		o.LoginLimit = taxii.LoginLimit{PerAddress: 2}
 	})
-	return hs.URL
+	return url
 }
 
 // Ensure that loginflood runs cleanly, that its flood is answered 429 once

@@ -42,6 +42,13 @@ func newTestServer(t testing.TB) string {
 // newTestServerHandler is newTestServer that also returns the handler.
 func newTestServerHandler(t testing.TB) (string, http.Handler) {
 	t.Helper()
+	return newTestServerWith(t, nil)
+}
+
+// newTestServerWith is newTestServerHandler with the options changed by
+// mod (given the bcrypt hash of testPassword, for accounts it adds).
+func newTestServerWith(t testing.TB, mod func(o *taxii.Options, hash string)) (string, http.Handler) {
+	t.Helper()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "eitaxii.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +61,7 @@ func newTestServerHandler(t testing.TB) (string, http.Handler) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := taxii.NewServer(context.Background(), taxii.Options{
+	opts := taxii.Options{
 		Discovery: taxii.Discovery{Title: "load test", Default: "load"},
 		Accounts:  []taxii.Account{{Name: testUser, PasswordHash: string(hash)}},
 		Groups: []taxii.Group{{
@@ -63,7 +70,11 @@ func newTestServerHandler(t testing.TB) (string, http.Handler) {
 			Collections: []taxii.Collection{{ID: testCollID, Title: "Indicators", Alias: "indicators"}},
 		}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, db, v)
+	}
+	if mod != nil {
+		mod(&opts, string(hash))
+	}
+	srv, err := taxii.NewServer(context.Background(), opts, db, v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1612,3 +1612,57 @@ func TestAdmin_InjectedIDs(t *testing.T) {
 		last = n
 	}
 }
+
+// Ensure that the configuration file cannot take over what the admin API
+// made: an account whose certificate is already registered to another
+// account, or a collection with an alias another collection of the group
+// has, is refused at start with a message naming both, and nothing of
+// that configuration is stored.
+func TestBootstrap_RefusesCollisionsWithTheStore(t *testing.T) {
+	t.Parallel()
+	w := newAdmWorld(t)
+	fp := strings.Repeat("ab", 32)
+	admDecode[admAccountJSON](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admPlain, `{"certificates":["`+fp+`"]}`), http.StatusOK)
+	w.close(t)
+	v, err := stix.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		opts taxii.Options
+		want string
+	}{
+		{"certificate", taxii.Options{Discovery: taxii.Discovery{Title: "x"},
+			Accounts: []taxii.Account{{Name: "zed", Certificates: []string{strings.ToUpper(fp)}}}},
+			"accounts: zed: certificate " + strings.ToUpper(fp) + " is already registered to account " + admPlain},
+		{"alias", taxii.Options{Discovery: taxii.Discovery{Title: "x"},
+			Groups: []taxii.Group{{Name: admOfficials, Title: "Election officials",
+				Collections: []taxii.Collection{{ID: "0b4c1f38-9d2e-4a57-8f6b-3c2d1e0f9a8b", Title: "Other", Alias: "indicators"}}}}},
+			`collection 0b4c1f38-9d2e-4a57-8f6b-3c2d1e0f9a8b: alias "indicators" is already the alias of collection ` + admCollOff},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			srv, err := taxii.NewServer(context.Background(), tt.opts, w.db, v)
+			if err == nil {
+				srv.Close()
+				t.Fatal("NewServer accepted the collision")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want it to say %q", err, tt.want)
+			}
+		})
+	}
+	d, err := w.db.LoadDirectory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range d.Accounts {
+		if a.Name == "zed" {
+			t.Error("account zed was stored")
+		}
+	}
+	if len(d.Collections) != 2 {
+		t.Errorf("%d collections stored, want the 2 of before", len(d.Collections))
+	}
+}

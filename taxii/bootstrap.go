@@ -2,7 +2,9 @@ package taxii
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/eitaxii/eitaxii/access"
@@ -16,6 +18,30 @@ import (
 // was made or changed through the admin API stays (issue 4). What it
 // created is recorded as one audit row.
 func (s *Server) bootstrap(ctx context.Context) error {
+	// What the file adds must not collide with what the admin API made:
+	// a certificate registered to another account would log in as the new
+	// one, an alias taken in the group would make the URL name another
+	// collection. The options were checked against each other; these
+	// checks are against the store. (Read before the change: bootstrap
+	// runs once, before the server serves.)
+	existing, err := s.store.LoadDirectory(ctx)
+	if err != nil {
+		return err
+	}
+	certOwner := map[[sha256.Size]byte]string{}
+	for _, a := range existing.Accounts {
+		for _, fp := range a.Certificates {
+			if k, ok := access.HashKey(fp); ok {
+				certOwner[k] = a.Name
+			}
+		}
+	}
+	aliasOwner := map[[2]string]string{} // (group, alias) -> collection id
+	for _, c := range existing.Collections {
+		if c.Alias != "" {
+			aliasOwner[[2]string{c.APIRoot, c.Alias}] = c.ID
+		}
+	}
 	return s.store.ChangeDirectory(ctx, func(tx store.DirectoryTx) error {
 		var created []string
 		now := s.now().UTC()
@@ -40,6 +66,12 @@ func (s *Server) bootstrap(ctx context.Context) error {
 				}
 			}
 			if _, err := tx.Account(a.Name); errors.Is(err, store.ErrNotFound) {
+				for _, fp := range a.Certificates {
+					k, _ := access.HashKey(fp)
+					if owner, ok := certOwner[k]; ok && owner != a.Name {
+						return fmt.Errorf("accounts: %s: certificate %s is already registered to account %s: %w", a.Name, fp, owner, store.ErrConflict)
+					}
+				}
 				kind := a.Kind
 				if kind == "" {
 					kind = "person"
@@ -101,6 +133,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 						return err
 					}
 					continue
+				}
+				if owner, ok := aliasOwner[[2]string{g.Name, c.Alias}]; c.Alias != "" && ok && owner != c.ID {
+					return fmt.Errorf("groups: %s: collection %s: alias %q is already the alias of collection %s: %w", g.Name, c.ID, c.Alias, owner, store.ErrConflict)
 				}
 				created = append(created, "collection "+c.ID)
 				err := tx.PutCollection(&store.Collection{ID: c.ID, APIRoot: g.Name, Title: c.Title, Description: c.Description, Alias: c.Alias, Policy: c.Policy})

@@ -138,7 +138,9 @@ type Options struct {
 	Now    func() time.Time // time.Now if nil
 	// NewID makes the ids of what the server creates: collections, tokens
 	// and the STIX identities of organizations and groups. It must return
-	// a random (version 4) UUID; uuid.New if nil. Tests inject a sequence.
+	// a random (version 4) UUID, and be safe for concurrent use (admin
+	// requests call it at once); uuid.New if nil. Tests inject a sequence.
+	// Its ids are not checked.
 	NewID func() uuid.UUID
 
 	// Page memory. What one read holds until its response is written:

@@ -56,9 +56,24 @@ func (db *DB) FindObjectVersions(ctx context.Context, collID, objectID string, q
 // resolve applies a next token to q: it checks that the token was issued for
 // this endpoint, collection and object, and that the filters q repeats agree
 // with the token's (the token's win; INT-04, REQ-98). It returns the
-// effective filter and the date_added (µs) to continue after, or -1 when the
-// scan starts at the beginning.
+// effective filter, whose match[version] is the latest version when none
+// is given (REQ-62), and the date_added (µs) to continue after, or -1 when
+// the scan starts at the beginning.
 func (db *DB) resolve(kind, collID, objectID string, q *store.Query) (store.Filter, int64, error) {
+	f, after, err := db.resolveNext(kind, collID, objectID, q)
+	latestByDefault(&f)
+	return f, after, err
+}
+
+// latestByDefault makes f select the latest version when it names none.
+func latestByDefault(f *store.Filter) {
+	if f.Versions.IsZero() {
+		f.Versions.Last = true
+	}
+}
+
+// resolveNext is resolve before the default of match[version].
+func (db *DB) resolveNext(kind, collID, objectID string, q *store.Query) (store.Filter, int64, error) {
 	f := q.Filter
 	normalize(&f)
 	after := int64(-1)
@@ -83,9 +98,7 @@ func (db *DB) resolve(kind, collID, objectID string, q *store.Query) (store.Filt
 		// The filters were too long to carry: the request must repeat
 		// them exactly.
 		issued := f
-		if issued.Versions.IsZero() {
-			issued.Versions.Last = true // the default the token was issued with
-		}
+		latestByDefault(&issued) // the default the token was issued with
 		req := toTokenFilter(&issued)
 		if !bytes.Equal(req.fingerprint(), c.Filter.Hash) {
 			return store.Filter{}, 0, fmt.Errorf("%w: this query's filters are too long to travel in next; repeat all of them with it", store.ErrBadCursor)
@@ -151,9 +164,6 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 	f, after, err := db.resolve(kind, collID, "", &q)
 	if err != nil {
 		return nil, err
-	}
-	if f.Versions.IsZero() {
-		f.Versions.Last = true
 	}
 	p := newPager(&q)
 	err = db.view(ctx, func(tx *bbolt.Tx) error {
@@ -356,9 +366,6 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 	f, after, err := db.resolve(kind, collID, objectID, &q)
 	if err != nil {
 		return nil, err
-	}
-	if f.Versions.IsZero() {
-		f.Versions.Last = true
 	}
 	p := newPager(&q)
 	err = db.view(ctx, func(tx *bbolt.Tx) error {

@@ -288,7 +288,7 @@ func accessOptions() taxii.Options {
 				Collections: []taxii.Collection{
 					{ID: accColl, Title: accCollTitle, Description: "Indicators seen on tabulators", Alias: accAlias},
 					{ID: accSubmit, Title: accSubmitTitle, Alias: accSubmitAlias,
-						Policy: store.Policy{WriteRole: access.RoleReader, ReadRole: access.RoleAdmin}},
+						Policy: access.PolicySpec{WriteRole: access.RoleReader, ReadRole: access.RoleAdmin}},
 				},
 			},
 			{

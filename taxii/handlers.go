@@ -446,8 +446,7 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	if org := dir.orgs[p.Organization]; org != nil {
 		from = org.IdentityID
 	}
-	pol := access.NewPublish(coll.Policy.TLPCeiling, coll.Policy.DefaultTLP, coll.Policy.RequireTLP, coll.Policy.Anonymize,
-		from, g.IdentityID, dir.identities)
+	pol := access.NewPublish(coll.Policy, from, g.IdentityID, dir.identities)
 	for i, raw := range raws {
 		h, findings := s.validator.Check(raw)
 		var obj []byte

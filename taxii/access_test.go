@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,11 +107,7 @@ type sgWorld struct {
 func newSGWorld(t *testing.T, opts taxii.Options) *sgWorld {
 	t.Helper()
 	clock := newSGClock(sgStart)
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "eitaxii.db"), bolt.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t, "", bolt.Options{Now: clock.Now})
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -475,38 +475,36 @@ func (o *ParenObservation) write(b *strings.Builder) {
 func (o *CompoundObservation) String() string { return stringOf(o) }
 
 func (o *CompoundObservation) write(b *strings.Builder) {
-	for i, e := range o.Operands {
-		if i > 0 {
-			b.WriteByte(' ')
-			b.WriteString(o.Op.String())
-			b.WriteByte(' ')
-		}
-		// The parser never nests a compound directly in one of the same or
-		// a tighter operator; a hand-built tree that does needs parentheses
-		// to print as the same tree.
-		if c, ok := e.(*CompoundObservation); ok && c.Op <= o.Op {
-			b.WriteByte('(')
-			c.write(b)
-			b.WriteByte(')')
-			continue
-		}
-		e.write(b)
-	}
+	writeCompound(b, o.Op, o.Operands, func(e ObservationExpr) bool {
+		c, ok := e.(*CompoundObservation)
+		return ok && c.Op <= o.Op
+	})
 }
 
 // String returns the expression in canonical form.
 func (c *CompoundComparison) String() string { return stringOf(c) }
 
 func (c *CompoundComparison) write(b *strings.Builder) {
-	for i, e := range c.Operands {
+	writeCompound(b, c.Op, c.Operands, func(e ComparisonExpr) bool {
+		cc, ok := e.(*CompoundComparison)
+		return ok && cc.Op <= c.Op
+	})
+}
+
+// writeCompound writes operands joined by op, parenthesizing those for
+// which nested reports true. The parser never nests a compound directly in
+// one of the same or a tighter operator; a hand-built tree that does needs
+// the parentheses to print as the same tree.
+func writeCompound[E interface{ write(*strings.Builder) }](b *strings.Builder, op LogicalOp, operands []E, nested func(E) bool) {
+	for i, e := range operands {
 		if i > 0 {
 			b.WriteByte(' ')
-			b.WriteString(c.Op.String())
+			b.WriteString(op.String())
 			b.WriteByte(' ')
 		}
-		if cc, ok := e.(*CompoundComparison); ok && cc.Op <= c.Op {
+		if nested(e) {
 			b.WriteByte('(')
-			cc.write(b)
+			e.write(b)
 			b.WriteByte(')')
 			continue
 		}

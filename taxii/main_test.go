@@ -25,6 +25,7 @@ import (
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
+	"github.com/eitaxii/eitaxii/store/storetest"
 	"github.com/eitaxii/eitaxii/taxii"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -156,14 +157,9 @@ func openStore(tb testing.TB, path string, opts bolt.Options) *bolt.DB {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		ctx := context.Background()
-		if problems, err := db.Verify(ctx); err != nil {
-			if db.Ping(ctx) == nil { // open, yet unable to verify
-				tb.Errorf("verify store: %v", err)
-			}
-		} else if len(problems) > 0 {
-			tb.Errorf("verify store: %d problems: %q", len(problems), problems)
-		}
+		storetest.CheckConsistent(tb, db, func(error) bool {
+			return db.Ping(context.Background()) != nil // closed by the test
+		})
 		db.Close()
 	})
 	return db

@@ -143,6 +143,22 @@ func closeServer(t testing.TB, ts *testServer) {
 	})
 }
 
+// roundTrip sends req with client and returns the response with its body
+// read in full (and closed).
+func roundTrip(tb testing.TB, client *http.Client, req *http.Request) (*http.Response, []byte) {
+	tb.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp, body
+}
+
 // openStore opens a bbolt store at path ("" for a new file in a temporary
 // directory) that is verified and closed when the test ends: whatever a
 // test does through the server must leave the store consistent. A store

@@ -2,7 +2,6 @@ package taxii_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -243,16 +242,7 @@ func TestServer_GetObjects_Streamed(t *testing.T) {
 		}
 		req.Header.Set("Authorization", basic(userReader))
 		req.Header.Set("Accept", mediaTAXII)
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, body
+		return roundTrip(t, srv.Client(), req)
 	}
 	resp, body := get(collEO)
 	latest := append(slices.Clone(posted[:30]), posted[len(posted)-1])

@@ -69,9 +69,6 @@ func (s *Server) handleAdminMe(c *gin.Context) error {
 
 // handleListOrganizations serves GET /admin/v1/organizations (superadmin).
 func (s *Server) handleListOrganizations(c *gin.Context) error {
-	if !caller(c).Superadmin {
-		return access.NeedSuperadmin
-	}
 	dir := s.dir.Load()
 	res := struct {
 		Organizations []*store.Organization `json:"organizations"`
@@ -105,9 +102,6 @@ type organizationBody struct {
 // handleCreateOrganization serves POST /admin/v1/organizations
 // (superadmin): a new organization with a new STIX identity id.
 func (s *Server) handleCreateOrganization(c *gin.Context) error {
-	if !caller(c).Superadmin {
-		return access.NeedSuperadmin
-	}
 	var body organizationBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
@@ -125,18 +119,9 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 		}
 		o.Title = *body.Title
 	}
-	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		if _, err := tx.Organization(o.Name); !errors.Is(err, store.ErrNotFound) {
-			if err != nil {
-				return err
-			}
-			return conflict("organization %q already exists", o.Name)
-		}
-		if err := tx.PutOrganization(o); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.organization.create", Target: "organization " + o.Name,
-			Detail: fmt.Sprintf("title=%q identity_id=%s", o.Title, o.IdentityID)})
+	err := s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+		return store.AuditEvent{Action: "admin.organization.create", Target: "organization " + o.Name,
+			Detail: fmt.Sprintf("title=%q identity_id=%s", o.Title, o.IdentityID)}, tx.CreateOrganization(o)
 	})
 	if err != nil {
 		return err
@@ -148,9 +133,6 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 // handleUpdateOrganization serves PATCH /admin/v1/organizations/{name}
 // (superadmin): only the title changes.
 func (s *Server) handleUpdateOrganization(c *gin.Context) error {
-	if !caller(c).Superadmin {
-		return access.NeedSuperadmin
-	}
 	var body struct {
 		Title *string `json:"title"`
 	}
@@ -164,18 +146,15 @@ func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 		return err
 	}
 	var o *store.Organization
-	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
+	err := s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
 		var err error
 		if o, err = tx.Organization(c.Param("name")); err != nil {
-			return err
+			return store.AuditEvent{}, err
 		}
 		old := o.Title
 		o.Title = *body.Title
-		if err := tx.PutOrganization(o); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.organization.update", Target: "organization " + o.Name,
-			Detail: fmt.Sprintf("title %q -> %q", old, o.Title)})
+		return store.AuditEvent{Action: "admin.organization.update", Target: "organization " + o.Name,
+			Detail: fmt.Sprintf("title %q -> %q", old, o.Title)}, tx.UpdateOrganization(o)
 	})
 	if err != nil {
 		return err
@@ -187,15 +166,9 @@ func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 // handleDeleteOrganization serves DELETE /admin/v1/organizations/{name}
 // (superadmin); 409 while accounts belong to it.
 func (s *Server) handleDeleteOrganization(c *gin.Context) error {
-	if !caller(c).Superadmin {
-		return access.NeedSuperadmin
-	}
 	name := c.Param("name")
-	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		if err := tx.DeleteOrganization(name); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.organization.delete", Target: "organization " + name})
+	err := s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+		return store.AuditEvent{Action: "admin.organization.delete", Target: "organization " + name}, tx.DeleteOrganization(name)
 	})
 	if err != nil {
 		return err
@@ -334,18 +307,6 @@ func (ch *accountChange) validate() error {
 	return nil
 }
 
-// checkCertificates refuses fingerprints registered to another account:
-// a certificate authenticates one account only.
-func (ch *accountChange) checkCertificates(dir *directory, account string) error {
-	for i, fp := range ch.certificates {
-		k, _ := access.HashKey(fp)
-		if other := dir.certs[k]; other != nil && other.Name != account {
-			return conflict("certificates[%d]: this certificate is registered to another account", i)
-		}
-	}
-	return nil
-}
-
 // apply sets the changed fields on a and returns what changed, for the
 // audit row: names and values, never the password or its hash.
 func (ch *accountChange) apply(a *store.Account) string {
@@ -435,26 +396,14 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 	}
 	a := &store.Account{Name: *b.Name, Organization: *b.Organization, Created: s.now().UTC()}
 	detail := ch.apply(a)
-	err := s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
+	err := s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
 		if _, err := tx.Organization(a.Organization); errors.Is(err, store.ErrNotFound) {
-			return badRequest("organization: no organization %q", a.Organization)
+			return store.AuditEvent{}, badRequest("organization: no organization %q", a.Organization)
 		} else if err != nil {
-			return err
+			return store.AuditEvent{}, err
 		}
-		if _, err := tx.Account(a.Name); !errors.Is(err, store.ErrNotFound) {
-			if err != nil {
-				return err
-			}
-			return conflict("account %q already exists", a.Name)
-		}
-		if err := ch.checkCertificates(dir, a.Name); err != nil {
-			return err
-		}
-		if err := tx.PutAccount(a); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.account.create", Target: "account " + a.Name,
-			Detail: "organization=" + a.Organization + ", " + detail})
+		return store.AuditEvent{Action: "admin.account.create", Target: "account " + a.Name,
+			Detail: "organization=" + a.Organization + ", " + detail}, tx.CreateAccount(a)
 	})
 	if err != nil {
 		return err
@@ -495,22 +444,13 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 		return err
 	}
 	var a *store.Account
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
+	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
 		var err error
-		if a, err = tx.Account(cur.Name); err != nil {
-			return err
-		}
-		if err := p.CheckChangeAccount(target(a)); err != nil {
-			return err
-		}
-		if err := ch.checkCertificates(dir, a.Name); err != nil {
-			return err
+		if a, err = s.changeableAccount(tx, p, cur.Name); err != nil {
+			return store.AuditEvent{}, err
 		}
 		detail := ch.apply(a)
-		if err := tx.PutAccount(a); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.account.update", Target: "account " + a.Name, Detail: detail})
+		return store.AuditEvent{Action: "admin.account.update", Target: "account " + a.Name, Detail: detail}, tx.UpdateAccount(a)
 	})
 	if err != nil {
 		return err
@@ -533,38 +473,43 @@ func (s *Server) handleDeleteAccount(c *gin.Context) error {
 	if err := p.CheckDeleteAccount(target(&cur.Account)); err != nil {
 		return err
 	}
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		a, err := tx.Account(cur.Name)
+	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+		a, err := s.changeableAccount(tx, p, cur.Name)
 		if err != nil {
-			return err
+			return store.AuditEvent{}, err
 		}
-		if err := p.CheckChangeAccount(target(a)); err != nil {
-			return err
-		}
-		var groups []string
 		all, err := tx.Groups()
 		if err != nil {
-			return err
+			return store.AuditEvent{}, err
 		}
+		detail := "organization=" + a.Organization
+		var groups []string
 		for _, g := range all {
 			if _, ok := g.Members[a.Name]; ok {
 				groups = append(groups, g.Name)
 			}
 		}
-		if err := tx.DeleteAccount(a.Name); err != nil {
-			return err
-		}
-		detail := "organization=" + a.Organization
 		if len(groups) > 0 {
 			detail += ", removed from groups " + strings.Join(groups, " ")
 		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.account.delete", Target: "account " + a.Name, Detail: detail})
+		return store.AuditEvent{Action: "admin.account.delete", Target: "account " + a.Name, Detail: detail}, tx.DeleteAccount(a.Name)
 	})
 	if err != nil {
 		return err
 	}
 	writeNoContent(c)
 	return nil
+}
+
+// changeableAccount reads the named account in tx and checks again, on
+// what the transaction sees, that p may change it: the in-memory directory
+// the handler checked first may be older than the store.
+func (s *Server) changeableAccount(tx store.DirectoryTx, p access.Actor, name string) (*store.Account, error) {
+	a, err := tx.Account(name)
+	if err != nil {
+		return nil, err
+	}
+	return a, p.CheckChangeAccount(target(a))
 }
 
 // Tokens.
@@ -645,23 +590,16 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 	}
 	secret, hash := access.NewAPIToken()
 	tok.Hash = hash
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		cur, err := tx.Account(a.Name)
-		if err != nil {
-			return err
+	detail := fmt.Sprintf("name=%q", tok.Name)
+	if !tok.Expires.IsZero() {
+		detail += ", expires=" + tok.Expires.Format(time.RFC3339)
+	}
+	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+		if err := s.checkTokens(c, tx, a.Name); err != nil {
+			return store.AuditEvent{}, err
 		}
-		if err := caller(c).actor().CheckTokens(target(cur), true); err != nil {
-			return err
-		}
-		if err := tx.PutToken(tok); err != nil {
-			return err
-		}
-		detail := fmt.Sprintf("name=%q", tok.Name)
-		if !tok.Expires.IsZero() {
-			detail += ", expires=" + tok.Expires.Format(time.RFC3339)
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.token.create",
-			Target: "token " + tok.ID + " of account " + a.Name, Detail: detail})
+		return store.AuditEvent{Action: "admin.token.create", Target: "token " + tok.ID + " of account " + a.Name, Detail: detail},
+			tx.CreateToken(tok)
 	})
 	if err != nil {
 		return err
@@ -686,24 +624,19 @@ func (s *Server) handleRevokeToken(c *gin.Context) error {
 		return err
 	}
 	id := c.Param("id")
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
+	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+		if err := s.checkTokens(c, tx, a.Name); err != nil {
+			return store.AuditEvent{}, err
+		}
 		tok, err := tx.Token(id)
 		if err != nil {
-			return err
+			return store.AuditEvent{}, err
 		}
 		if tok.Account != a.Name {
 			// Another account's token id is as unknown here as a made-up one.
-			return errNotFound
+			return store.AuditEvent{}, errNotFound
 		}
-		if tok.Revoked {
-			return nil
-		}
-		tok.Revoked = true
-		if err := tx.PutToken(tok); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.token.revoke",
-			Target: "token " + tok.ID + " of account " + a.Name, Detail: fmt.Sprintf("name=%q", tok.Name)})
+		return revoke(tx, tok, fmt.Sprintf("name=%q", tok.Name))
 	})
 	if err != nil {
 		return err
@@ -724,28 +657,31 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 		return err
 	}
 	revoked := 0
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
+	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
 		revoked = 0 // the function may run again
+		if err := s.checkTokens(c, tx, a.Name); err != nil {
+			return store.AuditEvent{}, err
+		}
 		toks, err := tx.Tokens(a.Name)
 		if err != nil {
-			return err
+			return store.AuditEvent{}, err
 		}
 		for i := range toks {
-			tok := &toks[i]
-			if tok.Revoked {
+			// One audit row per token: each is written here, in the
+			// change's transaction, rather than returned.
+			ev, err := revoke(tx, &toks[i], fmt.Sprintf("name=%q, all tokens of the account", toks[i].Name))
+			if err != nil {
+				return store.AuditEvent{}, err
+			}
+			if ev.Action == "" {
 				continue
 			}
-			tok.Revoked = true
-			if err := tx.PutToken(tok); err != nil {
-				return err
-			}
-			if err := s.auditChange(c, tx, store.AuditEvent{Action: "admin.token.revoke",
-				Target: "token " + tok.ID + " of account " + a.Name, Detail: fmt.Sprintf("name=%q, all tokens of the account", tok.Name)}); err != nil {
-				return err
+			if err := s.auditChange(c, tx, ev); err != nil {
+				return store.AuditEvent{}, err
 			}
 			revoked++
 		}
-		return nil
+		return store.AuditEvent{}, nil
 	})
 	if err != nil {
 		return err
@@ -754,4 +690,25 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 		Revoked int `json:"revoked"`
 	}{revoked})
 	return nil
+}
+
+// checkTokens checks again, on the account as the transaction sees it, that
+// the caller may write its tokens.
+func (s *Server) checkTokens(c *gin.Context, tx store.DirectoryTx, account string) error {
+	a, err := tx.Account(account)
+	if err != nil {
+		return err
+	}
+	return caller(c).actor().CheckTokens(target(a), true)
+}
+
+// revoke marks tok revoked in tx and returns the audit row that says so
+// with detail; a token already revoked changes nothing and has no row.
+func revoke(tx store.DirectoryTx, tok *store.Token, detail string) (store.AuditEvent, error) {
+	if tok.Revoked {
+		return store.AuditEvent{}, nil
+	}
+	tok.Revoked = true
+	return store.AuditEvent{Action: "admin.token.revoke", Target: "token " + tok.ID + " of account " + tok.Account, Detail: detail},
+		tx.UpdateToken(tok)
 }

@@ -1,7 +1,6 @@
 package taxii
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -116,9 +115,6 @@ func (b *groupBody) apply(g *store.Group) string {
 // handleCreateGroup serves POST /admin/v1/groups (superadmin): a new,
 // empty sharing group, that is a new API root.
 func (s *Server) handleCreateGroup(c *gin.Context) error {
-	if !caller(c).Superadmin {
-		return access.NeedSuperadmin
-	}
 	var body groupBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
@@ -138,18 +134,9 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 	g := &store.Group{Name: *body.Name, MaxContentLength: DefaultMaxContentLength, IdentityID: s.newIdentityID(),
 		Members: map[string]access.Role{}, Created: s.now().UTC()}
 	detail := body.apply(g)
-	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		if _, err := tx.Group(g.Name); !errors.Is(err, store.ErrNotFound) {
-			if err != nil {
-				return err
-			}
-			return conflict("group %q already exists", g.Name)
-		}
-		if err := tx.PutGroup(g); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.group.create", Group: g.Name, Target: "group " + g.Name,
-			Detail: detail + ", identity_id=" + g.IdentityID})
+	err := s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+		return store.AuditEvent{Action: "admin.group.create", Group: g.Name, Target: "group " + g.Name,
+			Detail: detail + ", identity_id=" + g.IdentityID}, tx.CreateGroup(g)
 	})
 	if err != nil {
 		return err
@@ -167,23 +154,20 @@ func (s *Server) changeGroup(c *gin.Context, fn func(tx store.DirectoryTx, g *st
 		return nil, err
 	}
 	var g *store.Group
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
+	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
 		var err error
 		if g, err = tx.Group(cur.Name); err != nil {
-			return err
+			return store.AuditEvent{}, err
 		}
 		if g.Members == nil {
 			g.Members = map[string]access.Role{}
 		}
 		ev, err := fn(tx, g)
 		if err != nil {
-			return err
-		}
-		if err := tx.PutGroup(g); err != nil {
-			return err
+			return store.AuditEvent{}, err
 		}
 		ev.Group = g.Name
-		return s.auditChange(c, tx, ev)
+		return ev, tx.UpdateGroup(g)
 	})
 	return g, err
 }
@@ -223,20 +207,14 @@ func (s *Server) handleUpdateGroup(c *gin.Context) error {
 // handleDeleteGroup serves DELETE /admin/v1/groups/{name} (superadmin);
 // 409 while it has collections.
 func (s *Server) handleDeleteGroup(c *gin.Context) error {
-	if !caller(c).Superadmin {
-		return access.NeedSuperadmin
-	}
 	name := c.Param("name")
-	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
+	err := s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
 		g, err := tx.Group(name)
 		if err != nil {
-			return err
+			return store.AuditEvent{}, err
 		}
-		if err := tx.DeleteGroup(name); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.group.delete", Group: name, Target: "group " + name,
-			Detail: fmt.Sprintf("%d members", len(g.Members))})
+		return store.AuditEvent{Action: "admin.group.delete", Group: name, Target: "group " + name,
+			Detail: fmt.Sprintf("%d members", len(g.Members))}, tx.DeleteGroup(name)
 	})
 	if err != nil {
 		return err
@@ -410,19 +388,6 @@ func describePolicy(p *access.Policy) string {
 		tlpName(p.TLPCeiling), p.RequireTLP, tlpName(p.DefaultTLP), p.Anonymize, p.ReadRole, p.WriteRole)
 }
 
-// checkAlias refuses an alias another collection of the group has.
-func checkAlias(dir *directory, groupName string, coll *store.Collection) error {
-	if coll.Alias == "" {
-		return nil
-	}
-	if g := dir.groups[groupName]; g != nil {
-		if other := g.byAlias[coll.Alias]; other != nil && other.ID != coll.ID {
-			return conflict("alias: collection %s of this group already has alias %q", other.ID, coll.Alias)
-		}
-	}
-	return nil
-}
-
 // handleCreateCollection serves POST /admin/v1/groups/{name}/collections:
 // a new collection, its id a lowercase UUIDv4 given or generated, unique
 // on the server.
@@ -451,24 +416,11 @@ func (s *Server) handleCreateCollection(c *gin.Context) error {
 		return err
 	}
 	detail := body.apply(coll)
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
+	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
 		if _, err := tx.Group(g.Name); err != nil {
-			return err
+			return store.AuditEvent{}, err
 		}
-		if _, err := tx.Collection(coll.ID); !errors.Is(err, store.ErrNotFound) {
-			if err != nil {
-				return err
-			}
-			return conflict("id: a collection %s already exists on this server", coll.ID)
-		}
-		if err := checkAlias(dir, g.Name, coll); err != nil {
-			return err
-		}
-		if err := tx.PutCollection(coll); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.collection.create", Group: g.Name, Collection: coll.ID,
-			Target: "collection " + coll.ID + " of group " + g.Name, Detail: detail})
+		return collectionEvent("admin.collection.create", coll, detail), tx.CreateCollection(coll)
 	})
 	if err != nil {
 		return err
@@ -501,23 +453,13 @@ func (s *Server) handleUpdateCollection(c *gin.Context) error {
 		return err
 	}
 	var coll *store.Collection
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
+	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
 		var err error
-		if coll, err = tx.Collection(cur.ID); err != nil {
-			return err
-		}
-		if coll.APIRoot != g.Name {
-			return errNotFound
+		if coll, err = groupCollectionTx(tx, g.Name, cur.ID); err != nil {
+			return store.AuditEvent{}, err
 		}
 		detail := body.apply(coll)
-		if err := checkAlias(dir, g.Name, coll); err != nil {
-			return err
-		}
-		if err := tx.PutCollection(coll); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.collection.update", Group: g.Name, Collection: coll.ID,
-			Target: "collection " + coll.ID + " of group " + g.Name, Detail: detail})
+		return collectionEvent("admin.collection.update", coll, detail), tx.UpdateCollection(coll)
 	})
 	if err != nil {
 		return err
@@ -533,23 +475,35 @@ func (s *Server) handleDeleteCollection(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		coll, err := tx.Collection(cur.ID)
+	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+		coll, err := groupCollectionTx(tx, g.Name, cur.ID)
 		if err != nil {
-			return err
+			return store.AuditEvent{}, err
 		}
-		if coll.APIRoot != g.Name {
-			return errNotFound
-		}
-		if err := tx.DeleteCollection(coll.ID); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.collection.delete", Group: g.Name, Collection: coll.ID,
-			Target: "collection " + coll.ID + " of group " + g.Name, Detail: fmt.Sprintf("title=%q", coll.Title)})
+		return collectionEvent("admin.collection.delete", coll, fmt.Sprintf("title=%q", coll.Title)), tx.DeleteCollection(coll.ID)
 	})
 	if err != nil {
 		return err
 	}
 	writeNoContent(c)
 	return nil
+}
+
+// groupCollectionTx reads collection id in tx; one of another group is
+// as unknown here as a made-up id (404).
+func groupCollectionTx(tx store.DirectoryTx, group, id string) (*store.Collection, error) {
+	coll, err := tx.Collection(id)
+	if err != nil {
+		return nil, err
+	}
+	if coll.APIRoot != group {
+		return nil, errNotFound
+	}
+	return coll, nil
+}
+
+// collectionEvent is the audit row of an admin change to coll.
+func collectionEvent(action string, coll *store.Collection, detail string) store.AuditEvent {
+	return store.AuditEvent{Action: action, Group: coll.APIRoot, Collection: coll.ID,
+		Target: "collection " + coll.ID + " of group " + coll.APIRoot, Detail: detail}
 }

@@ -62,9 +62,10 @@ type errorResource struct {
 // generic 500; their details go to the log only.
 func (s *Server) writeError(c *gin.Context, err error) {
 	var (
-		te      *Error
-		refusal access.Refusal
-		field   *access.FieldError
+		te       *Error
+		refusal  access.Refusal
+		field    *access.FieldError
+		conflict *store.ConflictError
 	)
 	switch {
 	case errors.As(err, &te):
@@ -74,6 +75,11 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		te = forbidden("%s", refusal)
 	case errors.As(err, &field):
 		te = badRequest("%s", field)
+	case errors.As(err, &conflict):
+		// Its text names only what the client sent (never Holder).
+		te = &Error{Status: http.StatusConflict, Title: "Conflict", Description: conflict.Error(), Err: err}
+	case errors.Is(err, store.ErrConflict):
+		te = &Error{Status: http.StatusConflict, Title: "Conflict", Description: "the change conflicts with the directory", Err: err}
 	case errors.Is(err, store.ErrNotFound):
 		te = errNotFound
 	case errors.Is(err, store.ErrBadCursor):

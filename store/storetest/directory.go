@@ -257,7 +257,9 @@ func (s *suite) TestDirectory_NotFound(t *testing.T) {
 		}, false},
 		{"DeleteAccount", func(tx store.DirectoryTx) error { return tx.DeleteAccount(missing) }, false},
 		{"Token", func(tx store.DirectoryTx) error { _, err := tx.Token(missingID); return err }, false},
-		{"UpdateToken", func(tx store.DirectoryTx) error { return tx.UpdateToken(&store.Token{ID: missingID, Account: dirAlice}) }, false},
+		{"UpdateToken", func(tx store.DirectoryTx) error {
+			return tx.UpdateToken(&store.Token{ID: missingID, Account: dirAlice})
+		}, false},
 		{"Group", func(tx store.DirectoryTx) error { _, err := tx.Group(missing); return err }, false},
 		{"UpdateGroup", func(tx store.DirectoryTx) error { return tx.UpdateGroup(&store.Group{Name: missing}) }, false},
 		{"DeleteGroup", func(tx store.DirectoryTx) error { return tx.DeleteGroup(missing) }, false},
@@ -294,8 +296,12 @@ func (s *suite) TestDirectory_RollbackOnError(t *testing.T) {
 	err := db.ChangeDirectory(context.Background(), func(tx store.DirectoryTx) error {
 		steps := []func() error{
 			func() error { return tx.CreateOrganization(&store.Organization{Name: "state", Created: t0}) },
-			func() error { return tx.CreateAccount(&store.Account{Name: "carol", Organization: "state", Kind: "person"}) },
-			func() error { return tx.CreateToken(&store.Token{ID: seqUUID(301).String(), Account: "carol", Name: "x"}) },
+			func() error {
+				return tx.CreateAccount(&store.Account{Name: "carol", Organization: "state", Kind: "person"})
+			},
+			func() error {
+				return tx.CreateToken(&store.Token{ID: seqUUID(301).String(), Account: "carol", Name: "x"})
+			},
 			func() error { return tx.DeleteAccount(dirBob) },
 			func() error { return tx.DeleteCollection(collB) },
 			func() error { return tx.Audit(store.AuditEvent{Action: "admin.test", Target: "rolled back"}) },

@@ -79,9 +79,10 @@ const adminMediaType = "application/json"
 // maxAdminBody bounds an admin request body.
 const maxAdminBody = 1 << 20
 
-// writeAdminJSON writes v as an admin response. HTML is not escaped: a
-// title with '<' or '&' comes back as it was sent.
-func writeAdminJSON(c *gin.Context, status int, v any) {
+// writeAdminJSON writes v as an admin response and returns nil, so a
+// handler can end with it. HTML is not escaped: a title with '<' or '&'
+// comes back as it was sent.
+func writeAdminJSON(c *gin.Context, status int, v any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -90,12 +91,15 @@ func writeAdminJSON(c *gin.Context, status int, v any) {
 		panic(err)
 	}
 	c.Data(status, adminMediaType, buf.Bytes())
+	return nil
 }
 
-// writeNoContent answers 204 with no body.
-func writeNoContent(c *gin.Context) {
+// writeNoContent answers 204 with no body and returns nil, as
+// writeAdminJSON.
+func writeNoContent(c *gin.Context) error {
 	c.Status(http.StatusNoContent)
 	c.Writer.WriteHeaderNow()
+	return nil
 }
 
 func badRequest(format string, args ...any) *Error {
@@ -207,6 +211,25 @@ func (o *optional[T]) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	return json.Unmarshal(b, &o.Value)
+}
+
+// changeList is what an admin change sets, for its audit row's detail.
+type changeList []string
+
+func (l changeList) String() string { return strings.Join(l, ", ") }
+
+// set sets *dst to *v if the body names the field (v is not nil) and notes
+// the change: format holds one verb for the new value ("title=%q"), or
+// none when the value is not to be written down ("description changed").
+func set[T any](l *changeList, dst, v *T, format string) {
+	if v == nil {
+		return
+	}
+	*dst = *v
+	if strings.Contains(format, "%") {
+		format = fmt.Sprintf(format, *v)
+	}
+	*l = append(*l, format)
 }
 
 // change runs fn in one store transaction and writes the audit row fn

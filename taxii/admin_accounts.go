@@ -61,8 +61,7 @@ func (s *Server) handleAdminMe(c *gin.Context) error {
 	for g, r := range p.groups {
 		res.Groups[g] = r
 	}
-	writeAdminJSON(c, http.StatusOK, &res)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
 // Organizations.
@@ -77,8 +76,7 @@ func (s *Server) handleListOrganizations(c *gin.Context) error {
 		res.Organizations = append(res.Organizations, o)
 	}
 	slices.SortFunc(res.Organizations, func(a, b *store.Organization) int { return strings.Compare(a.Name, b.Name) })
-	writeAdminJSON(c, http.StatusOK, &res)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
 // handleGetOrganization serves GET /admin/v1/organizations/{name}: a
@@ -90,8 +88,7 @@ func (s *Server) handleGetOrganization(c *gin.Context) error {
 	if o == nil || !p.actor().MayReadOrganization(name) {
 		return errNotFound
 	}
-	writeAdminJSON(c, http.StatusOK, o)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, o)
 }
 
 type organizationBody struct {
@@ -126,8 +123,7 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusCreated, o)
-	return nil
+	return writeAdminJSON(c, http.StatusCreated, o)
 }
 
 // handleUpdateOrganization serves PATCH /admin/v1/organizations/{name}
@@ -159,8 +155,7 @@ func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, o)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, o)
 }
 
 // handleDeleteOrganization serves DELETE /admin/v1/organizations/{name}
@@ -173,8 +168,7 @@ func (s *Server) handleDeleteOrganization(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeNoContent(c)
-	return nil
+	return writeNoContent(c)
 }
 
 // Accounts.
@@ -206,8 +200,7 @@ func (s *Server) handleListAccounts(c *gin.Context) error {
 		}
 	}
 	slices.SortFunc(res.Accounts, func(a, b accountView) int { return strings.Compare(a.Name, b.Name) })
-	writeAdminJSON(c, http.StatusOK, &res)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
 // account returns the account named in the URL if the caller may read it
@@ -225,14 +218,24 @@ func (s *Server) account(c *gin.Context) (*accountEntry, error) {
 	return a, nil
 }
 
+// accountToChange is account for the endpoints that change it: the caller
+// must also be allowed to change it (access.Actor.CheckChangeAccount).
+func (s *Server) accountToChange(c *gin.Context) (access.Actor, *accountEntry, error) {
+	p := caller(c).actor()
+	a, err := s.account(c)
+	if err != nil {
+		return p, nil, err
+	}
+	return p, a, p.CheckChangeAccount(target(&a.Account))
+}
+
 // handleGetAccount serves GET /admin/v1/accounts/{name}.
 func (s *Server) handleGetAccount(c *gin.Context) error {
 	a, err := s.account(c)
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, viewAccount(&a.Account))
-	return nil
+	return writeAdminJSON(c, http.StatusOK, viewAccount(&a.Account))
 }
 
 // accountBody is the body of POST and PATCH /admin/v1/accounts. Name and
@@ -311,45 +314,35 @@ func (ch *accountChange) validate() error {
 // audit row: names and values, never the password or its hash.
 func (ch *accountChange) apply(a *store.Account) string {
 	b := &ch.body
-	var changes []string
-	if b.Kind != nil {
-		a.Kind = *b.Kind
-		changes = append(changes, "kind="+a.Kind)
-	}
+	var l changeList
+	set(&l, &a.Kind, b.Kind, "kind=%s")
 	if b.Password.Set {
 		a.PasswordHash = ch.passwordHash
 		if ch.passwordHash == "" {
-			changes = append(changes, "password removed")
+			l = append(l, "password removed")
 		} else {
-			changes = append(changes, "password set")
+			l = append(l, "password set")
 		}
 	}
-	for _, f := range []struct {
-		name string
-		v    *bool
-		dst  *bool
-	}{{"disabled", b.Disabled, &a.Disabled}, {"superadmin", b.Superadmin, &a.Superadmin}, {"org_admin", b.OrgAdmin, &a.OrgAdmin}} {
-		if f.v != nil {
-			*f.dst = *f.v
-			changes = append(changes, fmt.Sprintf("%s=%t", f.name, *f.v))
-		}
-	}
+	set(&l, &a.Disabled, b.Disabled, "disabled=%t")
+	set(&l, &a.Superadmin, b.Superadmin, "superadmin=%t")
+	set(&l, &a.OrgAdmin, b.OrgAdmin, "org_admin=%t")
 	if b.Certificates != nil {
 		a.Certificates = ch.certificates
 		if len(a.Certificates) == 0 {
 			a.Certificates = nil
 		}
-		changes = append(changes, fmt.Sprintf("certificates=[%s]", strings.Join(a.Certificates, " ")))
+		l = append(l, fmt.Sprintf("certificates=[%s]", strings.Join(a.Certificates, " ")))
 	}
 	if b.RateLimit.Set {
 		a.RateLimit = b.RateLimit.Value
 		if a.RateLimit == nil {
-			changes = append(changes, "rate_limit=default")
+			l = append(l, "rate_limit=default")
 		} else {
-			changes = append(changes, fmt.Sprintf("rate_limit=%g/s burst %d", a.RateLimit.PerSecond, a.RateLimit.Burst))
+			l = append(l, fmt.Sprintf("rate_limit=%g/s burst %d", a.RateLimit.PerSecond, a.RateLimit.Burst))
 		}
 	}
-	return strings.Join(changes, ", ")
+	return l.String()
 }
 
 // handleCreateAccount serves POST /admin/v1/accounts. An organization
@@ -408,20 +401,15 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusCreated, viewAccount(a))
-	return nil
+	return writeAdminJSON(c, http.StatusCreated, viewAccount(a))
 }
 
 // handleUpdateAccount serves PATCH /admin/v1/accounts/{name}. An account
 // may not disable itself or drop its own superadmin flag: that is how a
 // server loses its last administrator.
 func (s *Server) handleUpdateAccount(c *gin.Context) error {
-	p := caller(c).actor()
-	cur, err := s.account(c)
+	p, cur, err := s.accountToChange(c)
 	if err != nil {
-		return err
-	}
-	if err := p.CheckChangeAccount(target(&cur.Account)); err != nil {
 		return err
 	}
 	var patch patchAccount
@@ -455,19 +443,14 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, viewAccount(a))
-	return nil
+	return writeAdminJSON(c, http.StatusOK, viewAccount(a))
 }
 
 // handleDeleteAccount serves DELETE /admin/v1/accounts/{name}: the account,
 // its tokens and its memberships go. An account may not delete itself.
 func (s *Server) handleDeleteAccount(c *gin.Context) error {
-	p := caller(c).actor()
-	cur, err := s.account(c)
+	p, cur, err := s.accountToChange(c)
 	if err != nil {
-		return err
-	}
-	if err := p.CheckChangeAccount(target(&cur.Account)); err != nil {
 		return err
 	}
 	if err := p.CheckDeleteAccount(target(&cur.Account)); err != nil {
@@ -497,8 +480,7 @@ func (s *Server) handleDeleteAccount(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeNoContent(c)
-	return nil
+	return writeNoContent(c)
 }
 
 // changeableAccount reads the named account in tx and checks again, on
@@ -555,8 +537,7 @@ func (s *Server) handleListTokens(c *gin.Context) error {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	writeAdminJSON(c, http.StatusOK, &res)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
 // handleCreateToken serves POST /admin/v1/accounts/{name}/tokens: a new
@@ -604,7 +585,7 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusCreated, &struct {
+	return writeAdminJSON(c, http.StatusCreated, &struct {
 		ID      string    `json:"id"`
 		Account string    `json:"account"`
 		Name    string    `json:"name"`
@@ -612,7 +593,6 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 		Created time.Time `json:"created"`
 		Expires time.Time `json:"expires,omitzero"`
 	}{tok.ID, tok.Account, tok.Name, secret, tok.Created, tok.Expires})
-	return nil
 }
 
 // handleRevokeToken serves DELETE /admin/v1/accounts/{name}/tokens/{id}:
@@ -641,8 +621,7 @@ func (s *Server) handleRevokeToken(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeNoContent(c)
-	return nil
+	return writeNoContent(c)
 }
 
 // handleRevokeAllTokens serves DELETE /admin/v1/accounts/{name}/tokens:
@@ -686,10 +665,9 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, &struct {
+	return writeAdminJSON(c, http.StatusOK, &struct {
 		Revoked int `json:"revoked"`
 	}{revoked})
-	return nil
 }
 
 // checkTokens checks again, on the account as the transaction sees it, that

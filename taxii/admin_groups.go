@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/eitaxii/eitaxii/access"
@@ -46,8 +45,7 @@ func (s *Server) handleListGroups(c *gin.Context) error {
 			res.Groups = append(res.Groups, viewGroup(&dir.groups[name].Group))
 		}
 	}
-	writeAdminJSON(c, http.StatusOK, &res)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
 // handleGetGroup serves GET /admin/v1/groups/{name}.
@@ -56,8 +54,7 @@ func (s *Server) handleGetGroup(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, viewGroup(&g.Group))
-	return nil
+	return writeAdminJSON(c, http.StatusOK, viewGroup(&g.Group))
 }
 
 type groupBody struct {
@@ -96,20 +93,11 @@ func checkTitleDescription(title, description *string) error {
 
 // apply sets the fields the body names on g and says what changed.
 func (b *groupBody) apply(g *store.Group) string {
-	var changes []string
-	if b.Title != nil {
-		g.Title = *b.Title
-		changes = append(changes, fmt.Sprintf("title=%q", g.Title))
-	}
-	if b.Description != nil {
-		g.Description = *b.Description
-		changes = append(changes, "description changed")
-	}
-	if b.MaxContentLength != nil {
-		g.MaxContentLength = *b.MaxContentLength
-		changes = append(changes, fmt.Sprintf("max_content_length=%d", g.MaxContentLength))
-	}
-	return strings.Join(changes, ", ")
+	var l changeList
+	set(&l, &g.Title, b.Title, "title=%q")
+	set(&l, &g.Description, b.Description, "description changed")
+	set(&l, &g.MaxContentLength, b.MaxContentLength, "max_content_length=%d")
+	return l.String()
 }
 
 // handleCreateGroup serves POST /admin/v1/groups (superadmin): a new,
@@ -141,8 +129,7 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusCreated, viewGroup(g))
-	return nil
+	return writeAdminJSON(c, http.StatusCreated, viewGroup(g))
 }
 
 // changeGroup runs fn on the stored group named in the URL, which the
@@ -200,8 +187,7 @@ func (s *Server) handleUpdateGroup(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, viewGroup(g))
-	return nil
+	return writeAdminJSON(c, http.StatusOK, viewGroup(g))
 }
 
 // handleDeleteGroup serves DELETE /admin/v1/groups/{name} (superadmin);
@@ -219,8 +205,7 @@ func (s *Server) handleDeleteGroup(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeNoContent(c)
-	return nil
+	return writeNoContent(c)
 }
 
 // handlePutMember serves PUT /admin/v1/groups/{name}/members/{account}
@@ -259,8 +244,7 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, viewGroup(g))
-	return nil
+	return writeAdminJSON(c, http.StatusOK, viewGroup(g))
 }
 
 // handleDeleteMember serves DELETE /admin/v1/groups/{name}/members/{account}:
@@ -279,8 +263,7 @@ func (s *Server) handleDeleteMember(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, viewGroup(g))
-	return nil
+	return writeAdminJSON(c, http.StatusOK, viewGroup(g))
 }
 
 // Collections.
@@ -309,8 +292,7 @@ func (s *Server) handleListCollections(c *gin.Context) error {
 	res := struct {
 		Collections []*store.Collection `json:"collections"`
 	}{Collections: append([]*store.Collection{}, g.sorted...)}
-	writeAdminJSON(c, http.StatusOK, &res)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
 // handleGetCollection serves GET /admin/v1/groups/{name}/collections/{id}.
@@ -319,8 +301,7 @@ func (s *Server) handleGetCollection(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, coll)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, coll)
 }
 
 // collectionBody is the body of POST and PATCH on collections. ID is
@@ -357,24 +338,15 @@ func (b *collectionBody) validate() error {
 
 // apply sets the fields the body names on coll and says what changed.
 func (b *collectionBody) apply(coll *store.Collection) string {
-	var changes []string
-	if b.Title != nil {
-		coll.Title = *b.Title
-		changes = append(changes, fmt.Sprintf("title=%q", coll.Title))
-	}
-	if b.Alias != nil {
-		coll.Alias = *b.Alias
-		changes = append(changes, fmt.Sprintf("alias=%q", coll.Alias))
-	}
-	if b.Description != nil {
-		coll.Description = *b.Description
-		changes = append(changes, "description changed")
-	}
+	var l changeList
+	set(&l, &coll.Title, b.Title, "title=%q")
+	set(&l, &coll.Alias, b.Alias, "alias=%q")
+	set(&l, &coll.Description, b.Description, "description changed")
 	if b.Policy != nil {
 		coll.Policy = b.policy
-		changes = append(changes, "policy="+describePolicy(&coll.Policy))
+		l = append(l, "policy="+describePolicy(&coll.Policy))
 	}
-	return strings.Join(changes, ", ")
+	return l.String()
 }
 
 // tlpName is a level as the admin API writes it ("" for none).
@@ -425,8 +397,7 @@ func (s *Server) handleCreateCollection(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusCreated, coll)
-	return nil
+	return writeAdminJSON(c, http.StatusCreated, coll)
 }
 
 // handleUpdateCollection serves PATCH /admin/v1/groups/{name}/collections/{id}:
@@ -464,8 +435,7 @@ func (s *Server) handleUpdateCollection(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, coll)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, coll)
 }
 
 // handleDeleteCollection serves DELETE /admin/v1/groups/{name}/collections/{id}:
@@ -485,8 +455,7 @@ func (s *Server) handleDeleteCollection(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeNoContent(c)
-	return nil
+	return writeNoContent(c)
 }
 
 // groupCollectionTx reads collection id in tx; one of another group is

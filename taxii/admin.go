@@ -235,14 +235,21 @@ func set[T any](l *changeList, dst, v *T, format string) {
 // change runs fn in one store transaction and writes the audit row fn
 // returns in the same transaction (none when its Action is empty), then
 // reloads the in-memory directory so the change applies from the next
-// request on. fn reads what it changes from tx, never from the in-memory
+// request on, and answers status with the reply fn returned (no body for
+// 204). fn reads what it changes from tx, never from the in-memory
 // directory, which another server sharing the store may have made stale:
 // the store checks the directory's invariants in that transaction and its
 // typed errors (a store.ConflictError is a 409) reach writeError as they
-// are. fn may run more than once (see store.Store.ChangeDirectory).
-func (s *Server) change(c *gin.Context, fn func(tx store.DirectoryTx) (store.AuditEvent, error)) error {
+// are. fn may run more than once (see store.Store.ChangeDirectory); the
+// reply of its last run is the one sent.
+func (s *Server) change(c *gin.Context, status int, fn func(tx store.DirectoryTx) (reply any, ev store.AuditEvent, err error)) error {
+	var reply any
 	err := s.store.ChangeDirectory(c.Request.Context(), func(tx store.DirectoryTx) error {
-		ev, err := fn(tx)
+		var (
+			ev  store.AuditEvent
+			err error
+		)
+		reply, ev, err = fn(tx)
 		if err != nil || ev.Action == "" {
 			return err
 		}
@@ -256,7 +263,10 @@ func (s *Server) change(c *gin.Context, fn func(tx store.DirectoryTx) (store.Aud
 	if err := s.reload(context.WithoutCancel(c.Request.Context())); err != nil {
 		return fmt.Errorf("reload the directory after an admin change: %w", err)
 	}
-	return nil
+	if status == http.StatusNoContent {
+		return writeNoContent(c)
+	}
+	return writeAdminJSON(c, status, reply)
 }
 
 // auditChange writes the audit row of an admin change, in the change's

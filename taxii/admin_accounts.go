@@ -116,14 +116,10 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 		}
 		o.Title = *body.Title
 	}
-	err := s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
-		return store.AuditEvent{Action: "admin.organization.create", Target: "organization " + o.Name,
+	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		return o, store.AuditEvent{Action: "admin.organization.create", Target: "organization " + o.Name,
 			Detail: fmt.Sprintf("title=%q identity_id=%s", o.Title, o.IdentityID)}, tx.CreateOrganization(o)
 	})
-	if err != nil {
-		return err
-	}
-	return writeAdminJSON(c, http.StatusCreated, o)
 }
 
 // handleUpdateOrganization serves PATCH /admin/v1/organizations/{name}
@@ -141,34 +137,25 @@ func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 	if err := access.OrganizationTitle(*body.Title); err != nil {
 		return err
 	}
-	var o *store.Organization
-	err := s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
-		var err error
-		if o, err = tx.Organization(c.Param("name")); err != nil {
-			return store.AuditEvent{}, err
+	return s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		o, err := tx.Organization(c.Param("name"))
+		if err != nil {
+			return nil, store.AuditEvent{}, err
 		}
 		old := o.Title
 		o.Title = *body.Title
-		return store.AuditEvent{Action: "admin.organization.update", Target: "organization " + o.Name,
+		return o, store.AuditEvent{Action: "admin.organization.update", Target: "organization " + o.Name,
 			Detail: fmt.Sprintf("title %q -> %q", old, o.Title)}, tx.UpdateOrganization(o)
 	})
-	if err != nil {
-		return err
-	}
-	return writeAdminJSON(c, http.StatusOK, o)
 }
 
 // handleDeleteOrganization serves DELETE /admin/v1/organizations/{name}
 // (superadmin); 409 while accounts belong to it.
 func (s *Server) handleDeleteOrganization(c *gin.Context) error {
 	name := c.Param("name")
-	err := s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
-		return store.AuditEvent{Action: "admin.organization.delete", Target: "organization " + name}, tx.DeleteOrganization(name)
+	return s.change(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		return nil, store.AuditEvent{Action: "admin.organization.delete", Target: "organization " + name}, tx.DeleteOrganization(name)
 	})
-	if err != nil {
-		return err
-	}
-	return writeNoContent(c)
 }
 
 // Accounts.
@@ -389,19 +376,15 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 	}
 	a := &store.Account{Name: *b.Name, Organization: *b.Organization, Created: s.now().UTC()}
 	detail := ch.apply(a)
-	err := s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		if _, err := tx.Organization(a.Organization); errors.Is(err, store.ErrNotFound) {
-			return store.AuditEvent{}, badRequest("organization: no organization %q", a.Organization)
+			return nil, store.AuditEvent{}, badRequest("organization: no organization %q", a.Organization)
 		} else if err != nil {
-			return store.AuditEvent{}, err
+			return nil, store.AuditEvent{}, err
 		}
-		return store.AuditEvent{Action: "admin.account.create", Target: "account " + a.Name,
+		return viewAccount(a), store.AuditEvent{Action: "admin.account.create", Target: "account " + a.Name,
 			Detail: "organization=" + a.Organization + ", " + detail}, tx.CreateAccount(a)
 	})
-	if err != nil {
-		return err
-	}
-	return writeAdminJSON(c, http.StatusCreated, viewAccount(a))
 }
 
 // handleUpdateAccount serves PATCH /admin/v1/accounts/{name}. An account
@@ -431,19 +414,14 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 	if err := ch.validate(); err != nil {
 		return err
 	}
-	var a *store.Account
-	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
-		var err error
-		if a, err = s.changeableAccount(tx, p, cur.Name); err != nil {
-			return store.AuditEvent{}, err
+	return s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		a, err := s.changeableAccount(tx, p, cur.Name)
+		if err != nil {
+			return nil, store.AuditEvent{}, err
 		}
 		detail := ch.apply(a)
-		return store.AuditEvent{Action: "admin.account.update", Target: "account " + a.Name, Detail: detail}, tx.UpdateAccount(a)
+		return viewAccount(a), store.AuditEvent{Action: "admin.account.update", Target: "account " + a.Name, Detail: detail}, tx.UpdateAccount(a)
 	})
-	if err != nil {
-		return err
-	}
-	return writeAdminJSON(c, http.StatusOK, viewAccount(a))
 }
 
 // handleDeleteAccount serves DELETE /admin/v1/accounts/{name}: the account,
@@ -456,14 +434,14 @@ func (s *Server) handleDeleteAccount(c *gin.Context) error {
 	if err := p.CheckDeleteAccount(target(&cur.Account)); err != nil {
 		return err
 	}
-	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+	return s.change(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		a, err := s.changeableAccount(tx, p, cur.Name)
 		if err != nil {
-			return store.AuditEvent{}, err
+			return nil, store.AuditEvent{}, err
 		}
 		all, err := tx.Groups()
 		if err != nil {
-			return store.AuditEvent{}, err
+			return nil, store.AuditEvent{}, err
 		}
 		detail := "organization=" + a.Organization
 		var groups []string
@@ -475,12 +453,8 @@ func (s *Server) handleDeleteAccount(c *gin.Context) error {
 		if len(groups) > 0 {
 			detail += ", removed from groups " + strings.Join(groups, " ")
 		}
-		return store.AuditEvent{Action: "admin.account.delete", Target: "account " + a.Name, Detail: detail}, tx.DeleteAccount(a.Name)
+		return nil, store.AuditEvent{Action: "admin.account.delete", Target: "account " + a.Name, Detail: detail}, tx.DeleteAccount(a.Name)
 	})
-	if err != nil {
-		return err
-	}
-	return writeNoContent(c)
 }
 
 // changeableAccount reads the named account in tx and checks again, on
@@ -575,24 +549,21 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 	if !tok.Expires.IsZero() {
 		detail += ", expires=" + tok.Expires.Format(time.RFC3339)
 	}
-	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
-		if err := s.checkTokens(c, tx, a.Name); err != nil {
-			return store.AuditEvent{}, err
-		}
-		return store.AuditEvent{Action: "admin.token.create", Target: "token " + tok.ID + " of account " + a.Name, Detail: detail},
-			tx.CreateToken(tok)
-	})
-	if err != nil {
-		return err
-	}
-	return writeAdminJSON(c, http.StatusCreated, &struct {
+	reply := &struct {
 		ID      string    `json:"id"`
 		Account string    `json:"account"`
 		Name    string    `json:"name"`
 		Token   string    `json:"token"`
 		Created time.Time `json:"created"`
 		Expires time.Time `json:"expires,omitzero"`
-	}{tok.ID, tok.Account, tok.Name, secret, tok.Created, tok.Expires})
+	}{tok.ID, tok.Account, tok.Name, secret, tok.Created, tok.Expires}
+	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		if err := s.checkTokens(c, tx, a.Name); err != nil {
+			return nil, store.AuditEvent{}, err
+		}
+		return reply, store.AuditEvent{Action: "admin.token.create", Target: "token " + tok.ID + " of account " + a.Name, Detail: detail},
+			tx.CreateToken(tok)
+	})
 }
 
 // handleRevokeToken serves DELETE /admin/v1/accounts/{name}/tokens/{id}:
@@ -604,24 +575,21 @@ func (s *Server) handleRevokeToken(c *gin.Context) error {
 		return err
 	}
 	id := c.Param("id")
-	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+	return s.change(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		if err := s.checkTokens(c, tx, a.Name); err != nil {
-			return store.AuditEvent{}, err
+			return nil, store.AuditEvent{}, err
 		}
 		tok, err := tx.Token(id)
 		if err != nil {
-			return store.AuditEvent{}, err
+			return nil, store.AuditEvent{}, err
 		}
 		if tok.Account != a.Name {
 			// Another account's token id is as unknown here as a made-up one.
-			return store.AuditEvent{}, errNotFound
+			return nil, store.AuditEvent{}, errNotFound
 		}
-		return revoke(tx, tok, fmt.Sprintf("name=%q", tok.Name))
+		ev, err := revoke(tx, tok, fmt.Sprintf("name=%q", tok.Name))
+		return nil, ev, err
 	})
-	if err != nil {
-		return err
-	}
-	return writeNoContent(c)
 }
 
 // handleRevokeAllTokens serves DELETE /admin/v1/accounts/{name}/tokens:
@@ -635,39 +603,31 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	revoked := 0
-	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
-		revoked = 0 // the function may run again
+	return s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		if err := s.checkTokens(c, tx, a.Name); err != nil {
-			return store.AuditEvent{}, err
+			return nil, store.AuditEvent{}, err
 		}
 		toks, err := tx.Tokens(a.Name)
 		if err != nil {
-			return store.AuditEvent{}, err
+			return nil, store.AuditEvent{}, err
+		}
+		var reply struct {
+			Revoked int `json:"revoked"`
 		}
 		for i := range toks {
 			// One audit row per token: each is written here, in the
 			// change's transaction, rather than returned.
 			ev, err := revoke(tx, &toks[i], fmt.Sprintf("name=%q, all tokens of the account", toks[i].Name))
+			if err == nil && ev.Action != "" {
+				err = s.auditChange(c, tx, ev)
+				reply.Revoked++
+			}
 			if err != nil {
-				return store.AuditEvent{}, err
+				return nil, store.AuditEvent{}, err
 			}
-			if ev.Action == "" {
-				continue
-			}
-			if err := s.auditChange(c, tx, ev); err != nil {
-				return store.AuditEvent{}, err
-			}
-			revoked++
 		}
-		return store.AuditEvent{}, nil
+		return &reply, store.AuditEvent{}, nil
 	})
-	if err != nil {
-		return err
-	}
-	return writeAdminJSON(c, http.StatusOK, &struct {
-		Revoked int `json:"revoked"`
-	}{revoked})
 }
 
 // checkTokens checks again, on the account as the transaction sees it, that

@@ -122,41 +122,36 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 	g := &store.Group{Name: *body.Name, MaxContentLength: DefaultMaxContentLength, IdentityID: s.newIdentityID(),
 		Members: map[string]access.Role{}, Created: s.now().UTC()}
 	detail := body.apply(g)
-	err := s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
-		return store.AuditEvent{Action: "admin.group.create", Group: g.Name, Target: "group " + g.Name,
+	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		return viewGroup(g), store.AuditEvent{Action: "admin.group.create", Group: g.Name, Target: "group " + g.Name,
 			Detail: detail + ", identity_id=" + g.IdentityID}, tx.CreateGroup(g)
 	})
-	if err != nil {
-		return err
-	}
-	return writeAdminJSON(c, http.StatusCreated, viewGroup(g))
 }
 
 // changeGroup runs fn on the stored group named in the URL, which the
 // caller manages, writes the group back and writes the audit row fn
-// describes (its Group is filled in), all in one transaction.
-func (s *Server) changeGroup(c *gin.Context, fn func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error)) (*store.Group, error) {
+// describes (its Group is filled in), all in one transaction, and answers
+// with the group as changed.
+func (s *Server) changeGroup(c *gin.Context, fn func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error)) error {
 	cur, err := s.adminGroup(c)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var g *store.Group
-	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
-		var err error
-		if g, err = tx.Group(cur.Name); err != nil {
-			return store.AuditEvent{}, err
+	return s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		g, err := tx.Group(cur.Name)
+		if err != nil {
+			return nil, store.AuditEvent{}, err
 		}
 		if g.Members == nil {
 			g.Members = map[string]access.Role{}
 		}
 		ev, err := fn(tx, g)
 		if err != nil {
-			return store.AuditEvent{}, err
+			return nil, store.AuditEvent{}, err
 		}
 		ev.Group = g.Name
-		return ev, tx.UpdateGroup(g)
+		return viewGroup(g), ev, tx.UpdateGroup(g)
 	})
-	return g, err
 }
 
 // handleUpdateGroup serves PATCH /admin/v1/groups/{name}: title,
@@ -181,31 +176,23 @@ func (s *Server) handleUpdateGroup(c *gin.Context) error {
 	if err := gb.validate(); err != nil {
 		return err
 	}
-	g, err := s.changeGroup(c, func(_ store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+	return s.changeGroup(c, func(_ store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
 		return store.AuditEvent{Action: "admin.group.update", Target: "group " + g.Name, Detail: gb.apply(g)}, nil
 	})
-	if err != nil {
-		return err
-	}
-	return writeAdminJSON(c, http.StatusOK, viewGroup(g))
 }
 
 // handleDeleteGroup serves DELETE /admin/v1/groups/{name} (superadmin);
 // 409 while it has collections.
 func (s *Server) handleDeleteGroup(c *gin.Context) error {
 	name := c.Param("name")
-	err := s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+	return s.change(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		g, err := tx.Group(name)
 		if err != nil {
-			return store.AuditEvent{}, err
+			return nil, store.AuditEvent{}, err
 		}
-		return store.AuditEvent{Action: "admin.group.delete", Group: name, Target: "group " + name,
+		return nil, store.AuditEvent{Action: "admin.group.delete", Group: name, Target: "group " + name,
 			Detail: fmt.Sprintf("%d members", len(g.Members))}, tx.DeleteGroup(name)
 	})
-	if err != nil {
-		return err
-	}
-	return writeNoContent(c)
 }
 
 // handlePutMember serves PUT /admin/v1/groups/{name}/members/{account}
@@ -228,7 +215,7 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 		return err
 	}
 	account := c.Param("account")
-	g, err := s.changeGroup(c, func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+	return s.changeGroup(c, func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
 		if _, err := tx.Account(account); err != nil {
 			return store.AuditEvent{}, err
 		}
@@ -241,17 +228,13 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 		g.Members[account] = *body.Role
 		return ev, nil
 	})
-	if err != nil {
-		return err
-	}
-	return writeAdminJSON(c, http.StatusOK, viewGroup(g))
 }
 
 // handleDeleteMember serves DELETE /admin/v1/groups/{name}/members/{account}:
 // the account leaves the group (404 if it is no member).
 func (s *Server) handleDeleteMember(c *gin.Context) error {
 	account := c.Param("account")
-	g, err := s.changeGroup(c, func(_ store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+	return s.changeGroup(c, func(_ store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
 		old, ok := g.Members[account]
 		if !ok {
 			return store.AuditEvent{}, errNotFound
@@ -260,10 +243,6 @@ func (s *Server) handleDeleteMember(c *gin.Context) error {
 		return store.AuditEvent{Action: "admin.member.delete", Target: "member " + account + " of group " + g.Name,
 			Detail: "role was " + string(old)}, nil
 	})
-	if err != nil {
-		return err
-	}
-	return writeAdminJSON(c, http.StatusOK, viewGroup(g))
 }
 
 // Collections.
@@ -388,16 +367,12 @@ func (s *Server) handleCreateCollection(c *gin.Context) error {
 		return err
 	}
 	detail := body.apply(coll)
-	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		if _, err := tx.Group(g.Name); err != nil {
-			return store.AuditEvent{}, err
+			return nil, store.AuditEvent{}, err
 		}
-		return collectionEvent("admin.collection.create", coll, detail), tx.CreateCollection(coll)
+		return coll, collectionEvent("admin.collection.create", coll, detail), tx.CreateCollection(coll)
 	})
-	if err != nil {
-		return err
-	}
-	return writeAdminJSON(c, http.StatusCreated, coll)
 }
 
 // handleUpdateCollection serves PATCH /admin/v1/groups/{name}/collections/{id}:
@@ -423,19 +398,14 @@ func (s *Server) handleUpdateCollection(c *gin.Context) error {
 	if err := body.validate(); err != nil {
 		return err
 	}
-	var coll *store.Collection
-	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
-		var err error
-		if coll, err = groupCollectionTx(tx, g.Name, cur.ID); err != nil {
-			return store.AuditEvent{}, err
+	return s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		coll, err := groupCollectionTx(tx, g.Name, cur.ID)
+		if err != nil {
+			return nil, store.AuditEvent{}, err
 		}
 		detail := body.apply(coll)
-		return collectionEvent("admin.collection.update", coll, detail), tx.UpdateCollection(coll)
+		return coll, collectionEvent("admin.collection.update", coll, detail), tx.UpdateCollection(coll)
 	})
-	if err != nil {
-		return err
-	}
-	return writeAdminJSON(c, http.StatusOK, coll)
 }
 
 // handleDeleteCollection serves DELETE /admin/v1/groups/{name}/collections/{id}:
@@ -445,17 +415,13 @@ func (s *Server) handleDeleteCollection(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	err = s.change(c, func(tx store.DirectoryTx) (store.AuditEvent, error) {
+	return s.change(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		coll, err := groupCollectionTx(tx, g.Name, cur.ID)
 		if err != nil {
-			return store.AuditEvent{}, err
+			return nil, store.AuditEvent{}, err
 		}
-		return collectionEvent("admin.collection.delete", coll, fmt.Sprintf("title=%q", coll.Title)), tx.DeleteCollection(coll.ID)
+		return nil, collectionEvent("admin.collection.delete", coll, fmt.Sprintf("title=%q", coll.Title)), tx.DeleteCollection(coll.ID)
 	})
-	if err != nil {
-		return err
-	}
-	return writeNoContent(c)
 }
 
 // groupCollectionTx reads collection id in tx; one of another group is

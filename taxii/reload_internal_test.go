@@ -5,19 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
-	"github.com/eitaxii/eitaxii/store/bolt"
 )
 
 // gatedStore is a real store whose next LoadDirectory, once armed, holds
@@ -63,30 +58,10 @@ func newReloadServer(t *testing.T, st store.Store, n int) *Server {
 	for i := range n {
 		bob.TokenHashes = append(bob.TokenHashes, hash(tokenOf("bob", i)))
 	}
-	v, err := stix.NewValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewServer(context.Background(), Options{
+	return newInternalServer(t, st, Options{
 		Discovery: Discovery{Title: "reload"},
 		Accounts:  []Account{{Name: "root", Superadmin: true, TokenHashes: []string{hash(tokenOf("root", 0))}}, bob},
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, st, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func openReloadStore(t *testing.T) store.Store {
-	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "eitaxii.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	})
 }
 
 func reloadCall(s *Server, token, method, path, body string) *httptest.ResponseRecorder {
@@ -106,7 +81,7 @@ func reloadCall(s *Server, token, method, path, body string) *httptest.ResponseR
 // tokens) commits and reloads; when A's reload goes on, the directory
 // served must still be B's, or a revoked token would be accepted again.
 func TestReload_OlderSnapshotNeverWins(t *testing.T) {
-	gs := &gatedStore{Store: openReloadStore(t)}
+	gs := &gatedStore{Store: openInternalStore(t)}
 	s := newReloadServer(t, gs, 1)
 	root := tokenOf("root", 0)
 
@@ -147,7 +122,7 @@ func TestReload_OlderSnapshotNeverWins(t *testing.T) {
 // of bob's tokens, and afterwards every one of them is refused.
 func TestReload_ConcurrentChangesAllServed(t *testing.T) {
 	const n = 8
-	s := newReloadServer(t, openReloadStore(t), n)
+	s := newReloadServer(t, openInternalStore(t), n)
 	root := tokenOf("root", 0)
 	ids := map[string]bool{}
 	d, err := s.store.LoadDirectory(context.Background())

@@ -184,16 +184,28 @@ func (t *dirTx) UpdateOrganization(o *store.Organization) error {
 
 // DeleteOrganization deletes an organization that has no accounts left.
 func (t *dirTx) DeleteOrganization(name string) error {
-	var accounts []store.Account
-	if err := loadAll(t.tx, bucketAccounts, &accounts); err != nil {
+	inUse, err := anyOf(t.tx, bucketAccounts, func(a *store.Account) bool { return a.Organization == name })
+	if err != nil {
 		return err
 	}
-	for _, a := range accounts {
-		if a.Organization == name {
-			return &store.ConflictError{Invariant: store.OrganizationHasAccounts, Key: name}
-		}
+	if inUse {
+		return &store.ConflictError{Invariant: store.OrganizationHasAccounts, Key: name}
 	}
 	return del(t.tx, bucketOrgs, name, "organization")
+}
+
+// anyOf reports whether an entry of bucket satisfies f.
+func anyOf[T any](tx *bbolt.Tx, bucket []byte, f func(*T) bool) (bool, error) {
+	var all []T
+	if err := loadAll(tx, bucket, &all); err != nil {
+		return false, err
+	}
+	for i := range all {
+		if f(&all[i]) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Account returns the named account.
@@ -342,14 +354,12 @@ func (t *dirTx) UpdateGroup(g *store.Group) error {
 
 // DeleteGroup deletes a group that has no collections left.
 func (t *dirTx) DeleteGroup(name string) error {
-	var colls []store.Collection
-	if err := loadAll(t.tx, bucketCollections, &colls); err != nil {
+	inUse, err := anyOf(t.tx, bucketCollections, func(c *store.Collection) bool { return c.APIRoot == name })
+	if err != nil {
 		return err
 	}
-	for _, c := range colls {
-		if c.APIRoot == name {
-			return &store.ConflictError{Invariant: store.GroupHasCollections, Key: name}
-		}
+	if inUse {
+		return &store.ConflictError{Invariant: store.GroupHasCollections, Key: name}
 	}
 	return del(t.tx, bucketGroups, name, "group")
 }

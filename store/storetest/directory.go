@@ -52,34 +52,36 @@ func (db *DB) seedDirectory(tb testing.TB) *store.Directory {
 		},
 	}
 	db.mustChange(tb, func(tx store.DirectoryTx) error {
-		for i := range want.Organizations {
-			if err := tx.CreateOrganization(&want.Organizations[i]); err != nil {
-				return err
-			}
-		}
-		for i := range want.Accounts {
-			if err := tx.CreateAccount(&want.Accounts[i]); err != nil {
-				return err
-			}
-		}
-		for i := range want.Tokens {
-			if err := tx.CreateToken(&want.Tokens[i]); err != nil {
-				return err
-			}
-		}
-		for i := range want.Groups {
-			if err := tx.CreateGroup(&want.Groups[i]); err != nil {
-				return err
-			}
-		}
-		for i := range want.Collections {
-			if err := tx.CreateCollection(&want.Collections[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return inOrder(
+			func() error { return createAll(want.Organizations, tx.CreateOrganization) },
+			func() error { return createAll(want.Accounts, tx.CreateAccount) },
+			func() error { return createAll(want.Tokens, tx.CreateToken) },
+			func() error { return createAll(want.Groups, tx.CreateGroup) },
+			func() error { return createAll(want.Collections, tx.CreateCollection) },
+		)
 	})
 	return want
+}
+
+// createAll calls create on each item in order, up to the first error.
+func createAll[T any](items []T, create func(*T) error) error {
+	for i := range items {
+		if err := create(&items[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inOrder runs steps in order and returns the first error; the steps after
+// it do not run (a transaction may be unusable after an error).
+func inOrder(steps ...func() error) error {
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // mustChange runs fn in ChangeDirectory and fails the test on error.
@@ -195,39 +197,33 @@ func (s *suite) TestDirectory_InvariantsAllow(t *testing.T) {
 	db := s.MustOpenDB(t)
 	db.seedDirectory(t)
 	db.mustChange(t, func(tx store.DirectoryTx) error {
-		if err := tx.CreateCollection(&store.Collection{ID: seqUUID(201).String(), APIRoot: otherRoot, Title: "Vendor IOCs", Alias: "indicators"}); err != nil {
-			return err
-		}
 		a, err := tx.Collection(collA)
 		if err != nil {
-			return err
-		}
-		a.Title = "Renamed"
-		if err := tx.UpdateCollection(a); err != nil {
 			return err
 		}
 		alice, err := tx.Account(dirAlice)
 		if err != nil {
 			return err
 		}
+		a.Title = "Renamed"
 		alice.Disabled = true
-		return tx.UpdateAccount(alice)
+		return inOrder(
+			func() error {
+				return tx.CreateCollection(&store.Collection{ID: seqUUID(201).String(), APIRoot: otherRoot, Title: "Vendor IOCs", Alias: "indicators"})
+			},
+			func() error { return tx.UpdateCollection(a) },
+			func() error { return tx.UpdateAccount(alice) },
+		)
 	})
 	db.mustChange(t, func(tx store.DirectoryTx) error {
-		for _, id := range []string{collA, collB} {
-			if err := tx.DeleteCollection(id); err != nil {
-				return err
-			}
-		}
-		if err := tx.DeleteGroup(apiRoot); err != nil {
-			return err
-		}
-		for _, name := range []string{dirAlice, dirBob} {
-			if err := tx.DeleteAccount(name); err != nil {
-				return err
-			}
-		}
-		return tx.DeleteOrganization(dirOrg)
+		return inOrder(
+			func() error { return tx.DeleteCollection(collA) },
+			func() error { return tx.DeleteCollection(collB) },
+			func() error { return tx.DeleteGroup(apiRoot) },
+			func() error { return tx.DeleteAccount(dirAlice) },
+			func() error { return tx.DeleteAccount(dirBob) },
+			func() error { return tx.DeleteOrganization(dirOrg) },
+		)
 	})
 	d := db.mustLoad(t)
 	if len(d.Organizations)+len(d.Accounts)+len(d.Tokens) != 0 || len(d.Groups) != 1 || len(d.Collections) != 1 {
@@ -294,7 +290,7 @@ func (s *suite) TestDirectory_RollbackOnError(t *testing.T) {
 	want := db.seedDirectory(t)
 	errStop := errors.New("stop here")
 	err := db.ChangeDirectory(context.Background(), func(tx store.DirectoryTx) error {
-		steps := []func() error{
+		err := inOrder(
 			func() error { return tx.CreateOrganization(&store.Organization{Name: "state", Created: t0}) },
 			func() error {
 				return tx.CreateAccount(&store.Account{Name: "carol", Organization: "state", Kind: "person"})
@@ -305,11 +301,9 @@ func (s *suite) TestDirectory_RollbackOnError(t *testing.T) {
 			func() error { return tx.DeleteAccount(dirBob) },
 			func() error { return tx.DeleteCollection(collB) },
 			func() error { return tx.Audit(store.AuditEvent{Action: "admin.test", Target: "rolled back"}) },
-		}
-		for _, step := range steps {
-			if err := step(); err != nil {
-				return err
-			}
+		)
+		if err != nil {
+			return err
 		}
 		return errStop
 	})

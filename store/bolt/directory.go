@@ -438,50 +438,11 @@ func (t *dirTx) DeleteCollection(id string) error {
 // dirTx enforces by reading (no index keeps them): a certificate
 // registered to two accounts, an alias two collections of a group share.
 func verifyDirectory(tx *bbolt.Tx, report func(format string, args ...any)) {
-	keyed := func(bucket []byte, key func(v []byte) (string, error)) {
-		_ = tx.Bucket(bucket).ForEach(func(k, v []byte) error {
-			name, err := key(v)
-			switch {
-			case err != nil:
-				report("%s/%s: %v", bucket, k, err)
-			case name != string(k):
-				report("%s/%s: stored under another key than its own (%q)", bucket, k, name)
-			}
-			return nil
-		})
-	}
-	var (
-		accounts []store.Account
-		colls    []store.Collection
-	)
-	keyed(bucketOrgs, func(v []byte) (string, error) {
-		var o store.Organization
-		return o.Name, json.Unmarshal(v, &o)
-	})
-	keyed(bucketAccounts, func(v []byte) (string, error) {
-		var a store.Account
-		err := json.Unmarshal(v, &a)
-		if err == nil {
-			accounts = append(accounts, a)
-		}
-		return a.Name, err
-	})
-	keyed(bucketTokens, func(v []byte) (string, error) {
-		var t store.Token
-		return t.ID, json.Unmarshal(v, &t)
-	})
-	keyed(bucketGroups, func(v []byte) (string, error) {
-		var g store.Group
-		return g.Name, json.Unmarshal(v, &g)
-	})
-	keyed(bucketCollections, func(v []byte) (string, error) {
-		var c store.Collection
-		err := json.Unmarshal(v, &c)
-		if err == nil {
-			colls = append(colls, c)
-		}
-		return c.ID, err
-	})
+	verifyKeys(tx, bucketOrgs, report, func(o *store.Organization) string { return o.Name })
+	accounts := verifyKeys(tx, bucketAccounts, report, func(a *store.Account) string { return a.Name })
+	verifyKeys(tx, bucketTokens, report, func(t *store.Token) string { return t.ID })
+	verifyKeys(tx, bucketGroups, report, func(g *store.Group) string { return g.Name })
+	colls := verifyKeys(tx, bucketCollections, report, func(c *store.Collection) string { return c.ID })
 	certOwner := map[string]string{}
 	for _, a := range accounts {
 		for _, fp := range a.Certificates {
@@ -503,4 +464,24 @@ func verifyDirectory(tx *bbolt.Tx, report func(format string, args ...any)) {
 		}
 		aliasOwner[k] = c.ID
 	}
+}
+
+// verifyKeys reports the entries of bucket that do not decode as a T or
+// are stored under another key than key gives, and returns those that
+// decode.
+func verifyKeys[T any](tx *bbolt.Tx, bucket []byte, report func(format string, args ...any), key func(*T) string) []T {
+	var all []T
+	_ = tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			report("%s/%s: %v", bucket, k, err)
+			return nil
+		}
+		if name := key(&x); name != string(k) {
+			report("%s/%s: stored under another key than its own (%q)", bucket, k, name)
+		}
+		all = append(all, x)
+		return nil
+	})
+	return all
 }

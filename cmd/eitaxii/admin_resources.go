@@ -10,81 +10,14 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eitaxii/eitaxii/client"
 )
-
-// The shapes of the admin API's resources, as far as the tables need them.
-// --json prints the server's JSON as is, so fields missing here are not lost.
-
-type adminOrg struct {
-	Name       string    `json:"name"`
-	Title      string    `json:"title"`
-	IdentityID string    `json:"identity_id"`
-	Created    time.Time `json:"created"`
-}
-
-type adminRateLimit struct {
-	PerSecond float64 `json:"per_second"`
-	Burst     int     `json:"burst"`
-}
-
-type adminAccount struct {
-	Name         string          `json:"name"`
-	Organization string          `json:"organization"`
-	Kind         string          `json:"kind"`
-	Disabled     bool            `json:"disabled"`
-	Superadmin   bool            `json:"superadmin"`
-	OrgAdmin     bool            `json:"org_admin"`
-	Certificates []string        `json:"certificates"`
-	RateLimit    *adminRateLimit `json:"rate_limit"`
-	Created      time.Time       `json:"created"`
-	HasPassword  bool            `json:"has_password"`
-}
-
-type adminToken struct {
-	ID       string    `json:"id"`
-	Account  string    `json:"account"`
-	Name     string    `json:"name"`
-	Token    string    `json:"token"` // only in the answer to create
-	Created  time.Time `json:"created"`
-	Expires  time.Time `json:"expires"`
-	LastUsed time.Time `json:"last_used"`
-	Revoked  bool      `json:"revoked"`
-}
-
-type adminGroup struct {
-	Name             string            `json:"name"`
-	Title            string            `json:"title"`
-	Description      string            `json:"description"`
-	MaxContentLength int64             `json:"max_content_length"`
-	IdentityID       string            `json:"identity_id"`
-	Members          map[string]string `json:"members"`
-	Created          time.Time         `json:"created"`
-}
-
-type adminPolicy struct {
-	TLPCeiling string `json:"tlp_ceiling,omitempty"`
-	RequireTLP bool   `json:"require_tlp,omitempty"`
-	DefaultTLP string `json:"default_tlp,omitempty"`
-	Anonymize  bool   `json:"anonymize,omitempty"`
-	ReadRole   string `json:"read_role,omitempty"`
-	WriteRole  string `json:"write_role,omitempty"`
-}
-
-type adminCollection struct {
-	ID          string      `json:"id"`
-	APIRoot     string      `json:"api_root"`
-	Title       string      `json:"title"`
-	Description string      `json:"description"`
-	Alias       string      `json:"alias"`
-	Policy      adminPolicy `json:"policy"`
-}
 
 // stringList is a repeatable flag.
 type stringList []string
@@ -119,23 +52,25 @@ func (a *adminCmd) me(args []string) error {
 	if _, err := a.parseVerb(fs, "me", args, 0, 0); err != nil {
 		return err
 	}
-	var me struct {
-		Account      adminAccount      `json:"account"`
-		Organization adminOrg          `json:"organization"`
-		Groups       map[string]string `json:"groups"`
+	if err := a.connect(); err != nil {
+		return err
 	}
-	data, err := a.call(http.MethodGet, adminPath("me"), nil, nil, &me)
+	var data []byte
+	me, err := a.api.Me(a.ctx, client.KeepBody(&data))
 	if err != nil {
 		return err
 	}
 	a.show(data, func() {
 		var groups []string
 		for _, g := range sortedKeys(me.Groups) {
-			groups = append(groups, g+" ("+me.Groups[g]+")")
+			groups = append(groups, g+" ("+string(me.Groups[g])+")")
 		}
-		org := me.Organization.Name
-		if me.Organization.Title != "" {
-			org += " (" + me.Organization.Title + ")"
+		var org string
+		if o := me.Organization; o != nil {
+			org = o.Name
+			if o.Title != "" {
+				org += " (" + o.Title + ")"
+			}
 		}
 		a.fields("account", me.Account.Name, "kind", me.Account.Kind, "organization", org,
 			"superadmin", yesNo(me.Account.Superadmin), "org admin", yesNo(me.Account.OrgAdmin),
@@ -176,35 +111,37 @@ func (a *adminCmd) orgs(verb string, args []string) error {
 	if set["title"] && verb != "create" && verb != "update" {
 		return usagef(res, "orgs %s: --title is only for create and update", verb)
 	}
-	var org adminOrg
+	if verb == "update" && !set["title"] {
+		return usagef(res, "orgs update: nothing to change (--title)")
+	}
+	if err := a.connect(); err != nil {
+		return err
+	}
+	var org *client.Organization
 	var data []byte
+	keep := client.KeepBody(&data)
 	switch verb {
 	case "list":
-		var list struct {
-			Organizations []adminOrg `json:"organizations"`
-		}
-		if data, err = a.call(http.MethodGet, adminPath("organizations"), nil, nil, &list); err != nil {
+		list, err := a.api.Organizations(a.ctx, keep)
+		if err != nil {
 			return err
 		}
 		a.show(data, func() {
 			var rows [][]string
-			for _, o := range list.Organizations {
+			for _, o := range list {
 				rows = append(rows, []string{o.Name, o.Title, o.IdentityID, when(o.Created)})
 			}
 			a.table([]string{"NAME", "TITLE", "IDENTITY", "CREATED"}, rows)
 		})
 		return nil
 	case "show":
-		data, err = a.call(http.MethodGet, adminPath("organizations", pos[0]), nil, nil, &org)
+		org, err = a.api.Organization(a.ctx, pos[0], keep)
 	case "create":
-		data, err = a.call(http.MethodPost, adminPath("organizations"), nil, map[string]any{"name": pos[0], "title": *title}, &org)
+		org, err = a.api.CreateOrganization(a.ctx, client.OrganizationBody{Name: &pos[0], Title: title}, keep)
 	case "update":
-		if !set["title"] {
-			return usagef(res, "orgs update: nothing to change (--title)")
-		}
-		data, err = a.call(http.MethodPatch, adminPath("organizations", pos[0]), nil, map[string]any{"title": *title}, &org)
+		org, err = a.api.UpdateOrganization(a.ctx, pos[0], client.OrganizationPatch{Title: title}, keep)
 	case "delete":
-		if _, err := a.call(http.MethodDelete, adminPath("organizations", pos[0]), nil, nil, nil); err != nil {
+		if err := a.api.DeleteOrganization(a.ctx, pos[0]); err != nil {
 			return err
 		}
 		a.deleted("organization " + pos[0])
@@ -284,23 +221,21 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 		return usagef(res, "accounts %s: --rate and --burst must not be negative", verb)
 	}
 
-	var acct adminAccount
+	var acct *client.Account
 	var data []byte
+	keep := client.KeepBody(&data)
 	switch verb {
 	case "list":
-		var q url.Values
-		if *org != "" {
-			q = url.Values{"organization": {*org}}
+		if err := a.connect(); err != nil {
+			return err
 		}
-		var list struct {
-			Accounts []adminAccount `json:"accounts"`
-		}
-		if data, err = a.call(http.MethodGet, adminPath("accounts"), q, nil, &list); err != nil {
+		list, err := a.api.Accounts(a.ctx, *org, keep)
+		if err != nil {
 			return err
 		}
 		a.show(data, func() {
 			var rows [][]string
-			for _, x := range list.Accounts {
+			for _, x := range list {
 				status := "active"
 				if x.Disabled {
 					status = "disabled"
@@ -312,46 +247,46 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 		})
 		return nil
 	case "show":
-		data, err = a.call(http.MethodGet, adminPath("accounts", pos[0]), nil, nil, &acct)
+		if err := a.connect(); err != nil {
+			return err
+		}
+		acct, err = a.api.Account(a.ctx, pos[0], keep)
 	case "delete":
-		if _, err := a.call(http.MethodDelete, adminPath("accounts", pos[0]), nil, nil, nil); err != nil {
+		if err := a.connect(); err != nil {
+			return err
+		}
+		if err := a.api.DeleteAccount(a.ctx, pos[0]); err != nil {
 			return err
 		}
 		a.deleted("account " + pos[0])
 		return nil
 	case "create", "update":
-		body := map[string]any{}
-		if verb == "create" {
-			body["name"] = pos[0]
-			if *org != "" {
-				// Without it, an organization admin creates in its own.
-				body["organization"] = *org
-			}
-		}
+		// The fields of both bodies; create adds name and organization.
+		var patch client.AccountPatch
 		if set["kind"] {
-			body["kind"] = *kind
+			patch.Kind = kind
 		}
 		if set["superadmin"] {
-			body["superadmin"] = *superadmin
+			patch.Superadmin = superadmin
 		}
 		if set["org-admin"] {
-			body["org_admin"] = *orgAdmin
+			patch.OrgAdmin = orgAdmin
 		}
 		if *disable || *enable {
-			body["disabled"] = *disable
+			patch.Disabled = disable
 		}
 		if set["rate"] {
 			b := *burst
 			if !set["burst"] {
 				b = max(1, int(math.Ceil(*rate)))
 			}
-			body["rate_limit"] = adminRateLimit{PerSecond: *rate, Burst: b}
+			patch.RateLimit = client.Some(&client.RateLimit{PerSecond: *rate, Burst: b})
 		}
 		if *defaultRate {
-			body["rate_limit"] = nil
+			patch.RateLimit = client.Null[*client.RateLimit]()
 		}
 		if *noPassword {
-			body["password"] = nil
+			patch.Password = client.Null[string]()
 		}
 		// Plain assignments: a := here would shadow the err checked
 		// after the switch, and a refused request would look done.
@@ -375,20 +310,26 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 			if err != nil {
 				return err
 			}
-			body["password"] = p
+			patch.Password = client.Some(p)
 		}
 		if verb == "create" {
-			if len(add) > 0 {
-				body["certificates"] = add
+			body := client.AccountBody{Name: &pos[0], Kind: patch.Kind, Password: patch.Password, Disabled: patch.Disabled,
+				Superadmin: patch.Superadmin, OrgAdmin: patch.OrgAdmin, RateLimit: patch.RateLimit}
+			if *org != "" {
+				// Without it, an organization admin creates in its own.
+				body.Organization = org
 			}
-			data, err = a.call(http.MethodPost, adminPath("accounts"), nil, body, &acct)
+			if len(add) > 0 {
+				body.Certificates = &add
+			}
+			acct, err = a.api.CreateAccount(a.ctx, body, keep)
 			break
 		}
 		if len(add) > 0 || len(remove) > 0 {
 			// The API replaces the whole list: read it, then add and
 			// remove.
-			var cur adminAccount
-			if _, err := a.call(http.MethodGet, adminPath("accounts", pos[0]), nil, nil, &cur); err != nil {
+			cur, err := a.api.Account(a.ctx, pos[0])
+			if err != nil {
 				return err
 			}
 			certs := slices.DeleteFunc(slices.Clone(cur.Certificates), func(fp string) bool {
@@ -399,12 +340,12 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 					certs = append(certs, fp)
 				}
 			}
-			body["certificates"] = certs
+			patch.Certificates = &certs
 		}
-		if len(body) == 0 {
+		if patch == (client.AccountPatch{}) {
 			return usagef(res, "accounts update: nothing to change")
 		}
-		data, err = a.call(http.MethodPatch, adminPath("accounts", pos[0]), nil, body, &acct)
+		acct, err = a.api.UpdateAccount(a.ctx, pos[0], patch, keep)
 	}
 	if err != nil {
 		return err
@@ -421,7 +362,7 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 	return nil
 }
 
-func adminRoles(x *adminAccount) string {
+func adminRoles(x *client.Account) string {
 	var r []string
 	if x.Superadmin {
 		r = append(r, "superadmin")
@@ -432,7 +373,7 @@ func adminRoles(x *adminAccount) string {
 	return strings.Join(r, ",")
 }
 
-func rateText(r *adminRateLimit) string {
+func rateText(r *client.RateLimit) string {
 	if r == nil {
 		return "default"
 	}
@@ -525,19 +466,35 @@ func (a *adminCmd) tokens(verb string, args []string) error {
 	if verb == "revoke" && *all == (len(pos) == 2) {
 		return usagef(res, "tokens revoke: give a token id or --all, not both")
 	}
+	var body client.TokenBody
+	if verb == "create" {
+		if *name == "" {
+			return usagef(res, "tokens create: --name is required")
+		}
+		body.Name = name
+		if *expiresIn != "" {
+			d, err := parseAge(*expiresIn)
+			if err != nil || d == 0 {
+				return usagef(res, "tokens create: --expires-in: %q is not a duration such as 720h or 30d", *expiresIn)
+			}
+			body.ExpiresIn = new(d.String())
+		}
+	}
+	if err := a.connect(); err != nil {
+		return err
+	}
+	var data []byte
+	keep := client.KeepBody(&data)
 	switch verb {
 	case "list":
-		var list struct {
-			Tokens []adminToken `json:"tokens"`
-		}
-		data, err := a.call(http.MethodGet, adminPath("accounts", pos[0], "tokens"), nil, nil, &list)
+		list, err := a.api.Tokens(a.ctx, pos[0], keep)
 		if err != nil {
 			return err
 		}
 		now := time.Now()
 		a.show(data, func() {
 			var rows [][]string
-			for _, t := range list.Tokens {
+			for _, t := range list {
 				status := "active"
 				switch {
 				case t.Revoked:
@@ -550,19 +507,7 @@ func (a *adminCmd) tokens(verb string, args []string) error {
 			a.table([]string{"ID", "NAME", "STATUS", "CREATED", "EXPIRES", "LAST USED"}, rows)
 		})
 	case "create":
-		if *name == "" {
-			return usagef(res, "tokens create: --name is required")
-		}
-		body := map[string]any{"name": *name}
-		if *expiresIn != "" {
-			d, err := parseAge(*expiresIn)
-			if err != nil || d == 0 {
-				return usagef(res, "tokens create: --expires-in: %q is not a duration such as 720h or 30d", *expiresIn)
-			}
-			body["expires_in"] = d.String()
-		}
-		var tok adminToken
-		data, err := a.call(http.MethodPost, adminPath("accounts", pos[0], "tokens"), nil, body, &tok)
+		tok, err := a.api.CreateToken(a.ctx, pos[0], body, keep)
 		if err != nil {
 			return err
 		}
@@ -572,19 +517,16 @@ func (a *adminCmd) tokens(verb string, args []string) error {
 		fmt.Fprintln(a.e.stderr, "Copy the token now: it is not shown again (the server keeps only its hash).")
 	case "revoke":
 		if *all {
-			var res struct {
-				Revoked int `json:"revoked"`
-			}
-			data, err := a.call(http.MethodDelete, adminPath("accounts", pos[0], "tokens"), nil, nil, &res)
+			n, err := a.api.RevokeAllTokens(a.ctx, pos[0], keep)
 			if err != nil {
 				return err
 			}
 			a.show(data, func() {
-				fmt.Fprintf(a.e.stdout, "revoked %d tokens of %s\n", res.Revoked, pos[0])
+				fmt.Fprintf(a.e.stdout, "revoked %d tokens of %s\n", n, pos[0])
 			})
 			return nil
 		}
-		if _, err := a.call(http.MethodDelete, adminPath("accounts", pos[0], "tokens", pos[1]), nil, nil, nil); err != nil {
+		if err := a.api.RevokeToken(a.ctx, pos[0], pos[1]); err != nil {
 			return err
 		}
 		if !a.json {
@@ -622,54 +564,52 @@ func (a *adminCmd) groups(verb string, args []string) error {
 	if *maxContent < 0 {
 		return usagef(res, "groups %s: --max-content-length must be a positive number of bytes", verb)
 	}
-	var g adminGroup
+	var body client.GroupPatch
+	if set["title"] {
+		body.Title = title
+	}
+	if set["description"] {
+		body.Description = description
+	}
+	if set["max-content-length"] {
+		body.MaxContentLength = maxContent
+	}
+	if verb == "update" && body == (client.GroupPatch{}) {
+		return usagef(res, "groups update: nothing to change")
+	}
+	if err := a.connect(); err != nil {
+		return err
+	}
+	var g *client.Group
 	var data []byte
+	keep := client.KeepBody(&data)
 	switch verb {
 	case "list":
-		var list struct {
-			Groups []adminGroup `json:"groups"`
-		}
-		if data, err = a.call(http.MethodGet, adminPath("groups"), nil, nil, &list); err != nil {
+		list, err := a.api.Groups(a.ctx, keep)
+		if err != nil {
 			return err
 		}
 		a.show(data, func() {
 			var rows [][]string
-			for _, g := range list.Groups {
+			for _, g := range list {
 				rows = append(rows, []string{g.Name, g.Title, strconv.Itoa(len(g.Members)), strconv.FormatInt(g.MaxContentLength, 10), when(g.Created)})
 			}
 			a.table([]string{"NAME", "TITLE", "MEMBERS", "MAX CONTENT LENGTH", "CREATED"}, rows)
 		})
 		return nil
 	case "show":
-		data, err = a.call(http.MethodGet, adminPath("groups", pos[0]), nil, nil, &g)
+		g, err = a.api.Group(a.ctx, pos[0], keep)
 	case "delete":
-		if _, err := a.call(http.MethodDelete, adminPath("groups", pos[0]), nil, nil, nil); err != nil {
+		if err := a.api.DeleteGroup(a.ctx, pos[0]); err != nil {
 			return err
 		}
 		a.deleted("group " + pos[0])
 		return nil
-	case "create", "update":
-		body := map[string]any{}
-		if verb == "create" {
-			body["name"] = pos[0]
-		}
-		if set["title"] {
-			body["title"] = *title
-		}
-		if set["description"] {
-			body["description"] = *description
-		}
-		if set["max-content-length"] {
-			body["max_content_length"] = *maxContent
-		}
-		if verb == "create" {
-			data, err = a.call(http.MethodPost, adminPath("groups"), nil, body, &g)
-			break
-		}
-		if len(body) == 0 {
-			return usagef(res, "groups update: nothing to change")
-		}
-		data, err = a.call(http.MethodPatch, adminPath("groups", pos[0]), nil, body, &g)
+	case "create":
+		g, err = a.api.CreateGroup(a.ctx, client.GroupBody{Name: &pos[0], Title: body.Title, Description: body.Description,
+			MaxContentLength: body.MaxContentLength}, keep)
+	case "update":
+		g, err = a.api.UpdateGroup(a.ctx, pos[0], body, keep)
 	}
 	if err != nil {
 		return err
@@ -677,7 +617,7 @@ func (a *adminCmd) groups(verb string, args []string) error {
 	a.show(data, func() {
 		var members []string
 		for _, m := range sortedKeys(g.Members) {
-			members = append(members, m+" ("+g.Members[m]+")")
+			members = append(members, m+" ("+string(g.Members[m])+")")
 		}
 		a.fields("name", g.Name, "title", g.Title, "description", g.Description,
 			"max content length", strconv.FormatInt(g.MaxContentLength, 10), "identity", g.IdentityID,
@@ -706,15 +646,19 @@ func (a *adminCmd) members(verb string, args []string) error {
 	if err != nil {
 		return err
 	}
-	var g adminGroup
+	if err := a.connect(); err != nil {
+		return err
+	}
+	var g *client.Group
 	var data []byte
+	keep := client.KeepBody(&data)
 	switch verb {
 	case "list":
-		data, err = a.call(http.MethodGet, adminPath("groups", pos[0]), nil, nil, &g)
+		g, err = a.api.Group(a.ctx, pos[0], keep)
 	case "set":
-		data, err = a.call(http.MethodPut, adminPath("groups", pos[0], "members", pos[1]), nil, map[string]any{"role": pos[2]}, &g)
+		g, err = a.api.SetMember(a.ctx, pos[0], pos[1], client.Role(pos[2]), keep)
 	case "remove":
-		data, err = a.call(http.MethodDelete, adminPath("groups", pos[0], "members", pos[1]), nil, nil, &g)
+		g, err = a.api.RemoveMember(a.ctx, pos[0], pos[1], keep)
 	}
 	if err != nil {
 		return err
@@ -723,7 +667,7 @@ func (a *adminCmd) members(verb string, args []string) error {
 	a.show(data, func() {
 		var rows [][]string
 		for _, m := range sortedKeys(g.Members) {
-			rows = append(rows, []string{m, g.Members[m]})
+			rows = append(rows, []string{m, string(g.Members[m])})
 		}
 		a.table([]string{"ACCOUNT", "ROLE"}, rows)
 	})
@@ -738,13 +682,13 @@ func (a *adminCmd) collections(verb string, args []string) error {
 	title := fs.String("title", "", "title")
 	alias := fs.String("alias", "", "alias")
 	description := fs.String("description", "", "description")
-	var p adminPolicy
+	var p client.Policy
 	fs.StringVar(&p.TLPCeiling, "tlp-ceiling", "", "TLP level")
 	fs.BoolVar(&p.RequireTLP, "require-tlp", false, "require a TLP marking")
 	fs.StringVar(&p.DefaultTLP, "default-tlp", "", "TLP level")
 	fs.BoolVar(&p.Anonymize, "anonymize", false, "anonymize publishers")
-	fs.StringVar(&p.ReadRole, "read-role", "", "role")
-	fs.StringVar(&p.WriteRole, "write-role", "", "role")
+	fs.StringVar((*string)(&p.ReadRole), "read-role", "", "role")
+	fs.StringVar((*string)(&p.WriteRole), "write-role", "", "role")
 	var pos []string
 	var err error
 	switch verb {
@@ -769,63 +713,70 @@ func (a *adminCmd) collections(verb string, args []string) error {
 	if (policySet || set["title"] || set["alias"] || set["description"]) && verb != "create" && verb != "update" {
 		return usagef(res, "collections %s: collection flags are only for create and update", verb)
 	}
-	var c adminCollection
+	var patch client.CollectionPatch
+	if verb == "update" {
+		if set["title"] {
+			patch.Title = title
+		}
+		if set["alias"] {
+			patch.Alias = alias
+		}
+		if set["description"] {
+			patch.Description = description
+		}
+		if patch == (client.CollectionPatch{}) && !policySet {
+			return usagef(res, "collections update: nothing to change")
+		}
+	}
+	if err := a.connect(); err != nil {
+		return err
+	}
+	var c *client.Collection
 	var data []byte
+	keep := client.KeepBody(&data)
 	switch verb {
 	case "list":
-		var list struct {
-			Collections []adminCollection `json:"collections"`
-		}
-		if data, err = a.call(http.MethodGet, adminPath("groups", pos[0], "collections"), nil, nil, &list); err != nil {
+		list, err := a.api.Collections(a.ctx, pos[0], keep)
+		if err != nil {
 			return err
 		}
 		a.show(data, func() {
 			var rows [][]string
-			for _, c := range list.Collections {
+			for _, c := range list {
 				rows = append(rows, []string{c.ID, c.Alias, c.Title, roleOr(c.Policy.ReadRole, "reader"), roleOr(c.Policy.WriteRole, "publisher"), policyText(&c.Policy)})
 			}
 			a.table([]string{"ID", "ALIAS", "TITLE", "READ", "WRITE", "POLICY"}, rows)
 		})
 		return nil
 	case "show":
-		data, err = a.call(http.MethodGet, adminPath("groups", pos[0], "collections", pos[1]), nil, nil, &c)
+		c, err = a.api.Collection(a.ctx, pos[0], pos[1], keep)
 	case "delete":
-		if _, err := a.call(http.MethodDelete, adminPath("groups", pos[0], "collections", pos[1]), nil, nil, nil); err != nil {
+		if err := a.api.DeleteCollection(a.ctx, pos[0], pos[1]); err != nil {
 			return err
 		}
 		a.deleted("collection " + pos[1] + " and every object in it")
 		return nil
 	case "create":
-		body := map[string]any{"title": *title}
+		body := client.CollectionBody{Title: title}
 		if len(pos) == 2 {
-			body["id"] = pos[1]
+			body.ID = &pos[1]
 		}
 		if *alias != "" {
-			body["alias"] = *alias
+			body.Alias = alias
 		}
 		if *description != "" {
-			body["description"] = *description
+			body.Description = description
 		}
 		if policySet {
-			body["policy"] = p
+			body.Policy = &p
 		}
-		data, err = a.call(http.MethodPost, adminPath("groups", pos[0], "collections"), nil, body, &c)
+		c, err = a.api.CreateCollection(a.ctx, pos[0], body, keep)
 	case "update":
-		body := map[string]any{}
-		if set["title"] {
-			body["title"] = *title
-		}
-		if set["alias"] {
-			body["alias"] = *alias
-		}
-		if set["description"] {
-			body["description"] = *description
-		}
 		if policySet {
 			// The API replaces the whole policy: change only what the
 			// flags name in the current one.
-			var cur adminCollection
-			if _, err := a.call(http.MethodGet, adminPath("groups", pos[0], "collections", pos[1]), nil, nil, &cur); err != nil {
+			cur, err := a.api.Collection(a.ctx, pos[0], pos[1])
+			if err != nil {
 				return err
 			}
 			np := cur.Policy
@@ -847,12 +798,9 @@ func (a *adminCmd) collections(verb string, args []string) error {
 			if set["write-role"] {
 				np.WriteRole = p.WriteRole
 			}
-			body["policy"] = np
+			patch.Policy = &np
 		}
-		if len(body) == 0 {
-			return usagef(res, "collections update: nothing to change")
-		}
-		data, err = a.call(http.MethodPatch, adminPath("groups", pos[0], "collections", pos[1]), nil, body, &c)
+		c, err = a.api.UpdateCollection(a.ctx, pos[0], pos[1], patch, keep)
 	}
 	if err != nil {
 		return err
@@ -865,15 +813,15 @@ func (a *adminCmd) collections(verb string, args []string) error {
 	return nil
 }
 
-func roleOr(r, def string) string {
+func roleOr(r client.Role, def string) string {
 	if r == "" {
 		return def
 	}
-	return r
+	return string(r)
 }
 
 // policyText summarizes what a collection enforces on Add Objects.
-func policyText(p *adminPolicy) string {
+func policyText(p *client.Policy) string {
 	var parts []string
 	if p.TLPCeiling != "" {
 		parts = append(parts, "tlp<="+p.TLPCeiling)
@@ -906,7 +854,7 @@ func (a *adminCmd) audit(args []string) error {
 		return err
 	}
 	now := time.Now()
-	q := url.Values{}
+	var q client.AuditQuery
 	for name, v := range map[string]string{"since": *since, "until": *until} {
 		if v == "" {
 			continue
@@ -915,28 +863,33 @@ func (a *adminCmd) audit(args []string) error {
 		if err != nil {
 			return usagef(res, "audit: --%s: %v", name, err)
 		}
-		q.Set(name, t.UTC().Format(time.RFC3339Nano))
+		if name == "since" {
+			q.Since = t
+		} else {
+			q.Until = t
+		}
 	}
-	if *account != "" {
-		q.Set("account", *account)
-	}
-	if *collection != "" {
-		q.Set("collection", *collection)
-	}
-	if *action != "" {
-		q.Set("action", *action)
-	}
+	q.Account, q.Collection, q.Action = *account, *collection, *action
 	if visited(fs)["limit"] {
 		if *limit < 1 || *limit > 10000 {
 			return usagef(res, "audit: --limit must be between 1 and 10000")
 		}
-		q.Set("limit", strconv.Itoa(*limit))
+		q.Limit = *limit
+	}
+	if err := a.connect(); err != nil {
+		return err
+	}
+	// The rows are printed as the server sent them, members this client
+	// does not know included.
+	var data []byte
+	if _, err := a.api.Audit(a.ctx, q, client.KeepBody(&data)); err != nil {
+		return err
 	}
 	var page struct {
 		Events []json.RawMessage `json:"events"`
 	}
-	if _, err := a.call(http.MethodGet, adminPath("audit"), q, nil, &page); err != nil {
-		return err
+	if err := json.Unmarshal(data, &page); err != nil {
+		return fmt.Errorf("audit: unexpected answer: %w", err)
 	}
 	var buf bytes.Buffer
 	for _, ev := range page.Events {

@@ -118,24 +118,17 @@ type AccountList struct {
 	Accounts []Account `json:"accounts"`
 }
 
-// AccountBody is the body of POST /admin/v1/accounts. A null Password is
-// the same as none.
+// AccountBody is the body of POST /admin/v1/accounts: the fields of a
+// patch, plus name and organization. A null Password is the same as none.
 type AccountBody struct {
-	Name         *string              `json:"name,omitempty"`
-	Organization *string              `json:"organization,omitempty"`
-	Kind         *string              `json:"kind,omitempty"`
-	Password     Optional[string]     `json:"password,omitzero"`
-	Disabled     *bool                `json:"disabled,omitempty"`
-	Superadmin   *bool                `json:"superadmin,omitempty"`
-	OrgAdmin     *bool                `json:"org_admin,omitempty"`
-	Certificates *[]string            `json:"certificates,omitempty"`
-	RateLimit    Optional[*RateLimit] `json:"rate_limit,omitzero"`
+	Name         *string `json:"name,omitempty"`
+	Organization *string `json:"organization,omitempty"`
+	AccountPatch
 }
 
-// AccountPatch is the body of PATCH /admin/v1/accounts/{name}: AccountBody
-// without name and organization, which cannot change. Null Password
-// removes it; null RateLimit returns to the server's default;
-// Certificates replaces the whole list.
+// AccountPatch is the body of PATCH /admin/v1/accounts/{name}: name and
+// organization cannot change. Null Password removes it; null RateLimit
+// returns to the server's default; Certificates replaces the whole list.
 type AccountPatch struct {
 	Kind         *string              `json:"kind,omitempty"`
 	Password     Optional[string]     `json:"password,omitzero"`
@@ -202,12 +195,10 @@ type GroupList struct {
 	Groups []Group `json:"groups"`
 }
 
-// GroupBody is the body of POST /admin/v1/groups.
+// GroupBody is the body of POST /admin/v1/groups: a patch plus the name.
 type GroupBody struct {
-	Name             *string `json:"name,omitempty"`
-	Title            *string `json:"title,omitempty"`
-	Description      *string `json:"description,omitempty"`
-	MaxContentLength *int64  `json:"max_content_length,omitempty"`
+	Name *string `json:"name,omitempty"`
+	GroupPatch
 }
 
 // GroupPatch is the body of PATCH /admin/v1/groups/{name}: a group's name
@@ -250,14 +241,11 @@ type CollectionList struct {
 	Collections []Collection `json:"collections"`
 }
 
-// CollectionBody is the body of POST /admin/v1/groups/{name}/collections.
-// Without ID the server generates one.
+// CollectionBody is the body of POST /admin/v1/groups/{name}/collections:
+// a patch plus the id. Without ID the server generates one.
 type CollectionBody struct {
-	ID          *string `json:"id,omitempty"`
-	Title       *string `json:"title,omitempty"`
-	Alias       *string `json:"alias,omitempty"`
-	Description *string `json:"description,omitempty"`
-	Policy      *Policy `json:"policy,omitempty"`
+	ID *string `json:"id,omitempty"`
+	CollectionPatch
 }
 
 // CollectionPatch is the body of PATCH on a collection. Policy replaces

@@ -192,7 +192,9 @@ type adminCmd struct {
 
 	userAgent string // "" for eitaxii-admin
 
-	api *client.Admin // built by connect
+	api  *client.Admin     // built by connect
+	keep client.CallOption // keeps each answer's body in raw
+	raw  []byte            // the last answer, for --json
 }
 
 // runAdmin implements `eitaxii admin` and returns the exit status.
@@ -453,6 +455,7 @@ func (a *adminCmd) connect() error {
 		return err
 	}
 	a.api = c.Admin()
+	a.keep = client.KeepBody(&a.raw)
 	return nil
 }
 

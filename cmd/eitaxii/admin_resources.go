@@ -25,24 +25,66 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
-// show prints data as JSON with --json, else calls table.
-func (a *adminCmd) show(data []byte, table func()) {
+// show prints the last answer as JSON with --json, else calls table.
+func (a *adminCmd) show(table func()) {
 	if a.json {
-		a.printJSON(data)
+		a.printJSON(a.raw)
 		return
 	}
 	table()
 }
 
-// deleted reports a deletion (204, no body) to people; scripts get nothing.
-func (a *adminCmd) deleted(what string) {
-	if !a.json {
+// printOne prints the answer v of a call that returned err.
+func printOne[T any](a *adminCmd, v *T, err error, print func(*T)) error {
+	if err != nil {
+		return err
+	}
+	a.show(func() { print(v) })
+	return nil
+}
+
+// printList prints a list answer as a table of one row per item.
+func printList[T any](a *adminCmd, list []T, err error, header []string, row func(*T) []string) error {
+	if err != nil {
+		return err
+	}
+	a.show(func() {
+		var rows [][]string
+		for i := range list {
+			rows = append(rows, row(&list[i]))
+		}
+		a.table(header, rows)
+	})
+	return nil
+}
+
+// deleted reports a deletion (204, no body) that returned err to people;
+// scripts get nothing.
+func (a *adminCmd) deleted(err error, what string) error {
+	if err == nil && !a.json {
 		fmt.Fprintf(a.e.stdout, "deleted %s\n", what)
 	}
+	return err
 }
 
 func unknownVerb(resource, verb string) error {
 	return usagef(resource, "%s: unknown verb %q", resource, verb)
+}
+
+// arity is how many positional arguments a verb takes.
+type arity struct{ min, max int }
+
+// crudVerbs are the verbs of a resource named by one argument.
+var crudVerbs = map[string]arity{"list": {0, 0}, "show": {1, 1}, "create": {1, 1}, "update": {1, 1}, "delete": {1, 1}}
+
+// parseVerbOf parses the arguments of verb, one of verbs, after the
+// resource's flags are defined on fs.
+func (a *adminCmd) parseVerbOf(fs *flag.FlagSet, resource, verb string, args []string, verbs map[string]arity) ([]string, error) {
+	n, ok := verbs[verb]
+	if !ok {
+		return nil, unknownVerb(resource, verb)
+	}
+	return a.parseVerb(fs, resource, args, n.min, n.max)
 }
 
 // me implements `admin me`.
@@ -55,12 +97,8 @@ func (a *adminCmd) me(args []string) error {
 	if err := a.connect(); err != nil {
 		return err
 	}
-	var data []byte
-	me, err := a.api.Me(a.ctx, client.KeepBody(&data))
-	if err != nil {
-		return err
-	}
-	a.show(data, func() {
+	me, err := a.api.Me(a.ctx, a.keep)
+	return printOne(a, me, err, func(me *client.Me) {
 		var groups []string
 		for _, g := range sortedKeys(me.Groups) {
 			groups = append(groups, g+" ("+string(me.Groups[g])+")")
@@ -76,7 +114,6 @@ func (a *adminCmd) me(args []string) error {
 			"superadmin", yesNo(me.Account.Superadmin), "org admin", yesNo(me.Account.OrgAdmin),
 			"groups", strings.Join(groups, ", "))
 	})
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -94,16 +131,7 @@ func (a *adminCmd) orgs(verb string, args []string) error {
 	fs := newAdminFlagSet(verb)
 	a.globalFlags(fs, true)
 	title := fs.String("title", "", "title")
-	var pos []string
-	var err error
-	switch verb {
-	case "list":
-		pos, err = a.parseVerb(fs, res, args, 0, 0)
-	case "show", "create", "update", "delete":
-		pos, err = a.parseVerb(fs, res, args, 1, 1)
-	default:
-		return unknownVerb(res, verb)
-	}
+	pos, err := a.parseVerbOf(fs, res, verb, args, crudVerbs)
 	if err != nil {
 		return err
 	}
@@ -118,42 +146,24 @@ func (a *adminCmd) orgs(verb string, args []string) error {
 		return err
 	}
 	var org *client.Organization
-	var data []byte
-	keep := client.KeepBody(&data)
 	switch verb {
 	case "list":
-		list, err := a.api.Organizations(a.ctx, keep)
-		if err != nil {
-			return err
-		}
-		a.show(data, func() {
-			var rows [][]string
-			for _, o := range list {
-				rows = append(rows, []string{o.Name, o.Title, o.IdentityID, when(o.Created)})
-			}
-			a.table([]string{"NAME", "TITLE", "IDENTITY", "CREATED"}, rows)
+		list, err := a.api.Organizations(a.ctx, a.keep)
+		return printList(a, list, err, []string{"NAME", "TITLE", "IDENTITY", "CREATED"}, func(o *client.Organization) []string {
+			return []string{o.Name, o.Title, o.IdentityID, when(o.Created)}
 		})
-		return nil
 	case "show":
-		org, err = a.api.Organization(a.ctx, pos[0], keep)
+		org, err = a.api.Organization(a.ctx, pos[0], a.keep)
 	case "create":
-		org, err = a.api.CreateOrganization(a.ctx, client.OrganizationBody{Name: &pos[0], Title: title}, keep)
+		org, err = a.api.CreateOrganization(a.ctx, client.OrganizationBody{Name: &pos[0], Title: title}, a.keep)
 	case "update":
-		org, err = a.api.UpdateOrganization(a.ctx, pos[0], client.OrganizationPatch{Title: title}, keep)
+		org, err = a.api.UpdateOrganization(a.ctx, pos[0], client.OrganizationPatch{Title: title}, a.keep)
 	case "delete":
-		if err := a.api.DeleteOrganization(a.ctx, pos[0]); err != nil {
-			return err
-		}
-		a.deleted("organization " + pos[0])
-		return nil
+		return a.deleted(a.api.DeleteOrganization(a.ctx, pos[0]), "organization "+pos[0])
 	}
-	if err != nil {
-		return err
-	}
-	a.show(data, func() {
-		a.fields("name", org.Name, "title", org.Title, "identity", org.IdentityID, "created", when(org.Created))
+	return printOne(a, org, err, func(o *client.Organization) {
+		a.fields("name", o.Name, "title", o.Title, "identity", o.IdentityID, "created", when(o.Created))
 	})
-	return nil
 }
 
 // accounts implements `admin accounts VERB`.
@@ -183,16 +193,7 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 	defaultRate := fs.Bool("default-rate", false, "the server's default rate limit")
 	noPassword := fs.Bool("no-password", false, "remove the password")
 
-	var pos []string
-	var err error
-	switch verb {
-	case "list":
-		pos, err = a.parseVerb(fs, res, args, 0, 0)
-	case "show", "create", "update", "delete":
-		pos, err = a.parseVerb(fs, res, args, 1, 1)
-	default:
-		return unknownVerb(res, verb)
-	}
+	pos, err := a.parseVerbOf(fs, res, verb, args, crudVerbs)
 	if err != nil {
 		return err
 	}
@@ -221,45 +222,23 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 		return usagef(res, "accounts %s: --rate and --burst must not be negative", verb)
 	}
 
+	if !edit {
+		if err := a.connect(); err != nil {
+			return err
+		}
+	}
 	var acct *client.Account
-	var data []byte
-	keep := client.KeepBody(&data)
 	switch verb {
 	case "list":
-		if err := a.connect(); err != nil {
-			return err
-		}
-		list, err := a.api.Accounts(a.ctx, *org, keep)
-		if err != nil {
-			return err
-		}
-		a.show(data, func() {
-			var rows [][]string
-			for _, x := range list {
-				status := "active"
-				if x.Disabled {
-					status = "disabled"
-				}
-				rows = append(rows, []string{x.Name, x.Organization, x.Kind, adminRoles(&x), status,
-					yesNo(x.HasPassword), strconv.Itoa(len(x.Certificates)), rateText(x.RateLimit), when(x.Created)})
-			}
-			a.table([]string{"NAME", "ORGANIZATION", "KIND", "ADMIN", "STATUS", "PASSWORD", "CERTS", "RATE LIMIT", "CREATED"}, rows)
+		list, err := a.api.Accounts(a.ctx, *org, a.keep)
+		return printList(a, list, err, []string{"NAME", "ORGANIZATION", "KIND", "ADMIN", "STATUS", "PASSWORD", "CERTS", "RATE LIMIT", "CREATED"}, func(x *client.Account) []string {
+			return []string{x.Name, x.Organization, x.Kind, adminRoles(x), accountStatus(x),
+				yesNo(x.HasPassword), strconv.Itoa(len(x.Certificates)), rateText(x.RateLimit), when(x.Created)}
 		})
-		return nil
 	case "show":
-		if err := a.connect(); err != nil {
-			return err
-		}
-		acct, err = a.api.Account(a.ctx, pos[0], keep)
+		acct, err = a.api.Account(a.ctx, pos[0], a.keep)
 	case "delete":
-		if err := a.connect(); err != nil {
-			return err
-		}
-		if err := a.api.DeleteAccount(a.ctx, pos[0]); err != nil {
-			return err
-		}
-		a.deleted("account " + pos[0])
-		return nil
+		return a.deleted(a.api.DeleteAccount(a.ctx, pos[0]), "account "+pos[0])
 	case "create", "update":
 		// The fields of both bodies; create adds name and organization.
 		var patch client.AccountPatch
@@ -313,8 +292,7 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 			patch.Password = client.Some(p)
 		}
 		if verb == "create" {
-			body := client.AccountBody{Name: &pos[0], Kind: patch.Kind, Password: patch.Password, Disabled: patch.Disabled,
-				Superadmin: patch.Superadmin, OrgAdmin: patch.OrgAdmin, RateLimit: patch.RateLimit}
+			body := client.AccountBody{Name: &pos[0], AccountPatch: patch}
 			if *org != "" {
 				// Without it, an organization admin creates in its own.
 				body.Organization = org
@@ -322,7 +300,7 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 			if len(add) > 0 {
 				body.Certificates = &add
 			}
-			acct, err = a.api.CreateAccount(a.ctx, body, keep)
+			acct, err = a.api.CreateAccount(a.ctx, body, a.keep)
 			break
 		}
 		if len(add) > 0 || len(remove) > 0 {
@@ -345,21 +323,20 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 		if patch == (client.AccountPatch{}) {
 			return usagef(res, "accounts update: nothing to change")
 		}
-		acct, err = a.api.UpdateAccount(a.ctx, pos[0], patch, keep)
+		acct, err = a.api.UpdateAccount(a.ctx, pos[0], patch, a.keep)
 	}
-	if err != nil {
-		return err
-	}
-	a.show(data, func() {
-		status := "active"
-		if acct.Disabled {
-			status = "disabled"
-		}
-		a.fields("name", acct.Name, "organization", acct.Organization, "kind", acct.Kind, "status", status,
+	return printOne(a, acct, err, func(acct *client.Account) {
+		a.fields("name", acct.Name, "organization", acct.Organization, "kind", acct.Kind, "status", accountStatus(acct),
 			"superadmin", yesNo(acct.Superadmin), "org admin", yesNo(acct.OrgAdmin), "password", yesNo(acct.HasPassword),
 			"certificates", strings.Join(acct.Certificates, " "), "rate limit", rateText(acct.RateLimit), "created", when(acct.Created))
 	})
-	return nil
+}
+
+func accountStatus(x *client.Account) string {
+	if x.Disabled {
+		return "disabled"
+	}
+	return "active"
 }
 
 func adminRoles(x *client.Account) string {
@@ -443,16 +420,7 @@ func (a *adminCmd) tokens(verb string, args []string) error {
 	name := fs.String("name", "", "token name")
 	expiresIn := fs.String("expires-in", "", "lifetime")
 	all := fs.Bool("all", false, "revoke every token of the account")
-	var pos []string
-	var err error
-	switch verb {
-	case "list", "create":
-		pos, err = a.parseVerb(fs, res, args, 1, 1)
-	case "revoke":
-		pos, err = a.parseVerb(fs, res, args, 1, 2)
-	default:
-		return unknownVerb(res, verb)
-	}
+	pos, err := a.parseVerbOf(fs, res, verb, args, map[string]arity{"list": {1, 1}, "create": {1, 1}, "revoke": {1, 2}})
 	if err != nil {
 		return err
 	}
@@ -483,48 +451,35 @@ func (a *adminCmd) tokens(verb string, args []string) error {
 	if err := a.connect(); err != nil {
 		return err
 	}
-	var data []byte
-	keep := client.KeepBody(&data)
 	switch verb {
 	case "list":
-		list, err := a.api.Tokens(a.ctx, pos[0], keep)
-		if err != nil {
-			return err
-		}
+		list, err := a.api.Tokens(a.ctx, pos[0], a.keep)
 		now := time.Now()
-		a.show(data, func() {
-			var rows [][]string
-			for _, t := range list {
-				status := "active"
-				switch {
-				case t.Revoked:
-					status = "revoked"
-				case !t.Expires.IsZero() && !now.Before(t.Expires):
-					status = "expired"
-				}
-				rows = append(rows, []string{t.ID, t.Name, status, when(t.Created), when(t.Expires), when(t.LastUsed)})
+		return printList(a, list, err, []string{"ID", "NAME", "STATUS", "CREATED", "EXPIRES", "LAST USED"}, func(t *client.Token) []string {
+			status := "active"
+			switch {
+			case t.Revoked:
+				status = "revoked"
+			case !t.Expires.IsZero() && !now.Before(t.Expires):
+				status = "expired"
 			}
-			a.table([]string{"ID", "NAME", "STATUS", "CREATED", "EXPIRES", "LAST USED"}, rows)
+			return []string{t.ID, t.Name, status, when(t.Created), when(t.Expires), when(t.LastUsed)}
 		})
 	case "create":
-		tok, err := a.api.CreateToken(a.ctx, pos[0], body, keep)
-		if err != nil {
-			return err
-		}
-		a.show(data, func() {
+		tok, err := a.api.CreateToken(a.ctx, pos[0], body, a.keep)
+		err = printOne(a, tok, err, func(tok *client.NewToken) {
 			a.fields("token", tok.Token, "id", tok.ID, "account", pos[0], "name", tok.Name, "expires", when(tok.Expires))
 		})
-		fmt.Fprintln(a.e.stderr, "Copy the token now: it is not shown again (the server keeps only its hash).")
+		if err == nil {
+			fmt.Fprintln(a.e.stderr, "Copy the token now: it is not shown again (the server keeps only its hash).")
+		}
+		return err
 	case "revoke":
 		if *all {
-			n, err := a.api.RevokeAllTokens(a.ctx, pos[0], keep)
-			if err != nil {
-				return err
-			}
-			a.show(data, func() {
-				fmt.Fprintf(a.e.stdout, "revoked %d tokens of %s\n", n, pos[0])
+			n, err := a.api.RevokeAllTokens(a.ctx, pos[0], a.keep)
+			return printOne(a, &n, err, func(n *int) {
+				fmt.Fprintf(a.e.stdout, "revoked %d tokens of %s\n", *n, pos[0])
 			})
-			return nil
 		}
 		if err := a.api.RevokeToken(a.ctx, pos[0], pos[1]); err != nil {
 			return err
@@ -544,16 +499,7 @@ func (a *adminCmd) groups(verb string, args []string) error {
 	title := fs.String("title", "", "title")
 	description := fs.String("description", "", "description")
 	maxContent := fs.Int64("max-content-length", 0, "bytes")
-	var pos []string
-	var err error
-	switch verb {
-	case "list":
-		pos, err = a.parseVerb(fs, res, args, 0, 0)
-	case "show", "create", "update", "delete":
-		pos, err = a.parseVerb(fs, res, args, 1, 1)
-	default:
-		return unknownVerb(res, verb)
-	}
+	pos, err := a.parseVerbOf(fs, res, verb, args, crudVerbs)
 	if err != nil {
 		return err
 	}
@@ -581,40 +527,22 @@ func (a *adminCmd) groups(verb string, args []string) error {
 		return err
 	}
 	var g *client.Group
-	var data []byte
-	keep := client.KeepBody(&data)
 	switch verb {
 	case "list":
-		list, err := a.api.Groups(a.ctx, keep)
-		if err != nil {
-			return err
-		}
-		a.show(data, func() {
-			var rows [][]string
-			for _, g := range list {
-				rows = append(rows, []string{g.Name, g.Title, strconv.Itoa(len(g.Members)), strconv.FormatInt(g.MaxContentLength, 10), when(g.Created)})
-			}
-			a.table([]string{"NAME", "TITLE", "MEMBERS", "MAX CONTENT LENGTH", "CREATED"}, rows)
+		list, err := a.api.Groups(a.ctx, a.keep)
+		return printList(a, list, err, []string{"NAME", "TITLE", "MEMBERS", "MAX CONTENT LENGTH", "CREATED"}, func(g *client.Group) []string {
+			return []string{g.Name, g.Title, strconv.Itoa(len(g.Members)), strconv.FormatInt(g.MaxContentLength, 10), when(g.Created)}
 		})
-		return nil
 	case "show":
-		g, err = a.api.Group(a.ctx, pos[0], keep)
+		g, err = a.api.Group(a.ctx, pos[0], a.keep)
 	case "delete":
-		if err := a.api.DeleteGroup(a.ctx, pos[0]); err != nil {
-			return err
-		}
-		a.deleted("group " + pos[0])
-		return nil
+		return a.deleted(a.api.DeleteGroup(a.ctx, pos[0]), "group "+pos[0])
 	case "create":
-		g, err = a.api.CreateGroup(a.ctx, client.GroupBody{Name: &pos[0], Title: body.Title, Description: body.Description,
-			MaxContentLength: body.MaxContentLength}, keep)
+		g, err = a.api.CreateGroup(a.ctx, client.GroupBody{Name: &pos[0], GroupPatch: body}, a.keep)
 	case "update":
-		g, err = a.api.UpdateGroup(a.ctx, pos[0], body, keep)
+		g, err = a.api.UpdateGroup(a.ctx, pos[0], body, a.keep)
 	}
-	if err != nil {
-		return err
-	}
-	a.show(data, func() {
+	return printOne(a, g, err, func(g *client.Group) {
 		var members []string
 		for _, m := range sortedKeys(g.Members) {
 			members = append(members, m+" ("+string(g.Members[m])+")")
@@ -623,7 +551,6 @@ func (a *adminCmd) groups(verb string, args []string) error {
 			"max content length", strconv.FormatInt(g.MaxContentLength, 10), "identity", g.IdentityID,
 			"members", strings.Join(members, ", "), "created", when(g.Created))
 	})
-	return nil
 }
 
 // members implements `admin members VERB`.
@@ -631,18 +558,7 @@ func (a *adminCmd) members(verb string, args []string) error {
 	const res = "members"
 	fs := newAdminFlagSet(verb)
 	a.globalFlags(fs, true)
-	var pos []string
-	var err error
-	switch verb {
-	case "list":
-		pos, err = a.parseVerb(fs, res, args, 1, 1)
-	case "set":
-		pos, err = a.parseVerb(fs, res, args, 3, 3)
-	case "remove":
-		pos, err = a.parseVerb(fs, res, args, 2, 2)
-	default:
-		return unknownVerb(res, verb)
-	}
+	pos, err := a.parseVerbOf(fs, res, verb, args, map[string]arity{"list": {1, 1}, "set": {3, 3}, "remove": {2, 2}})
 	if err != nil {
 		return err
 	}
@@ -650,28 +566,22 @@ func (a *adminCmd) members(verb string, args []string) error {
 		return err
 	}
 	var g *client.Group
-	var data []byte
-	keep := client.KeepBody(&data)
 	switch verb {
 	case "list":
-		g, err = a.api.Group(a.ctx, pos[0], keep)
+		g, err = a.api.Group(a.ctx, pos[0], a.keep)
 	case "set":
-		g, err = a.api.SetMember(a.ctx, pos[0], pos[1], client.Role(pos[2]), keep)
+		g, err = a.api.SetMember(a.ctx, pos[0], pos[1], client.Role(pos[2]), a.keep)
 	case "remove":
-		g, err = a.api.RemoveMember(a.ctx, pos[0], pos[1], keep)
-	}
-	if err != nil {
-		return err
+		g, err = a.api.RemoveMember(a.ctx, pos[0], pos[1], a.keep)
 	}
 	// The API answers with the group, which --json prints whole.
-	a.show(data, func() {
+	return printOne(a, g, err, func(g *client.Group) {
 		var rows [][]string
 		for _, m := range sortedKeys(g.Members) {
 			rows = append(rows, []string{m, string(g.Members[m])})
 		}
 		a.table([]string{"ACCOUNT", "ROLE"}, rows)
 	})
-	return nil
 }
 
 // collections implements `admin collections VERB`.
@@ -689,18 +599,7 @@ func (a *adminCmd) collections(verb string, args []string) error {
 	fs.BoolVar(&p.Anonymize, "anonymize", false, "anonymize publishers")
 	fs.StringVar((*string)(&p.ReadRole), "read-role", "", "role")
 	fs.StringVar((*string)(&p.WriteRole), "write-role", "", "role")
-	var pos []string
-	var err error
-	switch verb {
-	case "list":
-		pos, err = a.parseVerb(fs, res, args, 1, 1)
-	case "create":
-		pos, err = a.parseVerb(fs, res, args, 1, 2)
-	case "show", "update", "delete":
-		pos, err = a.parseVerb(fs, res, args, 2, 2)
-	default:
-		return unknownVerb(res, verb)
-	}
+	pos, err := a.parseVerbOf(fs, res, verb, args, map[string]arity{"list": {1, 1}, "create": {1, 2}, "show": {2, 2}, "update": {2, 2}, "delete": {2, 2}})
 	if err != nil {
 		return err
 	}
@@ -732,32 +631,18 @@ func (a *adminCmd) collections(verb string, args []string) error {
 		return err
 	}
 	var c *client.Collection
-	var data []byte
-	keep := client.KeepBody(&data)
 	switch verb {
 	case "list":
-		list, err := a.api.Collections(a.ctx, pos[0], keep)
-		if err != nil {
-			return err
-		}
-		a.show(data, func() {
-			var rows [][]string
-			for _, c := range list {
-				rows = append(rows, []string{c.ID, c.Alias, c.Title, roleOr(c.Policy.ReadRole, "reader"), roleOr(c.Policy.WriteRole, "publisher"), policyText(&c.Policy)})
-			}
-			a.table([]string{"ID", "ALIAS", "TITLE", "READ", "WRITE", "POLICY"}, rows)
+		list, err := a.api.Collections(a.ctx, pos[0], a.keep)
+		return printList(a, list, err, []string{"ID", "ALIAS", "TITLE", "READ", "WRITE", "POLICY"}, func(c *client.Collection) []string {
+			return []string{c.ID, c.Alias, c.Title, roleOr(c.Policy.ReadRole, "reader"), roleOr(c.Policy.WriteRole, "publisher"), policyText(&c.Policy)}
 		})
-		return nil
 	case "show":
-		c, err = a.api.Collection(a.ctx, pos[0], pos[1], keep)
+		c, err = a.api.Collection(a.ctx, pos[0], pos[1], a.keep)
 	case "delete":
-		if err := a.api.DeleteCollection(a.ctx, pos[0], pos[1]); err != nil {
-			return err
-		}
-		a.deleted("collection " + pos[1] + " and every object in it")
-		return nil
+		return a.deleted(a.api.DeleteCollection(a.ctx, pos[0], pos[1]), "collection "+pos[1]+" and every object in it")
 	case "create":
-		body := client.CollectionBody{Title: title}
+		body := client.CollectionBody{CollectionPatch: client.CollectionPatch{Title: title}}
 		if len(pos) == 2 {
 			body.ID = &pos[1]
 		}
@@ -770,7 +655,7 @@ func (a *adminCmd) collections(verb string, args []string) error {
 		if policySet {
 			body.Policy = &p
 		}
-		c, err = a.api.CreateCollection(a.ctx, pos[0], body, keep)
+		c, err = a.api.CreateCollection(a.ctx, pos[0], body, a.keep)
 	case "update":
 		if policySet {
 			// The API replaces the whole policy: change only what the
@@ -800,17 +685,13 @@ func (a *adminCmd) collections(verb string, args []string) error {
 			}
 			patch.Policy = &np
 		}
-		c, err = a.api.UpdateCollection(a.ctx, pos[0], pos[1], patch, keep)
+		c, err = a.api.UpdateCollection(a.ctx, pos[0], pos[1], patch, a.keep)
 	}
-	if err != nil {
-		return err
-	}
-	a.show(data, func() {
+	return printOne(a, c, err, func(c *client.Collection) {
 		a.fields("id", c.ID, "group", c.APIRoot, "title", c.Title, "alias", c.Alias, "description", c.Description,
 			"read role", roleOr(c.Policy.ReadRole, "reader"), "write role", roleOr(c.Policy.WriteRole, "publisher"),
 			"policy", policyText(&c.Policy))
 	})
-	return nil
 }
 
 func roleOr(r client.Role, def string) string {
@@ -881,14 +762,13 @@ func (a *adminCmd) audit(args []string) error {
 	}
 	// The rows are printed as the server sent them, members this client
 	// does not know included.
-	var data []byte
-	if _, err := a.api.Audit(a.ctx, q, client.KeepBody(&data)); err != nil {
+	if _, err := a.api.Audit(a.ctx, q, a.keep); err != nil {
 		return err
 	}
 	var page struct {
 		Events []json.RawMessage `json:"events"`
 	}
-	if err := json.Unmarshal(data, &page); err != nil {
+	if err := json.Unmarshal(a.raw, &page); err != nil {
 		return fmt.Errorf("audit: unexpected answer: %w", err)
 	}
 	var buf bytes.Buffer

@@ -50,10 +50,13 @@ type Options struct {
 	// HTTPClient sends the requests; nil means http.DefaultClient. Its
 	// Timeout bounds every call except Backup, which streams.
 	HTTPClient *http.Client
-	// Exactly one of Username (with Password) and Token, or neither (a
-	// client certificate in HTTPClient's transport, or no credentials).
+	// At most one of Username (with Password), Token and Authorization;
+	// none for a client certificate in HTTPClient's transport, or no
+	// credentials. Authorization is a ready header value ("Basic ...",
+	// "Bearer ..."), for a caller that already holds one.
 	Username, Password string
 	Token              string
+	Authorization      string
 	// UserAgent is sent as User-Agent when not empty.
 	UserAgent string
 	// MaxResponse bounds a successful answer's body; 0 means
@@ -81,8 +84,8 @@ func New(baseURL string, opts Options) (*Client, error) {
 	if u.User != nil {
 		return nil, errors.New("client: put no credentials in the URL")
 	}
-	if opts.Token != "" && (opts.Username != "" || opts.Password != "") {
-		return nil, errors.New("client: give a user name and password or a token, not both")
+	if n := btoi(opts.Token != "") + btoi(opts.Username != "" || opts.Password != "") + btoi(opts.Authorization != ""); n > 1 {
+		return nil, errors.New("client: give one of a user name and password, a token or an Authorization header")
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
@@ -94,12 +97,21 @@ func New(baseURL string, opts Options) (*Client, error) {
 		c.maxRes = DefaultMaxResponse
 	}
 	switch {
+	case opts.Authorization != "":
+		c.authz = opts.Authorization
 	case opts.Token != "":
 		c.authz = "Bearer " + opts.Token
 	case opts.Username != "":
 		c.authz = "Basic " + base64.StdEncoding.EncodeToString([]byte(opts.Username+":"+opts.Password))
 	}
 	return c, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // BaseURL returns the server's URL as New normalized it (no trailing

@@ -11,11 +11,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/stix"
+	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
 	"golang.org/x/crypto/bcrypt"
@@ -298,6 +301,46 @@ func TestOptional(t *testing.T) {
 			if back.Password.Set != tc.p.Password.Set || back.Password.Null != tc.p.Password.Null || back.Password.Value != tc.p.Password.Value ||
 				back.RateLimit.Set != tc.p.RateLimit.Set || back.RateLimit.Null != tc.p.RateLimit.Null {
 				t.Fatalf("Unmarshal(%s) = %+v, want %+v", b, back, tc.p)
+			}
+		})
+	}
+}
+
+// Ensure that the client's copies of types the server answers with
+// straight from the store (audit rows, statuses) have every member the
+// store's have, spelled the same: a row decoded strictly and encoded again
+// is the same JSON.
+func TestWire_MatchesStore(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		server any
+		client any
+	}{
+		{"AuditEvent", store.AuditEvent{Time: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC), Action: "publish", Account: "a", Organization: "o",
+			Group: "g", Collection: "c", StatusID: "s", Objects: []store.ObjectRef{{ID: "indicator--x", Version: "v"}}, Count: 1,
+			DateAddedFirst: "f", DateAddedLast: "l", Target: "t", Detail: "d", RemoteAddr: "r"}, &client.AuditEvent{}},
+		{"Status", store.Status{ID: "s", Status: "complete", RequestTimestamp: "r", TotalCount: 3, SuccessCount: 1,
+			Successes: []store.StatusDetail{{ID: "i", Version: "v", Message: "m"}}, FailureCount: 1, Failures: []store.StatusDetail{{ID: "j", Version: "v"}},
+			PendingCount: 1, Pendings: []store.StatusDetail{{ID: "k", Version: "v"}}}, &client.Status{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := json.Marshal(tc.server)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Every member set: a member the client lacks is an unknown field.
+			var members map[string]any
+			if err := json.Unmarshal(want, &members); err != nil || reflect.TypeOf(tc.server).NumField() != len(members) {
+				t.Fatalf("%s: %d members encoded, %d fields: populate every field", want, len(members), reflect.TypeOf(tc.server).NumField())
+			}
+			d := json.NewDecoder(bytes.NewReader(want))
+			d.DisallowUnknownFields()
+			if err := d.Decode(tc.client); err != nil {
+				t.Fatalf("client decodes %s: %v", want, err)
+			}
+			got, err := json.Marshal(tc.client)
+			if err != nil || string(got) != string(want) {
+				t.Fatalf("client encodes\n%s\nwant\n%s (%v)", got, want, err)
 			}
 		})
 	}

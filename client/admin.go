@@ -31,7 +31,7 @@ func AdminPath(segments ...string) string {
 	return b.String()
 }
 
-// adminCall sends one admin request: in, if not nil, as a JSON body; the
+// call sends one admin request: in, if not nil, as a JSON body; the
 // answer decoded into out, if not nil.
 func (a *Admin) call(ctx context.Context, method, path string, query url.Values, in, out any, opts []CallOption) error {
 	k := &call{method: method, ref: path, query: query, accept: MediaJSON}

@@ -241,6 +241,14 @@ func TestTAXII_AddAndPage(t *testing.T) {
 		t.Fatalf("Manifest = %+v, %v", m, err)
 	}
 
+	const first = "indicator--6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b10"
+	if e, err := c.Object(ctx, "demo", collID, first, client.Filter{}); err != nil || len(e.Objects) != 1 || !bytes.Contains(e.Objects[0], []byte(first)) {
+		t.Fatalf("Object = %+v, %v", e, err)
+	}
+	if v, err := c.Versions(ctx, "demo", collID, first, client.Filter{}); err != nil || len(v.Versions) != 1 || v.Versions[0] != "2026-01-01T00:00:00.000Z" {
+		t.Fatalf("Versions = %+v, %v", v, err)
+	}
+
 	// A bad next token is the server's 400, typed.
 	_, err = c.Objects(ctx, "demo", collID, client.Filter{Next: "not-a-token"})
 	wantStatus(t, err, http.StatusBadRequest)

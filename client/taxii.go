@@ -9,7 +9,9 @@ import (
 	"strings"
 )
 
-// TAXII 2.1 resources as the server sends them (taxii21-conformance.md).
+// TAXII 2.1 resources as the server sends them (taxii21-conformance.md):
+// the server's handlers encode these types, so what the client decodes is
+// what the server means.
 
 // Discovery is the discovery resource (§4.1.1). APIRoots are URLs as the
 // server gives them; pass one to the API root calls as it is.
@@ -39,6 +41,19 @@ type CollectionResource struct {
 	CanRead     bool     `json:"can_read"`
 	CanWrite    bool     `json:"can_write"`
 	MediaTypes  []string `json:"media_types"`
+}
+
+// Collections is the collections resource (§5.1.1); none is an absent
+// member, as the spec shows it.
+type Collections struct {
+	Collections []CollectionResource `json:"collections,omitempty"`
+}
+
+// Versions is a page of an object's versions (§5.7.1).
+type Versions struct {
+	More     bool     `json:"more,omitempty"`
+	Next     string   `json:"next,omitempty"`
+	Versions []string `json:"versions,omitempty"`
 }
 
 // Envelope is a page of objects (§3.7). Objects are the stored bytes,
@@ -181,9 +196,7 @@ func (c *Client) APIRoot(ctx context.Context, root string) (*APIRoot, error) {
 // Collections is GET {root}/collections/: the collections the caller may
 // see (none is an empty list).
 func (c *Client) Collections(ctx context.Context, root string) ([]CollectionResource, error) {
-	var r struct {
-		Collections []CollectionResource `json:"collections"`
-	}
+	var r Collections
 	if _, err := c.taxiiGet(ctx, c.apiRootPath(root)+"collections/", nil, &r); err != nil {
 		return nil, err
 	}
@@ -224,6 +237,27 @@ func (c *Client) Manifest(ctx context.Context, root, id string, f Filter) (*Mani
 	}
 	m.DateAddedFirst, m.DateAddedLast = h.Get("X-TAXII-Date-Added-First"), h.Get("X-TAXII-Date-Added-Last")
 	return &m, nil
+}
+
+// Object is GET {root}/collections/{id}/objects/{object}/: a page of the
+// object's versions that f selects (the latest by default).
+func (c *Client) Object(ctx context.Context, root, id, object string, f Filter) (*Envelope, error) {
+	var e Envelope
+	h, err := c.taxiiGet(ctx, c.collectionPath(root, id)+"objects/"+url.PathEscape(object)+"/", f.values(), &e)
+	if err != nil {
+		return nil, err
+	}
+	e.DateAddedFirst, e.DateAddedLast = h.Get("X-TAXII-Date-Added-First"), h.Get("X-TAXII-Date-Added-Last")
+	return &e, nil
+}
+
+// Versions is GET {root}/collections/{id}/objects/{object}/versions/.
+func (c *Client) Versions(ctx context.Context, root, id, object string, f Filter) (*Versions, error) {
+	var v Versions
+	if _, err := c.taxiiGet(ctx, c.collectionPath(root, id)+"objects/"+url.PathEscape(object)+"/versions/", f.values(), &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // AddObjects is POST {root}/collections/{id}/objects/ with envelope, the

@@ -229,8 +229,9 @@ func (s *suite) TestDB_ReadChanges_Order(t *testing.T) {
 	if n, err := db.DeleteObject(ctx, collA, a1.Header.ID, store.Filter{}); err != nil || n != 2 {
 		t.Fatalf("DeleteObject(all) = %d, %v", n, err)
 	}
-	db.MustAdd(t, collA, a2)                               // 8
-	cVersion := dateAdded(3).Format(store.TimestampLayout) // an SCO's version is its first date_added
+	db.MustAdd(t, collA, a2) // 8
+	// An SCO's version is its first date_added.
+	cVersion := dateAdded(3).Format(store.TimestampLayout)
 
 	// The additions that remain are the stored versions; a deleted one's
 	// addition is gone, its tombstone remains.
@@ -465,12 +466,14 @@ func (s *suite) TestDB_PruneDeletions(t *testing.T) {
 	db.MustCollection(t, apiRoot, collA)
 	db.MustCollection(t, apiRoot, collB)
 	x, y := indicator(t, stixID("indicator", 1), created), indicator(t, stixID("indicator", 2), created)
-	db.MustAdd(t, collA, x, y)                                                          // cursors t0, t0+1µs
-	if _, err := db.DeleteObject(ctx, collA, x.Header.ID, store.Filter{}); err != nil { // t0+2µs
+	db.MustAdd(t, collA, x, y) // cursors t0, t0+1µs
+	// Tombstone at t0+2µs.
+	if _, err := db.DeleteObject(ctx, collA, x.Header.ID, store.Filter{}); err != nil {
 		t.Fatal(err)
 	}
 	db.MustAdd(t, collB, x)
-	if _, err := db.DeleteObject(ctx, collB, x.Header.ID, store.Filter{}); err != nil { // t0+1µs in B
+	// Tombstone at t0+1µs in B.
+	if _, err := db.DeleteObject(ctx, collB, x.Header.ID, store.Filter{}); err != nil {
 		t.Fatal(err)
 	}
 	later := t0.Add(time.Hour)

@@ -157,10 +157,17 @@ func (db *DB) ReadChanges(ctx context.Context, collID string, after time.Time, l
 // cursor pruned (for ChangePage.Gap). It returns how many it deleted.
 func (db *DB) PruneDeletions(ctx context.Context, before time.Time) (int, error) {
 	limit := max(before.UnixMicro(), 0)
+	// Only collections with something to prune get a write transaction:
+	// each costs a commit, and most collections delete nothing.
 	var ids [][]byte
 	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketC).ForEachBucket(func(k []byte) error {
-			ids = append(ids, bytes.Clone(k))
+		c := tx.Bucket(bucketC)
+		return c.ForEachBucket(func(k []byte) error {
+			if d := c.Bucket(k).Bucket(bucketDeleted); d != nil {
+				if first, _ := d.Cursor().First(); len(first) == 8 && int64(binary.BigEndian.Uint64(first)) < limit {
+					ids = append(ids, bytes.Clone(k))
+				}
+			}
 			return nil
 		})
 	})

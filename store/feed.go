@@ -2,21 +2,24 @@ package store
 
 import "time"
 
-// Cursors. A cursor is a position in one collection's change order, a
-// time.Time at µs precision in UTC. Every change to a collection draws its
-// cursor from the collection's date_added sequence (unique and strictly
-// increasing: max(clock, last + 1µs)): an added version's cursor is its
-// date_added, and a deletion gets a fresh value of its own for each
-// version it deletes. Additions and deletions therefore interleave in one
-// order, the order in which they were committed, and a version deleted and
-// added again appears as an addition, a deletion, then a new addition with
-// a new date_added. The zero time is the position before every change.
-
 // MaxChanges is the most changes one ReadChanges call returns; a limit
 // below 1 or above it reads MaxChanges.
 const MaxChanges = 1000
 
-// Change is one entry of a collection's change feed.
+// Change is one entry of a collection's change feed: a version added or a
+// version deleted, at a cursor.
+//
+// A cursor is a position in one collection's change order, a time.Time at
+// µs precision in UTC. Every change to a collection draws its cursor from
+// the collection's date_added sequence (unique and strictly increasing:
+// max(clock, last + 1µs)): an added version's cursor is its date_added,
+// and a deletion gets a fresh value of its own for each version it
+// deletes. Additions and deletions therefore interleave in one order, the
+// order in which they were committed, and a version deleted and added
+// again appears as its deletion, then a new addition with a new
+// date_added. (An addition whose version was deleted since is no longer
+// read: only its deletion is.) The zero time is the position before every
+// change.
 type Change struct {
 	// Cursor is the change's position: the version's date_added for an
 	// addition, the deletion's own value for a deletion.

@@ -1,5 +1,6 @@
 // Package store is eitaxii's storage contract: the types the server keeps
-// (collections, object versions, statuses, the directory, the audit log),
+// (collections, object versions and their change feed, statuses, the
+// directory, the audit log),
 // the interfaces a backend implements (Store, DirectoryTx) and the errors
 // their methods return. It imports no database; the bbolt backend is
 // store/bolt, and a backend is chosen in cmd only.
@@ -82,18 +83,19 @@ type Store interface {
 	// collection.
 	DeleteObject(ctx context.Context, collID, objectID string, f Filter) (int, error)
 
-	// Watch subscribes to a collection's change feed (see Cursors). The
-	// channel receives the collection's newest cursor (ChangePage.Newest)
-	// after each commit that adds versions to it or deletes some, and only
-	// once that commit is readable; by the time AddObjects or DeleteObject
-	// returns, the hint for its commit has been delivered. It holds one
-	// value: a hint not yet received is replaced by a newer one, so a slow
-	// receiver never holds up a writer and never receives an older cursor
-	// after a newer one. Hints carry no data and may repeat a position
-	// already read: a receiver reads by cursor with ReadChanges. To lose
-	// nothing, call Watch first, then read from the position kept, then
-	// read again after each hint. The channel is closed when ctx is done,
-	// when the collection is deleted and when the store closes. Returns
+	// Watch subscribes to a collection's change feed (cursors: see
+	// Change). The channel receives the collection's newest cursor
+	// (ChangePage.Newest) after each commit that adds versions to it or
+	// deletes some, and only once that commit is readable (a backend may
+	// deliver it shortly after the write returns: PostgreSQL's
+	// notifications are asynchronous). It holds one value: a hint not yet
+	// received is replaced by a newer one, so a slow receiver never holds
+	// up a writer and never receives an older cursor after a newer one.
+	// Hints carry no data and may repeat a position already read: a
+	// receiver reads by cursor with ReadChanges. To lose nothing, call
+	// Watch first, then read from the position kept, then read again after
+	// each hint. The channel is closed when ctx is done, when the
+	// collection is deleted and when the store closes. Returns
 	// ErrCollectionNotFound for an unknown collection.
 	Watch(ctx context.Context, collID string) (<-chan time.Time, error)
 	// ReadChanges returns up to limit changes of the collection with a

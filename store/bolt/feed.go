@@ -62,9 +62,10 @@ func getMicros(b *bbolt.Bucket, key []byte) int64 {
 	return 0
 }
 
-// Watch subscribes to the collection's change feed; see store.Store.
-// Returns ErrCollectionNotFound for an unknown collection, and an error
-// once the store is closed.
+// Watch subscribes to the collection's change feed; see store.Store. In
+// this backend the hint of a commit is in the channel before the write that
+// made it returns. Returns ErrCollectionNotFound for an unknown
+// collection, and an error once the store is closed.
 func (db *DB) Watch(ctx context.Context, collID string) (<-chan time.Time, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -1,8 +1,9 @@
 // Package store is eitaxii's storage contract: the types the server keeps
 // (collections, object versions and their change feed, statuses, the
 // directory, the audit log), the interfaces a backend implements (Store,
-// DirectoryTx) and the errors their methods return. It imports no database; the bbolt backend is
-// store/bolt, and a backend is chosen in cmd only.
+// DirectoryTx) and the errors their methods return. It imports no
+// database; the bbolt backend is store/bolt, and a backend is chosen in
+// cmd only.
 //
 // Every method takes a context, checked before the work starts. Values
 // returned by a store are copies the caller owns. Errors are typed: callers

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/access"
+	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
@@ -192,13 +193,13 @@ func (w *sgWorld) req(t testing.TB, method, target, body, auth string) *httptest
 
 // publish posts objs to target as auth and returns the status; anything
 // but a 202 fails the test.
-func (w *sgWorld) publish(t testing.TB, auth, target string, objs ...string) status {
+func (w *sgWorld) publish(t testing.TB, auth, target string, objs ...string) client.Status {
 	t.Helper()
 	rec := w.req(t, http.MethodPost, target, envelope(objs...), auth)
 	if rec.Code != http.StatusAccepted {
 		t.Fatalf("POST %s: %d %s", target, rec.Code, rec.Body)
 	}
-	return decodeStrict[status](t, rec.Body.Bytes())
+	return decodeStrict[client.Status](t, rec.Body.Bytes())
 }
 
 // fetch GETs target as auth, requires a 200 and decodes the envelope.
@@ -208,7 +209,7 @@ func (w *sgWorld) fetch(t testing.TB, auth, target string) []json.RawMessage {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", target, rec.Code, rec.Body)
 	}
-	return decodeStrict[envelopeResource](t, rec.Body.Bytes()).Objects
+	return decodeStrict[client.Envelope](t, rec.Body.Bytes()).Objects
 }
 
 // sgObject is an indicator with id and extra JSON members appended
@@ -664,7 +665,7 @@ func TestAccess_Discovery(t *testing.T) {
 	} {
 		rec := w.req(t, http.MethodGet, "/taxii2/", "", tt.auth)
 		checkOK(t, rec, http.StatusOK)
-		d := decodeStrict[discoveryResource](t, rec.Body.Bytes())
+		d := decodeStrict[client.Discovery](t, rec.Body.Bytes())
 		if !slices.Equal(d.APIRoots, tt.wantRoots) || d.Default != tt.wantDefault {
 			t.Errorf("%s: api_roots %q default %q, want %q %q", tt.auth, d.APIRoots, d.Default, tt.wantRoots, tt.wantDefault)
 		}
@@ -695,13 +696,13 @@ func TestAccess_SubmissionsCollection(t *testing.T) {
 			if rec.Code != tt.post {
 				t.Fatalf("POST: %d %s", rec.Code, rec.Body)
 			}
-			if st := decodeStrict[status](t, rec.Body.Bytes()); st.SuccessCount != 1 {
+			if st := decodeStrict[client.Status](t, rec.Body.Bytes()); st.SuccessCount != 1 {
 				t.Fatalf("POST: %+v", st)
 			}
 
 			rec = w.req(t, http.MethodGet, coll, "", tt.auth)
 			checkOK(t, rec, http.StatusOK)
-			c := decodeStrict[collectionResource](t, rec.Body.Bytes())
+			c := decodeStrict[client.CollectionResource](t, rec.Body.Bytes())
 			if c.CanRead != tt.canRead || c.CanWrite != tt.canWrite {
 				t.Errorf("can_read %v can_write %v, want %v %v", c.CanRead, c.CanWrite, tt.canRead, tt.canWrite)
 			}

@@ -21,8 +21,8 @@ import (
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
+	"github.com/eitaxii/eitaxii/store/storetest"
 	"github.com/eitaxii/eitaxii/taxii"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // The sharing-group tests (access, policy, audit, rate limit) share the
@@ -32,36 +32,11 @@ import (
 // account), through store.Store.ChangeDirectory followed by a fresh
 // taxii.NewServer on the same store.
 
-// sgClock is a clock the test moves by hand.
-type sgClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newSGClock(t time.Time) *sgClock { return &sgClock{t: t} }
-
-func (c *sgClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *sgClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// sgStart is where every sgClock starts.
+// sgStart is where every sharing-group clock starts.
 var sgStart = time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
 
 // sgValidator compiles the STIX schemas once for all sharing-group tests.
 var sgValidator = sync.OnceValues(stix.NewValidator)
-
-var (
-	sgHashMu sync.Mutex
-	sgHashes = map[string]string{}
-)
 
 // sgPassword is the password of account name.
 func sgPassword(name string) string { return name + "-Secret-Pw-7" }
@@ -76,20 +51,9 @@ func sgBasic(name, pass string) string {
 func sgBearer(tok string) string { return "Bearer " + tok }
 
 // sgAccount is an account of org with a password and a token (sgPassword,
-// sgToken). bcrypt hashes are computed once per name.
+// sgToken).
 func sgAccount(name, org string) taxii.Account {
-	sgHashMu.Lock()
-	h, ok := sgHashes[name]
-	if !ok {
-		b, err := bcrypt.GenerateFromPassword([]byte(sgPassword(name)), bcrypt.MinCost)
-		if err != nil {
-			panic(err)
-		}
-		h = string(b)
-		sgHashes[name] = h
-	}
-	sgHashMu.Unlock()
-	return taxii.Account{Name: name, Organization: org, PasswordHash: h, TokenHashes: []string{tokenHash(sgToken(name))}}
+	return taxii.Account{Name: name, Organization: org, PasswordHash: passwordHash(sgPassword(name)), TokenHashes: []string{tokenHash(sgToken(name))}}
 }
 
 // sgCollID returns a distinct lowercase UUIDv4 for n.
@@ -99,7 +63,7 @@ func sgCollID(n int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", 0x
 type sgWorld struct {
 	db    store.Store
 	opts  taxii.Options
-	clock *sgClock
+	clock *storetest.Clock
 	srv   *taxii.Server
 }
 
@@ -107,7 +71,7 @@ type sgWorld struct {
 // unset, and the store's clock are w.clock; Options.Logger discards.
 func newSGWorld(t *testing.T, opts taxii.Options) *sgWorld {
 	t.Helper()
-	clock := newSGClock(sgStart)
+	clock := storetest.NewClock(sgStart)
 	db := openStore(t, "", bolt.Options{Now: clock.Now})
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -3,9 +3,7 @@ package taxii_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,9 +22,9 @@ import (
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
+	"github.com/eitaxii/eitaxii/store/storetest"
 	"github.com/eitaxii/eitaxii/taxii"
 	"github.com/google/uuid"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // The admin API's world: three organizations, two groups, and an account
@@ -60,41 +57,10 @@ func admBasic(name, password string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(name+":"+password))
 }
 
-var admHashes = sync.OnceValue(func() map[string]string {
-	m := map[string]string{}
-	for _, a := range admAccounts {
-		h, err := bcrypt.GenerateFromPassword([]byte(admPassword(a)), bcrypt.MinCost)
-		if err != nil {
-			panic(err)
-		}
-		m[a] = string(h)
-	}
-	return m
-})
-
-// admClock is the server's clock; tests move it to expire tokens and to
-// tell audit rows apart by time.
-type admClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *admClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *admClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type admWorld struct {
 	srv   *taxii.Server
 	db    store.Store
-	clock *admClock
+	clock *storetest.Clock // the server's; tests move it to expire tokens and to tell audit rows apart
 	once  sync.Once
 }
 
@@ -107,15 +73,14 @@ func newAdmWorld(t testing.TB) *admWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hashes := admHashes()
 	acct := func(name, org string) taxii.Account {
-		return taxii.Account{Name: name, Organization: org, PasswordHash: hashes[name], TokenHashes: []string{admTokenHash(admToken(name))}}
+		return taxii.Account{Name: name, Organization: org, PasswordHash: passwordHash(admPassword(name)), TokenHashes: []string{tokenHash(admToken(name))}}
 	}
 	super := acct(admSuper, "isac")
 	super.Superadmin = true
 	orgAdmin := acct(admOrgAdmin, "county")
 	orgAdmin.OrgAdmin = true
-	clock := &admClock{t: time.Date(2024, 11, 5, 6, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2024, 11, 5, 6, 0, 0, 0, time.UTC))
 	opts := taxii.Options{
 		Discovery: taxii.Discovery{Title: "Election ISAC"},
 		Organizations: []taxii.Organization{
@@ -140,7 +105,7 @@ func newAdmWorld(t testing.TB) *admWorld {
 		},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:    clock.Now,
-		NewID:  admSeqIDs(),
+		NewID:  (&storetest.SeqIDs{}).NewID, // 00000000-0000-4000-8000-000000000001, ...2, in order
 	}
 	srv, err := taxii.NewServer(context.Background(), opts, db, v)
 	if err != nil {
@@ -159,11 +124,6 @@ func (w *admWorld) close(t testing.TB) {
 			t.Errorf("close server: %v", err)
 		}
 	})
-}
-
-func admTokenHash(tok string) string {
-	sum := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(sum[:])
 }
 
 // call sends one request as user (by API token; "" sends no credentials)
@@ -687,8 +647,8 @@ func TestAdmin_Tokens(t *testing.T) {
 	if len(list.Tokens) != 2 {
 		t.Fatalf("tokens %+v, want the configured one and the new one", list.Tokens)
 	}
-	if body := rec.Body.String(); strings.Contains(body, tok.Token) || strings.Contains(body, admTokenHash(tok.Token)) ||
-		strings.Contains(body, admTokenHash(admToken(admPublisher))) {
+	if body := rec.Body.String(); strings.Contains(body, tok.Token) || strings.Contains(body, tokenHash(tok.Token)) ||
+		strings.Contains(body, tokenHash(admToken(admPublisher))) {
 		t.Errorf("token list shows a secret or a hash: %s", body)
 	}
 
@@ -1265,10 +1225,10 @@ func TestAdmin_AuditRows(t *testing.T) {
 	}
 	secrets := []string{pw1, pw2, "$2a$", "$2b$"}
 	for _, tk := range tokens {
-		secrets = append(secrets, tk, admTokenHash(tk), strings.TrimPrefix(tk, "eit_"))
+		secrets = append(secrets, tk, tokenHash(tk), strings.TrimPrefix(tk, "eit_"))
 	}
 	for _, a := range admAccounts {
-		secrets = append(secrets, admPassword(a), admToken(a), admTokenHash(admToken(a)))
+		secrets = append(secrets, admPassword(a), admToken(a), tokenHash(admToken(a)))
 	}
 	for _, s := range secrets {
 		if bytes.Contains(raw, []byte(s)) {
@@ -1477,15 +1437,6 @@ func TestAdmin_RevokeAllTokens(t *testing.T) {
 		if !l.Revoked {
 			t.Errorf("token %s (%s) is not revoked", l.ID, l.Name)
 		}
-	}
-}
-
-// admSeqIDs returns an id generator that counts: version 4 UUIDs
-// 00000000-0000-4000-8000-000000000001, ...2, in order.
-func admSeqIDs() func() uuid.UUID {
-	var n atomic.Uint64
-	return func() uuid.UUID {
-		return uuid.MustParse(fmt.Sprintf("00000000-0000-4000-8000-%012x", n.Add(1)))
 	}
 }
 

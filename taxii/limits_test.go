@@ -29,7 +29,7 @@ func newLimitsServer(t *testing.T, mod func(*taxii.Options)) http.Handler {
 	}
 	opts := taxii.Options{
 		Discovery: taxii.Discovery{Title: "limits"},
-		Accounts:  []taxii.Account{{Name: userPublisher, PasswordHash: passwordHashes()[userPublisher]}},
+		Accounts:  []taxii.Account{{Name: userPublisher, PasswordHash: passwordHash(password(userPublisher))}},
 		Groups: []taxii.Group{{
 			Name: "election-officials", Title: "EO", MaxContentLength: 8 << 20,
 			Members:     map[string]taxii.Role{userPublisher: taxii.RolePublisher},

@@ -80,19 +80,23 @@ func basic(user string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password(user)))
 }
 
-// passwordHashes are computed once: bcrypt even at MinCost is the slowest
-// part of building a server.
-var passwordHashes = sync.OnceValue(func() map[string]string {
-	m := map[string]string{}
-	for _, u := range allUsers {
-		h, err := bcrypt.GenerateFromPassword([]byte(password(u)), bcrypt.MinCost)
-		if err != nil {
-			panic(err)
-		}
-		m[u] = string(h)
+// bcryptHashes holds the bcrypt hash (MinCost) of each password the tests
+// use, computed once: bcrypt even at MinCost is the slowest part of
+// building a server.
+var bcryptHashes sync.Map
+
+// passwordHash is the bcrypt hash of pw.
+func passwordHash(pw string) string {
+	if h, ok := bcryptHashes.Load(pw); ok {
+		return h.(string)
 	}
-	return m
-})
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		panic(err)
+	}
+	v, _ := bcryptHashes.LoadOrStore(pw, string(h))
+	return v.(string)
+}
 
 func tokenHash(tok string) string {
 	sum := sha256.Sum256([]byte(tok))
@@ -205,10 +209,9 @@ func newTestServerConfig(t testing.TB, cfg config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hashes := passwordHashes()
 	var accounts []taxii.Account
 	for _, u := range allUsers {
-		accounts = append(accounts, taxii.Account{Name: u, PasswordHash: hashes[u], TokenHashes: []string{tokenHash(token(u))}})
+		accounts = append(accounts, taxii.Account{Name: u, PasswordHash: passwordHash(password(u)), TokenHashes: []string{tokenHash(token(u))}})
 	}
 	opts := taxii.Options{
 		Discovery: taxii.Discovery{

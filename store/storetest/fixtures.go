@@ -45,6 +45,13 @@ func (c *testClock) Set(t time.Time) {
 	c.now = t
 }
 
+// Advance moves the clock on by d.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 // seqIDs hands out UUIDv4-shaped ids 1, 2, 3, ... so statuses are predictable.
 type seqIDs struct {
 	mu sync.Mutex
@@ -185,7 +192,8 @@ const (
 	CollB     = collB
 )
 
-// Clock is an injectable clock that returns the same instant until Set.
+// Clock is an injectable clock that returns the same instant until Set or
+// Advance moves it; it is safe for concurrent use.
 type Clock = testClock
 
 // SeqIDs hands out UUIDv4-shaped ids 1, 2, 3, ...

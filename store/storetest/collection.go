@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -123,7 +124,7 @@ func (s *suite) TestDB_CancelledContext(t *testing.T) {
 
 	// Nothing was written or deleted by the cancelled calls.
 	bg := context.Background()
-	if got, want := rvs(allVersions(t, db, collA)), []rv{{ID: id, Version: stixTime(created)}}; !equalRVs(got, want) {
+	if got, want := rvs(allVersions(t, db, collA)), []rv{{ID: id, Version: stixTime(created)}}; !slices.Equal(got, want) {
 		t.Errorf("objects after cancelled calls = %v, want %v", got, want)
 	}
 	if c := findCollection(t, db, collB); c != nil {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -153,18 +154,6 @@ func rvs(recs []store.Record) []rv {
 	return out
 }
 
-func equalRVs(a, b []rv) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // benchIndicators returns n valid indicators numbered from first, each with
 // its own id.
 func benchIndicators(tb testing.TB, first, n int) []store.Object {
@@ -253,7 +242,7 @@ type RV = rv
 func RVs(recs []store.Record) []RV { return rvs(recs) }
 
 // EqualRVs reports whether a and b name the same versions in the same order.
-func EqualRVs(a, b []RV) bool { return equalRVs(a, b) }
+func EqualRVs(a, b []RV) bool { return slices.Equal(a, b) }
 
 // NewClock returns a Clock stopped at t.
 func NewClock(t time.Time) *Clock { return &testClock{now: t} }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -260,18 +261,6 @@ func auditActions(evs []store.AuditEvent) []string {
 	return out
 }
 
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // Ensure that FindAudit returns events oldest first (in append order at
 // one instant) and filters by time (Since inclusive, Until exclusive),
 // account, collection and action (exact, or a prefix ending in "."), up
@@ -323,7 +312,7 @@ func (s *suite) TestDB_FindAudit(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		if a := auditActions(got); !equalStrings(a, tt.want) {
+		if a := auditActions(got); !slices.Equal(a, tt.want) {
 			t.Errorf("%s: %q, want %q", tt.name, a, tt.want)
 		}
 	}
@@ -396,7 +385,7 @@ func (s *suite) TestDB_FindAudit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a := auditActions(evs); !equalStrings(a, []string{"admin.group.create:kept"}) || !evs[0].Time.Equal(t0.Add(5*h)) {
+		if a := auditActions(evs); !slices.Equal(a, []string{"admin.group.create:kept"}) || !evs[0].Time.Equal(t0.Add(5*h)) {
 			t.Errorf("directory audit rows = %+v, want the committed one at the clock's time", evs)
 		}
 	})
@@ -421,7 +410,7 @@ func (s *suite) TestDB_PruneAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := auditActions(got); !equalStrings(a, []string{"read:a2", "read:a3", "read:a4"}) {
+	if a := auditActions(got); !slices.Equal(a, []string{"read:a2", "read:a3", "read:a4"}) {
 		t.Errorf("after pruning: %q", a)
 	}
 	if n, err := db.PruneAudit(ctx, t0.Add(2*time.Hour)); err != nil || n != 0 {

@@ -200,46 +200,10 @@ func (s *suite) TestDB_AfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	id := obj.Header.ID
-	for _, tt := range []struct {
-		name string
-		call func() error
-	}{
-		{"AddObjects", func() error {
-			_, err := db.AddObjects(ctx, &store.Submission{APIRoot: apiRoot, Collection: collA, Received: t0,
-				Objects: []store.Object{indicator(t, stixID("indicator", 2), created)}})
-			return err
-		}},
-		{"FindObjects", func() error { _, err := db.FindObjects(ctx, collA, store.Query{Limit: 1}); return err }},
-		{"FindManifest", func() error { _, err := db.FindManifest(ctx, collA, store.Query{Limit: 1}); return err }},
-		{"FindObject", func() error { _, err := db.FindObject(ctx, collA, id, store.Query{Limit: 1}); return err }},
-		{"FindObjectVersions", func() error { _, err := db.FindObjectVersions(ctx, collA, id, store.Query{Limit: 1}); return err }},
-		{"DeleteObject", func() error { _, err := db.DeleteObject(ctx, collA, id, store.Filter{}); return err }},
-		{"Watch", func() error { _, err := db.Watch(ctx, collA); return err }},
-		{"ReadChanges", func() error { _, err := db.ReadChanges(ctx, collA, time.Time{}, 1); return err }},
-		{"PruneDeletions", func() error { _, err := db.PruneDeletions(ctx, t0); return err }},
-		{"FindStatusRecord", func() error { _, err := db.FindStatusRecord(ctx, apiRoot, seqUUID(1).String()); return err }},
-		{"PruneStatuses", func() error { _, err := db.PruneStatuses(ctx, t0); return err }},
-		{"EnsureCollection", func() error { return db.EnsureCollection(ctx, store.Collection{ID: collB, APIRoot: apiRoot}) }},
-		{"LoadDirectory", func() error { _, err := db.LoadDirectory(ctx); return err }},
-		{"ChangeDirectory", func() error {
-			return db.ChangeDirectory(ctx, func(tx store.DirectoryTx) error { return tx.Audit(store.AuditEvent{Action: "admin.x.y"}) })
-		}},
-		{"RecordUse", func() error {
-			return db.RecordUse(ctx, map[string]time.Time{"tok": t0}, map[string]time.Time{"alice": t0})
-		}},
-		{"AppendAudit", func() error { return db.AppendAudit(ctx, store.AuditEvent{Time: t0, Action: "read"}) }},
-		{"FindAudit", func() error { _, err := db.FindAudit(ctx, store.AuditQuery{}); return err }},
-		{"PruneAudit", func() error { _, err := db.PruneAudit(ctx, t0); return err }},
-		{"Ping", func() error { return db.Ping(ctx) }},
-		{"Backup", func() error { _, err := db.Backup(ctx, io.Discard); return err }},
-		{"Size", func() error { _, err := db.Size(ctx); return err }},
-		{"Stats", func() error { _, err := db.Stats(ctx); return err }},
-		{"Verify", func() error { _, err := db.Verify(ctx); return err }},
-	} {
+	for _, tt := range everyMethod(t, db, obj.Header.ID, seqUUID(1).String()) {
 		t.Run(tt.name, func(t *testing.T) {
 			done := make(chan error, 1)
-			go func() { done <- tt.call() }()
+			go func() { done <- tt.call(ctx) }()
 			select {
 			case err := <-done:
 				if err == nil {

@@ -52,27 +52,24 @@ type ConflictError struct {
 	Index int
 }
 
+// conflictMessages are ConflictError's messages, one per invariant, with
+// Key as %[1], Holder as %[2] and Index as %[3].
+var conflictMessages = [...]string{
+	OrganizationExists:      "organization %[1]q already exists",
+	OrganizationHasAccounts: "organization %[1]q still has accounts",
+	AccountExists:           "account %[1]q already exists",
+	CertificateRegistered:   "certificates[%[3]d]: this certificate is registered to another account",
+	TokenExists:             "token %[1]s already exists",
+	GroupExists:             "group %[1]q already exists",
+	GroupHasCollections:     "group %[1]q still has collections",
+	CollectionExists:        "id: a collection %[1]s already exists on this server",
+	AliasTaken:              "alias: collection %[2]s of this group already has alias %[1]q",
+}
+
 // Error returns the message the admin API answers with (409).
 func (e *ConflictError) Error() string {
-	switch e.Invariant {
-	case OrganizationExists:
-		return fmt.Sprintf("organization %q already exists", e.Key)
-	case OrganizationHasAccounts:
-		return fmt.Sprintf("organization %q still has accounts", e.Key)
-	case AccountExists:
-		return fmt.Sprintf("account %q already exists", e.Key)
-	case CertificateRegistered:
-		return fmt.Sprintf("certificates[%d]: this certificate is registered to another account", e.Index)
-	case TokenExists:
-		return fmt.Sprintf("token %s already exists", e.Key)
-	case GroupExists:
-		return fmt.Sprintf("group %q already exists", e.Key)
-	case GroupHasCollections:
-		return fmt.Sprintf("group %q still has collections", e.Key)
-	case CollectionExists:
-		return fmt.Sprintf("id: a collection %s already exists on this server", e.Key)
-	case AliasTaken:
-		return fmt.Sprintf("alias: collection %s of this group already has alias %q", e.Holder, e.Key)
+	if e.Invariant > 0 && int(e.Invariant) < len(conflictMessages) {
+		return fmt.Sprintf(conflictMessages[e.Invariant], e.Key, e.Holder, e.Index)
 	}
 	return fmt.Sprintf("conflict (invariant %d) on %q", e.Invariant, e.Key)
 }

@@ -17,11 +17,12 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/access"
+	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
+	"github.com/eitaxii/eitaxii/store/storetest"
 	"github.com/eitaxii/eitaxii/taxii"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // The sharing-group tests (access, policy, audit, rate limit) share the
@@ -31,36 +32,11 @@ import (
 // account), through store.Store.ChangeDirectory followed by a fresh
 // taxii.NewServer on the same store.
 
-// sgClock is a clock the test moves by hand.
-type sgClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newSGClock(t time.Time) *sgClock { return &sgClock{t: t} }
-
-func (c *sgClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *sgClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// sgStart is where every sgClock starts.
+// sgStart is where every sharing-group clock starts.
 var sgStart = time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
 
 // sgValidator compiles the STIX schemas once for all sharing-group tests.
 var sgValidator = sync.OnceValues(stix.NewValidator)
-
-var (
-	sgHashMu sync.Mutex
-	sgHashes = map[string]string{}
-)
 
 // sgPassword is the password of account name.
 func sgPassword(name string) string { return name + "-Secret-Pw-7" }
@@ -75,20 +51,9 @@ func sgBasic(name, pass string) string {
 func sgBearer(tok string) string { return "Bearer " + tok }
 
 // sgAccount is an account of org with a password and a token (sgPassword,
-// sgToken). bcrypt hashes are computed once per name.
+// sgToken).
 func sgAccount(name, org string) taxii.Account {
-	sgHashMu.Lock()
-	h, ok := sgHashes[name]
-	if !ok {
-		b, err := bcrypt.GenerateFromPassword([]byte(sgPassword(name)), bcrypt.MinCost)
-		if err != nil {
-			panic(err)
-		}
-		h = string(b)
-		sgHashes[name] = h
-	}
-	sgHashMu.Unlock()
-	return taxii.Account{Name: name, Organization: org, PasswordHash: h, TokenHashes: []string{tokenHash(sgToken(name))}}
+	return taxii.Account{Name: name, Organization: org, PasswordHash: passwordHash(sgPassword(name)), TokenHashes: []string{tokenHash(sgToken(name))}}
 }
 
 // sgCollID returns a distinct lowercase UUIDv4 for n.
@@ -98,7 +63,7 @@ func sgCollID(n int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", 0x
 type sgWorld struct {
 	db    store.Store
 	opts  taxii.Options
-	clock *sgClock
+	clock *storetest.Clock
 	srv   *taxii.Server
 }
 
@@ -106,7 +71,7 @@ type sgWorld struct {
 // unset, and the store's clock are w.clock; Options.Logger discards.
 func newSGWorld(t *testing.T, opts taxii.Options) *sgWorld {
 	t.Helper()
-	clock := newSGClock(sgStart)
+	clock := storetest.NewClock(sgStart)
 	db := openStore(t, "", bolt.Options{Now: clock.Now})
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -192,13 +157,13 @@ func (w *sgWorld) req(t testing.TB, method, target, body, auth string) *httptest
 
 // publish posts objs to target as auth and returns the status; anything
 // but a 202 fails the test.
-func (w *sgWorld) publish(t testing.TB, auth, target string, objs ...string) status {
+func (w *sgWorld) publish(t testing.TB, auth, target string, objs ...string) client.Status {
 	t.Helper()
 	rec := w.req(t, http.MethodPost, target, envelope(objs...), auth)
 	if rec.Code != http.StatusAccepted {
 		t.Fatalf("POST %s: %d %s", target, rec.Code, rec.Body)
 	}
-	return decodeStrict[status](t, rec.Body.Bytes())
+	return decodeStrict[client.Status](t, rec.Body.Bytes())
 }
 
 // fetch GETs target as auth, requires a 200 and decodes the envelope.
@@ -208,7 +173,7 @@ func (w *sgWorld) fetch(t testing.TB, auth, target string) []json.RawMessage {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", target, rec.Code, rec.Body)
 	}
-	return decodeStrict[envelopeResource](t, rec.Body.Bytes()).Objects
+	return decodeStrict[client.Envelope](t, rec.Body.Bytes()).Objects
 }
 
 // sgObject is an indicator with id and extra JSON members appended
@@ -664,7 +629,7 @@ func TestAccess_Discovery(t *testing.T) {
 	} {
 		rec := w.req(t, http.MethodGet, "/taxii2/", "", tt.auth)
 		checkOK(t, rec, http.StatusOK)
-		d := decodeStrict[discoveryResource](t, rec.Body.Bytes())
+		d := decodeStrict[client.Discovery](t, rec.Body.Bytes())
 		if !slices.Equal(d.APIRoots, tt.wantRoots) || d.Default != tt.wantDefault {
 			t.Errorf("%s: api_roots %q default %q, want %q %q", tt.auth, d.APIRoots, d.Default, tt.wantRoots, tt.wantDefault)
 		}
@@ -695,13 +660,13 @@ func TestAccess_SubmissionsCollection(t *testing.T) {
 			if rec.Code != tt.post {
 				t.Fatalf("POST: %d %s", rec.Code, rec.Body)
 			}
-			if st := decodeStrict[status](t, rec.Body.Bytes()); st.SuccessCount != 1 {
+			if st := decodeStrict[client.Status](t, rec.Body.Bytes()); st.SuccessCount != 1 {
 				t.Fatalf("POST: %+v", st)
 			}
 
 			rec = w.req(t, http.MethodGet, coll, "", tt.auth)
 			checkOK(t, rec, http.StatusOK)
-			c := decodeStrict[collectionResource](t, rec.Body.Bytes())
+			c := decodeStrict[client.CollectionResource](t, rec.Body.Bytes())
 			if c.CanRead != tt.canRead || c.CanWrite != tt.canWrite {
 				t.Errorf("can_read %v can_write %v, want %v %v", c.CanRead, c.CanWrite, tt.canRead, tt.canWrite)
 			}

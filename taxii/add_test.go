@@ -12,14 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eitaxii/eitaxii/client"
 	"github.com/google/uuid"
 )
 
 // checkStatus checks the invariants of a status resource (REQ-44, REQ-45,
 // REQ-68, REQ-72) and its counts.
-func checkStatus(t testing.TB, body []byte, total, success, failure int) status {
+func checkStatus(t testing.TB, body []byte, total, success, failure int) client.Status {
 	t.Helper()
-	st := decodeStrict[status](t, body)
+	st := decodeStrict[client.Status](t, body)
 	if u, err := uuid.Parse(st.ID); err != nil || u.Version() != 4 || u.String() != st.ID {
 		t.Errorf("status id %q is not a UUIDv4 (REQ-28)", st.ID)
 	}
@@ -51,7 +52,7 @@ func storedIDs(t testing.TB, ts *testServer) []string {
 		return nil
 	}
 	var ids []string
-	for _, r := range decodeStrict[manifestResource](t, w.Body.Bytes()).Objects {
+	for _, r := range decodeStrict[client.Manifest](t, w.Body.Bytes()).Objects {
 		ids = append(ids, r.ID)
 	}
 	return ids
@@ -67,7 +68,7 @@ func TestServer_AddObjects_Status(t *testing.T) {
 	if want := "2024-06-01T08:30:00.123456Z"; st.RequestTimestamp != want {
 		t.Errorf("request_timestamp %q, want the arrival time %q (REQ-74)", st.RequestTimestamp, want)
 	}
-	want := []statusDetail{
+	want := []client.StatusDetail{
 		{ID: indicatorID(1), Version: "2024-01-01T00:00:00.000Z"},
 		{ID: indicatorID(2), Version: ind2Modified},
 		{ID: markingID, Version: "2024-01-01T00:00:00.000Z"},
@@ -132,7 +133,7 @@ func TestServer_AddObjects_Envelopes(t *testing.T) {
 				return
 			}
 			got := ts.get(t, userReader, objectsURL(rootEO, collEO))
-			env := decodeStrict[envelopeResource](t, got.Body.Bytes())
+			env := decodeStrict[client.Envelope](t, got.Body.Bytes())
 			if len(env.Objects) != 1 || string(env.Objects[0]) != good {
 				t.Errorf("stored %s, want %s", got.Body, good)
 			}
@@ -208,7 +209,7 @@ func TestServer_AddObjects_EnvelopeMembers(t *testing.T) {
 		body := `{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","spec_version":"2.1","more":false,"next":"x","objects":[` + good + `]}`
 		w := ts.post(t, userPublisher, objectsURL(rootEO, collEO), body)
 		checkOK(t, w, http.StatusAccepted)
-		if st := decodeStrict[status](t, w.Body.Bytes()); st.SuccessCount != 1 {
+		if st := decodeStrict[client.Status](t, w.Body.Bytes()); st.SuccessCount != 1 {
 			t.Fatalf("status %+v, want 1 success", st)
 		}
 	})
@@ -253,11 +254,11 @@ func TestServer_AddObjects_BadObjects(t *testing.T) {
 	w := ts.post(t, userPublisher, objectsURL(rootEO, collEO), envelope(objs...))
 	checkOK(t, w, http.StatusAccepted)
 	st := checkStatus(t, w.Body.Bytes(), len(objs), 2, len(tests))
-	if want := []statusDetail{{ID: indicatorID(1), Version: created}, {ID: indicatorID(2), Version: created}}; !slices.Equal(st.Successes, want) {
+	if want := []client.StatusDetail{{ID: indicatorID(1), Version: created}, {ID: indicatorID(2), Version: created}}; !slices.Equal(st.Successes, want) {
 		t.Errorf("successes %+v, want %+v", st.Successes, want)
 	}
 	for _, tt := range tests {
-		i := slices.IndexFunc(st.Failures, func(d statusDetail) bool { return d.ID == tt.id })
+		i := slices.IndexFunc(st.Failures, func(d client.StatusDetail) bool { return d.ID == tt.id })
 		if i < 0 {
 			t.Errorf("no failure for %s (REQ-68)", tt.id)
 			continue
@@ -299,7 +300,7 @@ func TestServer_AddObjects_Duplicates(t *testing.T) {
 		t.Errorf("duplicates changed the manifest (REQ-67, REQ-106):\nbefore %s\nafter  %s", manifest, got)
 	}
 	w := ts.get(t, userReader, objectsURL(rootEO, collEO)+"?match[version]=all")
-	env := decodeStrict[envelopeResource](t, w.Body.Bytes())
+	env := decodeStrict[client.Envelope](t, w.Body.Bytes())
 	if len(env.Objects) != 2 || string(env.Objects[0]) != ind || string(env.Objects[1]) != sco {
 		t.Errorf("objects after duplicates:\n%s\nwant the first posts only (AMB-04)", w.Body)
 	}
@@ -373,7 +374,7 @@ func TestServer_AddObjects_FailureListIsCapped(t *testing.T) {
 	}
 	w := ts.post(t, userPublisher, objectsURL(rootEO, collEO), envelope(objs...))
 	checkOK(t, w, http.StatusAccepted)
-	st := decodeStrict[status](t, w.Body.Bytes())
+	st := decodeStrict[client.Status](t, w.Body.Bytes())
 	if st.TotalCount != 2501 || st.SuccessCount != 1 || st.FailureCount != 2500 {
 		t.Errorf("counts total %d success %d failure %d, want 2501 1 2500", st.TotalCount, st.SuccessCount, st.FailureCount)
 	}

@@ -3,9 +3,7 @@ package taxii_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,16 +15,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
+	"github.com/eitaxii/eitaxii/store/storetest"
 	"github.com/eitaxii/eitaxii/taxii"
 	"github.com/google/uuid"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // The admin API's world: three organizations, two groups, and an account
@@ -59,41 +57,10 @@ func admBasic(name, password string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(name+":"+password))
 }
 
-var admHashes = sync.OnceValue(func() map[string]string {
-	m := map[string]string{}
-	for _, a := range admAccounts {
-		h, err := bcrypt.GenerateFromPassword([]byte(admPassword(a)), bcrypt.MinCost)
-		if err != nil {
-			panic(err)
-		}
-		m[a] = string(h)
-	}
-	return m
-})
-
-// admClock is the server's clock; tests move it to expire tokens and to
-// tell audit rows apart by time.
-type admClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *admClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *admClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type admWorld struct {
 	srv   *taxii.Server
 	db    store.Store
-	clock *admClock
+	clock *storetest.Clock // the server's; tests move it to expire tokens and to tell audit rows apart
 	once  sync.Once
 	opts  taxii.Options
 	v     *stix.Validator
@@ -108,15 +75,14 @@ func newAdmWorld(t testing.TB) *admWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hashes := admHashes()
 	acct := func(name, org string) taxii.Account {
-		return taxii.Account{Name: name, Organization: org, PasswordHash: hashes[name], TokenHashes: []string{admTokenHash(admToken(name))}}
+		return taxii.Account{Name: name, Organization: org, PasswordHash: passwordHash(admPassword(name)), TokenHashes: []string{tokenHash(admToken(name))}}
 	}
 	super := acct(admSuper, "isac")
 	super.Superadmin = true
 	orgAdmin := acct(admOrgAdmin, "county")
 	orgAdmin.OrgAdmin = true
-	clock := &admClock{t: time.Date(2024, 11, 5, 6, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2024, 11, 5, 6, 0, 0, 0, time.UTC))
 	opts := taxii.Options{
 		Discovery: taxii.Discovery{Title: "Election ISAC"},
 		Organizations: []taxii.Organization{
@@ -141,7 +107,7 @@ func newAdmWorld(t testing.TB) *admWorld {
 		},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:    clock.Now,
-		NewID:  admSeqIDs(),
+		NewID:  (&storetest.SeqIDs{}).NewID, // 00000000-0000-4000-8000-000000000001, ...2, in order
 	}
 	srv, err := taxii.NewServer(context.Background(), opts, db, v)
 	if err != nil {
@@ -149,7 +115,7 @@ func newAdmWorld(t testing.TB) *admWorld {
 	}
 	w := &admWorld{srv: srv, db: db, clock: clock, opts: opts, v: v}
 	t.Cleanup(func() { w.close(t) }) // before the store's Close
-	admDecode[admAccountJSON](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admDisabledAcc, `{"disabled":true}`), http.StatusOK)
+	admDecode[client.Account](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admDisabledAcc, `{"disabled":true}`), http.StatusOK)
 	return w
 }
 
@@ -176,11 +142,6 @@ func (w *admWorld) close(t testing.TB) {
 			t.Errorf("close server: %v", err)
 		}
 	})
-}
-
-func admTokenHash(tok string) string {
-	sum := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(sum[:])
 }
 
 // call sends one request as user (by API token; "" sends no credentials)
@@ -277,110 +238,6 @@ func admError(t testing.TB, w *httptest.ResponseRecorder, code int, want string)
 	}
 }
 
-// Response shapes, with exactly the fields the doc lists.
-
-type admRateLimitJSON struct {
-	PerSecond float64 `json:"per_second"`
-	Burst     int     `json:"burst"`
-}
-
-type admAccountJSON struct {
-	Name         string            `json:"name"`
-	Organization string            `json:"organization"`
-	Kind         string            `json:"kind"`
-	Disabled     bool              `json:"disabled"`
-	Superadmin   bool              `json:"superadmin"`
-	OrgAdmin     bool              `json:"org_admin"`
-	Certificates []string          `json:"certificates"`
-	RateLimit    *admRateLimitJSON `json:"rate_limit"`
-	Created      time.Time         `json:"created"`
-	HasPassword  bool              `json:"has_password"`
-}
-
-type admAccountsJSON struct {
-	Accounts []admAccountJSON `json:"accounts"`
-}
-
-type admOrgJSON struct {
-	Name       string    `json:"name"`
-	Title      string    `json:"title"`
-	IdentityID string    `json:"identity_id"`
-	Created    time.Time `json:"created"`
-}
-
-type admOrgsJSON struct {
-	Organizations []admOrgJSON `json:"organizations"`
-}
-
-type admMeJSON struct {
-	Account      admAccountJSON    `json:"account"`
-	Organization admOrgJSON        `json:"organization"`
-	Groups       map[string]string `json:"groups"`
-}
-
-type admTokenJSON struct {
-	ID       string    `json:"id"`
-	Account  string    `json:"account"`
-	Name     string    `json:"name"`
-	Created  time.Time `json:"created"`
-	Expires  time.Time `json:"expires"`
-	LastUsed time.Time `json:"last_used"`
-	Revoked  bool      `json:"revoked"`
-}
-
-type admTokensJSON struct {
-	Tokens []admTokenJSON `json:"tokens"`
-}
-
-type admNewTokenJSON struct {
-	ID      string    `json:"id"`
-	Account string    `json:"account"`
-	Name    string    `json:"name"`
-	Token   string    `json:"token"`
-	Created time.Time `json:"created"`
-	Expires time.Time `json:"expires"`
-}
-
-type admGroupJSON struct {
-	Name             string            `json:"name"`
-	Title            string            `json:"title"`
-	Description      string            `json:"description"`
-	MaxContentLength int64             `json:"max_content_length"`
-	IdentityID       string            `json:"identity_id"`
-	Members          map[string]string `json:"members"`
-	Created          time.Time         `json:"created"`
-}
-
-type admGroupsJSON struct {
-	Groups []admGroupJSON `json:"groups"`
-}
-
-type admPolicyJSON struct {
-	TLPCeiling string `json:"tlp_ceiling"`
-	RequireTLP bool   `json:"require_tlp"`
-	DefaultTLP string `json:"default_tlp"`
-	Anonymize  bool   `json:"anonymize"`
-	ReadRole   string `json:"read_role"`
-	WriteRole  string `json:"write_role"`
-}
-
-type admCollectionJSON struct {
-	ID          string        `json:"id"`
-	APIRoot     string        `json:"api_root"`
-	Title       string        `json:"title"`
-	Description string        `json:"description"`
-	Alias       string        `json:"alias"`
-	Policy      admPolicyJSON `json:"policy"`
-}
-
-type admCollectionsJSON struct {
-	Collections []admCollectionJSON `json:"collections"`
-}
-
-type admEventsJSON struct {
-	Events []store.AuditEvent `json:"events"`
-}
-
 // roots returns the API roots discovery shows auth.
 func (w *admWorld) roots(t testing.TB, auth string) []string {
 	t.Helper()
@@ -435,19 +292,19 @@ func TestAdmin_Me(t *testing.T) {
 	w := newAdmWorld(t)
 	tests := []struct {
 		user, org string
-		groups    map[string]string
+		groups    map[string]client.Role
 	}{
-		{admSuper, "isac", map[string]string{}},
-		{admOrgAdmin, "county", map[string]string{}},
-		{admGroupAdmin, "isac", map[string]string{admOfficials: "admin"}},
-		{admPublisher, "county", map[string]string{admOfficials: "publisher"}},
-		{admOutsider, "vendorco", map[string]string{admVendors: "publisher"}},
+		{admSuper, "isac", map[string]client.Role{}},
+		{admOrgAdmin, "county", map[string]client.Role{}},
+		{admGroupAdmin, "isac", map[string]client.Role{admOfficials: "admin"}},
+		{admPublisher, "county", map[string]client.Role{admOfficials: "publisher"}},
+		{admOutsider, "vendorco", map[string]client.Role{admVendors: "publisher"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.user, func(t *testing.T) {
 			for _, path := range []string{"/admin/v1/me", "/admin/v1/me/"} {
 				rec := w.call(t, tt.user, "GET", path, "")
-				me := admDecode[admMeJSON](t, rec, http.StatusOK)
+				me := admDecode[client.Me](t, rec, http.StatusOK)
 				if me.Account.Name != tt.user || me.Organization.Name != tt.org || !strings.HasPrefix(me.Organization.IdentityID, "identity--") {
 					t.Errorf("%s: me %+v", path, me)
 				}
@@ -474,7 +331,7 @@ func TestAdmin_Organizations(t *testing.T) {
 	w := newAdmWorld(t)
 
 	rec := w.call(t, admSuper, "POST", "/admin/v1/organizations", `{"name":"state-x","title":"State <X> & Co"}`)
-	o := admDecode[admOrgJSON](t, rec, http.StatusCreated)
+	o := admDecode[client.Organization](t, rec, http.StatusCreated)
 	if o.Name != "state-x" || o.Title != "State <X> & Co" || !strings.HasPrefix(o.IdentityID, "identity--") || !o.Created.Equal(w.clock.Now()) {
 		t.Errorf("created %+v", o)
 	}
@@ -488,7 +345,7 @@ func TestAdmin_Organizations(t *testing.T) {
 	admError(t, w.call(t, admSuper, "POST", "/admin/v1/organizations", `{"title":"x"}`), http.StatusBadRequest, "name: required")
 	admError(t, w.call(t, admSuper, "POST", "/admin/v1/organizations", `{"name":"y","titel":"x"}`), http.StatusBadRequest, `unknown field "titel"`)
 
-	list := admDecode[admOrgsJSON](t, w.call(t, admSuper, "GET", "/admin/v1/organizations", ""), http.StatusOK)
+	list := admDecode[client.OrganizationList](t, w.call(t, admSuper, "GET", "/admin/v1/organizations", ""), http.StatusOK)
 	var names []string
 	for _, o := range list.Organizations {
 		names = append(names, o.Name)
@@ -497,7 +354,7 @@ func TestAdmin_Organizations(t *testing.T) {
 		t.Errorf("organizations %q, want %q", names, want)
 	}
 
-	o = admDecode[admOrgJSON](t, w.call(t, admSuper, "PATCH", "/admin/v1/organizations/state-x", `{"title":"State X"}`), http.StatusOK)
+	o = admDecode[client.Organization](t, w.call(t, admSuper, "PATCH", "/admin/v1/organizations/state-x", `{"title":"State X"}`), http.StatusOK)
 	if o.Title != "State X" {
 		t.Errorf("patched title %q", o.Title)
 	}
@@ -506,7 +363,7 @@ func TestAdmin_Organizations(t *testing.T) {
 	admError(t, w.call(t, admSuper, "PATCH", "/admin/v1/organizations/nope", `{"title":"z"}`), http.StatusNotFound, "")
 
 	// Members read their own organization, nobody else's.
-	if o := admDecode[admOrgJSON](t, w.call(t, admPublisher, "GET", "/admin/v1/organizations/county", ""), http.StatusOK); o.Name != "county" {
+	if o := admDecode[client.Organization](t, w.call(t, admPublisher, "GET", "/admin/v1/organizations/county", ""), http.StatusOK); o.Name != "county" {
 		t.Errorf("own organization %+v", o)
 	}
 	admError(t, w.call(t, admPublisher, "GET", "/admin/v1/organizations/isac", ""), http.StatusNotFound, "")
@@ -534,9 +391,9 @@ func TestAdmin_Accounts_Superadmin(t *testing.T) {
 	const pw = "correct horse battery"
 	rec := w.call(t, admSuper, "POST", "/admin/v1/accounts", `{"name":"newbie","organization":"county","kind":"machine","password":"`+pw+`",
 		"certificates":["`+strings.ToUpper(fp[:2])+":"+fp[2:]+`"],"rate_limit":{"per_second":5,"burst":10},"org_admin":true}`)
-	a := admDecode[admAccountJSON](t, rec, http.StatusCreated)
-	want := admAccountJSON{Name: "newbie", Organization: "county", Kind: "machine", OrgAdmin: true, Certificates: []string{fp},
-		RateLimit: &admRateLimitJSON{5, 10}, Created: w.clock.Now(), HasPassword: true}
+	a := admDecode[client.Account](t, rec, http.StatusCreated)
+	want := client.Account{Name: "newbie", Organization: "county", Kind: "machine", OrgAdmin: true, Certificates: []string{fp},
+		RateLimit: &client.RateLimit{PerSecond: 5, Burst: 10}, Created: w.clock.Now(), HasPassword: true}
 	if a.Name != want.Name || a.Organization != want.Organization || a.Kind != want.Kind || !a.OrgAdmin || a.Superadmin || a.Disabled ||
 		!slices.Equal(a.Certificates, want.Certificates) || a.RateLimit == nil || *a.RateLimit != *want.RateLimit || !a.Created.Equal(want.Created) || !a.HasPassword {
 		t.Errorf("created %+v, want %+v", a, want)
@@ -553,15 +410,15 @@ func TestAdmin_Accounts_Superadmin(t *testing.T) {
 		t.Errorf("new account sees roots %q", roots)
 	}
 	// A kind defaults to person.
-	if a := admDecode[admAccountJSON](t, w.call(t, admSuper, "POST", "/admin/v1/accounts", `{"name":"p2","organization":"isac"}`), http.StatusCreated); a.Kind != "person" || a.HasPassword {
+	if a := admDecode[client.Account](t, w.call(t, admSuper, "POST", "/admin/v1/accounts", `{"name":"p2","organization":"isac"}`), http.StatusCreated); a.Kind != "person" || a.HasPassword {
 		t.Errorf("defaults: %+v", a)
 	}
 
-	all := admDecode[admAccountsJSON](t, w.call(t, admSuper, "GET", "/admin/v1/accounts", ""), http.StatusOK)
+	all := admDecode[client.AccountList](t, w.call(t, admSuper, "GET", "/admin/v1/accounts", ""), http.StatusOK)
 	if len(all.Accounts) != len(admAccounts)+2 {
 		t.Errorf("%d accounts, want %d", len(all.Accounts), len(admAccounts)+2)
 	}
-	county := admDecode[admAccountsJSON](t, w.call(t, admSuper, "GET", "/admin/v1/accounts?organization=county", ""), http.StatusOK)
+	county := admDecode[client.AccountList](t, w.call(t, admSuper, "GET", "/admin/v1/accounts?organization=county", ""), http.StatusOK)
 	var names []string
 	for _, a := range county.Accounts {
 		names = append(names, a.Name)
@@ -572,12 +429,12 @@ func TestAdmin_Accounts_Superadmin(t *testing.T) {
 	admError(t, w.call(t, admSuper, "GET", "/admin/v1/accounts?organization=nope", ""), http.StatusNotFound, "")
 	admError(t, w.call(t, admSuper, "GET", "/admin/v1/accounts?org=county", ""), http.StatusBadRequest, "org: unknown parameter")
 
-	a = admDecode[admAccountJSON](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/newbie", `{"kind":"person","rate_limit":null,"certificates":[]}`), http.StatusOK)
+	a = admDecode[client.Account](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/newbie", `{"kind":"person","rate_limit":null,"certificates":[]}`), http.StatusOK)
 	if a.Kind != "person" || a.RateLimit != nil || len(a.Certificates) != 0 || !a.HasPassword {
 		t.Errorf("patched %+v", a)
 	}
 	w.checkEvent(t, "admin.account.update", admSuper, "isac", "account newbie")
-	if a := admDecode[admAccountJSON](t, w.call(t, admSuper, "GET", "/admin/v1/accounts/newbie", ""), http.StatusOK); a.Kind != "person" {
+	if a := admDecode[client.Account](t, w.call(t, admSuper, "GET", "/admin/v1/accounts/newbie", ""), http.StatusOK); a.Kind != "person" {
 		t.Errorf("read back %+v", a)
 	}
 
@@ -590,7 +447,7 @@ func TestAdmin_Accounts_Superadmin(t *testing.T) {
 	admError(t, w.call(t, admPublisher, "GET", "/taxii2/", ""), http.StatusUnauthorized, "")
 	admError(t, w.callAuth(t, admBasic(admPublisher, admPassword(admPublisher)), "GET", "/taxii2/", ""), http.StatusUnauthorized, "")
 	admError(t, w.call(t, admSuper, "GET", "/admin/v1/accounts/"+admPublisher, ""), http.StatusNotFound, "")
-	g := admDecode[admGroupJSON](t, w.call(t, admSuper, "GET", "/admin/v1/groups/"+admOfficials, ""), http.StatusOK)
+	g := admDecode[client.Group](t, w.call(t, admSuper, "GET", "/admin/v1/groups/"+admOfficials, ""), http.StatusOK)
 	if _, ok := g.Members[admPublisher]; ok {
 		t.Errorf("deleted account still a member: %v", g.Members)
 	}
@@ -607,7 +464,7 @@ func TestAdmin_Accounts_Validation(t *testing.T) {
 	t.Parallel()
 	w := newAdmWorld(t)
 	fp := strings.Repeat("cd", 32)
-	admDecode[admAccountJSON](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admPlain, `{"certificates":["`+fp+`"]}`), http.StatusOK)
+	admDecode[client.Account](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admPlain, `{"certificates":["`+fp+`"]}`), http.StatusOK)
 	tests := []struct {
 		name, method, path, body string
 		code                     int
@@ -655,7 +512,7 @@ func TestAdmin_Accounts_Validation(t *testing.T) {
 		t.Errorf("refused changes wrote %d audit rows", after-before)
 	}
 	// The certificate may stay on its own account.
-	admDecode[admAccountJSON](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admPlain, `{"certificates":["`+fp+`"]}`), http.StatusOK)
+	admDecode[client.Account](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admPlain, `{"certificates":["`+fp+`"]}`), http.StatusOK)
 }
 
 // Ensure that an organization admin manages the accounts of its own
@@ -664,7 +521,7 @@ func TestAdmin_Accounts_Validation(t *testing.T) {
 func TestAdmin_Accounts_OrgAdmin(t *testing.T) {
 	t.Parallel()
 	w := newAdmWorld(t)
-	list := admDecode[admAccountsJSON](t, w.call(t, admOrgAdmin, "GET", "/admin/v1/accounts", ""), http.StatusOK)
+	list := admDecode[client.AccountList](t, w.call(t, admOrgAdmin, "GET", "/admin/v1/accounts", ""), http.StatusOK)
 	for _, a := range list.Accounts {
 		if a.Organization != "county" {
 			t.Errorf("org admin lists %s of %s", a.Name, a.Organization)
@@ -673,13 +530,13 @@ func TestAdmin_Accounts_OrgAdmin(t *testing.T) {
 	if len(list.Accounts) != 5 {
 		t.Errorf("org admin lists %d accounts, want the 5 of county", len(list.Accounts))
 	}
-	admDecode[admAccountsJSON](t, w.call(t, admOrgAdmin, "GET", "/admin/v1/accounts?organization=county", ""), http.StatusOK)
+	admDecode[client.AccountList](t, w.call(t, admOrgAdmin, "GET", "/admin/v1/accounts?organization=county", ""), http.StatusOK)
 	admError(t, w.call(t, admOrgAdmin, "GET", "/admin/v1/accounts?organization=isac", ""), http.StatusNotFound, "")
 	admError(t, w.call(t, admOrgAdmin, "GET", "/admin/v1/accounts/"+admGroupAdmin, ""), http.StatusNotFound, "")
-	admDecode[admAccountJSON](t, w.call(t, admOrgAdmin, "GET", "/admin/v1/accounts/"+admPublisher, ""), http.StatusOK)
+	admDecode[client.Account](t, w.call(t, admOrgAdmin, "GET", "/admin/v1/accounts/"+admPublisher, ""), http.StatusOK)
 
 	// Creating: in its organization (the default), never a superadmin.
-	a := admDecode[admAccountJSON](t, w.call(t, admOrgAdmin, "POST", "/admin/v1/accounts", `{"name":"clerk2","kind":"person"}`), http.StatusCreated)
+	a := admDecode[client.Account](t, w.call(t, admOrgAdmin, "POST", "/admin/v1/accounts", `{"name":"clerk2","kind":"person"}`), http.StatusCreated)
 	if a.Organization != "county" {
 		t.Errorf("created in %q, want county", a.Organization)
 	}
@@ -689,7 +546,7 @@ func TestAdmin_Accounts_OrgAdmin(t *testing.T) {
 	admError(t, w.call(t, admOrgAdmin, "POST", "/admin/v1/accounts", `{"name":"clerk3","superadmin":false}`), http.StatusForbidden, "superadmin")
 
 	// Updating and deleting.
-	a = admDecode[admAccountJSON](t, w.call(t, admOrgAdmin, "PATCH", "/admin/v1/accounts/"+admPublisher, `{"org_admin":true}`), http.StatusOK)
+	a = admDecode[client.Account](t, w.call(t, admOrgAdmin, "PATCH", "/admin/v1/accounts/"+admPublisher, `{"org_admin":true}`), http.StatusOK)
 	if !a.OrgAdmin {
 		t.Errorf("org_admin not granted: %+v", a)
 	}
@@ -701,12 +558,12 @@ func TestAdmin_Accounts_OrgAdmin(t *testing.T) {
 
 	// A superadmin in the organization is out of the org admin's reach,
 	// and so are its tokens: changing either would make it a superadmin.
-	admDecode[admAccountJSON](t, w.call(t, admSuper, "POST", "/admin/v1/accounts", `{"name":"boss","organization":"county","superadmin":true}`), http.StatusCreated)
-	admDecode[admAccountJSON](t, w.call(t, admOrgAdmin, "GET", "/admin/v1/accounts/boss", ""), http.StatusOK)
+	admDecode[client.Account](t, w.call(t, admSuper, "POST", "/admin/v1/accounts", `{"name":"boss","organization":"county","superadmin":true}`), http.StatusCreated)
+	admDecode[client.Account](t, w.call(t, admOrgAdmin, "GET", "/admin/v1/accounts/boss", ""), http.StatusOK)
 	admError(t, w.call(t, admOrgAdmin, "PATCH", "/admin/v1/accounts/boss", `{"password":"a long enough password"}`), http.StatusForbidden, "superadmin account")
 	admError(t, w.call(t, admOrgAdmin, "DELETE", "/admin/v1/accounts/boss", ""), http.StatusForbidden, "superadmin account")
 	admError(t, w.call(t, admOrgAdmin, "POST", "/admin/v1/accounts/boss/tokens", `{"name":"mine now"}`), http.StatusForbidden, "superadmin account")
-	admDecode[admTokensJSON](t, w.call(t, admOrgAdmin, "GET", "/admin/v1/accounts/boss/tokens", ""), http.StatusOK)
+	admDecode[client.TokenList](t, w.call(t, admOrgAdmin, "GET", "/admin/v1/accounts/boss/tokens", ""), http.StatusOK)
 
 	// Accounts that are neither superadmin nor org admin may not use the
 	// accounts endpoints, whatever account they name.
@@ -734,7 +591,7 @@ func TestAdmin_DisableAccount(t *testing.T) {
 		admStatus(t, w.callAuth(t, auth, "GET", "/taxii2/", ""), http.StatusOK)
 		admStatus(t, w.callAuth(t, auth, "GET", "/admin/v1/me", ""), http.StatusOK)
 	}
-	a := admDecode[admAccountJSON](t, w.call(t, admOrgAdmin, "PATCH", "/admin/v1/accounts/"+admReader, `{"disabled":true}`), http.StatusOK)
+	a := admDecode[client.Account](t, w.call(t, admOrgAdmin, "PATCH", "/admin/v1/accounts/"+admReader, `{"disabled":true}`), http.StatusOK)
 	if !a.Disabled {
 		t.Fatalf("not disabled: %+v", a)
 	}
@@ -747,7 +604,7 @@ func TestAdmin_DisableAccount(t *testing.T) {
 	// The fixture's disabled account is refused too.
 	admError(t, w.callAuth(t, admBasic(admDisabledAcc, admPassword(admDisabledAcc)), "GET", "/taxii2/", ""), http.StatusUnauthorized, "")
 
-	admDecode[admAccountJSON](t, w.call(t, admOrgAdmin, "PATCH", "/admin/v1/accounts/"+admReader, `{"disabled":false}`), http.StatusOK)
+	admDecode[client.Account](t, w.call(t, admOrgAdmin, "PATCH", "/admin/v1/accounts/"+admReader, `{"disabled":false}`), http.StatusOK)
 	for _, auth := range []string{basicAuth, admBearer(admReader)} {
 		if roots := w.roots(t, auth); !slices.Equal(roots, []string{"/" + admOfficials + "/"}) {
 			t.Errorf("re-enabled account sees %q", roots)
@@ -764,7 +621,7 @@ func TestAdmin_PasswordChange(t *testing.T) {
 	admStatus(t, w.callAuth(t, old, "GET", "/taxii2/", ""), http.StatusOK) // cached from here on
 	const newPassword = "a brand new secret"
 	rec := w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admReader, `{"password":"`+newPassword+`"}`)
-	admDecode[admAccountJSON](t, rec, http.StatusOK)
+	admDecode[client.Account](t, rec, http.StatusOK)
 	ev := w.checkEvent(t, "admin.account.update", admSuper, "isac", "account "+admReader)
 	if ev.Detail != "password set" {
 		t.Errorf("detail %q, want %q", ev.Detail, "password set")
@@ -773,7 +630,7 @@ func TestAdmin_PasswordChange(t *testing.T) {
 	admStatus(t, w.callAuth(t, admBasic(admReader, newPassword), "GET", "/taxii2/", ""), http.StatusOK)
 	admStatus(t, w.callAuth(t, admBasic(admReader, newPassword), "GET", "/admin/v1/me", ""), http.StatusOK)
 
-	a := admDecode[admAccountJSON](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admReader, `{"password":null}`), http.StatusOK)
+	a := admDecode[client.Account](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admReader, `{"password":null}`), http.StatusOK)
 	if a.HasPassword {
 		t.Errorf("password not removed: %+v", a)
 	}
@@ -789,7 +646,7 @@ func TestAdmin_Tokens(t *testing.T) {
 	w := newAdmWorld(t)
 	created := w.clock.Now()
 	rec := w.call(t, admPublisher, "POST", "/admin/v1/accounts/"+admPublisher+"/tokens", `{"name":"siem <feed>","expires_in":"720h"}`)
-	tok := admDecode[admNewTokenJSON](t, rec, http.StatusCreated)
+	tok := admDecode[client.NewToken](t, rec, http.StatusCreated)
 	if !strings.HasPrefix(tok.Token, "eit_") || len(tok.Token) != 4+43 || tok.Name != "siem <feed>" || tok.Account != admPublisher ||
 		!tok.Created.Equal(created) || !tok.Expires.Equal(created.Add(720*time.Hour)) {
 		t.Errorf("new token %+v", tok)
@@ -811,12 +668,12 @@ func TestAdmin_Tokens(t *testing.T) {
 
 	// Listing never shows the secret or its hash.
 	rec = w.call(t, admPublisher, "GET", "/admin/v1/accounts/"+admPublisher+"/tokens", "")
-	list := admDecode[admTokensJSON](t, rec, http.StatusOK)
+	list := admDecode[client.TokenList](t, rec, http.StatusOK)
 	if len(list.Tokens) != 2 {
 		t.Fatalf("tokens %+v, want the configured one and the new one", list.Tokens)
 	}
-	if body := rec.Body.String(); strings.Contains(body, tok.Token) || strings.Contains(body, admTokenHash(tok.Token)) ||
-		strings.Contains(body, admTokenHash(admToken(admPublisher))) {
+	if body := rec.Body.String(); strings.Contains(body, tok.Token) || strings.Contains(body, tokenHash(tok.Token)) ||
+		strings.Contains(body, tokenHash(admToken(admPublisher))) {
 		t.Errorf("token list shows a secret or a hash: %s", body)
 	}
 
@@ -825,7 +682,7 @@ func TestAdmin_Tokens(t *testing.T) {
 	w.checkEvent(t, "admin.token.revoke", admPublisher, "county", "token "+tok.ID+" of account "+admPublisher)
 	admError(t, w.callAuth(t, bearer, "GET", "/taxii2/", ""), http.StatusUnauthorized, "")
 	admError(t, w.callAuth(t, bearer, "GET", "/admin/v1/me", ""), http.StatusUnauthorized, "")
-	list = admDecode[admTokensJSON](t, w.call(t, admPublisher, "GET", "/admin/v1/accounts/"+admPublisher+"/tokens", ""), http.StatusOK)
+	list = admDecode[client.TokenList](t, w.call(t, admPublisher, "GET", "/admin/v1/accounts/"+admPublisher+"/tokens", ""), http.StatusOK)
 	revoked := 0
 	for _, l := range list.Tokens {
 		if l.Revoked {
@@ -846,7 +703,7 @@ func TestAdmin_Tokens(t *testing.T) {
 	admError(t, w.call(t, admPublisher, "DELETE", "/admin/v1/accounts/"+admPublisher+"/tokens/"+uuid.NewString(), ""), http.StatusNotFound, "")
 
 	// Another account's token is not reachable through this account's URL.
-	other := admDecode[admNewTokenJSON](t, w.call(t, admSuper, "POST", "/admin/v1/accounts/"+admReader+"/tokens", `{"name":"r"}`), http.StatusCreated)
+	other := admDecode[client.NewToken](t, w.call(t, admSuper, "POST", "/admin/v1/accounts/"+admReader+"/tokens", `{"name":"r"}`), http.StatusCreated)
 	if !other.Expires.IsZero() {
 		t.Errorf("token without expires_in expires %v", other.Expires)
 	}
@@ -854,7 +711,7 @@ func TestAdmin_Tokens(t *testing.T) {
 	admStatus(t, w.callAuth(t, "Bearer "+other.Token, "GET", "/taxii2/", ""), http.StatusOK)
 
 	// Expired: refused once the clock passes expires.
-	short := admDecode[admNewTokenJSON](t, w.call(t, admPublisher, "POST", "/admin/v1/accounts/"+admPublisher+"/tokens", `{"name":"short","expires_in":"1h"}`), http.StatusCreated)
+	short := admDecode[client.NewToken](t, w.call(t, admPublisher, "POST", "/admin/v1/accounts/"+admPublisher+"/tokens", `{"name":"short","expires_in":"1h"}`), http.StatusCreated)
 	admStatus(t, w.callAuth(t, "Bearer "+short.Token, "GET", "/taxii2/", ""), http.StatusOK)
 	w.clock.Advance(time.Hour)
 	admError(t, w.callAuth(t, "Bearer "+short.Token, "GET", "/taxii2/", ""), http.StatusUnauthorized, "")
@@ -896,7 +753,7 @@ func TestAdmin_Groups(t *testing.T) {
 	t.Parallel()
 	w := newAdmWorld(t)
 	rec := w.call(t, admSuper, "POST", "/admin/v1/groups", `{"name":"auditors","title":"Auditors","description":"Post-election <audits>\nline two","max_content_length":1048576}`)
-	g := admDecode[admGroupJSON](t, rec, http.StatusCreated)
+	g := admDecode[client.Group](t, rec, http.StatusCreated)
 	if g.Name != "auditors" || g.Title != "Auditors" || g.MaxContentLength != 1<<20 || !strings.HasPrefix(g.IdentityID, "identity--") ||
 		g.Members == nil || len(g.Members) != 0 || g.Description != "Post-election <audits>\nline two" {
 		t.Errorf("created %+v", g)
@@ -905,7 +762,7 @@ func TestAdmin_Groups(t *testing.T) {
 	if ev.Group != "auditors" {
 		t.Errorf("audit row group %q", ev.Group)
 	}
-	if g := admDecode[admGroupJSON](t, w.call(t, admSuper, "POST", "/admin/v1/groups", `{"name":"small","title":"Small"}`), http.StatusCreated); g.MaxContentLength != taxii.DefaultMaxContentLength {
+	if g := admDecode[client.Group](t, w.call(t, admSuper, "POST", "/admin/v1/groups", `{"name":"small","title":"Small"}`), http.StatusCreated); g.MaxContentLength != taxii.DefaultMaxContentLength {
 		t.Errorf("default max_content_length %d", g.MaxContentLength)
 	}
 
@@ -940,7 +797,7 @@ func TestAdmin_Groups(t *testing.T) {
 		{admPublisher, nil},
 		{admOutsider, nil},
 	} {
-		res := admDecode[admGroupsJSON](t, w.call(t, tt.user, "GET", "/admin/v1/groups", ""), http.StatusOK)
+		res := admDecode[client.GroupList](t, w.call(t, tt.user, "GET", "/admin/v1/groups", ""), http.StatusOK)
 		var names []string
 		for _, g := range res.Groups {
 			names = append(names, g.Name)
@@ -950,7 +807,7 @@ func TestAdmin_Groups(t *testing.T) {
 		}
 	}
 
-	g = admDecode[admGroupJSON](t, w.call(t, admGroupAdmin, "GET", "/admin/v1/groups/"+admOfficials, ""), http.StatusOK)
+	g = admDecode[client.Group](t, w.call(t, admGroupAdmin, "GET", "/admin/v1/groups/"+admOfficials, ""), http.StatusOK)
 	if g.Members[admPublisher] != "publisher" || g.Members[admGroupAdmin] != "admin" {
 		t.Errorf("members %v", g.Members)
 	}
@@ -960,7 +817,7 @@ func TestAdmin_Groups(t *testing.T) {
 	admError(t, w.call(t, admGroupAdmin, "GET", "/admin/v1/groups/nope", ""), http.StatusNotFound, "")
 
 	// Updates show on TAXII at once.
-	g = admDecode[admGroupJSON](t, w.call(t, admGroupAdmin, "PATCH", "/admin/v1/groups/"+admOfficials, `{"title":"Officials & clerks","max_content_length":2048}`), http.StatusOK)
+	g = admDecode[client.Group](t, w.call(t, admGroupAdmin, "PATCH", "/admin/v1/groups/"+admOfficials, `{"title":"Officials & clerks","max_content_length":2048}`), http.StatusOK)
 	if g.Title != "Officials & clerks" || g.MaxContentLength != 2048 {
 		t.Errorf("patched %+v", g)
 	}
@@ -997,7 +854,7 @@ func TestAdmin_Members(t *testing.T) {
 	if roots := w.roots(t, admBearer(admPlain)); len(roots) != 0 {
 		t.Fatalf("plain sees %q before joining", roots)
 	}
-	g := admDecode[admGroupJSON](t, w.call(t, admGroupAdmin, "PUT", "/admin/v1/groups/"+admOfficials+"/members/"+admPlain, `{"role":"reader"}`), http.StatusOK)
+	g := admDecode[client.Group](t, w.call(t, admGroupAdmin, "PUT", "/admin/v1/groups/"+admOfficials+"/members/"+admPlain, `{"role":"reader"}`), http.StatusOK)
 	if g.Members[admPlain] != "reader" {
 		t.Errorf("members %v", g.Members)
 	}
@@ -1023,7 +880,7 @@ func TestAdmin_Members(t *testing.T) {
 	if canWrite() {
 		t.Error("reader can write")
 	}
-	admDecode[admGroupJSON](t, w.call(t, admGroupAdmin, "PUT", "/admin/v1/groups/"+admOfficials+"/members/"+admPlain, `{"role":"publisher"}`), http.StatusOK)
+	admDecode[client.Group](t, w.call(t, admGroupAdmin, "PUT", "/admin/v1/groups/"+admOfficials+"/members/"+admPlain, `{"role":"publisher"}`), http.StatusOK)
 	ev = w.checkEvent(t, "admin.member.update", admGroupAdmin, "isac", "member "+admPlain+" of group "+admOfficials)
 	if ev.Detail != "role reader -> publisher" {
 		t.Errorf("detail %q", ev.Detail)
@@ -1032,7 +889,7 @@ func TestAdmin_Members(t *testing.T) {
 		t.Error("publisher cannot write")
 	}
 
-	g = admDecode[admGroupJSON](t, w.call(t, admGroupAdmin, "DELETE", "/admin/v1/groups/"+admOfficials+"/members/"+admPlain, ""), http.StatusOK)
+	g = admDecode[client.Group](t, w.call(t, admGroupAdmin, "DELETE", "/admin/v1/groups/"+admOfficials+"/members/"+admPlain, ""), http.StatusOK)
 	if _, ok := g.Members[admPlain]; ok {
 		t.Errorf("still a member: %v", g.Members)
 	}
@@ -1044,7 +901,7 @@ func TestAdmin_Members(t *testing.T) {
 	admError(t, w.call(t, admGroupAdmin, "DELETE", "/admin/v1/groups/"+admOfficials+"/members/"+admPlain, ""), http.StatusNotFound, "")
 
 	// Members may come from any organization; bodies are checked.
-	admDecode[admGroupJSON](t, w.call(t, admGroupAdmin, "PUT", "/admin/v1/groups/"+admOfficials+"/members/"+admOutsider, `{"role":"reader"}`), http.StatusOK)
+	admDecode[client.Group](t, w.call(t, admGroupAdmin, "PUT", "/admin/v1/groups/"+admOfficials+"/members/"+admOutsider, `{"role":"reader"}`), http.StatusOK)
 	if roots := w.roots(t, admBearer(admOutsider)); len(roots) != 2 {
 		t.Errorf("vendor in two groups sees %q", roots)
 	}
@@ -1056,7 +913,7 @@ func TestAdmin_Members(t *testing.T) {
 	admError(t, w.call(t, admPlain, "PUT", "/admin/v1/groups/"+admOfficials+"/members/"+admPlain, `{"role":"admin"}`), http.StatusNotFound, "")
 	admError(t, w.call(t, admGroupAdmin, "PUT", "/admin/v1/groups/"+admVendors+"/members/"+admPlain, `{"role":"reader"}`), http.StatusNotFound, "")
 	// A superadmin manages any group's members.
-	admDecode[admGroupJSON](t, w.call(t, admSuper, "PUT", "/admin/v1/groups/"+admVendors+"/members/"+admSuper, `{"role":"admin"}`), http.StatusOK)
+	admDecode[client.Group](t, w.call(t, admSuper, "PUT", "/admin/v1/groups/"+admVendors+"/members/"+admSuper, `{"role":"admin"}`), http.StatusOK)
 }
 
 // admIndicator is a valid STIX indicator to publish.
@@ -1069,7 +926,7 @@ func TestAdmin_Collections(t *testing.T) {
 	w := newAdmWorld(t)
 	base := "/admin/v1/groups/" + admOfficials + "/collections"
 	rec := w.call(t, admGroupAdmin, "POST", base, `{"title":"Submissions","alias":"submissions","policy":{"read_role":"admin","write_role":"reader"}}`)
-	sub := admDecode[admCollectionJSON](t, rec, http.StatusCreated)
+	sub := admDecode[client.Collection](t, rec, http.StatusCreated)
 	if u, err := uuid.Parse(sub.ID); err != nil || u.Version() != 4 || sub.ID != strings.ToLower(sub.ID) {
 		t.Errorf("generated id %q is not a lowercase UUIDv4", sub.ID)
 	}
@@ -1093,11 +950,11 @@ func TestAdmin_Collections(t *testing.T) {
 	}
 
 	const given = "3d4e5f60-7182-4394-a5b6-c7d8e9f00112"
-	c := admDecode[admCollectionJSON](t, w.call(t, admSuper, "POST", base+"/", `{"id":"`+given+`","title":"Advisories","description":"Two\nlines","policy":{"tlp_ceiling":"amber","require_tlp":true,"default_tlp":"green"}}`), http.StatusCreated)
+	c := admDecode[client.Collection](t, w.call(t, admSuper, "POST", base+"/", `{"id":"`+given+`","title":"Advisories","description":"Two\nlines","policy":{"tlp_ceiling":"amber","require_tlp":true,"default_tlp":"green"}}`), http.StatusCreated)
 	if c.ID != given || c.Policy.TLPCeiling != "amber" || !c.Policy.RequireTLP || c.Policy.DefaultTLP != "green" {
 		t.Errorf("created %+v", c)
 	}
-	list := admDecode[admCollectionsJSON](t, w.call(t, admGroupAdmin, "GET", base, ""), http.StatusOK)
+	list := admDecode[client.CollectionList](t, w.call(t, admGroupAdmin, "GET", base, ""), http.StatusOK)
 	var ids []string
 	for _, c := range list.Collections {
 		ids = append(ids, c.ID)
@@ -1105,19 +962,19 @@ func TestAdmin_Collections(t *testing.T) {
 	if want := slices.Sorted(slices.Values([]string{admCollOff, sub.ID, given})); !slices.Equal(ids, want) {
 		t.Errorf("collections %q, want %q", ids, want)
 	}
-	if c := admDecode[admCollectionJSON](t, w.call(t, admGroupAdmin, "GET", base+"/"+admCollOff, ""), http.StatusOK); c.Alias != "indicators" {
+	if c := admDecode[client.Collection](t, w.call(t, admGroupAdmin, "GET", base+"/"+admCollOff, ""), http.StatusOK); c.Alias != "indicators" {
 		t.Errorf("GET %+v", c)
 	}
 
 	// PATCH: fields given change, alias "" removes the alias, policy is
 	// replaced whole.
-	c = admDecode[admCollectionJSON](t, w.call(t, admGroupAdmin, "PATCH", base+"/"+given, `{"title":"Advisories (new)","alias":"advisories","policy":{"anonymize":true}}`), http.StatusOK)
-	if c.Title != "Advisories (new)" || c.Alias != "advisories" || c.Description != "Two\nlines" || c.Policy != (admPolicyJSON{Anonymize: true}) {
+	c = admDecode[client.Collection](t, w.call(t, admGroupAdmin, "PATCH", base+"/"+given, `{"title":"Advisories (new)","alias":"advisories","policy":{"anonymize":true}}`), http.StatusOK)
+	if c.Title != "Advisories (new)" || c.Alias != "advisories" || c.Description != "Two\nlines" || c.Policy != (client.Policy{Anonymize: true}) {
 		t.Errorf("patched %+v", c)
 	}
 	w.checkEvent(t, "admin.collection.update", admGroupAdmin, "isac", "collection "+given+" of group "+admOfficials)
 	admStatus(t, w.call(t, admPublisher, "GET", "/"+admOfficials+"/collections/advisories/", ""), http.StatusOK)
-	c = admDecode[admCollectionJSON](t, w.call(t, admGroupAdmin, "PATCH", base+"/"+given, `{"alias":""}`), http.StatusOK)
+	c = admDecode[client.Collection](t, w.call(t, admGroupAdmin, "PATCH", base+"/"+given, `{"alias":""}`), http.StatusOK)
 	if c.Alias != "" {
 		t.Errorf("alias not removed: %+v", c)
 	}
@@ -1179,7 +1036,7 @@ func TestAdmin_Collections(t *testing.T) {
 	w.checkEvent(t, "admin.collection.delete", admGroupAdmin, "isac", "collection "+given+" of group "+admOfficials)
 	admError(t, w.call(t, admPublisher, "GET", "/"+admOfficials+"/collections/"+given+"/", ""), http.StatusNotFound, "")
 	admError(t, w.call(t, admGroupAdmin, "DELETE", base+"/"+given, ""), http.StatusNotFound, "")
-	admDecode[admCollectionJSON](t, w.call(t, admGroupAdmin, "POST", base, `{"id":"`+given+`","title":"Again"}`), http.StatusCreated)
+	admDecode[client.Collection](t, w.call(t, admGroupAdmin, "POST", base, `{"id":"`+given+`","title":"Again"}`), http.StatusCreated)
 	rec = w.call(t, admPublisher, "GET", "/"+admOfficials+"/collections/"+given+"/objects/", "")
 	if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "indicator--") {
 		t.Errorf("re-created collection: %d %s", rec.Code, rec.Body)
@@ -1285,7 +1142,7 @@ func TestAdmin_Bodies(t *testing.T) {
 	admError(t, send(admJSON, `{"name":"a"}x`), http.StatusBadRequest, "after the JSON object")
 	admError(t, send(admJSON, `{"name":5}`), http.StatusBadRequest, "name: expected a string")
 	admError(t, send(admJSON, `{"name":"a","title":"a\u0007b"}`), http.StatusBadRequest, "title: control characters")
-	o := admDecode[admOrgJSON](t, send("application/json; charset=utf-8", `{"name":"a","title":"<b>&amp;</b>"}`+"\n"), http.StatusCreated)
+	o := admDecode[client.Organization](t, send("application/json; charset=utf-8", `{"name":"a","title":"<b>&amp;</b>"}`+"\n"), http.StatusCreated)
 	if o.Title != "<b>&amp;</b>" {
 		t.Errorf("title %q", o.Title)
 	}
@@ -1322,7 +1179,7 @@ func TestAdmin_AuditRows(t *testing.T) {
 	ok("PATCH", "/admin/v1/organizations/tmp", `{"title":"Tmp 2"}`, 200)
 	ok("POST", "/admin/v1/accounts", `{"name":"alice","organization":"tmp","password":"`+pw1+`"}`, 201)
 	ok("PATCH", "/admin/v1/accounts/alice", `{"password":"`+pw2+`"}`, 200)
-	tok := admDecode[admNewTokenJSON](t, ok("POST", "/admin/v1/accounts/alice/tokens", `{"name":"t"}`, 201), http.StatusCreated)
+	tok := admDecode[client.NewToken](t, ok("POST", "/admin/v1/accounts/alice/tokens", `{"name":"t"}`, 201), http.StatusCreated)
 	tokens = append(tokens, tok.Token)
 	ok("DELETE", "/admin/v1/accounts/alice/tokens/"+tok.ID, "", 204)
 	ok("POST", "/admin/v1/groups", `{"name":"tmpgroup","title":"Tmp"}`, 201)
@@ -1330,10 +1187,10 @@ func TestAdmin_AuditRows(t *testing.T) {
 	ok("PUT", "/admin/v1/groups/tmpgroup/members/alice", `{"role":"reader"}`, 200)
 	ok("PUT", "/admin/v1/groups/tmpgroup/members/alice", `{"role":"admin"}`, 200)
 	// alice, now admin of the group, uses a fresh token of her own.
-	tok2 := admDecode[admNewTokenJSON](t, w.callAuth(t, admBasic("alice", pw2), "POST", "/admin/v1/accounts/alice/tokens", `{"name":"own"}`), http.StatusCreated)
+	tok2 := admDecode[client.NewToken](t, w.callAuth(t, admBasic("alice", pw2), "POST", "/admin/v1/accounts/alice/tokens", `{"name":"own"}`), http.StatusCreated)
 	tokens = append(tokens, tok2.Token)
 	rec := w.callAuth(t, "Bearer "+tok2.Token, "POST", "/admin/v1/groups/tmpgroup/collections", `{"title":"C","policy":{"tlp_ceiling":"green"}}`)
-	coll := admDecode[admCollectionJSON](t, rec, http.StatusCreated)
+	coll := admDecode[client.Collection](t, rec, http.StatusCreated)
 	admStatus(t, w.callAuth(t, "Bearer "+tok2.Token, "PATCH", "/admin/v1/groups/tmpgroup/collections/"+coll.ID, `{"title":"C2"}`), http.StatusOK)
 	admStatus(t, w.callAuth(t, "Bearer "+tok2.Token, "DELETE", "/admin/v1/groups/tmpgroup/collections/"+coll.ID, ""), http.StatusNoContent)
 	ok("DELETE", "/admin/v1/groups/tmpgroup/members/alice", "", 200)
@@ -1393,10 +1250,10 @@ func TestAdmin_AuditRows(t *testing.T) {
 	}
 	secrets := []string{pw1, pw2, "$2a$", "$2b$"}
 	for _, tk := range tokens {
-		secrets = append(secrets, tk, admTokenHash(tk), strings.TrimPrefix(tk, "eit_"))
+		secrets = append(secrets, tk, tokenHash(tk), strings.TrimPrefix(tk, "eit_"))
 	}
 	for _, a := range admAccounts {
-		secrets = append(secrets, admPassword(a), admToken(a), admTokenHash(admToken(a)))
+		secrets = append(secrets, admPassword(a), admToken(a), tokenHash(admToken(a)))
 	}
 	for _, s := range secrets {
 		if bytes.Contains(raw, []byte(s)) {
@@ -1433,7 +1290,7 @@ func TestAdmin_AuditQuery(t *testing.T) {
 
 	query := func(user, params string) []string {
 		t.Helper()
-		res := admDecode[admEventsJSON](t, w.call(t, user, "GET", "/admin/v1/audit?"+params, ""), http.StatusOK)
+		res := admDecode[client.AuditPage](t, w.call(t, user, "GET", "/admin/v1/audit?"+params, ""), http.StatusOK)
 		var got []string
 		for _, ev := range res.Events {
 			got = append(got, ev.Action+" "+ev.Account)
@@ -1500,7 +1357,7 @@ func TestAdmin_AuditQuery_ScopedPaging(t *testing.T) {
 	for _, tt := range []struct {
 		limit, want int
 	}{{10000, 1167}, {1000, 1000}, {5, 5}} {
-		res := admDecode[admEventsJSON](t, w.call(t, admGroupAdmin, "GET", fmt.Sprintf("/admin/v1/audit?%s&limit=%d", since, tt.limit), ""), http.StatusOK)
+		res := admDecode[client.AuditPage](t, w.call(t, admGroupAdmin, "GET", fmt.Sprintf("/admin/v1/audit?%s&limit=%d", since, tt.limit), ""), http.StatusOK)
 		if len(res.Events) != tt.want {
 			t.Errorf("limit %d: %d rows, want %d", tt.limit, len(res.Events), tt.want)
 		}
@@ -1528,7 +1385,7 @@ func TestAdmin_ConcurrentChanges(t *testing.T) {
 					t.Errorf("%s: create token: %d %s", user, rec.Code, rec.Body)
 					return
 				}
-				var tok admNewTokenJSON
+				var tok client.NewToken
 				if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil {
 					t.Error(err)
 					return
@@ -1567,11 +1424,11 @@ func TestAdmin_RevokeAllTokens(t *testing.T) {
 	t.Parallel()
 	w := newAdmWorld(t)
 	base := "/admin/v1/accounts/" + admPublisher + "/tokens"
-	var made []admNewTokenJSON
+	var made []client.NewToken
 	for _, name := range []string{"feed one", "feed two"} {
-		made = append(made, admDecode[admNewTokenJSON](t, w.call(t, admPublisher, "POST", base, `{"name":"`+name+`"}`), http.StatusCreated))
+		made = append(made, admDecode[client.NewToken](t, w.call(t, admPublisher, "POST", base, `{"name":"`+name+`"}`), http.StatusCreated))
 	}
-	other := admDecode[admNewTokenJSON](t, w.call(t, admSuper, "POST", "/admin/v1/accounts/"+admReader+"/tokens", `{"name":"r"}`), http.StatusCreated)
+	other := admDecode[client.NewToken](t, w.call(t, admSuper, "POST", "/admin/v1/accounts/"+admReader+"/tokens", `{"name":"r"}`), http.StatusCreated)
 
 	admError(t, w.call(t, admReader, "DELETE", base, ""), http.StatusNotFound, "")
 	admStatus(t, w.call(t, admSuper, "POST", "/admin/v1/accounts", `{"name":"boss","organization":"county","superadmin":true}`), http.StatusCreated)
@@ -1588,7 +1445,7 @@ func TestAdmin_RevokeAllTokens(t *testing.T) {
 	if n := len(w.adminEvents(t)) - before; n != 3 {
 		t.Errorf("%d audit rows, want one per token (3)", n)
 	}
-	for _, tok := range append(made, admNewTokenJSON{Token: admToken(admPublisher)}) {
+	for _, tok := range append(made, client.NewToken{Token: admToken(admPublisher)}) {
 		admError(t, w.callAuth(t, "Bearer "+tok.Token, "GET", "/taxii2/", ""), http.StatusUnauthorized, "")
 	}
 	admStatus(t, w.callAuth(t, admBasic(admPublisher, admPassword(admPublisher)), "GET", "/taxii2/", ""), http.StatusOK)
@@ -1601,19 +1458,10 @@ func TestAdmin_RevokeAllTokens(t *testing.T) {
 	if len(w.adminEvents(t)) != before {
 		t.Error("revoking nothing wrote an audit row")
 	}
-	for _, l := range admDecode[admTokensJSON](t, w.call(t, admSuper, "GET", base, ""), http.StatusOK).Tokens {
+	for _, l := range admDecode[client.TokenList](t, w.call(t, admSuper, "GET", base, ""), http.StatusOK).Tokens {
 		if !l.Revoked {
 			t.Errorf("token %s (%s) is not revoked", l.ID, l.Name)
 		}
-	}
-}
-
-// admSeqIDs returns an id generator that counts: version 4 UUIDs
-// 00000000-0000-4000-8000-000000000001, ...2, in order.
-func admSeqIDs() func() uuid.UUID {
-	var n atomic.Uint64
-	return func() uuid.UUID {
-		return uuid.MustParse(fmt.Sprintf("00000000-0000-4000-8000-%012x", n.Add(1)))
 	}
 }
 
@@ -1623,10 +1471,10 @@ func admSeqIDs() func() uuid.UUID {
 func TestAdmin_InjectedIDs(t *testing.T) {
 	t.Parallel()
 	w := newAdmWorld(t)
-	org := admDecode[admOrgJSON](t, w.call(t, admSuper, "POST", "/admin/v1/organizations", `{"name":"ids-org","title":"Ids"}`), http.StatusCreated)
-	grp := admDecode[admGroupJSON](t, w.call(t, admSuper, "POST", "/admin/v1/groups", `{"name":"ids-group","title":"Ids"}`), http.StatusCreated)
-	coll := admDecode[admCollectionJSON](t, w.call(t, admSuper, "POST", "/admin/v1/groups/ids-group/collections", `{"title":"Ids"}`), http.StatusCreated)
-	tok := admDecode[admNewTokenJSON](t, w.call(t, admSuper, "POST", "/admin/v1/accounts/"+admSuper+"/tokens", `{"name":"ids"}`), http.StatusCreated)
+	org := admDecode[client.Organization](t, w.call(t, admSuper, "POST", "/admin/v1/organizations", `{"name":"ids-org","title":"Ids"}`), http.StatusCreated)
+	grp := admDecode[client.Group](t, w.call(t, admSuper, "POST", "/admin/v1/groups", `{"name":"ids-group","title":"Ids"}`), http.StatusCreated)
+	coll := admDecode[client.Collection](t, w.call(t, admSuper, "POST", "/admin/v1/groups/ids-group/collections", `{"title":"Ids"}`), http.StatusCreated)
+	tok := admDecode[client.NewToken](t, w.call(t, admSuper, "POST", "/admin/v1/accounts/"+admSuper+"/tokens", `{"name":"ids"}`), http.StatusCreated)
 	ids := []string{strings.TrimPrefix(org.IdentityID, "identity--"), strings.TrimPrefix(grp.IdentityID, "identity--"), coll.ID, tok.ID}
 	var last uint64
 	for i, id := range ids {
@@ -1647,7 +1495,7 @@ func TestBootstrap_RefusesCollisionsWithTheStore(t *testing.T) {
 	t.Parallel()
 	w := newAdmWorld(t)
 	fp := strings.Repeat("ab", 32)
-	admDecode[admAccountJSON](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admPlain, `{"certificates":["`+fp+`"]}`), http.StatusOK)
+	admDecode[client.Account](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admPlain, `{"certificates":["`+fp+`"]}`), http.StatusOK)
 	w.close(t)
 	v, err := stix.NewValidator()
 	if err != nil {

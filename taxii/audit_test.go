@@ -99,7 +99,7 @@ func TestAudit_ReadsAndDelete(t *testing.T) {
 	ids := []string{sgID("indicator", 1), sgID("indicator", 2), sgID("indicator", 3)}
 	for _, id := range ids {
 		w.publish(t, audAuth(audPubA), audColl(audColl1)+"objects/", sgObject(id, ""))
-		w.clock.Add(time.Second) // distinct date_added per object
+		w.clock.Advance(time.Second) // distinct date_added per object
 	}
 	reader := audAuth(audReader2)
 	added := func(i int) string {
@@ -183,7 +183,7 @@ func TestAudit_RefusedAuthentication(t *testing.T) {
 		checkError(t, rec, http.StatusUnauthorized)
 		// One row per address per minute: a minute apart, each
 		// refusal gets its own.
-		w.clock.Add(time.Minute)
+		w.clock.Advance(time.Minute)
 	}
 	// The same credentials, correct, for the scan below to be meaningful.
 	checkOK(t, w.req(t, http.MethodGet, "/taxii2/", "", sgBearer(tok)), http.StatusOK)
@@ -242,11 +242,11 @@ func TestAudit_Queries(t *testing.T) {
 	w.publish(t, audAuth(audPubB), audColl(audColl1)+"objects/", sgObject(y, ""))
 	w.publish(t, audAuth(audPubB), audColl(audColl2)+"objects/", sgObject(x, ""))
 
-	w.clock.Add(time.Hour)
+	w.clock.Advance(time.Hour)
 	w.req(t, http.MethodGet, audColl(audColl1)+"objects/", "", audAuth(audReader1))
-	w.clock.Add(time.Hour)
+	w.clock.Advance(time.Hour)
 	z := w.clock.Now()
-	w.clock.Add(time.Hour)
+	w.clock.Advance(time.Hour)
 	w.req(t, http.MethodGet, audColl(audColl1)+"objects/", "", audAuth(audReader2))
 	w.req(t, http.MethodGet, audColl(audColl1)+"manifest/", "", audAuth(audReader3))
 	w.req(t, http.MethodGet, audColl(audColl2)+"objects/", "", audAuth(audReader1))
@@ -336,7 +336,7 @@ func TestAudit_Retention(t *testing.T) {
 
 	// A day later (on the server's clock) the recent row is old too; the
 	// bootstrap row, exactly 24 hours old, stays.
-	w.clock.Add(24 * time.Hour)
+	w.clock.Advance(24 * time.Hour)
 	w.stop(t)
 	w.start(t)
 	waitFor([]string{"admin.bootstrap:"})
@@ -361,7 +361,7 @@ func TestStatus_Retention(t *testing.T) {
 	get := func() int { return w.req(t, http.MethodGet, statusURL, "", audAuth(audPubA)).Code }
 
 	// 47 hours later the status is still there, sweeps or not.
-	w.clock.Add(47 * time.Hour)
+	w.clock.Advance(47 * time.Hour)
 	w.stop(t)
 	w.start(t)
 	time.Sleep(1500 * time.Millisecond) // the first sweep runs within a second of the start
@@ -369,7 +369,7 @@ func TestStatus_Retention(t *testing.T) {
 		t.Fatalf("status after 47 h: %d, want 200", code)
 	}
 	// Past 48 hours the next sweep removes it.
-	w.clock.Add(2 * time.Hour)
+	w.clock.Advance(2 * time.Hour)
 	w.stop(t)
 	w.start(t)
 	deadline := time.Now().Add(10 * time.Second)

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/eitaxii/eitaxii/client"
 )
 
 // REQ-79..83, AMB-03, AMB-07: Delete an Object. The fixture holds
@@ -60,11 +62,11 @@ func TestServer_DeleteObject(t *testing.T) {
 				checkError(t, ts.del(t, userPublisher, objectURL(rootEO, collEO, id1)), http.StatusNotFound)
 			} else {
 				checkOK(t, wv, http.StatusOK)
-				if got := decodeStrict[versionsResource](t, wv.Body.Bytes()).Versions; !slices.Equal(got, want) {
+				if got := decodeStrict[client.Versions](t, wv.Body.Bytes()).Versions; !slices.Equal(got, want) {
 					t.Errorf("versions %q, want %q", got, want)
 				}
 				checkOK(t, wo, http.StatusOK)
-				env := decodeStrict[envelopeResource](t, wo.Body.Bytes())
+				env := decodeStrict[client.Envelope](t, wo.Body.Bytes())
 				if got := objectKeys(t, env.Objects); !slices.Equal(got, []string{id1 + "@" + want[len(want)-1]}) {
 					t.Errorf("object after delete %v, want its greatest remaining version %s (REQ-81)", got, want[len(want)-1])
 				}
@@ -89,10 +91,10 @@ func TestServer_DeleteObject(t *testing.T) {
 			filter := "?match[id]=" + id1 + "&match[version]=all"
 			var gotObjects, gotManifest []string
 			if w := ts.get(t, userReader, objectsURL(rootEO, collEO)+filter); w.Body.String() != "{}" {
-				gotObjects = objectKeys(t, decodeStrict[envelopeResource](t, w.Body.Bytes()).Objects)
+				gotObjects = objectKeys(t, decodeStrict[client.Envelope](t, w.Body.Bytes()).Objects)
 			}
 			if w := ts.get(t, userReader, manifestURL(rootEO, collEO)+filter); w.Body.String() != "{}" {
-				for _, r := range decodeStrict[manifestResource](t, w.Body.Bytes()).Objects {
+				for _, r := range decodeStrict[client.Manifest](t, w.Body.Bytes()).Objects {
 					gotManifest = append(gotManifest, r.ID+"@"+r.Version)
 				}
 			}
@@ -101,7 +103,7 @@ func TestServer_DeleteObject(t *testing.T) {
 			}
 			// The other objects are untouched.
 			w = ts.get(t, userReader, objectsURL(rootEO, collEO)+"?match[id]="+indicatorID(2)+","+ipv4ID)
-			if got := len(decodeStrict[envelopeResource](t, w.Body.Bytes()).Objects); got != 2 {
+			if got := len(decodeStrict[client.Envelope](t, w.Body.Bytes()).Objects); got != 2 {
 				t.Errorf("%d other objects left, want 2", got)
 			}
 		})

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/eitaxii/eitaxii/client"
 )
 
 // TestServer_HTTP drives the server over a real connection with
@@ -27,8 +29,8 @@ func TestServer_HTTP(t *testing.T) {
 		ts.ServeHTTP(w, r)
 	}))
 	t.Cleanup(hs.Close)
-	client := hs.Client()
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hc := hs.Client()
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 	send := func(method, path string, body io.Reader, header ...string) (*http.Response, []byte) {
 		t.Helper()
@@ -41,7 +43,7 @@ func TestServer_HTTP(t *testing.T) {
 		for i := 0; i+1 < len(header); i += 2 {
 			req.Header.Set(header[i], header[i+1])
 		}
-		return roundTrip(t, client, req)
+		return roundTrip(t, hc, req)
 	}
 	expect := func(resp *http.Response, body []byte, code int) {
 		t.Helper()
@@ -68,14 +70,14 @@ func TestServer_HTTP(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, hs.URL+"/taxii2", nil)
 	req.SetBasicAuth(userReader, password(userReader))
 	req.Header.Set("Accept", "application/taxii+json")
-	r2, err := client.Do(req)
+	r2, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b2, _ := io.ReadAll(r2.Body)
 	r2.Body.Close()
 	expect(r2, b2, http.StatusOK)
-	if d := decodeStrict[discoveryResource](t, b2); len(d.APIRoots) != 1 || d.APIRoots[0] != rootEO {
+	if d := decodeStrict[client.Discovery](t, b2); len(d.APIRoots) != 1 || d.APIRoots[0] != rootEO {
 		t.Errorf("discovery %+v", d)
 	}
 
@@ -90,7 +92,7 @@ func TestServer_HTTP(t *testing.T) {
 
 	resp, body = send(http.MethodGet, objectsURL(rootEO, collEO), nil, "Authorization", basic(userReader))
 	expect(resp, body, http.StatusOK)
-	if env := decodeStrict[envelopeResource](t, body); len(env.Objects) != 2 || string(env.Objects[1]) != ind2 {
+	if env := decodeStrict[client.Envelope](t, body); len(env.Objects) != 2 || string(env.Objects[1]) != ind2 {
 		t.Errorf("objects over HTTP: %s", body)
 	}
 	if resp.Header.Get("X-TAXII-Date-Added-First") == "" || resp.Header.Get("X-TAXII-Date-Added-Last") == "" {

@@ -1,34 +1,19 @@
 package taxii_test
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/google/uuid"
+	"github.com/eitaxii/eitaxii/store/storetest"
 )
-
-// seqIDs hands out the UUIDv4-shaped ids 00000000-0000-4000-8000-000000000001,
-// ...2, ... so that status ids are predictable.
-func seqIDs() func() uuid.UUID {
-	var mu sync.Mutex
-	n := 0
-	return func() uuid.UUID {
-		mu.Lock()
-		defer mu.Unlock()
-		n++
-		return uuid.MustParse(fmt.Sprintf("00000000-0000-4000-8000-%012d", n))
-	}
-}
 
 // TestServer_Golden compares whole response bodies, field order included,
 // with testdata/taxii/golden/*.json; run with -update to rewrite them. The
-// clocks and status ids are fixed; the one random part, a next token, is
+// clocks are fixed and the status ids sequential (storetest.SeqIDs); the one random part, a next token, is
 // checked and then replaced by "<next>".
 func TestServer_Golden(t *testing.T) {
-	ts := newTestServerConfig(t, config{newID: seqIDs()})
+	ts := newTestServerConfig(t, config{newID: (&storetest.SeqIDs{}).NewID})
 	statusW := ts.post(t, userPublisher, objectsURL(rootEO, collEO), envelope(simpleIndicator(1), ind2, simpleIndicator(1), ipv4, marking))
 	checkOK(t, statusW, http.StatusAccepted)
 	ts.addObjects(t, collEO, indicator(indicatorID(1), v1, v2, "[ipv4-addr:value = '198.51.100.1']"))

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
@@ -28,7 +29,7 @@ func newLimitsServer(t *testing.T, mod func(*taxii.Options)) http.Handler {
 	}
 	opts := taxii.Options{
 		Discovery: taxii.Discovery{Title: "limits"},
-		Accounts:  []taxii.Account{{Name: userPublisher, PasswordHash: passwordHashes()[userPublisher]}},
+		Accounts:  []taxii.Account{{Name: userPublisher, PasswordHash: passwordHash(password(userPublisher))}},
 		Groups: []taxii.Group{{
 			Name: "election-officials", Title: "EO", MaxContentLength: 8 << 20,
 			Members:     map[string]taxii.Role{userPublisher: taxii.RolePublisher},
@@ -126,7 +127,7 @@ func TestServer_Limits_QueryRoomForPaging(t *testing.T) {
 		}
 		w := ts.get(t, userPublisher, target)
 		checkOK(t, w, http.StatusOK)
-		env := decodeStrict[envelopeResource](t, w.Body.Bytes())
+		env := decodeStrict[client.Envelope](t, w.Body.Bytes())
 		got += len(env.Objects)
 		if !env.More {
 			break
@@ -183,12 +184,12 @@ func TestServer_Limits_Configured(t *testing.T) {
 	// are accepted.
 	w := get(objectsURL(rootEO, collEO))
 	checkOK(t, w, http.StatusOK)
-	if env := decodeStrict[envelopeResource](t, w.Body.Bytes()); len(env.Objects) != 0 {
+	if env := decodeStrict[client.Envelope](t, w.Body.Bytes()); len(env.Objects) != 0 {
 		t.Fatalf("%d objects stored by refused envelopes", len(env.Objects))
 	}
 	w = post(envelope(simpleIndicator(1), simpleIndicator(2), strings.TrimSuffix(simpleIndicator(3), "}")+`,"description":"`+strings.Repeat("d", 1<<20)+`"}`))
 	checkOK(t, w, http.StatusAccepted)
-	if st := decodeStrict[status](t, w.Body.Bytes()); st.SuccessCount != 3 {
+	if st := decodeStrict[client.Status](t, w.Body.Bytes()); st.SuccessCount != 3 {
 		t.Fatalf("status %+v, want 3 successes", st)
 	}
 }

@@ -104,7 +104,7 @@ func TestLogin_AddressLimit(t *testing.T) {
 	checkOK(t, w.from(t, attacker, sgBearer(sgToken(lgAlice))), http.StatusOK)
 	checkOK(t, w.from(t, other, sgBasic(lgBob, sgPassword(lgBob))), http.StatusOK)
 
-	w.clock.Add(20 * time.Second)
+	w.clock.Advance(20 * time.Second)
 	checkOK(t, w.from(t, attacker, sgBasic(lgAlice, sgPassword(lgAlice))), http.StatusOK)
 	// A success gives nothing back: the one failure that refilled is the
 	// next wrong password's, and then the address is limited again.
@@ -191,7 +191,7 @@ func TestLogin_RefusalsAuditedOncePerMinute(t *testing.T) {
 	for range 4 {
 		checkError(t, w.from(t, b, ""), http.StatusUnauthorized)
 	}
-	w.clock.Add(time.Minute)
+	w.clock.Advance(time.Minute)
 	// a's next refusal without an account writes that row; a success
 	// from elsewhere writes the others, which saw no refusal since.
 	checkError(t, w.from(t, a, sgBasic("not-an-account", "x")), http.StatusUnauthorized)
@@ -289,7 +289,7 @@ func TestLogin_CredentialCache(t *testing.T) {
 	}
 	login(lgAlice, 200)
 	checks(1)
-	w.clock.Add(48 * time.Hour)
+	w.clock.Advance(48 * time.Hour)
 	login(lgAlice, 200)
 	checks(1)
 	login(lgBob, 200)  // cache: bob, alice

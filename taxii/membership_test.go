@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/eitaxii/eitaxii/client"
 )
 
 // REQ-34..39: discovery lists the API roots of the caller's groups only,
@@ -27,7 +29,7 @@ func TestServer_Discovery(t *testing.T) {
 		t.Run(tt.user, func(t *testing.T) {
 			w := ts.get(t, tt.user, "/taxii2/")
 			checkOK(t, w, http.StatusOK)
-			d := decodeStrict[discoveryResource](t, w.Body.Bytes())
+			d := decodeStrict[client.Discovery](t, w.Body.Bytes())
 			if d.Title == "" {
 				t.Error("discovery without title (REQ-35)")
 			}
@@ -58,13 +60,13 @@ func TestServer_APIRoot(t *testing.T) {
 	ts := newTestServer(t)
 	w := ts.get(t, userReader, rootEO)
 	checkOK(t, w, http.StatusOK)
-	r := decodeStrict[apiRootResource](t, w.Body.Bytes())
+	r := decodeStrict[client.APIRoot](t, w.Body.Bytes())
 	if r.Title == "" || !slices.Equal(r.Versions, []string{mediaTAXII}) || r.MaxContentLength != eoMaxContentLength {
 		t.Errorf("api root %+v, want a title, versions [%s] and max_content_length %d", r, mediaTAXII, eoMaxContentLength)
 	}
 	w = ts.get(t, userVendor, rootVendors)
 	checkOK(t, w, http.StatusOK)
-	if r := decodeStrict[apiRootResource](t, w.Body.Bytes()); r.MaxContentLength != 10<<20 {
+	if r := decodeStrict[client.APIRoot](t, w.Body.Bytes()); r.MaxContentLength != 10<<20 {
 		t.Errorf("vendors max_content_length %d, want the default %d", r.MaxContentLength, 10<<20)
 	}
 }
@@ -77,7 +79,7 @@ func TestServer_HiddenResources(t *testing.T) {
 	st := ts.addObjects(t, collEO, simpleIndicator(1))
 	w := ts.post(t, userVendor, objectsURL(rootVendors, collVendors), envelope(simpleIndicator(1)))
 	checkOK(t, w, http.StatusAccepted)
-	vendorStatus := decodeStrict[status](t, w.Body.Bytes())
+	vendorStatus := decodeStrict[client.Status](t, w.Body.Bytes())
 	const unknownColl = "0d2a4a3e-8d0e-4e55-b2a1-2c5c1f0e8a77"
 	id := indicatorID(1)
 
@@ -123,7 +125,7 @@ func TestServer_HiddenResources(t *testing.T) {
 	// The hidden requests changed nothing: the object is still there and
 	// nothing was added.
 	w = ts.get(t, userPublisher, objectsURL(rootEO, collEO))
-	if got := objectKeys(t, decodeStrict[envelopeResource](t, w.Body.Bytes()).Objects); len(got) != 1 {
+	if got := objectKeys(t, decodeStrict[client.Envelope](t, w.Body.Bytes()).Objects); len(got) != 1 {
 		t.Errorf("election-officials holds %v after hidden requests, want the one indicator", got)
 	}
 	// The status is served under its own API root, to any member.
@@ -157,7 +159,7 @@ func TestServer_Collections(t *testing.T) {
 				}
 				return
 			}
-			list := decodeStrict[collectionsResource](t, w.Body.Bytes()).Collections
+			list := decodeStrict[client.Collections](t, w.Body.Bytes()).Collections
 			var ids []string
 			for _, c := range list {
 				ids = append(ids, c.ID)
@@ -176,7 +178,7 @@ func TestServer_Collections(t *testing.T) {
 				for _, p := range paths {
 					w := ts.get(t, tt.user, p)
 					checkOK(t, w, http.StatusOK)
-					if one := decodeStrict[collectionResource](t, w.Body.Bytes()); !equalCollections(one, c) {
+					if one := decodeStrict[client.CollectionResource](t, w.Body.Bytes()); !equalCollections(one, c) {
 						t.Errorf("GET %s = %+v, want the list entry %+v (REQ-52)", p, one, c)
 					}
 				}
@@ -191,12 +193,12 @@ func TestServer_Collections(t *testing.T) {
 	}
 	// The alias is shown on the collection that has one.
 	w := ts.get(t, userReader, collectionURL(rootEO, collEO))
-	if c := decodeStrict[collectionResource](t, w.Body.Bytes()); c.Alias != aliasEO {
+	if c := decodeStrict[client.CollectionResource](t, w.Body.Bytes()); c.Alias != aliasEO {
 		t.Errorf("alias %q, want %q", c.Alias, aliasEO)
 	}
 }
 
-func equalCollections(a, b collectionResource) bool {
+func equalCollections(a, b client.CollectionResource) bool {
 	return a.ID == b.ID && a.Title == b.Title && a.Description == b.Description && a.Alias == b.Alias &&
 		a.CanRead == b.CanRead && a.CanWrite == b.CanWrite && slices.Equal(a.MediaTypes, b.MediaTypes)
 }
@@ -241,7 +243,7 @@ func TestServer_WritePermissions(t *testing.T) {
 			checkError(t, wp, http.StatusForbidden)
 			checkError(t, wd, http.StatusForbidden)
 			w := ts.get(t, tt.user, objectsURL(tt.root, tt.coll))
-			if got := objectKeys(t, decodeStrict[envelopeResource](t, w.Body.Bytes()).Objects); len(got) != 1 || !strings.HasPrefix(got[0], indicatorID(1)+"@") {
+			if got := objectKeys(t, decodeStrict[client.Envelope](t, w.Body.Bytes()).Objects); len(got) != 1 || !strings.HasPrefix(got[0], indicatorID(1)+"@") {
 				t.Errorf("after a refused add and delete the collection holds %v, want only %s", got, indicatorID(1))
 			}
 		})

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eitaxii/eitaxii/client"
 )
 
 // posted is one object version as the fixture posted it.
@@ -73,16 +75,16 @@ func pick(objs []posted, pos ...int) []posted {
 // objects, byte for byte as posted, in date_added order (REQ-60, REQ-63),
 // the date headers (REQ-101) and the empty envelope {} (REQ-61). emptyHdr
 // is the date header value expected on an empty page (AMB-02).
-func checkEnvelope(t *testing.T, body []byte, h http.Header, want []posted, more bool, emptyHdr time.Time) envelopeResource {
+func checkEnvelope(t *testing.T, body []byte, h http.Header, want []posted, more bool, emptyHdr time.Time) client.Envelope {
 	t.Helper()
 	if len(want) == 0 {
 		if string(body) != "{}" {
 			t.Errorf("body %s, want {} (REQ-61)", body)
 		}
 		checkDateHeaders(t, h, emptyHdr, emptyHdr)
-		return envelopeResource{}
+		return client.Envelope{}
 	}
-	env := decodeStrict[envelopeResource](t, body)
+	env := decodeStrict[client.Envelope](t, body)
 	if len(env.Objects) != len(want) {
 		t.Fatalf("%d objects %v, want %d", len(env.Objects), objectKeys(t, env.Objects), len(want))
 	}
@@ -117,8 +119,8 @@ func checkManifest(t *testing.T, body []byte, h http.Header, want []posted, more
 		checkDateHeaders(t, h, emptyHdr, emptyHdr)
 		return
 	}
-	m := decodeStrict[manifestResource](t, body)
-	var got, exp []manifestRecord
+	m := decodeStrict[client.Manifest](t, body)
+	var got, exp []client.ManifestRecord
 	for _, r := range m.Objects {
 		got = append(got, r)
 		if !taxiiTimestamp.MatchString(r.DateAdded) {
@@ -126,7 +128,7 @@ func checkManifest(t *testing.T, body []byte, h http.Header, want []posted, more
 		}
 	}
 	for _, p := range want {
-		exp = append(exp, manifestRecord{ID: p.id, DateAdded: stamp(p.dateAdded), Version: p.version, MediaType: "application/stix+json;version=2.1"})
+		exp = append(exp, client.ManifestRecord{ID: p.id, DateAdded: stamp(p.dateAdded), Version: p.version, MediaType: "application/stix+json;version=2.1"})
 	}
 	if !slices.Equal(got, exp) {
 		t.Errorf("manifest records\n%+v\nwant\n%+v", got, exp)
@@ -364,7 +366,7 @@ func TestServer_MalformedQuery(t *testing.T) {
 	}
 	// Nothing was deleted by the refused requests.
 	w := ts.get(t, userReader, versionsURL(rootEO, collEO, id1))
-	if v := decodeStrict[versionsResource](t, w.Body.Bytes()).Versions; len(v) != 3 {
+	if v := decodeStrict[client.Versions](t, w.Body.Bytes()).Versions; len(v) != 3 {
 		t.Errorf("versions after refused deletes: %q, want 3", v)
 	}
 }
@@ -454,7 +456,7 @@ func TestServer_Versions(t *testing.T) {
 				checkDateHeaders(t, w.Header(), tt.emptyHdr, tt.emptyHdr)
 				return
 			}
-			res := decodeStrict[versionsResource](t, w.Body.Bytes())
+			res := decodeStrict[client.Versions](t, w.Body.Bytes())
 			var wantVersions []string
 			for _, p := range want {
 				wantVersions = append(wantVersions, p.version)
@@ -482,13 +484,13 @@ func TestServer_AddedObjectsVisible(t *testing.T) {
 		t.Errorf("a duplicate post changed the manifest (REQ-67, REQ-106):\nbefore %s\nafter  %s", before, after)
 	}
 	w := ts.get(t, userReader, objectsURL(rootEO, collEO)+"?match[id]="+indicatorID(1)+"&match[version]=all")
-	if n := len(decodeStrict[envelopeResource](t, w.Body.Bytes()).Objects); n != 3 {
+	if n := len(decodeStrict[client.Envelope](t, w.Body.Bytes()).Objects); n != 3 {
 		t.Errorf("%d versions of ind1 after re-posting, want 3, each once (REQ-104)", n)
 	}
 	if !bytes.Contains([]byte(after), []byte(ipv4ID)) {
 		t.Errorf("manifest lacks the SCO: %s", after)
 	}
-	var m manifestResource
+	var m client.Manifest
 	if err := json.Unmarshal([]byte(after), &m); err != nil {
 		t.Fatal(err)
 	}

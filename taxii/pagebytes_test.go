@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/eitaxii/eitaxii/client"
 )
 
 // bigIndicator is indicator n (version modified) padded by a description
@@ -89,7 +91,7 @@ func TestServer_Paging_MaxPageBytes(t *testing.T) {
 					if cl := w.Header().Get("Content-Length"); cl != strconv.Itoa(w.Body.Len()) {
 						t.Fatalf("Content-Length %s for a body of %d bytes", cl, w.Body.Len())
 					}
-					env := decodeStrict[envelopeResource](t, w.Body.Bytes())
+					env := decodeStrict[client.Envelope](t, w.Body.Bytes())
 					checkPaging(t, env.More, env.Next, env.More)
 					if len(env.Objects) == 0 || len(env.Objects) > limit {
 						t.Fatalf("limit %d, page %d: %d objects", limit, page, len(env.Objects))
@@ -143,7 +145,7 @@ func TestServer_Paging_MaxPageBytes(t *testing.T) {
 				if w.Body.String() == "{}" {
 					break
 				}
-				env := decodeStrict[envelopeResource](t, w.Body.Bytes())
+				env := decodeStrict[client.Envelope](t, w.Body.Bytes())
 				for _, o := range env.Objects {
 					got = append(got, string(o))
 				}
@@ -159,7 +161,7 @@ func TestServer_Paging_MaxPageBytes(t *testing.T) {
 			followNext(t, len(posted), objectURL(rootEO, collEO, indicatorID(999))+"?match[version]=all", func(u string) (bool, string) {
 				w := ts.get(t, userReader, u)
 				checkOK(t, w, http.StatusOK)
-				env := decodeStrict[envelopeResource](t, w.Body.Bytes())
+				env := decodeStrict[client.Envelope](t, w.Body.Bytes())
 				if maxBytes == 1 && len(env.Objects) != 1 {
 					t.Errorf("cap of 1 byte: a page of %d versions", len(env.Objects))
 				}
@@ -175,7 +177,7 @@ func TestServer_Paging_MaxPageBytes(t *testing.T) {
 			followNext(t, len(posted), versionsURL(rootEO, collEO, indicatorID(999)), func(u string) (bool, string) {
 				w := ts.get(t, userReader, u)
 				checkOK(t, w, http.StatusOK)
-				v := decodeStrict[versionsResource](t, w.Body.Bytes())
+				v := decodeStrict[client.Versions](t, w.Body.Bytes())
 				if maxBytes == 1 && len(v.Versions) != 1 {
 					t.Errorf("cap of 1 byte: a versions page of %d", len(v.Versions))
 				}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/eitaxii/eitaxii/client"
 )
 
 const pagingObjects = 250
@@ -51,14 +53,14 @@ func getPage(t *testing.T, ts *testServer, endpoint, rawURL string) page {
 	}
 	switch endpoint {
 	case "objects":
-		env := decodeStrict[envelopeResource](t, w.Body.Bytes())
+		env := decodeStrict[client.Envelope](t, w.Body.Bytes())
 		p.more, p.next = env.More, env.Next
 		for _, k := range objectKeys(t, env.Objects) {
 			id, _, _ := strings.Cut(k, "@")
 			p.ids = append(p.ids, id)
 		}
 	case "manifest":
-		m := decodeStrict[manifestResource](t, w.Body.Bytes())
+		m := decodeStrict[client.Manifest](t, w.Body.Bytes())
 		p.more, p.next = m.More, m.Next
 		for _, r := range m.Objects {
 			p.ids = append(p.ids, r.ID)

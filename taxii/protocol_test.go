@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/eitaxii/eitaxii/client"
 )
 
 // endpoint is one TAXII route and a request to it that succeeds.
@@ -91,7 +93,7 @@ func TestServer_Unauthenticated(t *testing.T) {
 	// Nothing was added or deleted.
 	w := ts.get(t, userPublisher, objectsURL(rootEO, collEO))
 	checkOK(t, w, http.StatusOK)
-	if got := objectKeys(t, decodeStrict[envelopeResource](t, w.Body.Bytes()).Objects); len(got) != 2 {
+	if got := objectKeys(t, decodeStrict[client.Envelope](t, w.Body.Bytes()).Objects); len(got) != 2 {
 		t.Errorf("after unauthenticated requests the collection holds %v, want the 2 seeded objects", got)
 	}
 }
@@ -211,7 +213,7 @@ func TestServer_ContentType(t *testing.T) {
 				return
 			}
 			checkOK(t, w, http.StatusAccepted)
-			if st := decodeStrict[status](t, w.Body.Bytes()); st.SuccessCount != 1 {
+			if st := decodeStrict[client.Status](t, w.Body.Bytes()); st.SuccessCount != 1 {
 				t.Errorf("status %+v, want one success", st)
 			}
 		})
@@ -301,7 +303,7 @@ func TestServer_MethodNotAllowed(t *testing.T) {
 	}
 	// Nothing was added or deleted by those requests.
 	w := ts.get(t, userPublisher, objectsURL(rootEO, collEO))
-	if got := objectKeys(t, decodeStrict[envelopeResource](t, w.Body.Bytes()).Objects); len(got) != 1 || !strings.HasPrefix(got[0], indicatorID(1)) {
+	if got := objectKeys(t, decodeStrict[client.Envelope](t, w.Body.Bytes()).Objects); len(got) != 1 || !strings.HasPrefix(got[0], indicatorID(1)) {
 		t.Errorf("after 405s the collection holds %v", got)
 	}
 }

@@ -80,14 +80,14 @@ func TestRateLimit(t *testing.T) {
 
 	// Half a second refills half a token: still refused, retry in 1 s
 	// (rounded up).
-	w.clock.Add(500 * time.Millisecond)
+	w.clock.Advance(500 * time.Millisecond)
 	checkLimited(t, w, limited, "1")
-	w.clock.Add(500 * time.Millisecond)
+	w.clock.Advance(500 * time.Millisecond)
 	checkAllowed(t, w, limited, 1)
 	checkLimited(t, w, limited, "1")
 
 	// A long pause refills up to the burst, not beyond.
-	w.clock.Add(time.Hour)
+	w.clock.Advance(time.Hour)
 	checkAllowed(t, w, limited, 3)
 	checkLimited(t, w, limited, "1")
 	checkAllowed(t, w, sgBasic(rlSlow, sgPassword(rlSlow)), 1)

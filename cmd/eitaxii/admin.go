@@ -310,23 +310,12 @@ func (a *adminCmd) globalFlags(fs *flag.FlagSet, withPasswordStdin bool) {
 // connection options) anywhere among positional arguments, which it returns.
 // It checks their number is within [min, max].
 func (a *adminCmd) parseVerb(fs *flag.FlagSet, resource string, args []string, min, max int) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usagef(resource, "%s %s: %v", resource, fs.Name(), err)
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
-			pos = append(pos, rest...)
-			break
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
+	pos, err := flagsAnywhere(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, usagef(resource, "%s %s: %v", resource, fs.Name(), err)
 	}
 	switch {
 	case len(pos) < min:

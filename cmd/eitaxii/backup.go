@@ -89,20 +89,24 @@ func commandStatus(e *env, name, usage string, err error) int {
 // usage error naming the first one too many.
 func parseArgs(fs *flag.FlagSet, args []string, most int) ([]string, error) {
 	pos, err := flagsAnywhere(fs, args)
-	if err == nil && len(pos) > most {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return nil, err
+	case err != nil:
+		return nil, usagef("", "%v", err)
+	case len(pos) > most:
 		return nil, usagef("", "unexpected argument %q", pos[most])
 	}
-	return pos, err
+	return pos, nil
 }
 
+// flagsAnywhere parses flags anywhere among the positional arguments,
+// which it returns; "--" ends the flags. Its errors are fs.Parse's.
 func flagsAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usagef("", "%v", err)
+			return nil, err
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

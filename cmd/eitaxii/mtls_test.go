@@ -93,6 +93,18 @@ func writeTestPEM(t *testing.T, path, typ string, der []byte) {
 	}
 }
 
+// writeTestPair writes c's certificate to certFile and its key to keyFile,
+// both PEM, as tls.cert_file and tls.key_file (or --cert and --key) read them.
+func writeTestPair(t *testing.T, certFile, keyFile string, c tls.Certificate) {
+	t.Helper()
+	writeTestPEM(t, certFile, "CERTIFICATE", c.Certificate[0])
+	keyDER, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestPEM(t, keyFile, "PRIVATE KEY", keyDER)
+}
+
 func certFingerprint(c tls.Certificate) string {
 	sum := sha256.Sum256(c.Certificate[0])
 	return hex.EncodeToString(sum[:])
@@ -126,12 +138,7 @@ func startMTLS(t *testing.T) *mtlsServer {
 	m.roots.AddCert(serverCA.cert)
 
 	certFile, keyFile, caFile := filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"), filepath.Join(dir, "clients-ca.pem")
-	writeTestPEM(t, certFile, "CERTIFICATE", srvCert.Certificate[0])
-	keyDER, err := x509.MarshalPKCS8PrivateKey(srvCert.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeTestPEM(t, keyFile, "PRIVATE KEY", keyDER)
+	writeTestPair(t, certFile, keyFile, srvCert)
 	writeTestPEM(t, caFile, "CERTIFICATE", clientCA.cert.Raw)
 
 	hash, err := bcrypt.GenerateFromPassword([]byte("alice-password-1"), bcrypt.MinCost)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,7 +141,7 @@ func (s *suite) TestDB_AddObjects(t *testing.T) {
 			db.MustAdd(t, collA, objs...)
 		}
 		recs := allVersions(t, db, collA)
-		if got := rvs(recs); !equalRVs(got, posted) {
+		if got := rvs(recs); !slices.Equal(got, posted) {
 			t.Fatalf("order = %v, want envelope order %v", got, posted)
 		}
 		for i, r := range recs {
@@ -269,7 +270,7 @@ func (s *suite) TestDB_AddObjects(t *testing.T) {
 			t.Errorf("successes = %+v, want the second entry reported as already present", st.Successes)
 		}
 		recs := allVersions(t, db, collA)
-		if got, want := rvs(recs), []rv{rvOf(o), rvOf(next)}; !equalRVs(got, want) {
+		if got, want := rvs(recs), []rv{rvOf(o), rvOf(next)}; !slices.Equal(got, want) {
 			t.Fatalf("stored = %v, want %v", got, want)
 		}
 		if !recs[1].DateAdded.Equal(dateAdded(1)) {
@@ -330,21 +331,21 @@ func (s *suite) TestDB_AddObjects(t *testing.T) {
 		if st.Successes[0].Message != "" {
 			t.Errorf("older version reported as %q, want stored", st.Successes[0].Message)
 		}
-		if got, want := rvs(allVersions(t, db, collA)), []rv{rvOf(newer), rvOf(older)}; !equalRVs(got, want) {
+		if got, want := rvs(allVersions(t, db, collA)), []rv{rvOf(newer), rvOf(older)}; !slices.Equal(got, want) {
 			t.Errorf("all = %v, want %v", got, want)
 		}
 		pg, err := db.FindObjects(ctx, collA, store.Query{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := rvs(pg.Records), []rv{rvOf(newer)}; !equalRVs(got, want) {
+		if got, want := rvs(pg.Records), []rv{rvOf(newer)}; !slices.Equal(got, want) {
 			t.Errorf("latest = %v, want %v", got, want)
 		}
 		pg, err = db.FindObjects(ctx, collA, store.Query{Filter: store.Filter{Versions: store.VersionSet{First: true}}, Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := rvs(pg.Records), []rv{rvOf(older)}; !equalRVs(got, want) {
+		if got, want := rvs(pg.Records), []rv{rvOf(older)}; !slices.Equal(got, want) {
 			t.Errorf("first = %v, want %v", got, want)
 		}
 	})

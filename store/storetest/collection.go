@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -70,6 +72,71 @@ func (s *suite) TestDB_EnsureCollection(t *testing.T) {
 	})
 }
 
+// methodCall is one call of a store method.
+type methodCall struct {
+	name string
+	call func(ctx context.Context) error
+}
+
+// everyMethod returns a call of each method of the store contract, for
+// the tests that every method keeps a rule (a done context, a closed
+// store): object id and status statusID are in collA; the calls that
+// write would add a new version, create collB, delete id and prune all
+// that an hour after t0 allows. A method added to the contract is added
+// here.
+func everyMethod(tb testing.TB, db store.Store, id, statusID string) []methodCall {
+	newObj := indicator(tb, stixID("indicator", 2), created)
+	later := t0.Add(time.Hour)
+	return []methodCall{
+		{"EnsureCollection", func(ctx context.Context) error {
+			return db.EnsureCollection(ctx, store.Collection{ID: collB, APIRoot: apiRoot})
+		}},
+		{"AddObjects", func(ctx context.Context) error {
+			_, err := db.AddObjects(ctx, &store.Submission{APIRoot: apiRoot, Collection: collA, Received: t0, Objects: []store.Object{newObj}})
+			return err
+		}},
+		{"FindObjects", func(ctx context.Context) error {
+			_, err := db.FindObjects(ctx, collA, store.Query{Limit: 1})
+			return err
+		}},
+		{"FindManifest", func(ctx context.Context) error {
+			_, err := db.FindManifest(ctx, collA, store.Query{Limit: 1})
+			return err
+		}},
+		{"FindObject", func(ctx context.Context) error {
+			_, err := db.FindObject(ctx, collA, id, store.Query{Limit: 1})
+			return err
+		}},
+		{"FindObjectVersions", func(ctx context.Context) error {
+			_, err := db.FindObjectVersions(ctx, collA, id, store.Query{Limit: 1})
+			return err
+		}},
+		{"DeleteObject", func(ctx context.Context) error { _, err := db.DeleteObject(ctx, collA, id, store.Filter{}); return err }},
+		{"Watch", func(ctx context.Context) error { _, err := db.Watch(ctx, collA); return err }},
+		{"ReadChanges", func(ctx context.Context) error { _, err := db.ReadChanges(ctx, collA, time.Time{}, 1); return err }},
+		{"PruneDeletions", func(ctx context.Context) error { _, err := db.PruneDeletions(ctx, later); return err }},
+		{"FindStatusRecord", func(ctx context.Context) error { _, err := db.FindStatusRecord(ctx, apiRoot, statusID); return err }},
+		{"PruneStatuses", func(ctx context.Context) error { _, err := db.PruneStatuses(ctx, later); return err }},
+		{"LoadDirectory", func(ctx context.Context) error { _, err := db.LoadDirectory(ctx); return err }},
+		{"ChangeDirectory", func(ctx context.Context) error {
+			return db.ChangeDirectory(ctx, func(tx store.DirectoryTx) error { return tx.Audit(store.AuditEvent{Action: "admin.x.y"}) })
+		}},
+		{"RecordUse", func(ctx context.Context) error {
+			return db.RecordUse(ctx, map[string]time.Time{"tok": t0}, map[string]time.Time{"alice": t0})
+		}},
+		{"AppendAudit", func(ctx context.Context) error {
+			return db.AppendAudit(ctx, store.AuditEvent{Time: t0, Action: "read"})
+		}},
+		{"FindAudit", func(ctx context.Context) error { _, err := db.FindAudit(ctx, store.AuditQuery{}); return err }},
+		{"PruneAudit", func(ctx context.Context) error { _, err := db.PruneAudit(ctx, later); return err }},
+		{"Ping", func(ctx context.Context) error { return db.Ping(ctx) }},
+		{"Backup", func(ctx context.Context) error { _, err := db.Backup(ctx, io.Discard); return err }},
+		{"Size", func(ctx context.Context) error { _, err := db.Size(ctx); return err }},
+		{"Stats", func(ctx context.Context) error { _, err := db.Stats(ctx); return err }},
+		{"Verify", func(ctx context.Context) error { _, err := db.Verify(ctx); return err }},
+	}
+}
+
 // Ensure that every method checks its context before it starts: a done
 // context fails the call with the context's error and changes nothing.
 func (s *suite) TestDB_CancelledContext(t *testing.T) {
@@ -80,42 +147,9 @@ func (s *suite) TestDB_CancelledContext(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	newObj := indicator(t, stixID("indicator", 2), created)
-	for _, tt := range []struct {
-		name string
-		call func() error
-	}{
-		{"EnsureCollection", func() error { return db.EnsureCollection(ctx, store.Collection{ID: collB, APIRoot: apiRoot}) }},
-		{"AddObjects", func() error {
-			_, err := db.AddObjects(ctx, &store.Submission{APIRoot: apiRoot, Collection: collA, Received: t0, Objects: []store.Object{newObj}})
-			return err
-		}},
-		{"FindObjects", func() error { _, err := db.FindObjects(ctx, collA, store.Query{Limit: 1}); return err }},
-		{"FindManifest", func() error { _, err := db.FindManifest(ctx, collA, store.Query{Limit: 1}); return err }},
-		{"FindObject", func() error { _, err := db.FindObject(ctx, collA, id, store.Query{Limit: 1}); return err }},
-		{"FindObjectVersions", func() error { _, err := db.FindObjectVersions(ctx, collA, id, store.Query{Limit: 1}); return err }},
-		{"DeleteObject", func() error { _, err := db.DeleteObject(ctx, collA, id, store.Filter{}); return err }},
-		{"Watch", func() error { _, err := db.Watch(ctx, collA); return err }},
-		{"ReadChanges", func() error { _, err := db.ReadChanges(ctx, collA, time.Time{}, 1); return err }},
-		{"PruneDeletions", func() error { _, err := db.PruneDeletions(ctx, t0.Add(time.Hour)); return err }},
-		{"FindStatusRecord", func() error { _, err := db.FindStatusRecord(ctx, apiRoot, st.ID); return err }},
-		{"PruneStatuses", func() error { _, err := db.PruneStatuses(ctx, t0.Add(time.Hour)); return err }},
-		{"LoadDirectory", func() error { _, err := db.LoadDirectory(ctx); return err }},
-		{"ChangeDirectory", func() error {
-			return db.ChangeDirectory(ctx, func(tx store.DirectoryTx) error { return tx.Audit(store.AuditEvent{Action: "admin.x.y"}) })
-		}},
-		{"RecordUse", func() error { return db.RecordUse(ctx, map[string]time.Time{"tok": t0}, nil) }},
-		{"AppendAudit", func() error { return db.AppendAudit(ctx, store.AuditEvent{Time: t0, Action: "read"}) }},
-		{"FindAudit", func() error { _, err := db.FindAudit(ctx, store.AuditQuery{}); return err }},
-		{"PruneAudit", func() error { _, err := db.PruneAudit(ctx, t0.Add(time.Hour)); return err }},
-		{"Ping", func() error { return db.Ping(ctx) }},
-		{"Backup", func() error { _, err := db.Backup(ctx, &countingWriter{}); return err }},
-		{"Size", func() error { _, err := db.Size(ctx); return err }},
-		{"Stats", func() error { _, err := db.Stats(ctx); return err }},
-		{"Verify", func() error { _, err := db.Verify(ctx); return err }},
-	} {
+	for _, tt := range everyMethod(t, db, id, st.ID) {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.call(); !errors.Is(err, context.Canceled) {
+			if err := tt.call(ctx); !errors.Is(err, context.Canceled) {
 				t.Errorf("%s = %v, want context.Canceled", tt.name, err)
 			}
 		})
@@ -123,7 +157,7 @@ func (s *suite) TestDB_CancelledContext(t *testing.T) {
 
 	// Nothing was written or deleted by the cancelled calls.
 	bg := context.Background()
-	if got, want := rvs(allVersions(t, db, collA)), []rv{{ID: id, Version: stixTime(created)}}; !equalRVs(got, want) {
+	if got, want := rvs(allVersions(t, db, collA)), []rv{{ID: id, Version: stixTime(created)}}; !slices.Equal(got, want) {
 		t.Errorf("objects after cancelled calls = %v, want %v", got, want)
 	}
 	if c := findCollection(t, db, collB); c != nil {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,13 @@ func (c *testClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = t
+}
+
+// Advance moves the clock on by d.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // seqIDs hands out UUIDv4-shaped ids 1, 2, 3, ... so statuses are predictable.
@@ -146,18 +154,6 @@ func rvs(recs []store.Record) []rv {
 	return out
 }
 
-func equalRVs(a, b []rv) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // benchIndicators returns n valid indicators numbered from first, each with
 // its own id.
 func benchIndicators(tb testing.TB, first, n int) []store.Object {
@@ -185,7 +181,8 @@ const (
 	CollB     = collB
 )
 
-// Clock is an injectable clock that returns the same instant until Set.
+// Clock is an injectable clock that returns the same instant until Set or
+// Advance moves it; it is safe for concurrent use.
 type Clock = testClock
 
 // SeqIDs hands out UUIDv4-shaped ids 1, 2, 3, ...
@@ -245,7 +242,7 @@ type RV = rv
 func RVs(recs []store.Record) []RV { return rvs(recs) }
 
 // EqualRVs reports whether a and b name the same versions in the same order.
-func EqualRVs(a, b []RV) bool { return equalRVs(a, b) }
+func EqualRVs(a, b []RV) bool { return slices.Equal(a, b) }
 
 // NewClock returns a Clock stopped at t.
 func NewClock(t time.Time) *Clock { return &testClock{now: t} }

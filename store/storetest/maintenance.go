@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -199,46 +200,10 @@ func (s *suite) TestDB_AfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	id := obj.Header.ID
-	for _, tt := range []struct {
-		name string
-		call func() error
-	}{
-		{"AddObjects", func() error {
-			_, err := db.AddObjects(ctx, &store.Submission{APIRoot: apiRoot, Collection: collA, Received: t0,
-				Objects: []store.Object{indicator(t, stixID("indicator", 2), created)}})
-			return err
-		}},
-		{"FindObjects", func() error { _, err := db.FindObjects(ctx, collA, store.Query{Limit: 1}); return err }},
-		{"FindManifest", func() error { _, err := db.FindManifest(ctx, collA, store.Query{Limit: 1}); return err }},
-		{"FindObject", func() error { _, err := db.FindObject(ctx, collA, id, store.Query{Limit: 1}); return err }},
-		{"FindObjectVersions", func() error { _, err := db.FindObjectVersions(ctx, collA, id, store.Query{Limit: 1}); return err }},
-		{"DeleteObject", func() error { _, err := db.DeleteObject(ctx, collA, id, store.Filter{}); return err }},
-		{"Watch", func() error { _, err := db.Watch(ctx, collA); return err }},
-		{"ReadChanges", func() error { _, err := db.ReadChanges(ctx, collA, time.Time{}, 1); return err }},
-		{"PruneDeletions", func() error { _, err := db.PruneDeletions(ctx, t0); return err }},
-		{"FindStatusRecord", func() error { _, err := db.FindStatusRecord(ctx, apiRoot, seqUUID(1).String()); return err }},
-		{"PruneStatuses", func() error { _, err := db.PruneStatuses(ctx, t0); return err }},
-		{"EnsureCollection", func() error { return db.EnsureCollection(ctx, store.Collection{ID: collB, APIRoot: apiRoot}) }},
-		{"LoadDirectory", func() error { _, err := db.LoadDirectory(ctx); return err }},
-		{"ChangeDirectory", func() error {
-			return db.ChangeDirectory(ctx, func(tx store.DirectoryTx) error { return tx.Audit(store.AuditEvent{Action: "admin.x.y"}) })
-		}},
-		{"RecordUse", func() error {
-			return db.RecordUse(ctx, map[string]time.Time{"tok": t0}, map[string]time.Time{"alice": t0})
-		}},
-		{"AppendAudit", func() error { return db.AppendAudit(ctx, store.AuditEvent{Time: t0, Action: "read"}) }},
-		{"FindAudit", func() error { _, err := db.FindAudit(ctx, store.AuditQuery{}); return err }},
-		{"PruneAudit", func() error { _, err := db.PruneAudit(ctx, t0); return err }},
-		{"Ping", func() error { return db.Ping(ctx) }},
-		{"Backup", func() error { _, err := db.Backup(ctx, io.Discard); return err }},
-		{"Size", func() error { _, err := db.Size(ctx); return err }},
-		{"Stats", func() error { _, err := db.Stats(ctx); return err }},
-		{"Verify", func() error { _, err := db.Verify(ctx); return err }},
-	} {
+	for _, tt := range everyMethod(t, db, obj.Header.ID, seqUUID(1).String()) {
 		t.Run(tt.name, func(t *testing.T) {
 			done := make(chan error, 1)
-			go func() { done <- tt.call() }()
+			go func() { done <- tt.call(ctx) }()
 			select {
 			case err := <-done:
 				if err == nil {
@@ -258,18 +223,6 @@ func auditActions(evs []store.AuditEvent) []string {
 		out[i] = fmt.Sprintf("%s:%s", ev.Action, ev.Account)
 	}
 	return out
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Ensure that FindAudit returns events oldest first (in append order at
@@ -323,7 +276,7 @@ func (s *suite) TestDB_FindAudit(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		if a := auditActions(got); !equalStrings(a, tt.want) {
+		if a := auditActions(got); !slices.Equal(a, tt.want) {
 			t.Errorf("%s: %q, want %q", tt.name, a, tt.want)
 		}
 	}
@@ -396,7 +349,7 @@ func (s *suite) TestDB_FindAudit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a := auditActions(evs); !equalStrings(a, []string{"admin.group.create:kept"}) || !evs[0].Time.Equal(t0.Add(5*h)) {
+		if a := auditActions(evs); !slices.Equal(a, []string{"admin.group.create:kept"}) || !evs[0].Time.Equal(t0.Add(5*h)) {
 			t.Errorf("directory audit rows = %+v, want the committed one at the clock's time", evs)
 		}
 	})
@@ -421,7 +374,7 @@ func (s *suite) TestDB_PruneAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := auditActions(got); !equalStrings(a, []string{"read:a2", "read:a3", "read:a4"}) {
+	if a := auditActions(got); !slices.Equal(a, []string{"read:a2", "read:a3", "read:a4"}) {
 		t.Errorf("after pruning: %q", a)
 	}
 	if n, err := db.PruneAudit(ctx, t0.Add(2*time.Hour)); err != nil || n != 0 {

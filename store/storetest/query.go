@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -89,7 +90,7 @@ func (f *fixture) rvs(pos ...int) []rv {
 // date_added, media type, and the bytes (verbatim when withRaw, else nil).
 func (f *fixture) check(tb testing.TB, recs []store.Record, withRaw bool, pos ...int) {
 	tb.Helper()
-	if got, want := rvs(recs), f.rvs(pos...); !equalRVs(got, want) {
+	if got, want := rvs(recs), f.rvs(pos...); !slices.Equal(got, want) {
 		tb.Errorf("records = %v\nwant      %v", got, want)
 		return
 	}
@@ -249,7 +250,7 @@ func (s *suite) TestDB_FindObjects_SpecVersion(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := rvs(pg.Records); !equalRVs(got, tt.want) {
+			if got := rvs(pg.Records); !slices.Equal(got, tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 			for _, r := range pg.Records {
@@ -481,7 +482,7 @@ func (s *suite) TestDB_DeleteObject(t *testing.T) {
 			// REQ-81: gone from objects, manifest and versions.
 			objects, manifest := visible(t, f)
 			want := without(f, tt.deleted...)
-			if !equalRVs(objects, want) || !equalRVs(manifest, want) {
+			if !slices.Equal(objects, want) || !slices.Equal(manifest, want) {
 				t.Errorf("after delete\nobjects  %v\nmanifest %v\nwant     %v", objects, manifest, want)
 			}
 			vp, err := f.FindObjectVersions(ctx, collA, tt.id, store.Query{Limit: 10})
@@ -534,7 +535,7 @@ func (s *suite) TestDB_DeleteObject(t *testing.T) {
 				t.Fatalf("DeleteObject = %d, %v; want 0, ErrNotFound", n, err)
 			}
 			objects, manifest := visible(t, f)
-			if !equalRVs(objects, f.want) || !equalRVs(manifest, f.want) {
+			if !slices.Equal(objects, f.want) || !slices.Equal(manifest, f.want) {
 				t.Errorf("a failed delete changed the collection: %v", objects)
 			}
 		})
@@ -566,7 +567,7 @@ func (s *suite) TestDB_DeleteObject(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []rv{{stixID("indicator", 10), stixTime(tv1)}, f.want[ind3v1]}
-		if got := rvs(pg.Records); !equalRVs(got, want) {
+		if got := rvs(pg.Records); !slices.Equal(got, want) {
 			t.Fatalf("added after the deleted newest = %v, want %v", got, want)
 		}
 		// The deletion drew the next value of the sequence for its

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/eitaxii/eitaxii/access"
@@ -95,9 +97,11 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			if grp.Members == nil {
 				grp.Members = map[string]access.Role{}
 			}
-			for name, role := range g.Members {
+			// In name order: the audit row that lists them is the same on
+			// every start.
+			for _, name := range slices.Sorted(maps.Keys(g.Members)) {
 				if _, ok := grp.Members[name]; !ok {
-					grp.Members[name] = role
+					grp.Members[name] = g.Members[name]
 					created = append(created, "membership "+name+" in "+g.Name)
 					changed = true
 				}

@@ -1,0 +1,125 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/eitaxii/eitaxii/store"
+	"github.com/jackc/pgx/v5"
+)
+
+// Backup is not done by the store on PostgreSQL: it returns an error
+// wrapping errors.ErrUnsupported, whose message tells the operator to use
+// pg_dump (or the database's own continuous backup), which copies a
+// consistent snapshot while writers go on, as the contract asks, and which
+// operators of PostgreSQL already run. Nothing is written to w.
+func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("postgres: back up the database with pg_dump (for example pg_dump -Fc -f eitaxii.dump DBNAME) or its continuous archiving; the store does not stream a copy itself: %w", errors.ErrUnsupported)
+}
+
+// Size returns the size of the database in bytes (pg_database_size: tables,
+// indexes and TOAST). It returns no error of this package.
+func (db *DB) Size(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := db.pool.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n)
+	return n, err
+}
+
+// Stats counts the collections, object versions and statuses, and reports
+// the database's size. It returns no error of this package.
+func (db *DB) Stats(ctx context.Context) (store.Stats, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Stats{}, err
+	}
+	var s store.Stats
+	err := db.pool.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM collections), (SELECT count(*) FROM object_versions),
+		(SELECT count(*) FROM statuses), pg_database_size(current_database())`).
+		Scan(&s.Collections, &s.ObjectVersions, &s.Statuses, &s.Size)
+	return s, err
+}
+
+// maxProblems bounds the problems Verify reports.
+const maxProblems = 1000
+
+// Verify checks the invariants the schema's constraints do not enforce:
+// the schema version is this build's; no date_added exceeds its
+// collection's last_added (else a later publish could reuse it); each
+// object has exactly one latest and one first version, and they are its
+// greatest and smallest; each version's type is its id's; and the
+// certificate index matches the accounts' certificates. It reads from one
+// snapshot. It returns the problems found (none means healthy); the error
+// is for failing to check at all, and is none of this package's.
+func (db *DB) Verify(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var problems []string
+	checks := []struct {
+		sql    string
+		format func(pgx.Rows) (string, error)
+	}{
+		{`SELECT coalesce(max(version), 0) FROM schema_migrations HAVING coalesce(max(version), 0) <> ` + fmt.Sprint(SchemaVersion()),
+			scanf("schema version %d, this build writes " + fmt.Sprint(SchemaVersion()))},
+		{`SELECT c.id, c.last_added, m.da FROM collections c
+			JOIN (SELECT collection, max(date_added) AS da FROM object_versions GROUP BY collection) m ON m.collection = c.id
+			WHERE m.da > c.last_added`,
+			scanf("collection %s: last_added %d below its greatest date_added %d")},
+		{`SELECT collection, object_id, count(*) FROM (
+				SELECT collection, object_id, is_latest, is_first,
+					row_number() OVER (PARTITION BY collection, object_id ORDER BY version_s DESC, version_ns DESC) = 1 AS latest,
+					row_number() OVER (PARTITION BY collection, object_id ORDER BY version_s, version_ns) = 1 AS first
+				FROM object_versions) r
+			WHERE is_latest <> latest OR is_first <> first GROUP BY 1, 2`,
+			scanf("collection %s: object %s: %d versions with a wrong latest or first flag")},
+		{`SELECT collection, date_added, object_id, type FROM object_versions WHERE type <> split_part(object_id, '--', 1)`,
+			scanf("collection %s: date_added %d: object %s stored with type %q")},
+		{`SELECT a.name, f FROM accounts a, jsonb_array_elements_text(coalesce(a.doc->'certificates', '[]')) f
+			WHERE NOT EXISTS (SELECT 1 FROM account_certificates c WHERE c.fingerprint = f AND c.account = a.name)`,
+			scanf("account %s: certificate %s missing from the certificate index")},
+		{`SELECT c.account, c.fingerprint FROM account_certificates c JOIN accounts a ON a.name = c.account
+			WHERE NOT coalesce(a.doc->'certificates', '[]') ? c.fingerprint`,
+			scanf("account %s: the certificate index has %s, which the account does not list")},
+	}
+	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		for _, c := range checks {
+			rows, err := tx.Query(ctx, c.sql+" LIMIT "+fmt.Sprint(maxProblems))
+			if err != nil {
+				return err
+			}
+			for rows.Next() && len(problems) < maxProblems {
+				p, err := c.format(rows)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				problems = append(problems, p)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return problems, err
+}
+
+// scanf returns a row formatter: the row's values, in format.
+func scanf(format string) func(pgx.Rows) (string, error) {
+	return func(rows pgx.Rows) (string, error) {
+		vals, err := rows.Values()
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf(format, vals...), nil
+	}
+}

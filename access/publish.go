@@ -7,13 +7,10 @@ import (
 	"github.com/eitaxii/eitaxii/stix"
 )
 
-// Publish is a collection's publishing policy, prepared for one Add
-// Objects request: what it enforces on each object, and who publishes.
+// Publish is a collection's policy prepared for one Add Objects request:
+// what it enforces on each object, and who publishes.
 type Publish struct {
-	Ceiling   stix.TLP // TLPNone: no ceiling
-	Require   bool     // refuse (or mark, with Default) objects with no TLP marking
-	Default   stix.TLP // TLPNone: refuse unmarked objects instead
-	Anonymize bool     // replace the publisher's identity with the group's
+	Policy
 	// From and To are the identity ids of the publisher's organization and
 	// of the group. From is To when the publisher has no organization
 	// (replacing the group's identity by itself changes nothing).
@@ -25,23 +22,14 @@ type Publish struct {
 	Reserved map[string]string
 }
 
-// NewPublish prepares a collection's policy given as its stored fields:
-// TLP levels (validated by CollectionPolicy when the collection was made;
-// an unparsable level counts as none), require_tlp and anonymize; the
-// publisher organization's identity id (from, "" if the organization is
-// gone), the group's (to), and the reserved identity ids.
-func NewPublish(tlpCeiling, defaultTLP string, requireTLP, anonymize bool, from, to string, reserved map[string]string) *Publish {
-	p := &Publish{Require: requireTLP, Anonymize: anonymize, From: from, To: to, Reserved: reserved}
-	if tlpCeiling != "" {
-		p.Ceiling, _ = stix.ParseTLP(tlpCeiling)
+// NewPublish prepares policy for a publisher whose organization has
+// identity id from ("" if the organization is gone), in a group with
+// identity id to, given the reserved identity ids.
+func NewPublish(policy Policy, from, to string, reserved map[string]string) *Publish {
+	if from == "" {
+		from = to
 	}
-	if defaultTLP != "" {
-		p.Default, _ = stix.ParseTLP(defaultTLP)
-	}
-	if p.From == "" {
-		p.From = p.To
-	}
-	return p
+	return &Publish{Policy: policy, From: from, To: to, Reserved: reserved}
 }
 
 // Apply enforces the policy on one valid object with header h and bytes
@@ -65,21 +53,21 @@ func (p *Publish) Apply(h *stix.Header, raw []byte) ([]byte, []stix.Finding) {
 				Message: "this collection anonymizes publishers: your organization's own identity object is not shared"}}
 		}
 	}
-	if p.Ceiling != stix.TLPNone || p.Require {
+	if p.TLPCeiling != stix.TLPNone || p.RequireTLP {
 		level, err := stix.ObjectTLP(raw)
 		if err != nil {
 			return nil, []stix.Finding{{Path: "/object_marking_refs", Rule: "policy", Message: err.Error()}}
 		}
 		switch {
-		case p.Ceiling != stix.TLPNone && level > p.Ceiling:
+		case p.TLPCeiling != stix.TLPNone && level > p.TLPCeiling:
 			return nil, []stix.Finding{{Path: "/object_marking_refs", Rule: "tlp-ceiling",
-				Message: fmt.Sprintf("marked %s, above this collection's ceiling %s: publish it to a collection cleared for it", level, p.Ceiling)}}
-		case p.Require && level == stix.TLPNone && h.Type != "marking-definition":
-			if p.Default == stix.TLPNone {
+				Message: fmt.Sprintf("marked %s, above this collection's ceiling %s: publish it to a collection cleared for it", level, p.TLPCeiling)}}
+		case p.RequireTLP && level == stix.TLPNone && h.Type != "marking-definition":
+			if p.DefaultTLP == stix.TLPNone {
 				return nil, []stix.Finding{{Path: "/object_marking_refs", Rule: "tlp-required",
 					Message: "no TLP marking: this collection accepts only objects with a TLP marking in object_marking_refs or granular_markings"}}
 			}
-			marked, err := stix.AddObjectMarking(raw, stix.TLPMarkingID(p.Default))
+			marked, err := stix.AddObjectMarking(raw, stix.TLPMarkingID(p.DefaultTLP))
 			if err != nil {
 				return nil, []stix.Finding{{Path: "/object_marking_refs", Rule: "policy", Message: err.Error()}}
 			}

@@ -32,7 +32,7 @@ func marked(level stix.TLP) string {
 func TestPublish_Apply(t *testing.T) {
 	for _, tt := range []struct {
 		name                string
-		ceiling, defaultTLP string
+		ceiling, defaultTLP stix.TLP
 		require, anonymize  bool
 		from                string
 		typ, id             string
@@ -42,14 +42,14 @@ func TestPublish_Apply(t *testing.T) {
 		wantCreatedBy       string
 	}{
 		{name: "NoPolicy", raw: indicator(""), wantIn: `"pattern_type":"stix"`},
-		{name: "UnderCeiling", ceiling: "amber", raw: indicator(marked(stix.TLPGreen))},
-		{name: "AtCeiling", ceiling: "amber", raw: indicator(marked(stix.TLPAmber))},
-		{name: "AboveCeiling", ceiling: "amber", raw: indicator(marked(stix.TLPRed)), wantRule: "tlp-ceiling"},
-		{name: "UnmarkedUnderCeiling", ceiling: "amber", raw: indicator("")},
+		{name: "UnderCeiling", ceiling: stix.TLPAmber, raw: indicator(marked(stix.TLPGreen))},
+		{name: "AtCeiling", ceiling: stix.TLPAmber, raw: indicator(marked(stix.TLPAmber))},
+		{name: "AboveCeiling", ceiling: stix.TLPAmber, raw: indicator(marked(stix.TLPRed)), wantRule: "tlp-ceiling"},
+		{name: "UnmarkedUnderCeiling", ceiling: stix.TLPAmber, raw: indicator("")},
 		{name: "RequiredMissing", require: true, raw: indicator(""), wantRule: "tlp-required"},
 		{name: "RequiredPresent", require: true, raw: indicator(marked(stix.TLPClear))},
 		{name: "RequiredMarkingDefinition", require: true, typ: "marking-definition", raw: indicator("")},
-		{name: "RequiredDefault", require: true, defaultTLP: "green", raw: indicator(""), wantIn: stix.TLPMarkingID(stix.TLPGreen)},
+		{name: "RequiredDefault", require: true, defaultTLP: stix.TLPGreen, raw: indicator(""), wantIn: stix.TLPMarkingID(stix.TLPGreen)},
 		{name: "Anonymize", anonymize: true, from: pubOrgID, raw: indicator(`,"created_by_ref":"` + pubOrgID + `"`),
 			wantIn: `"created_by_ref":"` + groupID + `"`, wantCreatedBy: groupID},
 		{name: "ReservedOtherOrg", from: pubOrgID, id: otherOrgID, raw: indicator(""), wantRule: "reserved-identity"},
@@ -62,7 +62,7 @@ func TestPublish_Apply(t *testing.T) {
 		{name: "NoOrganization", id: groupID, raw: indicator(""), wantRule: "reserved-identity"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			p := access.NewPublish(tt.ceiling, tt.defaultTLP, tt.require, tt.anonymize, tt.from, groupID, reserved)
+			p := access.NewPublish(access.Policy{TLPCeiling: tt.ceiling, DefaultTLP: tt.defaultTLP, RequireTLP: tt.require, Anonymize: tt.anonymize}, tt.from, groupID, reserved)
 			h := stix.Header{Type: tt.typ, ID: tt.id}
 			if h.Type == "" {
 				h.Type = "indicator"
@@ -91,11 +91,12 @@ func TestPublish_Apply(t *testing.T) {
 	}
 }
 
-// Ensure that NewPublish parses the stored levels and makes a publisher
-// without an organization publish as the group.
+// Ensure that NewPublish makes a publisher without an organization publish
+// as the group.
 func TestNewPublish(t *testing.T) {
-	p := access.NewPublish("amber+strict", "green", true, true, "", groupID, nil)
-	if p.Ceiling != stix.TLPAmberStrict || p.Default != stix.TLPGreen || !p.Require || !p.Anonymize || p.From != groupID || p.To != groupID {
+	pol := access.Policy{TLPCeiling: stix.TLPAmberStrict, DefaultTLP: stix.TLPGreen, RequireTLP: true, Anonymize: true}
+	p := access.NewPublish(pol, "", groupID, nil)
+	if p.Policy != pol || p.From != groupID || p.To != groupID {
 		t.Fatalf("%+v", p)
 	}
 }

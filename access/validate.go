@@ -6,7 +6,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/eitaxii/eitaxii/stix"
 	"github.com/google/uuid"
 )
 
@@ -213,42 +212,6 @@ func MaxContentLength(n int64) error {
 func MemberRole(r Role) error {
 	if !r.Valid() {
 		return fieldErrorf("role", "%q is not a role (reader, publisher or admin)", r)
-	}
-	return nil
-}
-
-// CollectionPolicy checks a collection's policy, given as its fields:
-// tlp_ceiling and default_tlp are TLP levels (default_tlp at most the
-// ceiling, and only with require_tlp), read_role and write_role roles or
-// "". Fields are checked in that order.
-func CollectionPolicy(tlpCeiling, defaultTLP string, requireTLP bool, readRole, writeRole Role) error {
-	var ceiling, def stix.TLP
-	for _, f := range []struct {
-		key, level string
-		dst        *stix.TLP
-	}{{"tlp_ceiling", tlpCeiling, &ceiling}, {"default_tlp", defaultTLP, &def}} {
-		if f.level == "" {
-			continue
-		}
-		l, err := stix.ParseTLP(f.level)
-		if err != nil {
-			return fieldErrorf(f.key, "%q is not a TLP level (clear, green, amber, amber+strict, red)", f.level)
-		}
-		*f.dst = l
-	}
-	if defaultTLP != "" && tlpCeiling != "" && def > ceiling {
-		return fieldErrorf("default_tlp", "%s is above the collection's tlp_ceiling %s", defaultTLP, tlpCeiling)
-	}
-	if defaultTLP != "" && !requireTLP {
-		return fieldErrorf("default_tlp", "only meaningful with require_tlp: true")
-	}
-	for _, f := range []struct {
-		key string
-		r   Role
-	}{{"read_role", readRole}, {"write_role", writeRole}} {
-		if f.r != "" && !f.r.Valid() {
-			return fieldErrorf(f.key, "unknown role %q (reader, publisher or admin)", f.r)
-		}
 	}
 	return nil
 }

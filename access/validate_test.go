@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/eitaxii/eitaxii/access"
+	"github.com/eitaxii/eitaxii/stix"
 )
 
 // Ensure that each rule accepts good input and refuses bad input with a
@@ -56,14 +57,14 @@ func TestRules(t *testing.T) {
 		{"MaxContentLengthHuge", access.MaxContentLength(1 << 53), "max_content_length"},
 		{"MemberRole", access.MemberRole(access.RoleAdmin), ""},
 		{"MemberRoleBad", access.MemberRole("owner"), `role: "owner" is not a role (reader, publisher or admin)`},
-		{"Policy", access.CollectionPolicy("amber", "green", true, access.RoleAdmin, access.RoleReader), ""},
-		{"PolicyNone", access.CollectionPolicy("", "", false, "", ""), ""},
-		{"PolicyCeiling", access.CollectionPolicy("pink", "", false, "", ""), `tlp_ceiling: "pink" is not a TLP level`},
+		{"Policy", policyError(access.PolicySpec{TLPCeiling: "amber", RequireTLP: true, DefaultTLP: "green", ReadRole: access.RoleAdmin, WriteRole: access.RoleReader}), ""},
+		{"PolicyNone", policyError(access.PolicySpec{}), ""},
+		{"PolicyCeiling", policyError(access.PolicySpec{TLPCeiling: "pink"}), `tlp_ceiling: "pink" is not a TLP level`},
 		// Both levels bad: the ceiling is named, every time.
-		{"PolicyBothBad", access.CollectionPolicy("pink", "blue", true, "", ""), `tlp_ceiling: "pink"`},
-		{"PolicyDefaultAbove", access.CollectionPolicy("green", "red", true, "", ""), "default_tlp: red is above the collection's tlp_ceiling green"},
-		{"PolicyDefaultWithoutRequire", access.CollectionPolicy("", "green", false, "", ""), "default_tlp: only meaningful with require_tlp: true"},
-		{"PolicyRole", access.CollectionPolicy("", "", false, "", "owner"), `write_role: unknown role "owner"`},
+		{"PolicyBothBad", policyError(access.PolicySpec{TLPCeiling: "pink", RequireTLP: true, DefaultTLP: "blue"}), `tlp_ceiling: "pink"`},
+		{"PolicyDefaultAbove", policyError(access.PolicySpec{TLPCeiling: "green", RequireTLP: true, DefaultTLP: "red"}), "default_tlp: red is above the collection's tlp_ceiling green"},
+		{"PolicyDefaultWithoutRequire", policyError(access.PolicySpec{DefaultTLP: "green"}), "default_tlp: only meaningful with require_tlp: true"},
+		{"PolicyRole", policyError(access.PolicySpec{WriteRole: "owner"}), `write_role: unknown role "owner"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.want == "" {
@@ -100,5 +101,19 @@ func TestCertificates(t *testing.T) {
 	}
 	if _, err := access.Certificates([]string{fp, strings.ToUpper(fp)}); err == nil || err.Error() != "certificates[1]: listed twice" {
 		t.Fatalf("listed twice: %v", err)
+	}
+}
+
+func policyError(spec access.PolicySpec) error {
+	_, err := spec.Parse()
+	return err
+}
+
+// Ensure that Parse returns the levels typed, whatever spelling names them.
+func TestPolicySpec_Parse(t *testing.T) {
+	got, err := access.PolicySpec{TLPCeiling: "TLP:AMBER+STRICT", RequireTLP: true, DefaultTLP: "white", Anonymize: true, ReadRole: access.RoleAdmin}.Parse()
+	want := access.Policy{TLPCeiling: stix.TLPAmberStrict, RequireTLP: true, DefaultTLP: stix.TLPClear, Anonymize: true, ReadRole: access.RoleAdmin}
+	if err != nil || got != want {
+		t.Fatalf("Parse = %+v, %v; want %+v", got, err, want)
 	}
 }

@@ -78,6 +78,41 @@ func ParseTLP(s string) (TLP, error) {
 	return TLPNone, fmt.Errorf("%w %q (want clear, white, green, amber, amber+strict or red)", ErrUnknownTLP, s)
 }
 
+// tlpKeys are the names a TLP level is stored and shown by in
+// configuration and the admin API, indexed by level: the lower-case TLP
+// 2.0 names without the "TLP:" prefix. TLPNone has none.
+var tlpKeys = [...]string{
+	TLPClear:       "clear",
+	TLPGreen:       "green",
+	TLPAmber:       "amber",
+	TLPAmberStrict: "amber+strict",
+	TLPRed:         "red",
+}
+
+// MarshalText returns the level's lower-case name ("clear", "green",
+// "amber", "amber+strict", "red"), and an empty name for TLPNone. A value
+// that is not a level is an error.
+func (l TLP) MarshalText() ([]byte, error) {
+	if l < 0 || int(l) >= len(tlpKeys) {
+		return nil, fmt.Errorf("stix: %v is not a TLP level", l)
+	}
+	return []byte(tlpKeys[l]), nil
+}
+
+// UnmarshalText parses a name as ParseTLP does; an empty name is TLPNone.
+func (l *TLP) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*l = TLPNone
+		return nil
+	}
+	level, err := ParseTLP(string(b))
+	if err != nil {
+		return err
+	}
+	*l = level
+	return nil
+}
+
 // TLP 2.0 marking-definition ids (oasis-open/cti-stix-common-objects),
 // indexed by level. New markings are written with these; the TLP 1.0 ids
 // are only recognised.

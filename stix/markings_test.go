@@ -315,3 +315,29 @@ func BenchmarkObjectTLP(b *testing.B) {
 		}
 	}
 }
+
+// Ensure that a TLP level is stored by its lower-case name, TLPNone as no
+// name, and that every spelling ParseTLP takes reads back.
+func TestTLP_Text(t *testing.T) {
+	for level, name := range map[TLP]string{TLPNone: "", TLPClear: "clear", TLPGreen: "green",
+		TLPAmber: "amber", TLPAmberStrict: "amber+strict", TLPRed: "red"} {
+		b, err := level.MarshalText()
+		if err != nil || string(b) != name {
+			t.Errorf("%v.MarshalText() = %q, %v; want %q", level, b, err, name)
+		}
+		var back TLP
+		if err := back.UnmarshalText(b); err != nil || back != level {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", b, back, err, level)
+		}
+	}
+	var l TLP
+	if err := l.UnmarshalText([]byte("TLP:WHITE")); err != nil || l != TLPClear {
+		t.Errorf("UnmarshalText(TLP:WHITE) = %v, %v", l, err)
+	}
+	if err := l.UnmarshalText([]byte("purple")); !errors.Is(err, ErrUnknownTLP) {
+		t.Errorf("UnmarshalText(purple) error = %v, want ErrUnknownTLP", err)
+	}
+	if _, err := TLP(42).MarshalText(); err == nil {
+		t.Error("MarshalText of a value that is not a level succeeded")
+	}
+}

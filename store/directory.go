@@ -82,31 +82,10 @@ type Directory struct {
 
 // Collection is the stored description of a TAXII collection.
 type Collection struct {
-	ID          string `json:"id"`
-	APIRoot     string `json:"api_root"` // the group it belongs to
-	Title       string `json:"title"`
-	Description string `json:"description,omitempty"`
-	Alias       string `json:"alias,omitempty"`
-	Policy      Policy `json:"policy"`
-}
-
-// Policy is what a collection enforces on Add Objects, and who may read and
-// write it.
-type Policy struct {
-	// TLPCeiling refuses objects marked above this TLP level (clear,
-	// green, amber, amber+strict, red); "" means no ceiling.
-	TLPCeiling string `json:"tlp_ceiling,omitempty"`
-	// RequireTLP refuses objects that carry no TLP marking, unless
-	// DefaultTLP names the level to mark them with instead.
-	RequireTLP bool   `json:"require_tlp,omitempty"`
-	DefaultTLP string `json:"default_tlp,omitempty"`
-	// Anonymize replaces created_by_ref with the group's identity; the
-	// publisher is kept in the audit log only.
-	Anonymize bool `json:"anonymize,omitempty"`
-	// ReadRole and WriteRole are the least roles that may read and write;
-	// "" means reader and publisher. A submissions collection that
-	// members write and only admins read has WriteRole reader and ReadRole
-	// admin.
-	ReadRole  access.Role `json:"read_role,omitempty"`
-	WriteRole access.Role `json:"write_role,omitempty"`
+	ID          string        `json:"id"`
+	APIRoot     string        `json:"api_root"` // the group it belongs to
+	Title       string        `json:"title"`
+	Description string        `json:"description,omitempty"`
+	Alias       string        `json:"alias,omitempty"`
+	Policy      access.Policy `json:"policy"`
 }

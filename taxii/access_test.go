@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,11 +107,7 @@ type sgWorld struct {
 func newSGWorld(t *testing.T, opts taxii.Options) *sgWorld {
 	t.Helper()
 	clock := newSGClock(sgStart)
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "eitaxii.db"), bolt.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t, "", bolt.Options{Now: clock.Now})
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -288,7 +283,7 @@ func accessOptions() taxii.Options {
 				Collections: []taxii.Collection{
 					{ID: accColl, Title: accCollTitle, Description: "Indicators seen on tabulators", Alias: accAlias},
 					{ID: accSubmit, Title: accSubmitTitle, Alias: accSubmitAlias,
-						Policy: store.Policy{WriteRole: access.RoleReader, ReadRole: access.RoleAdmin}},
+						Policy: access.PolicySpec{WriteRole: access.RoleReader, ReadRole: access.RoleAdmin}},
 				},
 			},
 			{

@@ -68,6 +68,8 @@ const adminMediaType = "application/json"
 // maxAdminBody bounds an admin request body.
 const maxAdminBody = 1 << 20
 
+var errAdminBodyTooLarge = errorf(http.StatusRequestEntityTooLarge, "Request Entity Too Large", "the body exceeds the admin API's limit of 1 MiB")
+
 // writeAdminJSON writes v as an admin response. HTML is not escaped: a
 // title with '<' or '&' comes back as it was sent.
 func writeAdminJSON(c *gin.Context, status int, v any) {
@@ -110,9 +112,9 @@ func decodeBody(c *gin.Context, v any) error {
 	if typ != adminMediaType {
 		return errorf(http.StatusUnsupportedMediaType, "Unsupported Media Type", "send the body as Content-Type: application/json")
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxAdminBody))
+	raw, err := readBody(c, maxAdminBody, errAdminBodyTooLarge)
 	if err != nil {
-		return bodyError(err)
+		return err
 	}
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.DisallowUnknownFields()
@@ -130,17 +132,13 @@ func decodeBody(c *gin.Context, v any) error {
 	return nil
 }
 
-// bodyError turns a decoding error into a 400 (413 for a body too large)
-// that says what to fix.
+// bodyError turns a decoding error into a 400 that says what to fix.
 func bodyError(err error) *Error {
 	var (
-		tooBig  *http.MaxBytesError
 		syntax  *json.SyntaxError
 		typeErr *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.As(err, &tooBig):
-		return errorf(http.StatusRequestEntityTooLarge, "Request Entity Too Large", "the body exceeds the admin API's limit of 1 MiB")
 	case errors.Is(err, io.EOF):
 		return badRequest("body: a JSON object is required")
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/access"
+	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
 )
@@ -347,11 +348,13 @@ func (s *Server) handleGetCollection(c *gin.Context) error {
 // collectionBody is the body of POST and PATCH on collections. ID is
 // accepted on POST only; Policy replaces the whole policy.
 type collectionBody struct {
-	ID          *string       `json:"id"`
-	Title       *string       `json:"title"`
-	Alias       *string       `json:"alias"`
-	Description *string       `json:"description"`
-	Policy      *store.Policy `json:"policy"`
+	ID          *string            `json:"id"`
+	Title       *string            `json:"title"`
+	Alias       *string            `json:"alias"`
+	Description *string            `json:"description"`
+	Policy      *access.PolicySpec `json:"policy"`
+
+	policy access.Policy // Policy parsed by validate
 }
 
 // validate checks the fields the body names, except id.
@@ -365,9 +368,11 @@ func (b *collectionBody) validate() error {
 		}
 	}
 	if b.Policy != nil {
-		if err := validPolicy(b.Policy); err != nil {
+		p, err := b.Policy.Parse()
+		if err != nil {
 			return badRequest("policy.%v", err)
 		}
+		b.policy = p
 	}
 	return nil
 }
@@ -388,15 +393,21 @@ func (b *collectionBody) apply(coll *store.Collection) string {
 		changes = append(changes, "description changed")
 	}
 	if b.Policy != nil {
-		coll.Policy = *b.Policy
+		coll.Policy = b.policy
 		changes = append(changes, "policy="+describePolicy(&coll.Policy))
 	}
 	return strings.Join(changes, ", ")
 }
 
-func describePolicy(p *store.Policy) string {
+// tlpName is a level as the admin API writes it ("" for none).
+func tlpName(l stix.TLP) string {
+	name, _ := l.MarshalText()
+	return string(name)
+}
+
+func describePolicy(p *access.Policy) string {
 	return fmt.Sprintf("{tlp_ceiling=%q require_tlp=%t default_tlp=%q anonymize=%t read_role=%q write_role=%q}",
-		p.TLPCeiling, p.RequireTLP, p.DefaultTLP, p.Anonymize, p.ReadRole, p.WriteRole)
+		tlpName(p.TLPCeiling), p.RequireTLP, tlpName(p.DefaultTLP), p.Anonymize, p.ReadRole, p.WriteRole)
 }
 
 // checkAlias refuses an alias another collection of the group has.
@@ -474,10 +485,10 @@ func (s *Server) handleUpdateCollection(c *gin.Context) error {
 		return err
 	}
 	var patch struct {
-		Title       *string       `json:"title"`
-		Alias       *string       `json:"alias"`
-		Description *string       `json:"description"`
-		Policy      *store.Policy `json:"policy"`
+		Title       *string            `json:"title"`
+		Alias       *string            `json:"alias"`
+		Description *string            `json:"description"`
+		Policy      *access.PolicySpec `json:"policy"`
 	}
 	if err := decodeBody(c, &patch); err != nil {
 		return err

@@ -13,7 +13,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,11 +101,7 @@ type admWorld struct {
 // admDisabledAcc through the admin API (the configuration cannot).
 func newAdmWorld(t testing.TB) *admWorld {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "admin.db"), bolt.Options{Now: func() time.Time { return t0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t, "", bolt.Options{Now: func() time.Time { return t0 }})
 	v, err := stix.NewValidator()
 	if err != nil {
 		t.Fatal(err)

@@ -138,7 +138,11 @@ func (s *Server) bootstrap(ctx context.Context) error {
 					return fmt.Errorf("groups: %s: collection %s: alias %q is already the alias of collection %s: %w", g.Name, c.ID, c.Alias, owner, store.ErrConflict)
 				}
 				created = append(created, "collection "+c.ID)
-				err := tx.PutCollection(&store.Collection{ID: c.ID, APIRoot: g.Name, Title: c.Title, Description: c.Description, Alias: c.Alias, Policy: c.Policy})
+				policy, err := c.Policy.Parse() // checked by Options.validate
+				if err != nil {
+					return err
+				}
+				err = tx.PutCollection(&store.Collection{ID: c.ID, APIRoot: g.Name, Title: c.Title, Description: c.Description, Alias: c.Alias, Policy: policy})
 				if err != nil {
 					return err
 				}

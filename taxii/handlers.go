@@ -2,11 +2,8 @@ package taxii
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strconv"
 
 	"github.com/eitaxii/eitaxii/access"
@@ -411,26 +408,9 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	}
 	tooLarge := errorf(http.StatusRequestEntityTooLarge, "Request Entity Too Large",
 		"the envelope exceeds this API root's max_content_length of "+strconv.FormatInt(g.MaxContentLength, 10)+" bytes; split it")
-	if c.Request.ContentLength > g.MaxContentLength {
-		// Refuse before reading: the client learns at once (no
-		// 100 Continue is sent) and no connection is held for a body
-		// that will be refused anyway. "Connection: close" makes
-		// net/http answer at once and close the connection instead of
-		// first reading up to 256 KiB of the body to reuse it.
-		c.Header("Connection", "close")
-		return tooLarge
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, g.MaxContentLength))
+	body, err := readBody(c, g.MaxContentLength, tooLarge)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return tooLarge
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			// The server's read timeout cut off a body sent too slowly.
-			return errorf(http.StatusRequestTimeout, "Request Timeout", "the request body was not received in time")
-		}
-		return errorf(http.StatusBadRequest, "Bad Request", "the request body could not be read")
+		return err
 	}
 	raws, err := stix.DecodeEnvelope(body, stix.EnvelopeLimits{MaxObjects: s.opts.MaxObjectsPerEnvelope})
 	if err != nil {
@@ -446,8 +426,7 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	if org := dir.orgs[p.Organization]; org != nil {
 		from = org.IdentityID
 	}
-	pol := access.NewPublish(coll.Policy.TLPCeiling, coll.Policy.DefaultTLP, coll.Policy.RequireTLP, coll.Policy.Anonymize,
-		from, g.IdentityID, dir.identities)
+	pol := access.NewPublish(coll.Policy, from, g.IdentityID, dir.identities)
 	for i, raw := range raws {
 		h, findings := s.validator.Check(raw)
 		var obj []byte

@@ -1,7 +1,10 @@
 package taxii
 
 import (
+	"errors"
+	"io"
 	"net/http"
+	"os"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -55,4 +58,29 @@ func headerBytes(r *http.Request) int {
 		}
 	}
 	return n
+}
+
+// readBody reads the request body, at most limit bytes; a larger body is
+// answered with tooLarge. A Content-Length above limit is refused before
+// reading: the client learns at once (no 100 Continue is sent) and no
+// connection is held for a body that will be refused anyway; "Connection:
+// close" makes net/http answer at once and close the connection instead of
+// first reading up to 256 KiB of the body to reuse it. A body the server's
+// read timeout cut off is a 408, any other read failure a 400.
+func readBody(c *gin.Context, limit int64, tooLarge *Error) ([]byte, error) {
+	if c.Request.ContentLength > limit {
+		c.Header("Connection", "close")
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		return body, nil
+	case errors.As(err, &tooBig):
+		return nil, tooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, errorf(http.StatusRequestTimeout, "Request Timeout", "the request body was not received in time")
+	}
+	return nil, errorf(http.StatusBadRequest, "Bad Request", "the request body could not be read")
 }

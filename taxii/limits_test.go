@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,11 +21,7 @@ import (
 // collEO, the publisher account) with mod applied to its options.
 func newLimitsServer(t *testing.T, mod func(*taxii.Options)) http.Handler {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t, "", bolt.Options{})
 	v, err := stix.NewValidator()
 	if err != nil {
 		t.Fatal(err)

@@ -142,6 +142,33 @@ func closeServer(t testing.TB, ts *testServer) {
 	})
 }
 
+// openStore opens a bbolt store at path ("" for a new file in a temporary
+// directory) that is verified and closed when the test ends: whatever a
+// test does through the server must leave the store consistent. A store
+// the test has closed itself is not verified.
+func openStore(tb testing.TB, path string, opts bolt.Options) *bolt.DB {
+	tb.Helper()
+	if path == "" {
+		path = filepath.Join(tb.TempDir(), "eitaxii.db")
+	}
+	db, err := bolt.Open(path, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		if problems, err := db.Verify(ctx); err != nil {
+			if db.Ping(ctx) == nil { // open, yet unable to verify
+				tb.Errorf("verify store: %v", err)
+			}
+		} else if len(problems) > 0 {
+			tb.Errorf("verify store: %d problems: %q", len(problems), problems)
+		}
+		db.Close()
+	})
+	return db
+}
+
 func newTestServer(t testing.TB) *testServer { return newTestServerConfig(t, config{}) }
 
 func newTestServerConfig(t testing.TB, cfg config) *testServer {
@@ -152,12 +179,14 @@ func newTestServerConfig(t testing.TB, cfg config) *testServer {
 	if cfg.eoMaxContentLen == 0 {
 		cfg.eoMaxContentLen = eoMaxContentLength
 	}
-	db, err := bolt.Open(cfg.path, bolt.Options{Now: func() time.Time { return t0 }, NewID: cfg.newID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !cfg.keepStoreOnClose {
-		t.Cleanup(func() { db.Close() })
+	var db *bolt.DB
+	if cfg.keepStoreOnClose {
+		var err error
+		if db, err = bolt.Open(cfg.path, bolt.Options{Now: func() time.Time { return t0 }, NewID: cfg.newID}); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		db = openStore(t, cfg.path, bolt.Options{Now: func() time.Time { return t0 }, NewID: cfg.newID})
 	}
 	v, err := stix.NewValidator()
 	if err != nil {

@@ -80,7 +80,7 @@ type Collection struct {
 	Title       string
 	Description string
 	Alias       string
-	Policy      store.Policy
+	Policy      access.PolicySpec
 }
 
 // Options configure a Server.
@@ -346,7 +346,7 @@ func (o *Options) validate() error {
 				}
 				aliases[c.Alias] = true
 			}
-			if err := under(ckey, validPolicy(&c.Policy)); err != nil {
+			if err := under(ckey, policyError(c.Policy)); err != nil {
 				return err
 			}
 		}
@@ -397,8 +397,8 @@ func requiredTitle(title string) error {
 	return access.Title(title)
 }
 
-// validPolicy checks a collection policy with access.CollectionPolicy;
-// errors start with the key.
-func validPolicy(p *store.Policy) error {
-	return access.CollectionPolicy(p.TLPCeiling, p.DefaultTLP, p.RequireTLP, p.ReadRole, p.WriteRole)
+// policyError is the error of parsing a configured policy, if any.
+func policyError(spec access.PolicySpec) error {
+	_, err := spec.Parse()
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/taxii"
 )
@@ -97,12 +98,12 @@ func newPolicyWorld(t *testing.T) *sgWorld {
 	var colls []taxii.Collection
 	for l := 1; l < len(polLevels); l++ {
 		colls = append(colls,
-			taxii.Collection{ID: polCeilingColl(l), Title: "ceiling " + polLevels[l], Policy: store.Policy{TLPCeiling: polLevels[l]}},
-			taxii.Collection{ID: polDefaultColl(l), Title: "default " + polLevels[l], Policy: store.Policy{RequireTLP: true, DefaultTLP: polLevels[l]}})
+			taxii.Collection{ID: polCeilingColl(l), Title: "ceiling " + polLevels[l], Policy: access.PolicySpec{TLPCeiling: polLevels[l]}},
+			taxii.Collection{ID: polDefaultColl(l), Title: "default " + polLevels[l], Policy: access.PolicySpec{RequireTLP: true, DefaultTLP: polLevels[l]}})
 	}
 	colls = append(colls,
-		taxii.Collection{ID: polRequireColl, Title: "require", Policy: store.Policy{RequireTLP: true}},
-		taxii.Collection{ID: polAnonColl, Title: "anonymized", Policy: store.Policy{Anonymize: true}})
+		taxii.Collection{ID: polRequireColl, Title: "require", Policy: access.PolicySpec{RequireTLP: true}},
+		taxii.Collection{ID: polAnonColl, Title: "anonymized", Policy: access.PolicySpec{Anonymize: true}})
 	return newSGWorld(t, taxii.Options{
 		Discovery:     taxii.Discovery{Title: "Election ISAC"},
 		Organizations: []taxii.Organization{{Name: polOrg, Title: polOrgTitle}, {Name: polOtherOrg, Title: "State Board of Elections"}},

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,11 +35,7 @@ func rulesBase() taxii.Options {
 // configuration file.
 func newRulesServer(t *testing.T, opts taxii.Options) error {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "rules.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openStore(t, "", bolt.Options{})
 	v, err := stix.NewValidator()
 	if err != nil {
 		t.Fatal(err)

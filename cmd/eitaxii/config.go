@@ -220,7 +220,7 @@ func (c *Config) serverOptions() (taxii.Options, error) {
 		}
 		for _, col := range g.Collections {
 			grp.Collections = append(grp.Collections, taxii.Collection{ID: col.ID, Title: col.Title, Alias: col.Alias, Description: col.Description,
-				Policy: store.Policy{TLPCeiling: col.TLPCeiling, RequireTLP: col.RequireTLP, DefaultTLP: col.DefaultTLP,
+				Policy: access.PolicySpec{TLPCeiling: col.TLPCeiling, RequireTLP: col.RequireTLP, DefaultTLP: col.DefaultTLP,
 					Anonymize: col.Anonymize, ReadRole: access.Role(col.ReadRole), WriteRole: access.Role(col.WriteRole)}})
 		}
 		o.Groups = append(o.Groups, grp)

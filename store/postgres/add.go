@@ -204,37 +204,31 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission) (*
 	return st, nil
 }
 
-// loadStates reads, for every object id of s, the stored versions that
-// AddObjects needs: the latest and first, and any the request repeats.
+// loadStates reads the stored versions of every object id of s.
 func loadStates(ctx context.Context, tx pgx.Tx, s *store.Submission) (map[string]*objectState, error) {
 	objects := make(map[string]*objectState, len(s.Objects))
-	var ids, vids []string
-	var vs []int64
-	var vns []int32
+	var ids []string
 	for i := range s.Objects {
 		h := &s.Objects[i].Header
 		if objects[h.ID] == nil {
 			objects[h.ID] = &objectState{versions: map[vkey]*version{}}
 			ids = append(ids, h.ID)
 		}
-		if t, ok := h.Version(); ok {
-			k := vkeyOf(t)
-			vids, vs, vns = append(vids, h.ID), append(vs, k.s), append(vns, k.ns)
-		}
 	}
 	if len(ids) == 0 {
 		return objects, nil
 	}
+	// Every stored version of the request's ids, without their bytes: an
+	// index scan of (collection, object_id, ...) for the ids' array. An
+	// object has few versions, and this is cheaper than picking out the
+	// flagged and repeated ones in SQL. Planned for each request's values
+	// (an unnamed statement), since a cached generic plan cannot know how
+	// many ids there are.
 	rows, err := tx.Query(ctx, `
 		SELECT object_id, version_s, version_ns, date_added, version, is_latest, is_first
-		FROM object_versions
-		WHERE collection = $1 AND object_id = ANY($2) AND (is_latest OR is_first)
-		UNION
-		SELECT v.object_id, v.version_s, v.version_ns, v.date_added, v.version, v.is_latest, v.is_first
-		FROM object_versions v JOIN unnest($3::text[], $4::bigint[], $5::integer[]) AS x (id, s, ns)
-			ON v.object_id = x.id AND v.version_s = x.s AND v.version_ns = x.ns
-		WHERE v.collection = $1`,
-		s.Collection, ids, vids, vs, vns)
+		FROM object_versions WHERE collection = $1 AND object_id = ANY($2)`,
+		pgx.QueryExecModeCacheDescribe,
+		s.Collection, ids)
 	if err != nil {
 		return nil, err
 	}

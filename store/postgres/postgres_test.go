@@ -1,0 +1,257 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/postgres"
+	"github.com/eitaxii/eitaxii/store/postgres/pgtest"
+	"github.com/eitaxii/eitaxii/store/storetest"
+	"github.com/jackc/pgx/v5"
+)
+
+// mustOpen opens a store on url and closes it at cleanup, after checking
+// it with Verify.
+func mustOpen(tb testing.TB, url string, opts postgres.Options) *postgres.DB {
+	tb.Helper()
+	db, err := postgres.Open(context.Background(), url, opts)
+	if err != nil {
+		tb.Fatalf("open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if problems, err := db.Verify(context.Background()); err != nil || len(problems) > 0 {
+			tb.Errorf("verify: %v %q", err, problems)
+		}
+		db.Close()
+	})
+	return db
+}
+
+func mustExec(tb testing.TB, url, sql string, args ...any) {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// Ensure that a database written by a newer build is refused, with
+// store.ErrUnknownSchema and a message naming both versions.
+func TestOpen_NewerSchema(t *testing.T) {
+	url := pgtest.URL(t)
+	db, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	newer := postgres.SchemaVersion() + 1
+	mustExec(t, url, "INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_the_future.sql')", newer)
+	_, err = postgres.Open(context.Background(), url, postgres.Options{})
+	if !errors.Is(err, store.ErrUnknownSchema) {
+		t.Fatalf("Open = %v, want ErrUnknownSchema", err)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprint(newer)) {
+		t.Errorf("message %q does not name version %d", err, newer)
+	}
+}
+
+// Ensure that nodes opening a new database at the same time apply the
+// schema once and agree on the next-token key.
+func TestOpen_Concurrent(t *testing.T) {
+	url := pgtest.URL(t)
+	const nodes = 4
+	dbs := make([]*postgres.DB, nodes)
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Go(func() { dbs[i], errs[i] = postgres.Open(context.Background(), url, postgres.Options{}) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		defer dbs[i].Close()
+	}
+	ctx := context.Background()
+	storetest.MustCollection(t, dbs[0], storetest.APIRoot, storetest.CollA)
+	storetest.MustAdd(t, dbs[0], time.Now(), storetest.CollA, storetest.Indicators(t, 0, 3)...)
+	pg, err := dbs[1].FindObjects(ctx, storetest.CollA, store.Query{Limit: 1})
+	if err != nil || pg.Next == "" {
+		t.Fatalf("first page: %+v %v", pg, err)
+	}
+	for i := range nodes {
+		if _, err := dbs[i].FindObjects(ctx, storetest.CollA, store.Query{Limit: 1, Next: pg.Next}); err != nil {
+			t.Errorf("node %d refuses node 1's token: %v", i, err)
+		}
+	}
+}
+
+// Ensure that an unreachable database's error does not show the URL's
+// password.
+func TestOpen_PasswordNotShown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, url := range []string{
+		"postgres://eitaxii:s3cr3t-pw@127.0.0.1:1/eitaxii?connect_timeout=1",
+		"host=127.0.0.1 port=1 user=eitaxii password=s3cr3t-pw connect_timeout=1",
+		"postgres://eitaxii:s3cr3t-pw@127.0.0.1:notaport/eitaxii",
+	} {
+		_, err := postgres.Open(ctx, url, postgres.Options{})
+		if err == nil {
+			t.Fatalf("Open succeeded on a closed port")
+		}
+		if strings.Contains(err.Error(), "s3cr3t-pw") {
+			t.Errorf("error shows the password: %v", err)
+		}
+	}
+}
+
+// Ensure that two nodes publishing to one collection at once hand out
+// strictly increasing date_added values in commit order, so that a poller
+// following next and then added_after while they publish sees every
+// version exactly once, in order; and that either node's next tokens work
+// on the other. The nodes' clocks differ by a second, as real ones may.
+func TestTwoNodes_PublishAndPoll(t *testing.T) {
+	url := pgtest.URL(t)
+	a := mustOpen(t, url, postgres.Options{})
+	b := mustOpen(t, url, postgres.Options{Now: func() time.Time { return time.Now().Add(-time.Second) }})
+	storetest.MustCollection(t, a, storetest.APIRoot, storetest.CollA)
+	ctx := context.Background()
+
+	const writers, requests, each = 4, 15, 5 // per node
+	total := 2 * writers * requests * each
+	var wg sync.WaitGroup
+	for n, node := range []*postgres.DB{a, b} {
+		for w := range writers {
+			wg.Go(func() {
+				for r := range requests {
+					first := ((n*writers+w)*requests + r) * each
+					if _, err := node.AddObjects(ctx, &store.Submission{APIRoot: storetest.APIRoot, Collection: storetest.CollA,
+						Received: time.Now(), Objects: storetest.Indicators(t, first, each)}); err != nil {
+						t.Errorf("node %d: %v", n, err)
+						return
+					}
+				}
+			})
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+
+	// The poller alternates nodes page by page, following next while
+	// there is more, then added_after the last date_added it saw.
+	seen := map[string]bool{}
+	var last time.Time
+	nodes := []*postgres.DB{a, b}
+	q := store.Query{Limit: 7}
+	finished := false
+	for page := 0; ; page++ {
+		if page > 100000 {
+			t.Fatal("polling does not end")
+		}
+		pg, err := nodes[page%2].FindObjects(ctx, storetest.CollA, q)
+		if err != nil {
+			t.Fatalf("page %d: %v", page, err)
+		}
+		for _, r := range pg.Records {
+			if !r.DateAdded.After(last) {
+				t.Fatalf("date_added %s after %s: not increasing", r.DateAdded, last)
+			}
+			if seen[r.ID] {
+				t.Fatalf("%s seen twice", r.ID)
+			}
+			seen[r.ID], last = true, r.DateAdded
+		}
+		if pg.More {
+			q = store.Query{Limit: 7, Next: pg.Next}
+			continue
+		}
+		if finished {
+			break
+		}
+		select {
+		case <-done:
+			finished = true // one more pass reads what the last commits added
+		default:
+			time.Sleep(time.Millisecond)
+		}
+		q = store.Query{Limit: 7}
+		if !last.IsZero() {
+			q.Filter.AddedAfter = last
+		}
+	}
+	if len(seen) != total {
+		t.Fatalf("poller saw %d versions, %d were published", len(seen), total)
+	}
+	all := storetest.AllVersions(t, b, storetest.CollA)
+	for i := 1; i < len(all); i++ {
+		if !all[i].DateAdded.After(all[i-1].DateAdded) {
+			t.Fatalf("stored date_added not strictly increasing at %d", i)
+		}
+	}
+}
+
+// Ensure that a unique conflict in a directory change is store.ErrConflict
+// and leaves the transaction usable: a caller may handle it and go on.
+func TestChangeDirectory_Conflicts(t *testing.T) {
+	db := mustOpen(t, pgtest.URL(t), postgres.Options{})
+	ctx := context.Background()
+	err := db.ChangeDirectory(ctx, func(tx store.DirectoryTx) error {
+		if err := tx.PutOrganization(&store.Organization{Name: "isac"}); err != nil {
+			return err
+		}
+		if err := tx.PutAccount(&store.Account{Name: "alice", Organization: "isac", Certificates: []string{"ab12"}}); err != nil {
+			return err
+		}
+		err := tx.PutAccount(&store.Account{Name: "bob", Organization: "isac", Certificates: []string{"ab12"}})
+		if !errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("second account with alice's certificate: %v, want ErrConflict", err)
+		}
+		if err := tx.PutAccount(&store.Account{Name: "bob", Organization: "isac"}); err != nil {
+			return fmt.Errorf("after the conflict: %w", err)
+		}
+		c := store.Collection{ID: storetest.CollA, APIRoot: "g", Alias: "feed"}
+		if err := tx.PutCollection(&c); err != nil {
+			return err
+		}
+		c.ID = storetest.CollB
+		if err := tx.PutCollection(&c); !errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("second collection with alias feed: %v, want ErrConflict", err)
+		}
+		c.APIRoot = "other" // the same alias in another group is fine
+		return tx.PutCollection(&c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.LoadDirectory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Accounts) != 2 || len(d.Collections) != 2 || len(d.Accounts[1].Certificates) != 0 {
+		t.Errorf("directory = %+v", d)
+	}
+}
+
+// Ensure that Backup refuses with errors.ErrUnsupported and points to
+// pg_dump.
+func TestBackup_Unsupported(t *testing.T) {
+	db := mustOpen(t, pgtest.URL(t), postgres.Options{})
+	var buf strings.Builder
+	n, err := db.Backup(context.Background(), &buf)
+	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "pg_dump") || n != 0 || buf.Len() != 0 {
+		t.Errorf("Backup = %d, %v (wrote %d bytes)", n, err, buf.Len())
+	}
+}

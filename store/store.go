@@ -23,8 +23,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrCollectionNotFound wraps ErrNotFound for an unknown collection.
 	ErrCollectionNotFound = fmt.Errorf("collection %w", ErrNotFound)
-	// ErrBadCursor is returned for a next token that was not issued by this
-	// store for this collection, endpoint and query, or that was altered.
+	// ErrBadCursor is returned, as a *CursorError, for a next token that
+	// was not issued by this store for this collection, endpoint and
+	// query, or that was altered.
 	ErrBadCursor = errors.New("invalid next token")
 	// ErrUnknownSchema is returned by a backend's open for a store written
 	// by another layout version.
@@ -33,6 +34,18 @@ var (
 	// consistency (deleting an organization that still has accounts).
 	ErrConflict = errors.New("conflict")
 )
+
+// CursorError is the error for a next token the store refuses. Problem
+// says what is wrong in words for the client ("malformed", "it belongs to
+// another endpoint or collection"). It matches ErrBadCursor.
+type CursorError struct {
+	Problem string
+}
+
+func (e *CursorError) Error() string { return ErrBadCursor.Error() + ": " + e.Problem }
+
+// Is reports whether target is ErrBadCursor.
+func (e *CursorError) Is(target error) bool { return target == ErrBadCursor }
 
 // Store is what the server asks of a backend. Implementations are safe for
 // concurrent use. Besides the errors listed, every method may return the

@@ -65,6 +65,7 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		te      *Error
 		refusal access.Refusal
 		field   *access.FieldError
+		cursor  *store.CursorError
 	)
 	switch {
 	case errors.As(err, &te):
@@ -76,8 +77,8 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		te = badRequest("%s", field)
 	case errors.Is(err, store.ErrNotFound):
 		te = errNotFound
-	case errors.Is(err, store.ErrBadCursor):
-		te = &Error{Status: http.StatusBadRequest, Title: "Bad Request", Description: "next: " + cursorProblem(err), Err: err}
+	case errors.As(err, &cursor):
+		te = &Error{Status: http.StatusBadRequest, Title: "Bad Request", Description: "next: invalid token: " + cursor.Problem, Err: err}
 	case errors.Is(err, stix.ErrBadEnvelope):
 		te = &Error{Status: http.StatusUnprocessableEntity, Title: "Unprocessable Entity", Description: err.Error(), Err: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -94,15 +95,4 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	}
 	writeJSON(c, te.Status, &errorResource{Title: te.Title, Description: te.Description, HTTPStatus: strconv.Itoa(te.Status)})
 	c.Abort()
-}
-
-// cursorProblem returns what is wrong with a next token, without the
-// sentinel's own prefix.
-func cursorProblem(err error) string {
-	msg := err.Error()
-	const p = "invalid next token: "
-	if len(msg) > len(p) && msg[:len(p)] == p {
-		return "invalid token: " + msg[len(p):]
-	}
-	return msg
 }

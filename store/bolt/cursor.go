@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
@@ -101,23 +100,23 @@ const maxTokenLen = 16 << 10
 // decodeCursor verifies and decodes a token. Any problem is ErrBadCursor.
 func (db *DB) decodeCursor(token string) (*cursor, error) {
 	if len(token) > maxTokenLen {
-		return nil, fmt.Errorf("%w: too long", store.ErrBadCursor)
+		return nil, &store.CursorError{Problem: "too long"}
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	// The decoder skips CR and LF and ignores a last character's unused
 	// bits: only the one spelling encodeCursor makes is a token.
 	if err != nil || len(b) <= macSize || base64.RawURLEncoding.EncodeToString(b) != token {
-		return nil, fmt.Errorf("%w: not a token this server issued", store.ErrBadCursor)
+		return nil, &store.CursorError{Problem: "not a token this server issued"}
 	}
 	payload, got := b[:len(b)-macSize], b[len(b)-macSize:]
 	mac := hmac.New(sha256.New, db.cursorKey)
 	mac.Write(payload)
 	if !hmac.Equal(got, mac.Sum(nil)[:macSize]) {
-		return nil, fmt.Errorf("%w: not a token this server issued", store.ErrBadCursor)
+		return nil, &store.CursorError{Problem: "not a token this server issued"}
 	}
 	var c cursor
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, fmt.Errorf("%w: malformed", store.ErrBadCursor)
+		return nil, &store.CursorError{Problem: "malformed"}
 	}
 	return &c, nil
 }

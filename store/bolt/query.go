@@ -92,7 +92,7 @@ func (db *DB) resolveNext(kind, collID, objectID string, q *store.Query) (store.
 		return store.Filter{}, 0, err
 	}
 	if c.Kind != kind || c.Collection != collID || c.Object != objectID {
-		return store.Filter{}, 0, fmt.Errorf("%w: it belongs to another endpoint or collection", store.ErrBadCursor)
+		return store.Filter{}, 0, &store.CursorError{Problem: "it belongs to another endpoint or collection"}
 	}
 	if c.Filter.Hash != nil {
 		// The filters were too long to carry: the request must repeat
@@ -101,13 +101,13 @@ func (db *DB) resolveNext(kind, collID, objectID string, q *store.Query) (store.
 		latestByDefault(&issued) // the default the token was issued with
 		req := toTokenFilter(&issued)
 		if !bytes.Equal(req.fingerprint(), c.Filter.Hash) {
-			return store.Filter{}, 0, fmt.Errorf("%w: this query's filters are too long to travel in next; repeat all of them with it", store.ErrBadCursor)
+			return store.Filter{}, 0, &store.CursorError{Problem: "this query's filters are too long to travel in next; repeat all of them with it"}
 		}
 		return f, c.After, nil
 	}
 	tok := c.Filter.filter()
 	if !consistentWith(&f, &tok) {
-		return store.Filter{}, 0, fmt.Errorf("%w: the request's filters differ from those the token was issued for", store.ErrBadCursor)
+		return store.Filter{}, 0, &store.CursorError{Problem: "the request's filters differ from those the token was issued for"}
 	}
 	return tok, c.After, nil
 }

@@ -343,8 +343,10 @@ func (s *suite) TestDB_FindObjects_Next(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = f.FindObjects(ctx, collA, store.Query{Filter: store.Filter{AddedAfter: dateAdded(0)}, Next: pg.Next, Limit: 1})
-		if !errors.Is(err, store.ErrBadCursor) {
-			t.Errorf("err = %v, want ErrBadCursor", err)
+		// The server answers the problem in words: it must be there.
+		var ce *store.CursorError
+		if !errors.Is(err, store.ErrBadCursor) || !errors.As(err, &ce) || ce.Problem == "" {
+			t.Errorf("err = %v, want a *CursorError saying what is wrong", err)
 		}
 	})
 

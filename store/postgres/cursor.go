@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"time"
 
@@ -106,27 +105,27 @@ func (db *DB) encodeCursor(c *cursor) string {
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(payload)[:len(payload)+macSize])
 }
 
-// decodeCursor verifies and decodes a token; every problem is
-// store.ErrBadCursor.
+// decodeCursor verifies and decodes a token; every problem is a
+// *store.CursorError (store.ErrBadCursor).
 func (db *DB) decodeCursor(token string) (*cursor, error) {
 	if len(token) > maxTokenLen {
-		return nil, fmt.Errorf("%w: too long", store.ErrBadCursor)
+		return nil, &store.CursorError{Problem: "too long"}
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	// The decoder tolerates CR, LF and stray trailing bits: accept only
 	// the one spelling encodeCursor produces.
 	if err != nil || len(b) <= macSize || base64.RawURLEncoding.EncodeToString(b) != token {
-		return nil, fmt.Errorf("%w: not a token this server issued", store.ErrBadCursor)
+		return nil, &store.CursorError{Problem: "not a token this server issued"}
 	}
 	payload, sum := b[:len(b)-macSize], b[len(b)-macSize:]
 	mac := hmac.New(sha256.New, db.cursorKey)
 	mac.Write(payload)
 	if !hmac.Equal(sum, mac.Sum(nil)[:macSize]) {
-		return nil, fmt.Errorf("%w: not a token this server issued", store.ErrBadCursor)
+		return nil, &store.CursorError{Problem: "not a token this server issued"}
 	}
 	var c cursor
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, fmt.Errorf("%w: malformed", store.ErrBadCursor)
+		return nil, &store.CursorError{Problem: "malformed"}
 	}
 	return &c, nil
 }
@@ -155,20 +154,20 @@ func (db *DB) resolve(kind, collID, objectID string, q *store.Query) (store.Filt
 		return store.Filter{}, 0, err
 	}
 	if c.Kind != kind || c.Collection != collID || c.Object != objectID {
-		return store.Filter{}, 0, fmt.Errorf("%w: it belongs to another endpoint or collection", store.ErrBadCursor)
+		return store.Filter{}, 0, &store.CursorError{Problem: "it belongs to another endpoint or collection"}
 	}
 	if c.Filter.Hash != nil {
 		issued := f
 		latestByDefault(&issued)
 		req := toTokenFilter(&issued)
 		if !hmac.Equal(req.fingerprint(), c.Filter.Hash) {
-			return store.Filter{}, 0, fmt.Errorf("%w: this query's filters are too long to travel in next; repeat all of them with it", store.ErrBadCursor)
+			return store.Filter{}, 0, &store.CursorError{Problem: "this query's filters are too long to travel in next; repeat all of them with it"}
 		}
 		return issued, c.After, nil
 	}
 	tok := c.Filter.filter()
 	if !consistentWith(&f, &tok) {
-		return store.Filter{}, 0, fmt.Errorf("%w: the request's filters differ from those the token was issued for", store.ErrBadCursor)
+		return store.Filter{}, 0, &store.CursorError{Problem: "the request's filters differ from those the token was issued for"}
 	}
 	latestByDefault(&tok)
 	return tok, c.After, nil

@@ -65,18 +65,26 @@ type newRow struct {
 // collection, in which case nothing is stored.
 func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Status, error) {
 	var st *store.Status
+	var newest int64 // last_added after a commit that stored versions
 	err := db.begin(ctx, func(tx pgx.Tx) error {
 		var err error
-		st, err = db.addObjects(ctx, tx, s)
+		st, newest, err = db.addObjects(ctx, tx, s)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	if newest > 0 {
+		// This node's watchers hear before the call returns; others
+		// through the notification.
+		db.feed.notify(s.Collection, newest)
+	}
 	return st, nil
 }
 
-func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission) (*store.Status, error) {
+// addObjects is AddObjects inside tx. It also returns the collection's
+// last_added when it stored versions, else 0.
+func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission) (*store.Status, int64, error) {
 	st := &store.Status{
 		ID:               db.newID().String(),
 		Status:           "complete",
@@ -87,11 +95,11 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission) (*
 	}
 	last, err := lockCollection(ctx, tx, s.Collection)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	objects, err := loadStates(ctx, tx, s)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	now := db.now().UnixMicro()
 	var rows []newRow
@@ -143,7 +151,7 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission) (*
 		rows = append(rows, newRow{id: h.ID, typ: typeOf(h.ID), specVersion: spec, v: v})
 	}
 	if err := fetchDuplicateRaws(ctx, tx, s.Collection, dups); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 
 	var stored []store.ObjectRef // as stored, for the audit row
@@ -173,17 +181,17 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission) (*
 	st.SuccessCount = len(st.Successes)
 
 	if err := insertVersions(ctx, tx, s.Collection, rows, objects); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := clearFlags(ctx, tx, s.Collection, objects); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	b := &pgx.Batch{}
 	b.Queue("UPDATE collections SET last_added = $2 WHERE id = $1", s.Collection, last)
 	rec := store.StatusRecord{APIRoot: s.APIRoot, Collection: s.Collection, Account: s.Account, Status: *st}
 	doc, err := json.Marshal(&rec)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	b.Queue("INSERT INTO statuses (api_root, id, collection, account, received, doc) VALUES ($1, $2, $3, $4, $5, $6)",
 		s.APIRoot, st.ID, s.Collection, s.Account, s.Received.UnixMicro(), string(doc))
@@ -192,16 +200,19 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission) (*
 		ev.Time, ev.StatusID, ev.Count = s.Received, st.ID, st.SuccessCount
 		ev.Objects = stored
 		if err := queueAudit(b, &ev); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	if len(rows) > 0 {
 		queueNotify(b, s.Collection)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return st, nil
+	if len(rows) == 0 {
+		return st, 0, nil
+	}
+	return st, last, nil
 }
 
 // loadStates reads the stored versions of every object id of s.

@@ -110,11 +110,22 @@ func (db *DB) LoadDirectory(ctx context.Context) (*store.Directory, error) {
 // returned as it is. Audit rows fn adds with DirectoryTx.Audit are written
 // in the same transaction. tx is valid only until fn returns.
 func (db *DB) ChangeDirectory(ctx context.Context, fn func(tx store.DirectoryTx) error) error {
-	return db.begin(ctx, func(tx pgx.Tx) error {
-		t := &dirTx{ctx: ctx, tx: tx, now: db.now}
+	t := &dirTx{ctx: ctx, now: db.now}
+	err := db.begin(ctx, func(tx pgx.Tx) error {
+		t.tx, t.deleted = tx, nil // nothing survives a failed attempt
 		defer func() { t.tx = nil }()
 		return fn(t)
 	})
+	if err != nil {
+		return err
+	}
+	// Watchers of a deleted collection on this node are closed before the
+	// call returns; other nodes' when the notification or their periodic
+	// read tells them.
+	for _, id := range t.deleted {
+		db.feed.dropped(id)
+	}
+	return nil
 }
 
 // RecordUse records when tokens were last used and when accounts last read,
@@ -164,9 +175,10 @@ func (db *DB) RecordUse(ctx context.Context, tokens, reads map[string]time.Time)
 
 // dirTx is store.DirectoryTx on a PostgreSQL transaction.
 type dirTx struct {
-	ctx context.Context
-	tx  pgx.Tx
-	now func() time.Time
+	ctx     context.Context
+	tx      pgx.Tx
+	now     func() time.Time
+	deleted []string // collections deleted
 }
 
 func mustJSON(v any) string {
@@ -449,5 +461,14 @@ func (t *dirTx) PutCollection(c *store.Collection) error { return putCollection(
 // DeleteCollection deletes a collection and every object stored in it.
 // Returns ErrNotFound when it does not exist.
 func (t *dirTx) DeleteCollection(id string) error {
-	return t.execFound("collection", id, "DELETE FROM collections WHERE id = $1", id)
+	if err := t.execFound("collection", id, "DELETE FROM collections WHERE id = $1", id); err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	queueNotify(b, id) // other nodes close their watchers
+	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
+		return err
+	}
+	t.deleted = append(t.deleted, id)
+	return nil
 }

@@ -73,6 +73,7 @@ type DB struct {
 	now       func() time.Time
 	newID     func() uuid.UUID
 	cursorKey []byte
+	feed      *feed
 }
 
 var _ store.Store = (*DB)(nil)
@@ -104,6 +105,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", redact(err, password))
 	}
 	db := &DB{pool: pool, now: opts.Now, newID: opts.NewID}
+	db.feed = newFeed(db)
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", redact(err, password))
@@ -224,9 +226,10 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the connections, waiting for the queries in progress to
-// finish. Calls made afterwards fail.
+// Close closes every Watch channel and the connections, waiting for the
+// queries in progress to finish. Calls made afterwards fail.
 func (db *DB) Close() error {
+	db.feed.close()
 	db.pool.Close()
 	return nil
 }

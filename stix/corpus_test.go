@@ -17,55 +17,28 @@ func TestCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	valid, err := filepath.Glob("../testdata/stix/valid/*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(valid) == 0 {
-		t.Fatal("no files in ../testdata/stix/valid")
-	}
-	for _, file := range valid {
-		t.Run("valid/"+filepath.Base(file), func(t *testing.T) {
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
+	eachCorpusFile(t, "valid", func(t *testing.T, _ string, raw []byte) {
+		if _, fs := v.Check(raw); len(fs) > 0 {
+			t.Errorf("want no findings, got:\n%s", findingLines(fs))
+		}
+	})
+	eachCorpusFile(t, "invalid", func(t *testing.T, file string, raw []byte) {
+		wantRaw, err := os.ReadFile(strings.TrimSuffix(file, ".json") + ".want")
+		if err != nil {
+			t.Fatalf("every invalid file needs a .want sidecar: %v", err)
+		}
+		want := strings.TrimSpace(string(wantRaw))
+		if want == "" {
+			t.Fatal("empty .want file")
+		}
+		_, fs := v.Check(raw)
+		for _, f := range fs {
+			if strings.Contains(f.String(), want) {
+				return
 			}
-			if _, fs := v.Check(raw); len(fs) > 0 {
-				t.Errorf("want no findings, got:\n%s", findingLines(fs))
-			}
-		})
-	}
-
-	invalid, err := filepath.Glob("../testdata/stix/invalid/*.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(invalid) == 0 {
-		t.Fatal("no files in ../testdata/stix/invalid")
-	}
-	for _, file := range invalid {
-		t.Run("invalid/"+filepath.Base(file), func(t *testing.T) {
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantRaw, err := os.ReadFile(strings.TrimSuffix(file, ".json") + ".want")
-			if err != nil {
-				t.Fatalf("every invalid file needs a .want sidecar: %v", err)
-			}
-			want := strings.TrimSpace(string(wantRaw))
-			if want == "" {
-				t.Fatal("empty .want file")
-			}
-			_, fs := v.Check(raw)
-			for _, f := range fs {
-				if strings.Contains(f.String(), want) {
-					return
-				}
-			}
-			t.Errorf("want a finding containing %q, got:\n%s", want, findingLines(fs))
-		})
-	}
+		}
+		t.Errorf("want a finding containing %q, got:\n%s", want, findingLines(fs))
+	})
 
 	// A .want without its .json is a test that silently never runs.
 	wants, _ := filepath.Glob("../testdata/stix/invalid/*.want")
@@ -73,6 +46,28 @@ func TestCorpus(t *testing.T) {
 		if _, err := os.Stat(strings.TrimSuffix(w, ".want") + ".json"); err != nil {
 			t.Errorf("%s has no .json next to it", w)
 		}
+	}
+}
+
+// eachCorpusFile runs check as the subtest kind/<name> on each JSON file
+// of ../testdata/stix/<kind>, and fails when there is none.
+func eachCorpusFile(t *testing.T, kind string, check func(t *testing.T, file string, raw []byte)) {
+	t.Helper()
+	files, err := filepath.Glob("../testdata/stix/" + kind + "/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no files in ../testdata/stix/" + kind)
+	}
+	for _, file := range files {
+		t.Run(kind+"/"+filepath.Base(file), func(t *testing.T) {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, file, raw)
+		})
 	}
 }
 

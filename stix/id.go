@@ -87,17 +87,5 @@ func ValidTypeName(s string) bool {
 // digits and underscores, starting with a letter. "id" and "x" prefixes are
 // not special here; the caller decides about reserved names.
 func ValidPropertyName(s string) bool {
-	if s == "id" {
-		return true
-	}
-	if len(s) < 3 || len(s) > 250 || s[0] < 'a' || s[0] > 'z' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return s == "id" || validCustomName(s) && s[0] >= 'a' && s[0] <= 'z'
 }

@@ -50,6 +50,42 @@ func rwKeys(t testing.TB, raw []byte) []string {
 	return keys
 }
 
+// rwRewrite runs rewrite, named name in messages, on in and checks what
+// every rewrite promises: no error, in left as it was, and want as the
+// output, written compactly. It returns the output.
+func rwRewrite(t testing.TB, name string, in []byte, want string, rewrite func([]byte) ([]byte, error)) []byte {
+	t.Helper()
+	orig := bytes.Clone(in)
+	out, err := rewrite(in)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if !bytes.Equal(in, orig) {
+		t.Fatalf("input modified")
+	}
+	if string(out) != want {
+		t.Errorf("%s =\n%s\nwant\n%s", name, out, want)
+	}
+	rwCheckCompact(t, out)
+	return out
+}
+
+// rwCheckRefused checks the result out, err of the rewrite name against
+// what every rewrite promises when it refuses: an error containing want,
+// and no output.
+func rwCheckRefused(t testing.TB, name string, out []byte, err error, want string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s = %s, want an error", name, out)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not contain %q", err, want)
+	}
+	if out != nil {
+		t.Errorf("output %s with an error", out)
+	}
+}
+
 // rwCheckCompact fails unless out is valid JSON without insignificant
 // whitespace.
 func rwCheckCompact(t testing.TB, out []byte) {
@@ -149,18 +185,9 @@ func TestAddObjectMarking(t *testing.T) {
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			in := []byte(test.in)
-			orig := bytes.Clone(in)
-			out, err := AddObjectMarking(in, test.marking)
-			if err != nil {
-				t.Fatalf("AddObjectMarking: %v", err)
-			}
-			if !bytes.Equal(in, orig) {
-				t.Fatalf("input modified")
-			}
-			if string(out) != test.want {
-				t.Errorf("AddObjectMarking =\n%s\nwant\n%s", out, test.want)
-			}
-			rwCheckCompact(t, out)
+			out := rwRewrite(t, "AddObjectMarking", in, test.want, func(in []byte) ([]byte, error) {
+				return AddObjectMarking(in, test.marking)
+			})
 			rwCheckRest(t, in, out, "object_marking_refs", nil)
 			if !bytes.Contains(out, []byte(`'<a&b>'`)) && strings.Contains(test.in, `'<a&b>'`) {
 				t.Errorf("HTML characters escaped: %s", out)
@@ -185,15 +212,7 @@ func TestAddObjectMarking_Errors(t *testing.T) {
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			out, err := AddObjectMarking([]byte(test.in), test.marking)
-			if err == nil {
-				t.Fatalf("AddObjectMarking = %s, want an error", out)
-			}
-			if !strings.Contains(err.Error(), test.want) {
-				t.Errorf("error %q does not contain %q", err, test.want)
-			}
-			if out != nil {
-				t.Errorf("output %s with an error", out)
-			}
+			rwCheckRefused(t, "AddObjectMarking", out, err, test.want)
 		})
 	}
 }
@@ -316,18 +335,9 @@ func TestReplaceIdentity(t *testing.T) {
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			in := []byte(test.in)
-			orig := bytes.Clone(in)
-			out, err := ReplaceIdentity(in, rwOrg, rwAnon)
-			if err != nil {
-				t.Fatalf("ReplaceIdentity: %v", err)
-			}
-			if !bytes.Equal(in, orig) {
-				t.Fatalf("input modified")
-			}
-			if string(out) != test.want {
-				t.Errorf("ReplaceIdentity =\n%s\nwant\n%s", out, test.want)
-			}
-			rwCheckCompact(t, out)
+			out := rwRewrite(t, "ReplaceIdentity", in, test.want, func(in []byte) ([]byte, error) {
+				return ReplaceIdentity(in, rwOrg, rwAnon)
+			})
 			rwCheckRest(t, in, out, "created_by_ref", func(v any) any { return rwReplaceModel(v, rwOrg, rwAnon) })
 			if asciiContainsFold(out, rwOrg) {
 				t.Errorf("%s still in the output", rwOrg)
@@ -393,15 +403,7 @@ func TestReplaceIdentity_Errors(t *testing.T) {
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			out, err := ReplaceIdentity([]byte(test.in), test.from, test.to)
-			if err == nil {
-				t.Fatalf("ReplaceIdentity = %s, want an error", out)
-			}
-			if !strings.Contains(err.Error(), test.want) {
-				t.Errorf("error %q does not contain %q", err, test.want)
-			}
-			if out != nil {
-				t.Errorf("output %s with an error", out)
-			}
+			rwCheckRefused(t, "ReplaceIdentity", out, err, test.want)
 		})
 	}
 }

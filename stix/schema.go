@@ -878,16 +878,7 @@ func fastType(types []string, v any) fastResult {
 // plainInteger reports whether a JSON number literal is written as an
 // integer (optional minus, digits only).
 func plainInteger(s string) bool {
-	s = strings.TrimPrefix(s, "-")
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return allDigits(strings.TrimPrefix(s, "-"))
 }
 
 // fastEqual compares v with a schema constant. Numbers are equal only when

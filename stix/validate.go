@@ -221,18 +221,15 @@ func decodeObject(raw []byte) (map[string]any, error) {
 	return obj, nil
 }
 
-// knownNonSCO lists the STIX 2.1 types that are not cyber observables.
-var knownNonSCO = map[string]bool{
-	"attack-pattern": true, "campaign": true, "course-of-action": true, "grouping": true,
-	"identity": true, "incident": true, "indicator": true, "infrastructure": true,
-	"intrusion-set": true, "location": true, "malware": true, "malware-analysis": true,
-	"note": true, "observed-data": true, "opinion": true, "report": true,
-	"threat-actor": true, "tool": true, "vulnerability": true,
-	"relationship": true, "sighting": true,
-	"marking-definition": true, "language-content": true, "extension-definition": true,
+// isKnownNonSCO reports whether typ is a STIX 2.1 type that is not a
+// cyber observable: an SDO, an SRO or a meta object (not a bundle).
+func isKnownNonSCO(typ string) bool {
+	switch kindOf(typ) {
+	case kindSDO, kindSRO, kindMeta:
+		return true
+	}
+	return false
 }
-
-func isKnownNonSCO(typ string) bool { return knownNonSCO[typ] }
 
 // isSCOObject tells cyber observables from the rest, for Check, the rules
 // and the rewrites alike: a known SCO type is one and the other known types

@@ -41,16 +41,7 @@ func TestServer_HTTP(t *testing.T) {
 		for i := 0; i+1 < len(header); i += 2 {
 			req.Header.Set(header[i], header[i+1])
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, b
+		return roundTrip(t, client, req)
 	}
 	expect := func(resp *http.Response, body []byte, code int) {
 		t.Helper()

@@ -25,6 +25,7 @@ import (
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
+	"github.com/eitaxii/eitaxii/store/storetest"
 	"github.com/eitaxii/eitaxii/taxii"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -142,6 +143,22 @@ func closeServer(t testing.TB, ts *testServer) {
 	})
 }
 
+// roundTrip sends req with client and returns the response with its body
+// read in full (and closed).
+func roundTrip(tb testing.TB, client *http.Client, req *http.Request) (*http.Response, []byte) {
+	tb.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp, body
+}
+
 // openStore opens a bbolt store at path ("" for a new file in a temporary
 // directory) that is verified and closed when the test ends: whatever a
 // test does through the server must leave the store consistent. A store
@@ -156,14 +173,9 @@ func openStore(tb testing.TB, path string, opts bolt.Options) *bolt.DB {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		ctx := context.Background()
-		if problems, err := db.Verify(ctx); err != nil {
-			if db.Ping(ctx) == nil { // open, yet unable to verify
-				tb.Errorf("verify store: %v", err)
-			}
-		} else if len(problems) > 0 {
-			tb.Errorf("verify store: %d problems: %q", len(problems), problems)
-		}
+		storetest.CheckConsistent(tb, db, func(error) bool {
+			return db.Ping(context.Background()) != nil // closed by the test
+		})
 		db.Close()
 	})
 	return db

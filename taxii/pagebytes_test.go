@@ -2,7 +2,6 @@ package taxii_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -157,48 +156,32 @@ func TestServer_Paging_MaxPageBytes(t *testing.T) {
 			// The versions of 999, through Get an Object
 			// (match[version]=all) and Get Object Versions.
 			var objs []string
-			next := ""
-			for range len(posted) {
-				u := objectURL(rootEO, collEO, indicatorID(999)) + "?match[version]=all"
-				if next != "" {
-					u += "&next=" + url.QueryEscape(next)
-				}
+			followNext(t, len(posted), objectURL(rootEO, collEO, indicatorID(999))+"?match[version]=all", func(u string) (bool, string) {
 				w := ts.get(t, userReader, u)
 				checkOK(t, w, http.StatusOK)
 				env := decodeStrict[envelopeResource](t, w.Body.Bytes())
-				checkPaging(t, env.More, env.Next, env.More)
 				if maxBytes == 1 && len(env.Objects) != 1 {
 					t.Errorf("cap of 1 byte: a page of %d versions", len(env.Objects))
 				}
 				for _, o := range env.Objects {
 					objs = append(objs, string(o))
 				}
-				if next = env.Next; !env.More {
-					break
-				}
-			}
+				return env.More, env.Next
+			})
 			if strings.Join(objs, "\n") != strings.Join(posted[30:], "\n") {
 				t.Errorf("Get an Object served %d versions, want the 12 posted, in order", len(objs))
 			}
 			var versions []string
-			next = ""
-			for range len(posted) {
-				u := versionsURL(rootEO, collEO, indicatorID(999))
-				if next != "" {
-					u += "?next=" + url.QueryEscape(next)
-				}
+			followNext(t, len(posted), versionsURL(rootEO, collEO, indicatorID(999)), func(u string) (bool, string) {
 				w := ts.get(t, userReader, u)
 				checkOK(t, w, http.StatusOK)
 				v := decodeStrict[versionsResource](t, w.Body.Bytes())
-				checkPaging(t, v.More, v.Next, v.More)
 				if maxBytes == 1 && len(v.Versions) != 1 {
 					t.Errorf("cap of 1 byte: a versions page of %d", len(v.Versions))
 				}
 				versions = append(versions, v.Versions...)
-				if next = v.Next; !v.More {
-					break
-				}
-			}
+				return v.More, v.Next
+			})
 			if len(versions) != 12 || versions[0] != "2024-02-01T00:00:00.000Z" || versions[11] != "2024-02-01T00:00:11.000Z" {
 				t.Errorf("versions %v, want the 12 posted in order", versions)
 			}
@@ -206,26 +189,39 @@ func TestServer_Paging_MaxPageBytes(t *testing.T) {
 			// The manifest: at a cap of 1 byte one record per page; else
 			// records are small and the whole manifest is one page.
 			var ids []string
-			next = ""
-			for range len(posted) {
-				u := manifestURL(rootEO, collEO)
-				if next != "" {
-					u += "?next=" + url.QueryEscape(next)
-				}
+			followNext(t, len(posted), manifestURL(rootEO, collEO), func(u string) (bool, string) {
 				p := getPage(t, ts, "manifest", u)
-				checkPaging(t, p.more, p.next, p.more)
 				if maxBytes == 1 && len(p.ids) != 1 || maxBytes != 1 && p.more {
 					t.Errorf("cap %d: a manifest page of %d records, more %v", maxBytes, len(p.ids), p.more)
 				}
 				ids = append(ids, p.ids...)
-				if next = p.next; !p.more {
-					break
-				}
-			}
+				return p.more, p.next
+			})
 			if len(ids) != 31 || ids[0] != indicatorID(0) || ids[30] != indicatorID(999) {
 				t.Errorf("manifest walk listed %d records, want the 31 objects once each", len(ids))
 			}
 		})
+	}
+}
+
+// followNext walks a listing through next: it hands get the URL of the
+// first page, base, then base with each next token, for at most pages
+// pages or until a page has no more. get fetches the page and returns its
+// more and next, which must come together (INT-06).
+func followNext(t *testing.T, pages int, base string, get func(u string) (more bool, next string)) {
+	t.Helper()
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	u := base
+	for range pages {
+		more, next := get(u)
+		checkPaging(t, more, next, more)
+		if !more {
+			return
+		}
+		u = base + sep + "next=" + url.QueryEscape(next)
 	}
 }
 
@@ -243,16 +239,7 @@ func TestServer_GetObjects_Streamed(t *testing.T) {
 		}
 		req.Header.Set("Authorization", basic(userReader))
 		req.Header.Set("Accept", mediaTAXII)
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, body
+		return roundTrip(t, srv.Client(), req)
 	}
 	resp, body := get(collEO)
 	latest := append(slices.Clone(posted[:30]), posted[len(posted)-1])

@@ -85,8 +85,17 @@ func commandStatus(e *env, name, usage string, err error) int {
 }
 
 // parseArgs parses flags anywhere among the positional arguments, which it
-// returns; "--" ends the flags.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+// returns; "--" ends the flags. More than most positional arguments is a
+// usage error naming the first one too many.
+func parseArgs(fs *flag.FlagSet, args []string, most int) ([]string, error) {
+	pos, err := flagsAnywhere(fs, args)
+	if err == nil && len(pos) > most {
+		return nil, usagef("", "unexpected argument %q", pos[most])
+	}
+	return pos, err
+}
+
+func flagsAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -123,13 +132,10 @@ func backup(ctx context.Context, args []string, e *env) error {
 	fs.StringVar(&a.key, "key", "", "client key file")
 	out := fs.String("out", "", "file to write")
 	dataDir := fs.String("data-dir", "", "data directory of a stopped server")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	if _, err := parseArgs(fs, args, 0); err != nil {
 		return err
 	}
 	switch {
-	case len(pos) > 0:
-		return usagef("", "unexpected argument %q", pos[0])
 	case *out == "":
 		return usagef("", "--out FILE is required")
 	case *dataDir != "" && a.server != "":
@@ -321,15 +327,13 @@ func restore(ctx context.Context, args []string, e *env) error {
 	fs := newAdminFlagSet("restore")
 	dataDir := fs.String("data-dir", "", "data directory to restore into")
 	force := fs.Bool("force", false, "replace an existing store, keeping it as a .bak file")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args, 1)
 	if err != nil {
 		return err
 	}
 	switch {
 	case len(pos) == 0:
 		return usagef("", "name the backup FILE to restore")
-	case len(pos) > 1:
-		return usagef("", "unexpected argument %q", pos[1])
 	case *dataDir == "":
 		return usagef("", "--data-dir DIR is required")
 	}
@@ -411,13 +415,10 @@ func runCheck(ctx context.Context, args []string, e *env) int {
 func check(ctx context.Context, args []string, e *env) error {
 	fs := newAdminFlagSet("check")
 	dataDir := fs.String("data-dir", "", "data directory to check")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	if _, err := parseArgs(fs, args, 0); err != nil {
 		return err
 	}
 	switch {
-	case len(pos) > 0:
-		return usagef("", "unexpected argument %q", pos[0])
 	case *dataDir == "":
 		return usagef("", "--data-dir DIR is required")
 	}

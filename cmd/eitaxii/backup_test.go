@@ -93,6 +93,22 @@ func bkFails(t *testing.T, code int, want string, args ...string) {
 // bkObjectID is the id of object i of publisher w.
 func bkObjectID(w, i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", w, i) }
 
+// bkServeThree starts a server with the backup tests' configuration cfg on
+// a new data directory dir, and publishes three indicators to it at base;
+// stop stops the server.
+func bkServeThree(t *testing.T) (dir, cfg, base string, stop func() int) {
+	t.Helper()
+	dir = t.TempDir()
+	cfg = bkConfig(t, dir)
+	base, _, _, stop = startServe(t, "--config", cfg)
+	for i := range 3 {
+		if err := bkPublish(base, bkObjectID(0, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, cfg, base, stop
+}
+
 // bkPublish posts one indicator as pub; a nil error means the server
 // acknowledged it (202, stored without failure).
 func bkPublish(base, id string) error {
@@ -289,14 +305,7 @@ func TestBackup_Refused(t *testing.T) {
 // replace a store without --force and keeps the old one with it, and a
 // check that summarizes a healthy store.
 func TestBackup_Offline(t *testing.T) {
-	dir := t.TempDir()
-	cfg := bkConfig(t, dir)
-	base, _, _, stop := startServe(t, "--config", cfg)
-	for i := range 3 {
-		if err := bkPublish(base, bkObjectID(0, i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, cfg, base, stop := bkServeThree(t)
 	online := filepath.Join(t.TempDir(), "online.db")
 	bkOK(t, asRoot, "backup", "--server", base, "--out", online)
 
@@ -359,14 +368,7 @@ func TestBackup_Offline(t *testing.T) {
 // it without touching the data directory; restore also refuses a file
 // that is no store at all.
 func TestCheck_BrokenStore(t *testing.T) {
-	dir := t.TempDir()
-	cfg := bkConfig(t, dir)
-	base, _, _, stop := startServe(t, "--config", cfg)
-	for i := range 3 {
-		if err := bkPublish(base, bkObjectID(0, i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, _, _, stop := bkServeThree(t)
 	stop()
 	if got := bkOK(t, nil, "check", "--data-dir", dir); !strings.Contains(got, "ok: 1 collections, 3 object versions, 3 statuses") {
 		t.Fatalf("check on a healthy store: %q", got)

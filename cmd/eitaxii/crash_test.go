@@ -270,21 +270,19 @@ func envelopeOf(objs [][]byte) []byte {
 	return append(b, "]}"...)
 }
 
-// page is a TAXII envelope as served: objects kept byte for byte.
-type page struct {
-	More    bool              `json:"more"`
-	Next    string            `json:"next"`
-	Objects []json.RawMessage `json:"objects"`
-}
-
-type manifestPage struct {
+// page is a TAXII envelope or manifest page as served; objects of an
+// envelope are kept byte for byte as json.RawMessage.
+type page[O any] struct {
 	More    bool   `json:"more"`
 	Next    string `json:"next"`
-	Objects []struct {
-		ID        string `json:"id"`
-		DateAdded string `json:"date_added"`
-		Version   string `json:"version"`
-	} `json:"objects"`
+	Objects []O    `json:"objects"`
+}
+
+// manifestEntry is one entry of a manifest page.
+type manifestEntry struct {
+	ID        string `json:"id"`
+	DateAdded string `json:"date_added"`
+	Version   string `json:"version"`
 }
 
 // served is one object version as read from the collection.
@@ -293,42 +291,53 @@ type served struct {
 	raw []byte
 }
 
-// readObjects reads every page of the objects endpoint with match[version]=all,
-// starting at next (or the beginning), limit 1000.
-func readObjects(t *testing.T, hc *http.Client, base, next string) []served {
+// readPages reads every page of endpoint (what, in messages) with
+// match[version]=all, starting at next (or the beginning), limit 1000,
+// and hands each page's objects to each with the page's number.
+func readPages[O any](t *testing.T, hc *http.Client, endpoint, what, next string, each func(i int, objs []O)) {
 	t.Helper()
-	var all []served
 	for i := 0; ; i++ {
 		if i > 100000 {
-			t.Fatal("objects: more than 100000 pages")
+			t.Fatalf("%s: more than 100000 pages", what)
 		}
 		q := url.Values{"match[version]": {"all"}, "limit": {"1000"}}
 		if next != "" {
 			q.Set("next", next)
 		}
-		resp, data, err, bodyErr := exchange(hc, "GET", base+crashObjects+"?"+q.Encode(), nil)
+		resp, data, err, bodyErr := exchange(hc, "GET", endpoint+"?"+q.Encode(), nil)
 		if err != nil || bodyErr != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("objects page %d (next %q): %s", i, next, describe(resp, data, err, bodyErr))
+			t.Fatalf("%s page %d (next %q): %s", what, i, next, describe(resp, data, err, bodyErr))
 		}
-		var pg page
+		var pg page[O]
 		if err := json.Unmarshal(data, &pg); err != nil {
-			t.Fatalf("objects page %d: %v: %.300s", i, err, data)
+			t.Fatalf("%s page %d: %v: %.300s", what, i, err, data)
 		}
-		for _, raw := range pg.Objects {
+		each(i, pg.Objects)
+		if !pg.More {
+			return
+		}
+		if pg.Next == "" {
+			t.Fatalf("%s page %d: more without next", what, i)
+		}
+		next = pg.Next
+	}
+}
+
+// readObjects reads every page of the objects endpoint with match[version]=all,
+// starting at next (or the beginning), limit 1000.
+func readObjects(t *testing.T, hc *http.Client, base, next string) []served {
+	t.Helper()
+	var all []served
+	readPages(t, hc, base+crashObjects, "objects", next, func(i int, objs []json.RawMessage) {
+		for _, raw := range objs {
 			k, err := versionKey(raw)
 			if err != nil {
 				t.Fatalf("objects page %d: %v", i, err)
 			}
 			all = append(all, served{k, raw})
 		}
-		if !pg.More {
-			return all
-		}
-		if pg.Next == "" {
-			t.Fatalf("objects page %d: more without next", i)
-		}
-		next = pg.Next
-	}
+	})
+	return all
 }
 
 // readManifest reads every manifest page (match[version]=all) and checks
@@ -338,24 +347,8 @@ func readManifest(t *testing.T, hc *http.Client, base string) []string {
 	t.Helper()
 	var keys []string
 	var last time.Time
-	next := ""
-	for i := 0; ; i++ {
-		if i > 100000 {
-			t.Fatal("manifest: more than 100000 pages")
-		}
-		q := url.Values{"match[version]": {"all"}, "limit": {"1000"}}
-		if next != "" {
-			q.Set("next", next)
-		}
-		resp, data, err, bodyErr := exchange(hc, "GET", base+crashManifest+"?"+q.Encode(), nil)
-		if err != nil || bodyErr != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("manifest page %d: %s", i, describe(resp, data, err, bodyErr))
-		}
-		var pg manifestPage
-		if err := json.Unmarshal(data, &pg); err != nil {
-			t.Fatalf("manifest page %d: %v: %.300s", i, err, data)
-		}
-		for _, o := range pg.Objects {
+	readPages(t, hc, base+crashManifest, "manifest", "", func(_ int, objs []manifestEntry) {
+		for _, o := range objs {
 			da, err := time.Parse(time.RFC3339Nano, o.DateAdded)
 			if err != nil {
 				t.Fatalf("manifest: %s: date_added %q: %v", o.ID, o.DateAdded, err)
@@ -367,11 +360,8 @@ func readManifest(t *testing.T, hc *http.Client, base string) []string {
 			last = da
 			keys = append(keys, o.ID+"|"+o.Version)
 		}
-		if !pg.More {
-			return keys
-		}
-		next = pg.Next
-	}
+	})
+	return keys
 }
 
 // Outcomes of one Add Objects request.
@@ -517,7 +507,7 @@ func poll(t *testing.T, hc *http.Client, base string, round int, rng *rand.Rand,
 				t.Errorf("poll: %d %.300s", resp.StatusCode, data)
 				return tok
 			}
-			var pg page
+			var pg page[json.RawMessage]
 			if err := json.Unmarshal(data, &pg); err != nil {
 				t.Errorf("poll: %v: %.300s", err, data)
 				return tok
@@ -920,7 +910,7 @@ func TestShutdown_SIGTERM(t *testing.T) {
 					return
 				}
 				if i%3 == 0 && resp.StatusCode == http.StatusOK {
-					var pg page
+					var pg page[json.RawMessage]
 					json.Unmarshal(data, &pg)
 					next = pg.Next
 				}

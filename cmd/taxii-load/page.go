@@ -141,15 +141,7 @@ func (s *scanner) peek() byte {
 // object reads an object, calling member for each member name with the
 // scanner at the value, which member must consume.
 func (s *scanner) object(member func(name []byte) error) error {
-	if s.peek() != '{' {
-		return s.fail("expected an object")
-	}
-	s.i++
-	if s.peek() == '}' {
-		s.i++
-		return nil
-	}
-	for {
+	return s.sequence('{', '}', "an object", func() error {
 		if s.peek() != '"' {
 			return s.fail("expected a member name")
 		}
@@ -169,43 +161,38 @@ func (s *scanner) object(member func(name []byte) error) error {
 			return s.fail("expected ':'")
 		}
 		s.i++
-		if err := member(name); err != nil {
-			return err
-		}
-		switch s.peek() {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			return s.fail("expected ',' or '}'")
-		}
-	}
+		return member(name)
+	})
 }
 
 // array reads an array, calling elem with the scanner at each element.
 func (s *scanner) array(elem func() error) error {
-	if s.peek() != '[' {
-		return s.fail("expected an array")
+	return s.sequence('[', ']', "an array", elem)
+}
+
+// sequence reads what (an object or an array): open, then items separated
+// by commas, each read by item, then end.
+func (s *scanner) sequence(open, end byte, what string, item func() error) error {
+	if s.peek() != open {
+		return s.fail("expected " + what)
 	}
 	s.i++
-	if s.peek() == ']' {
+	if s.peek() == end {
 		s.i++
 		return nil
 	}
 	for {
-		if err := elem(); err != nil {
+		if err := item(); err != nil {
 			return err
 		}
 		switch s.peek() {
 		case ',':
 			s.i++
-		case ']':
+		case end:
 			s.i++
 			return nil
 		default:
-			return s.fail("expected ',' or ']'")
+			return s.fail("expected ',' or '" + string(end) + "'")
 		}
 	}
 }

@@ -53,17 +53,9 @@ const (
 )
 
 // String returns the operator's keyword.
-func (op LogicalOp) String() string {
-	switch op {
-	case OpFollowedBy:
-		return "FOLLOWEDBY"
-	case OpOr:
-		return "OR"
-	case OpAnd:
-		return "AND"
-	}
-	return "LogicalOp(" + strconv.Itoa(int(op)) + ")"
-}
+func (op LogicalOp) String() string { return enumText(logicalOpText[:], op, "LogicalOp") }
+
+var logicalOpText = [...]string{OpFollowedBy: "FOLLOWEDBY", OpOr: "OR", OpAnd: "AND"}
 
 // CompoundObservation is two or more observation expressions joined by one
 // operator. A chain like "A AND B AND C" is a single node with three
@@ -102,17 +94,9 @@ const (
 )
 
 // String returns the qualifier's keyword, "START/STOP" for StartStopQualifier.
-func (k QualifierKind) String() string {
-	switch k {
-	case WithinQualifier:
-		return "WITHIN"
-	case RepeatsQualifier:
-		return "REPEATS"
-	case StartStopQualifier:
-		return "START/STOP"
-	}
-	return "QualifierKind(" + strconv.Itoa(int(k)) + ")"
-}
+func (k QualifierKind) String() string { return enumText(qualifierText[:], k, "QualifierKind") }
+
+var qualifierText = [...]string{WithinQualifier: "WITHIN", RepeatsQualifier: "REPEATS", StartStopQualifier: "START/STOP"}
 
 // Qualifier is one WITHIN, REPEATS or START/STOP qualifier.
 type Qualifier struct {
@@ -163,12 +147,7 @@ var compareOpText = [...]string{
 }
 
 // String returns the operator as written in canonical patterns.
-func (op CompareOp) String() string {
-	if op == 0 || int(op) >= len(compareOpText) {
-		return "CompareOp(" + strconv.Itoa(int(op)) + ")"
-	}
-	return compareOpText[op]
-}
+func (op CompareOp) String() string { return enumText(compareOpText[:], op, "CompareOp") }
 
 // Comparison is "path [NOT] op value".
 type Comparison struct {
@@ -238,12 +217,7 @@ var literalKindText = [...]string{
 }
 
 // String names the kind in lower case, e.g. "timestamp".
-func (k LiteralKind) String() string {
-	if k == 0 || int(k) >= len(literalKindText) {
-		return "LiteralKind(" + strconv.Itoa(int(k)) + ")"
-	}
-	return literalKindText[k]
-}
+func (k LiteralKind) String() string { return enumText(literalKindText[:], k, "LiteralKind") }
 
 // Literal is a constant in a pattern. Text holds its value without syntax:
 //
@@ -325,11 +299,7 @@ func (l Literal) Time() (time.Time, error) {
 }
 
 // String returns the literal as written in canonical patterns.
-func (l Literal) String() string {
-	var b strings.Builder
-	l.write(&b)
-	return b.String()
-}
+func (l Literal) String() string { return stringOf(l) }
 
 func (l Literal) write(b *strings.Builder) {
 	switch l.Kind {
@@ -394,11 +364,7 @@ func isPlainIdent(s string) bool {
 }
 
 // String returns the path as written in canonical patterns.
-func (p *ObjectPath) String() string {
-	var b strings.Builder
-	p.write(&b)
-	return b.String()
-}
+func (p *ObjectPath) String() string { return stringOf(p) }
 
 func (p *ObjectPath) write(b *strings.Builder) {
 	b.WriteString(p.Type)
@@ -420,11 +386,7 @@ func (p *ObjectPath) write(b *strings.Builder) {
 }
 
 // String returns the qualifier as written in canonical patterns.
-func (q Qualifier) String() string {
-	var b strings.Builder
-	q.write(&b)
-	return b.String()
-}
+func (q Qualifier) String() string { return stringOf(q) }
 
 func (q Qualifier) write(b *strings.Builder) {
 	switch q.Kind {
@@ -475,38 +437,36 @@ func (o *ParenObservation) write(b *strings.Builder) {
 func (o *CompoundObservation) String() string { return stringOf(o) }
 
 func (o *CompoundObservation) write(b *strings.Builder) {
-	for i, e := range o.Operands {
-		if i > 0 {
-			b.WriteByte(' ')
-			b.WriteString(o.Op.String())
-			b.WriteByte(' ')
-		}
-		// The parser never nests a compound directly in one of the same or
-		// a tighter operator; a hand-built tree that does needs parentheses
-		// to print as the same tree.
-		if c, ok := e.(*CompoundObservation); ok && c.Op <= o.Op {
-			b.WriteByte('(')
-			c.write(b)
-			b.WriteByte(')')
-			continue
-		}
-		e.write(b)
-	}
+	writeCompound(b, o.Op, o.Operands, func(e ObservationExpr) bool {
+		c, ok := e.(*CompoundObservation)
+		return ok && c.Op <= o.Op
+	})
 }
 
 // String returns the expression in canonical form.
 func (c *CompoundComparison) String() string { return stringOf(c) }
 
 func (c *CompoundComparison) write(b *strings.Builder) {
-	for i, e := range c.Operands {
+	writeCompound(b, c.Op, c.Operands, func(e ComparisonExpr) bool {
+		cc, ok := e.(*CompoundComparison)
+		return ok && cc.Op <= c.Op
+	})
+}
+
+// writeCompound writes operands joined by op, parenthesizing those for
+// which nested reports true. The parser never nests a compound directly in
+// one of the same or a tighter operator; a hand-built tree that does needs
+// the parentheses to print as the same tree.
+func writeCompound[E interface{ write(*strings.Builder) }](b *strings.Builder, op LogicalOp, operands []E, nested func(E) bool) {
+	for i, e := range operands {
 		if i > 0 {
 			b.WriteByte(' ')
-			b.WriteString(c.Op.String())
+			b.WriteString(op.String())
 			b.WriteByte(' ')
 		}
-		if cc, ok := e.(*CompoundComparison); ok && cc.Op <= c.Op {
+		if nested(e) {
 			b.WriteByte('(')
-			cc.write(b)
+			e.write(b)
 			b.WriteByte(')')
 			continue
 		}
@@ -557,6 +517,15 @@ func (e *Exists) write(b *strings.Builder) {
 	}
 	b.WriteString("EXISTS ")
 	e.Path.write(b)
+}
+
+// enumText returns the name texts holds for v, or typ(v) for a value
+// without one (zero is never a valid value).
+func enumText[T ~uint8](texts []string, v T, typ string) string {
+	if v == 0 || int(v) >= len(texts) {
+		return typ + "(" + strconv.Itoa(int(v)) + ")"
+	}
+	return texts[v]
 }
 
 func stringOf(n interface{ write(*strings.Builder) }) string {

@@ -108,6 +108,17 @@ func isBase64Char(c byte) bool {
 	return isIdentChar(c) && c != '_' || c == '+' || c == '/'
 }
 
+// punctuation holds the tokens that are one byte and nothing else.
+var punctuation = map[byte]tokKind{
+	'[': tLBrack,
+	']': tRBrack,
+	'(': tLParen,
+	')': tRParen,
+	':': tColon,
+	',': tComma,
+	'*': tStar,
+}
+
 // next returns the next token, skipping whitespace and comments.
 func (l *lexer) next() token {
 	if t, ok := l.skip(); !ok {
@@ -126,21 +137,10 @@ func (l *lexer) next() token {
 	if start+1 < len(src) {
 		next = src[start+1]
 	}
+	if k, ok := punctuation[c]; ok {
+		return simple(k, 0, 1)
+	}
 	switch {
-	case c == '[':
-		return simple(tLBrack, 0, 1)
-	case c == ']':
-		return simple(tRBrack, 0, 1)
-	case c == '(':
-		return simple(tLParen, 0, 1)
-	case c == ')':
-		return simple(tRParen, 0, 1)
-	case c == ':':
-		return simple(tColon, 0, 1)
-	case c == ',':
-		return simple(tComma, 0, 1)
-	case c == '*':
-		return simple(tStar, 0, 1)
 	case c == '=':
 		if next == '=' {
 			return simple(tCompare, OpEqual, 2)

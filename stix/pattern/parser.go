@@ -68,15 +68,24 @@ func (p *parser) expect(k tokKind, expected string) error {
 	return nil
 }
 
-// open enters a parenthesis, enforcing MaxNesting.
-func (p *parser) open() error {
+// parenthesized parses "(" inner ")", enforcing MaxNesting.
+func parenthesized[E any](p *parser, inner func() (E, error)) (E, error) {
+	var none E
 	if p.depth >= MaxNesting {
-		return &SyntaxError{Offset: p.tok.pos,
+		return none, &SyntaxError{Offset: p.tok.pos,
 			Expected: "at most " + strconv.Itoa(MaxNesting) + " nested parentheses", Found: "'('"}
 	}
 	p.depth++
 	p.next()
-	return nil
+	e, err := inner()
+	if err != nil {
+		return none, err
+	}
+	if err := p.expect(tRParen, "')'"); err != nil {
+		return none, err
+	}
+	p.depth--
+	return e, nil
 }
 
 // tokenOp maps the keyword tokens of the observation and comparison
@@ -100,27 +109,14 @@ func tokenOp(k tokKind) LogicalOp {
 //	obs_or    = obs_and { "OR" obs_and }
 //	obs_and   = obs_expr { "AND" obs_expr }
 func (p *parser) observations(op LogicalOp) (ObservationExpr, error) {
-	operand := func() (ObservationExpr, error) {
+	return joined(p, op, func() (ObservationExpr, error) {
 		if op == OpAnd {
 			return p.observation()
 		}
 		return p.observations(op + 1)
-	}
-	first, err := operand()
-	if err != nil || tokenOp(p.tok.kind) != op {
-		return first, err
-	}
-	list := make([]ObservationExpr, 1, 2)
-	list[0] = first
-	for tokenOp(p.tok.kind) == op {
-		p.next()
-		e, err := operand()
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, e)
-	}
-	return &CompoundObservation{Op: op, Operands: list}, nil
+	}, func(list []ObservationExpr) ObservationExpr {
+		return &CompoundObservation{Op: op, Operands: list}
+	})
 }
 
 // observation parses
@@ -142,17 +138,12 @@ func (p *parser) observation() (ObservationExpr, error) {
 		o.Qualifiers, err = p.qualifiers()
 		return o, err
 	case tLParen:
-		if err := p.open(); err != nil {
-			return nil, err
-		}
-		e, err := p.observations(OpFollowedBy)
+		e, err := parenthesized(p, func() (ObservationExpr, error) {
+			return p.observations(OpFollowedBy)
+		})
 		if err != nil {
 			return nil, err
 		}
-		if err := p.expect(tRParen, "')'"); err != nil {
-			return nil, err
-		}
-		p.depth--
 		o := &ParenObservation{Pos: pos, Expr: e}
 		o.Qualifiers, err = p.qualifiers()
 		return o, err
@@ -217,27 +208,35 @@ func (p *parser) qualifiers() ([]Qualifier, error) {
 //	comparison = comp_and { "OR" comp_and }
 //	comp_and   = prop_test { "AND" prop_test }
 func (p *parser) comparisons(op LogicalOp) (ComparisonExpr, error) {
-	operand := func() (ComparisonExpr, error) {
+	return joined(p, op, func() (ComparisonExpr, error) {
 		if op == OpAnd {
 			return p.propTest()
 		}
 		return p.comparisons(OpAnd)
-	}
+	}, func(list []ComparisonExpr) ComparisonExpr {
+		return &CompoundComparison{Op: op, Operands: list}
+	})
+}
+
+// joined parses operands joined by op: a lone operand as itself, two or
+// more as the compound that compound makes of them.
+func joined[E any](p *parser, op LogicalOp, operand func() (E, error), compound func([]E) E) (E, error) {
 	first, err := operand()
 	if err != nil || tokenOp(p.tok.kind) != op {
 		return first, err
 	}
-	list := make([]ComparisonExpr, 1, 2)
+	list := make([]E, 1, 2)
 	list[0] = first
 	for tokenOp(p.tok.kind) == op {
 		p.next()
 		e, err := operand()
 		if err != nil {
-			return nil, err
+			var none E
+			return none, err
 		}
 		list = append(list, e)
 	}
-	return &CompoundComparison{Op: op, Operands: list}, nil
+	return compound(list), nil
 }
 
 // propTest parses
@@ -249,17 +248,12 @@ func (p *parser) propTest() (ComparisonExpr, error) {
 	pos := p.tok.pos
 	switch p.tok.kind {
 	case tLParen:
-		if err := p.open(); err != nil {
-			return nil, err
-		}
-		c, err := p.comparisons(OpOr)
+		c, err := parenthesized(p, func() (ComparisonExpr, error) {
+			return p.comparisons(OpOr)
+		})
 		if err != nil {
 			return nil, err
 		}
-		if err := p.expect(tRParen, "')'"); err != nil {
-			return nil, err
-		}
-		p.depth--
 		return &ParenComparison{Pos: pos, Expr: c}, nil
 	case tNot, tExists:
 		e := &Exists{Pos: pos, Not: p.tok.kind == tNot}

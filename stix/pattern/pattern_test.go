@@ -593,11 +593,7 @@ func TestErrorText(t *testing.T) {
 func tree(e ObservationExpr) string {
 	switch e := e.(type) {
 	case *CompoundObservation:
-		parts := make([]string, len(e.Operands))
-		for i, o := range e.Operands {
-			parts[i] = tree(o)
-		}
-		return e.Op.String() + "{" + strings.Join(parts, ", ") + "}"
+		return compoundTree(e.Op, e.Operands, tree)
 	case *Observation:
 		return "[" + ctree(e.Comparison) + "]" + qtree(e.Qualifiers)
 	case *ParenObservation:
@@ -609,17 +605,22 @@ func tree(e ObservationExpr) string {
 func ctree(c ComparisonExpr) string {
 	switch c := c.(type) {
 	case *CompoundComparison:
-		parts := make([]string, len(c.Operands))
-		for i, o := range c.Operands {
-			parts[i] = ctree(o)
-		}
-		return c.Op.String() + "{" + strings.Join(parts, ", ") + "}"
+		return compoundTree(c.Op, c.Operands, ctree)
 	case *ParenComparison:
 		return "(" + ctree(c.Expr) + ")"
 	case *Comparison, *Exists:
 		return c.String()
 	}
 	return "?"
+}
+
+// compoundTree prints a compound of either kind as OP{operand, ...}.
+func compoundTree[E any](op LogicalOp, operands []E, tree func(E) string) string {
+	parts := make([]string, len(operands))
+	for i, o := range operands {
+		parts[i] = tree(o)
+	}
+	return op.String() + "{" + strings.Join(parts, ", ") + "}"
 }
 
 func qtree(qs []Qualifier) string {

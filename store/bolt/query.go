@@ -160,18 +160,33 @@ func (db *DB) finish(p *pager, kind, collID, objectID string, f *store.Filter) *
 	return pg
 }
 
-func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Query, withRaw bool) (*store.Page, error) {
-	f, after, err := db.resolve(kind, collID, "", &q)
+// scan reads one page of the collection collID, or of its object objectID
+// when that is set: it resolves q, then in one read transaction hands the
+// collection's version index and objects bucket to fill, which offers the
+// records that f selects, added after after, to p.
+func (db *DB) scan(ctx context.Context, kind, collID, objectID string, q *store.Query,
+	fill func(p *pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error) (*store.Page, error) {
+	f, after, err := db.resolve(kind, collID, objectID, q)
 	if err != nil {
 		return nil, err
 	}
-	p := newPager(&q)
+	p := newPager(q)
 	err = db.view(ctx, func(tx *bbolt.Tx) error {
 		_, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
 			return err
 		}
-		sel := versionSelector{f: &f, versions: versions.Cursor()}
+		return fill(p, &f, after, versions, objects)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.finish(p, kind, collID, objectID, &f), nil
+}
+
+func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Query, withRaw bool) (*store.Page, error) {
+	return db.scan(ctx, kind, collID, "", &q, func(p *pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error {
+		sel := versionSelector{f: f, versions: versions.Cursor()}
 		next := scanFrom(objects, after)
 		if f.IDs != nil {
 			// match[id] names the objects: read their versions from the
@@ -189,7 +204,7 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 			if err != nil {
 				return err
 			}
-			if !matchesIDType(&f, r.id) || !matchesSpecVersion(&f, r.specVersion) || !sel.selects(r.id, r.vkey[:]) {
+			if !matchesIDType(f, r.id) || !matchesSpecVersion(f, r.specVersion) || !sel.selects(r.id, r.vkey[:]) {
 				continue
 			}
 			if len(p.records) == p.limit {
@@ -205,10 +220,6 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return db.finish(p, kind, collID, "", &f), nil
 }
 
 // scanFrom iterates the objects added after the given date_added, in
@@ -363,16 +374,7 @@ func selectVersions(vs []objectVersion, f *store.Filter) []objectVersion {
 }
 
 func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q store.Query, withRaw bool) (*store.Page, error) {
-	f, after, err := db.resolve(kind, collID, objectID, &q)
-	if err != nil {
-		return nil, err
-	}
-	p := newPager(&q)
-	err = db.view(ctx, func(tx *bbolt.Tx) error {
-		_, versions, objects, err := collectionBuckets(tx, collID)
-		if err != nil {
-			return err
-		}
+	return db.scan(ctx, kind, collID, objectID, &q, func(p *pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error {
 		vs, err := loadVersions(versions, objects, objectID)
 		if err != nil {
 			return err
@@ -380,7 +382,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 		if len(vs) == 0 {
 			return fmt.Errorf("object %s: %w", objectID, store.ErrNotFound)
 		}
-		vs = selectVersions(vs, &f)
+		vs = selectVersions(vs, f)
 		slices.SortFunc(vs, func(a, b objectVersion) int { return cmp.Compare(a.rec.dateAdded, b.rec.dateAdded) })
 		for i := range vs {
 			if vs[i].rec.dateAdded <= after {
@@ -392,10 +394,6 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return db.finish(p, kind, collID, objectID, &f), nil
 }
 
 // DeleteObject deletes the versions of an object that f selects (TAXII

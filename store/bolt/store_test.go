@@ -73,12 +73,10 @@ func MustOpenDB(tb testing.TB) *DB {
 	}
 	db.MustReopen(tb)
 	tb.Cleanup(func() {
-		if problems, err := db.Verify(context.Background()); errors.Is(err, berrors.ErrDatabaseNotOpen) || db.Unverified {
-			// Closed by the test, or left inconsistent on purpose.
-		} else if err != nil {
-			tb.Errorf("verify store: %v", err)
-		} else if len(problems) > 0 {
-			tb.Errorf("verify store: %d problems: %q", len(problems), problems)
+		if !db.Unverified { // left inconsistent on purpose
+			storetest.CheckConsistent(tb, db, func(err error) bool {
+				return errors.Is(err, berrors.ErrDatabaseNotOpen) // closed by the test
+			})
 		}
 		if err := db.Close(); err != nil {
 			tb.Errorf("close store: %v", err)

@@ -172,29 +172,29 @@ func (s *suite) TestDB_Paging_MaxBytes(t *testing.T) {
 // checkIDs checks that recs are the given ids, each once, in order.
 func checkIDs(tb testing.TB, recs []store.Record, want []string) {
 	tb.Helper()
-	if len(recs) != len(want) {
-		tb.Fatalf("%d records, want %d", len(recs), len(want))
-	}
-	for i, r := range recs {
-		if r.ID != want[i] {
-			tb.Fatalf("record %d is %s, want %s", i, r.ID, want[i])
-		}
-		if i > 0 && !r.DateAdded.After(recs[i-1].DateAdded) {
-			tb.Fatalf("record %d not after record %d in date_added", i, i-1)
-		}
-	}
+	checkRecords(tb, recs, want, func(r store.Record) string { return r.ID })
 }
 
 // checkVersions checks that recs are the given versions, each once, in
 // order.
 func checkVersions(tb testing.TB, recs []store.Record, want []string) {
 	tb.Helper()
+	checkRecords(tb, recs, want, func(r store.Record) string { return r.Version })
+}
+
+// checkRecords checks that recs are want, by key, each once and in order,
+// which must be strictly increasing date_added order.
+func checkRecords(tb testing.TB, recs []store.Record, want []string, key func(store.Record) string) {
+	tb.Helper()
 	if len(recs) != len(want) {
 		tb.Fatalf("%d records, want %d", len(recs), len(want))
 	}
 	for i, r := range recs {
-		if r.Version != want[i] {
-			tb.Fatalf("record %d is version %s, want %s", i, r.Version, want[i])
+		if k := key(r); k != want[i] {
+			tb.Fatalf("record %d is %s, want %s", i, k, want[i])
+		}
+		if i > 0 && !r.DateAdded.After(recs[i-1].DateAdded) {
+			tb.Fatalf("record %d not after record %d in date_added", i, i-1)
 		}
 	}
 }

@@ -25,9 +25,7 @@ func mustOpen(tb testing.TB, url string, opts postgres.Options) *postgres.DB {
 		tb.Fatalf("open: %v", err)
 	}
 	tb.Cleanup(func() {
-		if problems, err := db.Verify(context.Background()); err != nil || len(problems) > 0 {
-			tb.Errorf("verify: %v %q", err, problems)
-		}
+		storetest.CheckConsistent(tb, db, nil)
 		db.Close()
 	})
 	return db

@@ -12,15 +12,18 @@ CREATE TABLE settings (
 );
 
 -- A collection, its description (the store.Collection JSON) and the
--- greatest date_added ever handed out in it. Publishing locks this row
--- (SELECT ... FOR UPDATE), which serializes publishers of one collection
--- across nodes: commit order is then date_added order.
+-- greatest value ever drawn from its date_added sequence (date_added of
+-- versions, cursors of deletions). Publishing and deleting lock this row
+-- (SELECT ... FOR UPDATE), which serializes the writers of one collection
+-- across nodes: commit order is then date_added order. pruned_deleted is
+-- the greatest deletion cursor pruned, for the change feed's gap.
 CREATE TABLE collections (
-	id         text PRIMARY KEY,
-	api_root   text NOT NULL,
-	alias      text,
-	doc        jsonb NOT NULL,
-	last_added bigint NOT NULL DEFAULT 0
+	id             text PRIMARY KEY,
+	api_root       text NOT NULL,
+	alias          text,
+	doc            jsonb NOT NULL,
+	last_added     bigint NOT NULL DEFAULT 0,
+	pruned_deleted bigint NOT NULL DEFAULT 0
 );
 -- A collection's alias is part of its URL: one per group.
 CREATE UNIQUE INDEX collections_alias ON collections (api_root, alias) WHERE alias IS NOT NULL;
@@ -53,6 +56,18 @@ CREATE INDEX object_versions_first ON object_versions (collection, date_added) W
 CREATE INDEX object_versions_type ON object_versions (collection, type, date_added);
 CREATE INDEX object_versions_instant ON object_versions (collection, version_s, version_ns);
 CREATE INDEX object_versions_spec ON object_versions (collection, spec_version, date_added);
+
+-- Tombstones of deleted versions, the change feed's deletions: each under
+-- its own cursor (change_at) drawn from the collection's date_added
+-- sequence, kept until PruneDeletions removes them by age.
+CREATE TABLE deletions (
+	collection text NOT NULL REFERENCES collections (id) ON DELETE CASCADE,
+	change_at  bigint NOT NULL,
+	object_id  text NOT NULL,
+	version    text NOT NULL,
+	PRIMARY KEY (collection, change_at)
+);
+CREATE INDEX deletions_change_at ON deletions (change_at);
 
 -- The status of each Add Objects request (store.StatusRecord JSON), kept
 -- until PruneStatuses removes it by age.

@@ -96,6 +96,9 @@ func (db *DB) FindAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditE
 // returns no error of this package.
 func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int, error) {
 	return db.prune(ctx, lockPruneAudit, `
-		DELETE FROM audit WHERE seq IN (
-			SELECT seq FROM audit WHERE time < $1 ORDER BY time, seq LIMIT $2)`, max(before.UnixMicro(), 0))
+		WITH d AS (
+			DELETE FROM audit WHERE seq IN (
+				SELECT seq FROM audit WHERE time < $1 ORDER BY time, seq LIMIT $2)
+			RETURNING 1)
+		SELECT count(*) FROM d`, max(before.UnixMicro(), 0))
 }

@@ -51,6 +51,8 @@ const (
 	lockMigrate     int64 = 0x656974617869_0001
 	lockPruneStatus int64 = 0x656974617869_0002
 	lockPruneAudit  int64 = 0x656974617869_0003
+	// lockPruneDeletions guards the pruning of the change feed's tombstones.
+	lockPruneDeletions int64 = 0x656974617869_0004
 )
 
 // Options configure a DB. The zero value is usable.

@@ -46,12 +46,16 @@ const pruneChunk = 5000
 // package.
 func (db *DB) PruneStatuses(ctx context.Context, before time.Time) (int, error) {
 	return db.prune(ctx, lockPruneStatus, `
-		DELETE FROM statuses WHERE (api_root, id) IN (
-			SELECT api_root, id FROM statuses WHERE received < $1 ORDER BY received LIMIT $2)`, before.UnixMicro())
+		WITH d AS (
+			DELETE FROM statuses WHERE (api_root, id) IN (
+				SELECT api_root, id FROM statuses WHERE received < $1 ORDER BY received LIMIT $2)
+			RETURNING 1)
+		SELECT count(*) FROM d`, before.UnixMicro())
 }
 
-// prune runs the chunked delete sql ($1 the bound, $2 the chunk size)
-// until it deletes less than a chunk or another node holds lock.
+// prune runs the chunked delete sql ($1 the bound, $2 the chunk size; it
+// returns the count of rows deleted) until it deletes less than a chunk
+// or another node holds lock.
 func (db *DB) prune(ctx context.Context, lock int64, sql string, bound int64) (int, error) {
 	total := 0
 	for {
@@ -61,9 +65,7 @@ func (db *DB) prune(ctx context.Context, lock int64, sql string, bound int64) (i
 			if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1)", lock).Scan(&locked); err != nil || !locked {
 				return err
 			}
-			tag, err := tx.Exec(ctx, sql, bound, pruneChunk)
-			n = tag.RowsAffected()
-			return err
+			return tx.QueryRow(ctx, sql, bound, pruneChunk).Scan(&n)
 		})
 		if err != nil {
 			return total, err

@@ -50,7 +50,8 @@ type newRow struct {
 
 // AddObjects stores the objects of s in one transaction together with the
 // status that reports them (and s.Audit), and returns that status
-// (complete, REQ-72).
+// (complete, REQ-72). Concurrent requests may share a transaction (group
+// commit, see committer); each is stored entirely or not at all.
 //
 // The transaction locks the collection's row first, so publishers of one
 // collection, on any node, run one after the other: each new version gets
@@ -64,11 +65,12 @@ type newRow struct {
 // date_added (REQ-107). Returns ErrCollectionNotFound for an unknown
 // collection, in which case nothing is stored.
 func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Status, error) {
+	id := db.newID().String() // once: the write may run twice (see committer)
 	var st *store.Status
 	var newest int64 // last_added after a commit that stored versions
-	err := db.begin(ctx, func(tx pgx.Tx) error {
+	err := db.commits.commit(ctx, s.Collection, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
-		st, newest, err = db.addObjects(ctx, tx, s)
+		st, newest, err = db.addObjects(ctx, tx, s, id)
 		return err
 	})
 	if err != nil {
@@ -84,9 +86,9 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Statu
 
 // addObjects is AddObjects inside tx. It also returns the collection's
 // last_added when it stored versions, else 0.
-func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission) (*store.Status, int64, error) {
+func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission, id string) (*store.Status, int64, error) {
 	st := &store.Status{
-		ID:               db.newID().String(),
+		ID:               id,
 		Status:           "complete",
 		RequestTimestamp: s.Received.UTC().Format(store.TimestampLayout),
 		TotalCount:       len(s.Objects) + len(s.Failures) + s.Unlisted,

@@ -76,6 +76,7 @@ type DB struct {
 	newID     func() uuid.UUID
 	cursorKey []byte
 	feed      *feed
+	commits   *committer
 }
 
 var _ store.Store = (*DB)(nil)
@@ -112,6 +113,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", redact(err, password))
 	}
+	db.commits = newCommitter(pool)
 	return db, nil
 }
 
@@ -228,9 +230,11 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every Watch channel and the connections, waiting for the
-// queries in progress to finish. Calls made afterwards fail.
+// Close finishes the Add Objects requests already submitted, closes every
+// Watch channel and the connections, waiting for the queries in progress
+// to finish. Calls made afterwards fail.
 func (db *DB) Close() error {
+	db.commits.close()
 	db.feed.close()
 	db.pool.Close()
 	return nil

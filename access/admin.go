@@ -176,3 +176,11 @@ func (a Actor) CheckReadAudit() error {
 func (a Actor) MayReadAuditRow(org, group string) bool {
 	return a.Superadmin || a.OrgAdmin && org == a.Organization || group != "" && a.Groups[group] == RoleAdmin
 }
+
+// CheckSuperadmin returns NeedSuperadmin unless a is a superadmin.
+func (a Actor) CheckSuperadmin() error {
+	if !a.Superadmin {
+		return NeedSuperadmin
+	}
+	return nil
+}

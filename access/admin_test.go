@@ -144,3 +144,21 @@ func TestActor_Audit(t *testing.T) {
 		}
 	}
 }
+
+// Ensure that only a superadmin passes CheckSuperadmin; an organization or
+// group admin is refused with NeedSuperadmin (403, never hidden).
+func TestActor_CheckSuperadmin(t *testing.T) {
+	for name, tt := range map[string]struct {
+		actor access.Actor
+		want  error
+	}{
+		"Superadmin": {super, nil},
+		"OrgAdmin":   {orgAdmin, access.NeedSuperadmin},
+		"GroupAdmin": {gadmin, access.NeedSuperadmin},
+		"Plain":      {plain, access.NeedSuperadmin},
+	} {
+		if err := tt.actor.CheckSuperadmin(); !errors.Is(err, tt.want) && err != tt.want {
+			t.Errorf("%s: CheckSuperadmin = %v, want %v", name, err, tt.want)
+		}
+	}
+}

@@ -30,8 +30,8 @@ var (
 	// ErrUnknownSchema is returned by a backend's open for a store written
 	// by another layout version.
 	ErrUnknownSchema = errors.New("unknown store schema version")
-	// ErrConflict is returned when a change would break the directory's
-	// consistency (deleting an organization that still has accounts).
+	// ErrConflict is matched by every ConflictError: a directory change
+	// that would break one of the directory's invariants.
 	ErrConflict = errors.New("conflict")
 )
 
@@ -116,8 +116,14 @@ type Store interface {
 	// fn returns nil; when fn returns an error nothing fn did is kept, and
 	// that error is returned as it is. Audit rows fn adds with
 	// DirectoryTx.Audit are written in the same transaction, so a change
-	// and its audit record are stored together or not at all. tx is valid
-	// only until fn returns.
+	// and its audit record are stored together or not at all. The
+	// directory's invariants are checked in that transaction (see
+	// DirectoryTx), so of two concurrent calls that create the same name
+	// one succeeds and the other's fn sees a ConflictError. fn may be
+	// called more than once (a backend retries a transaction that lost a
+	// serialization race) and must not keep state across calls; tx is
+	// valid only until fn returns. A LoadDirectory that starts after
+	// ChangeDirectory returned nil sees the change.
 	ChangeDirectory(ctx context.Context, fn func(tx DirectoryTx) error) error
 	// RecordUse records when tokens were last used and when accounts last
 	// read, in one transaction; entries that no longer exist are skipped
@@ -158,10 +164,20 @@ type Store interface {
 }
 
 // DirectoryTx changes the directory inside one write transaction of
-// Store.ChangeDirectory. The caller validates what it puts. Besides the
-// errors listed, a method may return an error from the backend that
-// matches none of this package's; the transaction is then rolled back
-// when fn returns it.
+// Store.ChangeDirectory. The caller validates the fields of what it writes
+// (names, titles, policies); the transaction enforces the directory's
+// invariants itself, against what it sees, so they hold however many
+// servers write to one store: names and ids are unique, a certificate
+// fingerprint authenticates one account, an alias names one collection of
+// its group, an organization with accounts or a group with collections is
+// not deleted. A change that would break one fails with a *ConflictError
+// (errors.Is(err, ErrConflict)) and writes nothing.
+//
+// Create methods add what does not exist yet; Update methods replace what
+// exists, keyed by its name or id. Besides the errors listed, a method may
+// return an error from the backend that matches none of this package's.
+// After a method returns an error fn must return an error too: a backend
+// may be unable to go on with the transaction, which is rolled back.
 type DirectoryTx interface {
 	// Audit appends ev to the audit log as part of the change; a zero Time
 	// becomes the store clock's.
@@ -169,16 +185,29 @@ type DirectoryTx interface {
 
 	// Organization returns the named organization, or ErrNotFound.
 	Organization(name string) (*Organization, error)
-	// PutOrganization creates or replaces an organization.
-	PutOrganization(o *Organization) error
+	// CreateOrganization adds a new organization. Returns a ConflictError
+	// (OrganizationExists) when one of that name exists.
+	CreateOrganization(o *Organization) error
+	// UpdateOrganization replaces the organization of that name. Returns
+	// ErrNotFound when there is none.
+	UpdateOrganization(o *Organization) error
 	// DeleteOrganization deletes an organization. Returns ErrNotFound when
-	// it does not exist, ErrConflict while it still has accounts.
+	// it does not exist, a ConflictError (OrganizationHasAccounts) while
+	// it still has accounts.
 	DeleteOrganization(name string) error
 
 	// Account returns the named account, or ErrNotFound.
 	Account(name string) (*Account, error)
-	// PutAccount creates or replaces an account.
-	PutAccount(a *Account) error
+	// CreateAccount adds a new account; the caller has made sure that its
+	// organization exists. Returns a ConflictError: AccountExists when an
+	// account of that name exists, CertificateRegistered when one of its
+	// certificates is another account's (fingerprints compare as
+	// access.HashKey decodes them).
+	CreateAccount(a *Account) error
+	// UpdateAccount replaces the account of that name. Returns ErrNotFound
+	// when there is none, a ConflictError (CertificateRegistered) when one
+	// of its certificates is another account's.
+	UpdateAccount(a *Account) error
 	// DeleteAccount deletes an account with its tokens and memberships.
 	// Returns ErrNotFound when it does not exist.
 	DeleteAccount(name string) error
@@ -187,25 +216,44 @@ type DirectoryTx interface {
 	Token(id string) (*Token, error)
 	// Tokens returns the tokens of an account ("" for all), sorted by id.
 	Tokens(account string) ([]Token, error)
-	// PutToken creates or replaces a token.
-	PutToken(tok *Token) error
+	// CreateToken adds a new token; the caller has made sure that its
+	// account exists. Returns a ConflictError (TokenExists) when a token
+	// with that id exists.
+	CreateToken(tok *Token) error
+	// UpdateToken replaces the token with that id. Returns ErrNotFound
+	// when there is none.
+	UpdateToken(tok *Token) error
 
 	// Group returns the named group, or ErrNotFound.
 	Group(name string) (*Group, error)
 	// Groups returns every group, sorted by name.
 	Groups() ([]Group, error)
-	// PutGroup creates or replaces a group.
-	PutGroup(g *Group) error
+	// CreateGroup adds a new group. Returns a ConflictError (GroupExists)
+	// when one of that name exists.
+	CreateGroup(g *Group) error
+	// UpdateGroup replaces the group of that name, members included.
+	// Returns ErrNotFound when there is none.
+	UpdateGroup(g *Group) error
 	// DeleteGroup deletes a group. Returns ErrNotFound when it does not
-	// exist, ErrConflict while it still has collections.
+	// exist, a ConflictError (GroupHasCollections) while it still has
+	// collections.
 	DeleteGroup(name string) error
 
 	// Collection returns the collection with the given id, or
 	// ErrCollectionNotFound.
 	Collection(id string) (*Collection, error)
-	// PutCollection creates or replaces a collection's description and
-	// makes sure the collection exists; stored objects are kept.
-	PutCollection(c *Collection) error
+	// CreateCollection adds a new, empty collection to the group c.APIRoot,
+	// which the caller has made sure exists. Returns a ConflictError:
+	// CollectionExists when a collection with that id exists (in any
+	// group), AliasTaken when another collection of the group has c's
+	// alias.
+	CreateCollection(c *Collection) error
+	// UpdateCollection replaces the description of the collection with
+	// that id; its objects are kept and its group does not change. Returns
+	// ErrCollectionNotFound when there is none (or c.APIRoot is not its
+	// group), a ConflictError (AliasTaken) when another collection of the
+	// group has c's alias.
+	UpdateCollection(c *Collection) error
 	// DeleteCollection deletes a collection and every object stored in it.
 	// Returns ErrNotFound when it does not exist.
 	DeleteCollection(id string) error

@@ -319,7 +319,7 @@ func newAccessWorld(t *testing.T) *sgWorld {
 				return fmt.Errorf("%s has %d tokens, want 1", name, len(toks))
 			}
 			edit(&toks[0])
-			if err := tx.PutToken(&toks[0]); err != nil {
+			if err := tx.UpdateToken(&toks[0]); err != nil {
 				return err
 			}
 		}
@@ -328,7 +328,7 @@ func newAccessWorld(t *testing.T) *sgWorld {
 			return err
 		}
 		a.Disabled = true
-		return tx.PutAccount(a)
+		return tx.UpdateAccount(a)
 	})
 	// Revocation and expiry are per token; disabling is per account, every
 	// credential.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"sync"
 
 	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
@@ -23,42 +22,54 @@ import (
 // routes' authentication and error resources; its own responses are plain
 // application/json.
 
-// adminRoutes registers the admin API under /admin/v1/.
-func (s *Server) adminRoutes(handle func(method, path string, h func(*gin.Context) error)) {
-	const v1 = "/admin/v1"
-	handle(http.MethodGet, v1+"/me", s.handleAdminMe)
+// adminRoutes registers the admin API under /admin/v1/. The routes only a
+// superadmin may use are one group behind superadminOnly, so each of them
+// refuses everyone else (403) before it reads the URL or the body; the
+// others decide per resource through access (see the handlers).
+func (s *Server) adminRoutes(r gin.IRouter) {
+	v1 := r.Group("/admin/v1")
+	super := v1.Group("", s.superadminOnly)
+	s.handle(v1, http.MethodGet, "/me", s.handleAdminMe)
 
-	handle(http.MethodGet, v1+"/organizations", s.handleListOrganizations)
-	handle(http.MethodPost, v1+"/organizations", s.handleCreateOrganization)
-	handle(http.MethodGet, v1+"/organizations/:name", s.handleGetOrganization)
-	handle(http.MethodPatch, v1+"/organizations/:name", s.handleUpdateOrganization)
-	handle(http.MethodDelete, v1+"/organizations/:name", s.handleDeleteOrganization)
+	s.handle(super, http.MethodGet, "/organizations", s.handleListOrganizations)
+	s.handle(super, http.MethodPost, "/organizations", s.handleCreateOrganization)
+	s.handle(v1, http.MethodGet, "/organizations/:name", s.handleGetOrganization)
+	s.handle(super, http.MethodPatch, "/organizations/:name", s.handleUpdateOrganization)
+	s.handle(super, http.MethodDelete, "/organizations/:name", s.handleDeleteOrganization)
 
-	handle(http.MethodGet, v1+"/accounts", s.handleListAccounts)
-	handle(http.MethodPost, v1+"/accounts", s.handleCreateAccount)
-	handle(http.MethodGet, v1+"/accounts/:name", s.handleGetAccount)
-	handle(http.MethodPatch, v1+"/accounts/:name", s.handleUpdateAccount)
-	handle(http.MethodDelete, v1+"/accounts/:name", s.handleDeleteAccount)
-	handle(http.MethodGet, v1+"/accounts/:name/tokens", s.handleListTokens)
-	handle(http.MethodPost, v1+"/accounts/:name/tokens", s.handleCreateToken)
-	handle(http.MethodDelete, v1+"/accounts/:name/tokens", s.handleRevokeAllTokens)
-	handle(http.MethodDelete, v1+"/accounts/:name/tokens/:id", s.handleRevokeToken)
+	s.handle(v1, http.MethodGet, "/accounts", s.handleListAccounts)
+	s.handle(v1, http.MethodPost, "/accounts", s.handleCreateAccount)
+	s.handle(v1, http.MethodGet, "/accounts/:name", s.handleGetAccount)
+	s.handle(v1, http.MethodPatch, "/accounts/:name", s.handleUpdateAccount)
+	s.handle(v1, http.MethodDelete, "/accounts/:name", s.handleDeleteAccount)
+	s.handle(v1, http.MethodGet, "/accounts/:name/tokens", s.handleListTokens)
+	s.handle(v1, http.MethodPost, "/accounts/:name/tokens", s.handleCreateToken)
+	s.handle(v1, http.MethodDelete, "/accounts/:name/tokens", s.handleRevokeAllTokens)
+	s.handle(v1, http.MethodDelete, "/accounts/:name/tokens/:id", s.handleRevokeToken)
 
-	handle(http.MethodGet, v1+"/groups", s.handleListGroups)
-	handle(http.MethodPost, v1+"/groups", s.handleCreateGroup)
-	handle(http.MethodGet, v1+"/groups/:name", s.handleGetGroup)
-	handle(http.MethodPatch, v1+"/groups/:name", s.handleUpdateGroup)
-	handle(http.MethodDelete, v1+"/groups/:name", s.handleDeleteGroup)
-	handle(http.MethodPut, v1+"/groups/:name/members/:account", s.handlePutMember)
-	handle(http.MethodDelete, v1+"/groups/:name/members/:account", s.handleDeleteMember)
-	handle(http.MethodGet, v1+"/groups/:name/collections", s.handleListCollections)
-	handle(http.MethodPost, v1+"/groups/:name/collections", s.handleCreateCollection)
-	handle(http.MethodGet, v1+"/groups/:name/collections/:id", s.handleGetCollection)
-	handle(http.MethodPatch, v1+"/groups/:name/collections/:id", s.handleUpdateCollection)
-	handle(http.MethodDelete, v1+"/groups/:name/collections/:id", s.handleDeleteCollection)
+	s.handle(v1, http.MethodGet, "/groups", s.handleListGroups)
+	s.handle(super, http.MethodPost, "/groups", s.handleCreateGroup)
+	s.handle(v1, http.MethodGet, "/groups/:name", s.handleGetGroup)
+	s.handle(v1, http.MethodPatch, "/groups/:name", s.handleUpdateGroup)
+	s.handle(super, http.MethodDelete, "/groups/:name", s.handleDeleteGroup)
+	s.handle(v1, http.MethodPut, "/groups/:name/members/:account", s.handlePutMember)
+	s.handle(v1, http.MethodDelete, "/groups/:name/members/:account", s.handleDeleteMember)
+	s.handle(v1, http.MethodGet, "/groups/:name/collections", s.handleListCollections)
+	s.handle(v1, http.MethodPost, "/groups/:name/collections", s.handleCreateCollection)
+	s.handle(v1, http.MethodGet, "/groups/:name/collections/:id", s.handleGetCollection)
+	s.handle(v1, http.MethodPatch, "/groups/:name/collections/:id", s.handleUpdateCollection)
+	s.handle(v1, http.MethodDelete, "/groups/:name/collections/:id", s.handleDeleteCollection)
 
-	handle(http.MethodGet, v1+"/audit", s.handleAdminAudit)
-	handle(http.MethodGet, v1+"/backup", s.handleAdminBackup)
+	s.handle(v1, http.MethodGet, "/audit", s.handleAdminAudit)
+	s.handle(super, http.MethodGet, "/backup", s.handleAdminBackup)
+}
+
+// superadminOnly answers 403 (access.NeedSuperadmin) to every caller but a
+// superadmin and stops the request there.
+func (s *Server) superadminOnly(c *gin.Context) {
+	if err := caller(c).actor().CheckSuperadmin(); err != nil {
+		s.writeError(c, err)
+	}
 }
 
 // adminMediaType is the content type of admin responses (errors excepted:
@@ -70,9 +81,10 @@ const maxAdminBody = 1 << 20
 
 var errAdminBodyTooLarge = errorf(http.StatusRequestEntityTooLarge, "Request Entity Too Large", "the body exceeds the admin API's limit of 1 MiB")
 
-// writeAdminJSON writes v as an admin response. HTML is not escaped: a
-// title with '<' or '&' comes back as it was sent.
-func writeAdminJSON(c *gin.Context, status int, v any) {
+// writeAdminJSON writes v as an admin response and returns nil, so a
+// handler can end with it. HTML is not escaped: a title with '<' or '&'
+// comes back as it was sent.
+func writeAdminJSON(c *gin.Context, status int, v any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -81,12 +93,15 @@ func writeAdminJSON(c *gin.Context, status int, v any) {
 		panic(err)
 	}
 	c.Data(status, adminMediaType, buf.Bytes())
+	return nil
 }
 
-// writeNoContent answers 204 with no body.
-func writeNoContent(c *gin.Context) {
+// writeNoContent answers 204 with no body and returns nil, as
+// writeAdminJSON.
+func writeNoContent(c *gin.Context) error {
 	c.Status(http.StatusNoContent)
 	c.Writer.WriteHeaderNow()
+	return nil
 }
 
 func badRequest(format string, args ...any) *Error {
@@ -95,10 +110,6 @@ func badRequest(format string, args ...any) *Error {
 
 func forbidden(format string, args ...any) *Error {
 	return errorf(http.StatusForbidden, "Forbidden", fmt.Sprintf(format, args...))
-}
-
-func conflict(format string, args ...any) *Error {
-	return errorf(http.StatusConflict, "Conflict", fmt.Sprintf(format, args...))
 }
 
 // decodeBody decodes the JSON object of an admin request into v. The body
@@ -200,29 +211,48 @@ func (o *optional[T]) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &o.Value)
 }
 
-// directoryChanges serializes admin changes together with the reload that
-// follows each one. Without it two changes could reload out of order and
-// the older snapshot would win (a revoked token accepted again). Holding it
-// also makes the in-memory directory equal to the store's while a change
-// runs, so checks the store cannot make in its transaction (an alias unique
-// in its group, a certificate registered once) are atomic with the change.
-// Admin changes are rare, so one lock for the process costs nothing.
-var directoryChanges sync.Mutex
+// changeList is what an admin change sets, for its audit row's detail.
+type changeList []string
 
-// changeDirectory runs fn in one store transaction, with the current
-// in-memory directory for the checks that need lists, then swaps in the
-// changed directory so the change applies from the next request on. fn
-// writes the change's audit row with s.auditChange in the same
-// transaction. A store.ErrConflict from fn is answered 409.
-func (s *Server) changeDirectory(c *gin.Context, fn func(tx store.DirectoryTx, dir *directory) error) error {
-	directoryChanges.Lock()
-	defer directoryChanges.Unlock()
-	err := s.store.ChangeDirectory(c.Request.Context(), func(tx store.DirectoryTx) error {
-		return fn(tx, s.dir.Load())
-	})
-	if errors.Is(err, store.ErrConflict) {
-		return conflict("%s", strings.TrimSuffix(err.Error(), ": "+store.ErrConflict.Error()))
+func (l changeList) String() string { return strings.Join(l, ", ") }
+
+// set sets *dst to *v if the body names the field (v is not nil) and notes
+// the change: format holds one verb for the new value ("title=%q"), or
+// none when the value is not to be written down ("description changed").
+func set[T any](l *changeList, dst, v *T, format string) {
+	if v == nil {
+		return
 	}
+	*dst = *v
+	if strings.Contains(format, "%") {
+		format = fmt.Sprintf(format, *v)
+	}
+	*l = append(*l, format)
+}
+
+// change runs fn in one store transaction and writes the audit row fn
+// returns in the same transaction (none when its Action is empty), then
+// reloads the in-memory directory so the change applies from the next
+// request on, and answers status with the reply fn returned (no body for
+// 204). fn reads what it changes from tx, never from the in-memory
+// directory, which another server sharing the store may have made stale:
+// the store checks the directory's invariants in that transaction and its
+// typed errors (a store.ConflictError is a 409) reach writeError as they
+// are. fn may run more than once (see store.Store.ChangeDirectory); the
+// reply of its last run is the one sent.
+func (s *Server) change(c *gin.Context, status int, fn func(tx store.DirectoryTx) (reply any, ev store.AuditEvent, err error)) error {
+	var reply any
+	err := s.store.ChangeDirectory(c.Request.Context(), func(tx store.DirectoryTx) error {
+		var (
+			ev  store.AuditEvent
+			err error
+		)
+		reply, ev, err = fn(tx)
+		if err != nil || ev.Action == "" {
+			return err
+		}
+		return s.auditChange(c, tx, ev)
+	})
 	if err != nil {
 		return err
 	}
@@ -231,7 +261,10 @@ func (s *Server) changeDirectory(c *gin.Context, fn func(tx store.DirectoryTx, d
 	if err := s.reload(context.WithoutCancel(c.Request.Context())); err != nil {
 		return fmt.Errorf("reload the directory after an admin change: %w", err)
 	}
-	return nil
+	if status == http.StatusNoContent {
+		return writeNoContent(c)
+	}
+	return writeAdminJSON(c, status, reply)
 }
 
 // auditChange writes the audit row of an admin change, in the change's

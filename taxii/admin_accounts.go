@@ -61,17 +61,13 @@ func (s *Server) handleAdminMe(c *gin.Context) error {
 	for g, r := range p.groups {
 		res.Groups[g] = r
 	}
-	writeAdminJSON(c, http.StatusOK, &res)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
 // Organizations.
 
 // handleListOrganizations serves GET /admin/v1/organizations (superadmin).
 func (s *Server) handleListOrganizations(c *gin.Context) error {
-	if !caller(c).Superadmin {
-		return access.NeedSuperadmin
-	}
 	dir := s.dir.Load()
 	res := struct {
 		Organizations []*store.Organization `json:"organizations"`
@@ -80,8 +76,7 @@ func (s *Server) handleListOrganizations(c *gin.Context) error {
 		res.Organizations = append(res.Organizations, o)
 	}
 	slices.SortFunc(res.Organizations, func(a, b *store.Organization) int { return strings.Compare(a.Name, b.Name) })
-	writeAdminJSON(c, http.StatusOK, &res)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
 // handleGetOrganization serves GET /admin/v1/organizations/{name}: a
@@ -93,8 +88,7 @@ func (s *Server) handleGetOrganization(c *gin.Context) error {
 	if o == nil || !p.actor().MayReadOrganization(name) {
 		return errNotFound
 	}
-	writeAdminJSON(c, http.StatusOK, o)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, o)
 }
 
 type organizationBody struct {
@@ -105,9 +99,6 @@ type organizationBody struct {
 // handleCreateOrganization serves POST /admin/v1/organizations
 // (superadmin): a new organization with a new STIX identity id.
 func (s *Server) handleCreateOrganization(c *gin.Context) error {
-	if !caller(c).Superadmin {
-		return access.NeedSuperadmin
-	}
 	var body organizationBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
@@ -125,32 +116,15 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 		}
 		o.Title = *body.Title
 	}
-	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		if _, err := tx.Organization(o.Name); !errors.Is(err, store.ErrNotFound) {
-			if err != nil {
-				return err
-			}
-			return conflict("organization %q already exists", o.Name)
-		}
-		if err := tx.PutOrganization(o); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.organization.create", Target: "organization " + o.Name,
-			Detail: fmt.Sprintf("title=%q identity_id=%s", o.Title, o.IdentityID)})
+	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		return o, store.AuditEvent{Action: "admin.organization.create", Target: "organization " + o.Name,
+			Detail: fmt.Sprintf("title=%q identity_id=%s", o.Title, o.IdentityID)}, tx.CreateOrganization(o)
 	})
-	if err != nil {
-		return err
-	}
-	writeAdminJSON(c, http.StatusCreated, o)
-	return nil
 }
 
 // handleUpdateOrganization serves PATCH /admin/v1/organizations/{name}
 // (superadmin): only the title changes.
 func (s *Server) handleUpdateOrganization(c *gin.Context) error {
-	if !caller(c).Superadmin {
-		return access.NeedSuperadmin
-	}
 	var body struct {
 		Title *string `json:"title"`
 	}
@@ -163,45 +137,25 @@ func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 	if err := access.OrganizationTitle(*body.Title); err != nil {
 		return err
 	}
-	var o *store.Organization
-	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		var err error
-		if o, err = tx.Organization(c.Param("name")); err != nil {
-			return err
+	return s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		o, err := tx.Organization(c.Param("name"))
+		if err != nil {
+			return nil, store.AuditEvent{}, err
 		}
 		old := o.Title
 		o.Title = *body.Title
-		if err := tx.PutOrganization(o); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.organization.update", Target: "organization " + o.Name,
-			Detail: fmt.Sprintf("title %q -> %q", old, o.Title)})
+		return o, store.AuditEvent{Action: "admin.organization.update", Target: "organization " + o.Name,
+			Detail: fmt.Sprintf("title %q -> %q", old, o.Title)}, tx.UpdateOrganization(o)
 	})
-	if err != nil {
-		return err
-	}
-	writeAdminJSON(c, http.StatusOK, o)
-	return nil
 }
 
 // handleDeleteOrganization serves DELETE /admin/v1/organizations/{name}
 // (superadmin); 409 while accounts belong to it.
 func (s *Server) handleDeleteOrganization(c *gin.Context) error {
-	if !caller(c).Superadmin {
-		return access.NeedSuperadmin
-	}
 	name := c.Param("name")
-	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		if err := tx.DeleteOrganization(name); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.organization.delete", Target: "organization " + name})
+	return s.change(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		return nil, store.AuditEvent{Action: "admin.organization.delete", Target: "organization " + name}, tx.DeleteOrganization(name)
 	})
-	if err != nil {
-		return err
-	}
-	writeNoContent(c)
-	return nil
 }
 
 // Accounts.
@@ -233,8 +187,7 @@ func (s *Server) handleListAccounts(c *gin.Context) error {
 		}
 	}
 	slices.SortFunc(res.Accounts, func(a, b accountView) int { return strings.Compare(a.Name, b.Name) })
-	writeAdminJSON(c, http.StatusOK, &res)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
 // account returns the account named in the URL if the caller may read it
@@ -252,14 +205,24 @@ func (s *Server) account(c *gin.Context) (*accountEntry, error) {
 	return a, nil
 }
 
+// accountToChange is account for the endpoints that change it: the caller
+// must also be allowed to change it (access.Actor.CheckChangeAccount).
+func (s *Server) accountToChange(c *gin.Context) (access.Actor, *accountEntry, error) {
+	p := caller(c).actor()
+	a, err := s.account(c)
+	if err != nil {
+		return p, nil, err
+	}
+	return p, a, p.CheckChangeAccount(target(&a.Account))
+}
+
 // handleGetAccount serves GET /admin/v1/accounts/{name}.
 func (s *Server) handleGetAccount(c *gin.Context) error {
 	a, err := s.account(c)
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, viewAccount(&a.Account))
-	return nil
+	return writeAdminJSON(c, http.StatusOK, viewAccount(&a.Account))
 }
 
 // accountBody is the body of POST and PATCH /admin/v1/accounts. Name and
@@ -334,61 +297,39 @@ func (ch *accountChange) validate() error {
 	return nil
 }
 
-// checkCertificates refuses fingerprints registered to another account:
-// a certificate authenticates one account only.
-func (ch *accountChange) checkCertificates(dir *directory, account string) error {
-	for i, fp := range ch.certificates {
-		k, _ := access.HashKey(fp)
-		if other := dir.certs[k]; other != nil && other.Name != account {
-			return conflict("certificates[%d]: this certificate is registered to another account", i)
-		}
-	}
-	return nil
-}
-
 // apply sets the changed fields on a and returns what changed, for the
 // audit row: names and values, never the password or its hash.
 func (ch *accountChange) apply(a *store.Account) string {
 	b := &ch.body
-	var changes []string
-	if b.Kind != nil {
-		a.Kind = *b.Kind
-		changes = append(changes, "kind="+a.Kind)
-	}
+	var l changeList
+	set(&l, &a.Kind, b.Kind, "kind=%s")
 	if b.Password.Set {
 		a.PasswordHash = ch.passwordHash
 		if ch.passwordHash == "" {
-			changes = append(changes, "password removed")
+			l = append(l, "password removed")
 		} else {
-			changes = append(changes, "password set")
+			l = append(l, "password set")
 		}
 	}
-	for _, f := range []struct {
-		name string
-		v    *bool
-		dst  *bool
-	}{{"disabled", b.Disabled, &a.Disabled}, {"superadmin", b.Superadmin, &a.Superadmin}, {"org_admin", b.OrgAdmin, &a.OrgAdmin}} {
-		if f.v != nil {
-			*f.dst = *f.v
-			changes = append(changes, fmt.Sprintf("%s=%t", f.name, *f.v))
-		}
-	}
+	set(&l, &a.Disabled, b.Disabled, "disabled=%t")
+	set(&l, &a.Superadmin, b.Superadmin, "superadmin=%t")
+	set(&l, &a.OrgAdmin, b.OrgAdmin, "org_admin=%t")
 	if b.Certificates != nil {
 		a.Certificates = ch.certificates
 		if len(a.Certificates) == 0 {
 			a.Certificates = nil
 		}
-		changes = append(changes, fmt.Sprintf("certificates=[%s]", strings.Join(a.Certificates, " ")))
+		l = append(l, fmt.Sprintf("certificates=[%s]", strings.Join(a.Certificates, " ")))
 	}
 	if b.RateLimit.Set {
 		a.RateLimit = b.RateLimit.Value
 		if a.RateLimit == nil {
-			changes = append(changes, "rate_limit=default")
+			l = append(l, "rate_limit=default")
 		} else {
-			changes = append(changes, fmt.Sprintf("rate_limit=%g/s burst %d", a.RateLimit.PerSecond, a.RateLimit.Burst))
+			l = append(l, fmt.Sprintf("rate_limit=%g/s burst %d", a.RateLimit.PerSecond, a.RateLimit.Burst))
 		}
 	}
-	return strings.Join(changes, ", ")
+	return l.String()
 }
 
 // handleCreateAccount serves POST /admin/v1/accounts. An organization
@@ -435,44 +376,23 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 	}
 	a := &store.Account{Name: *b.Name, Organization: *b.Organization, Created: s.now().UTC()}
 	detail := ch.apply(a)
-	err := s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
+	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		if _, err := tx.Organization(a.Organization); errors.Is(err, store.ErrNotFound) {
-			return badRequest("organization: no organization %q", a.Organization)
+			return nil, store.AuditEvent{}, badRequest("organization: no organization %q", a.Organization)
 		} else if err != nil {
-			return err
+			return nil, store.AuditEvent{}, err
 		}
-		if _, err := tx.Account(a.Name); !errors.Is(err, store.ErrNotFound) {
-			if err != nil {
-				return err
-			}
-			return conflict("account %q already exists", a.Name)
-		}
-		if err := ch.checkCertificates(dir, a.Name); err != nil {
-			return err
-		}
-		if err := tx.PutAccount(a); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.account.create", Target: "account " + a.Name,
-			Detail: "organization=" + a.Organization + ", " + detail})
+		return viewAccount(a), store.AuditEvent{Action: "admin.account.create", Target: "account " + a.Name,
+			Detail: "organization=" + a.Organization + ", " + detail}, tx.CreateAccount(a)
 	})
-	if err != nil {
-		return err
-	}
-	writeAdminJSON(c, http.StatusCreated, viewAccount(a))
-	return nil
 }
 
 // handleUpdateAccount serves PATCH /admin/v1/accounts/{name}. An account
 // may not disable itself or drop its own superadmin flag: that is how a
 // server loses its last administrator.
 func (s *Server) handleUpdateAccount(c *gin.Context) error {
-	p := caller(c).actor()
-	cur, err := s.account(c)
+	p, cur, err := s.accountToChange(c)
 	if err != nil {
-		return err
-	}
-	if err := p.CheckChangeAccount(target(&cur.Account)); err != nil {
 		return err
 	}
 	var patch patchAccount
@@ -494,77 +414,58 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 	if err := ch.validate(); err != nil {
 		return err
 	}
-	var a *store.Account
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
-		var err error
-		if a, err = tx.Account(cur.Name); err != nil {
-			return err
-		}
-		if err := p.CheckChangeAccount(target(a)); err != nil {
-			return err
-		}
-		if err := ch.checkCertificates(dir, a.Name); err != nil {
-			return err
+	return s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		a, err := s.changeableAccount(tx, p, cur.Name)
+		if err != nil {
+			return nil, store.AuditEvent{}, err
 		}
 		detail := ch.apply(a)
-		if err := tx.PutAccount(a); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.account.update", Target: "account " + a.Name, Detail: detail})
+		return viewAccount(a), store.AuditEvent{Action: "admin.account.update", Target: "account " + a.Name, Detail: detail}, tx.UpdateAccount(a)
 	})
-	if err != nil {
-		return err
-	}
-	writeAdminJSON(c, http.StatusOK, viewAccount(a))
-	return nil
 }
 
 // handleDeleteAccount serves DELETE /admin/v1/accounts/{name}: the account,
 // its tokens and its memberships go. An account may not delete itself.
 func (s *Server) handleDeleteAccount(c *gin.Context) error {
-	p := caller(c).actor()
-	cur, err := s.account(c)
+	p, cur, err := s.accountToChange(c)
 	if err != nil {
-		return err
-	}
-	if err := p.CheckChangeAccount(target(&cur.Account)); err != nil {
 		return err
 	}
 	if err := p.CheckDeleteAccount(target(&cur.Account)); err != nil {
 		return err
 	}
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		a, err := tx.Account(cur.Name)
+	return s.change(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		a, err := s.changeableAccount(tx, p, cur.Name)
 		if err != nil {
-			return err
+			return nil, store.AuditEvent{}, err
 		}
-		if err := p.CheckChangeAccount(target(a)); err != nil {
-			return err
-		}
-		var groups []string
 		all, err := tx.Groups()
 		if err != nil {
-			return err
+			return nil, store.AuditEvent{}, err
 		}
+		detail := "organization=" + a.Organization
+		var groups []string
 		for _, g := range all {
 			if _, ok := g.Members[a.Name]; ok {
 				groups = append(groups, g.Name)
 			}
 		}
-		if err := tx.DeleteAccount(a.Name); err != nil {
-			return err
-		}
-		detail := "organization=" + a.Organization
 		if len(groups) > 0 {
 			detail += ", removed from groups " + strings.Join(groups, " ")
 		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.account.delete", Target: "account " + a.Name, Detail: detail})
+		return nil, store.AuditEvent{Action: "admin.account.delete", Target: "account " + a.Name, Detail: detail}, tx.DeleteAccount(a.Name)
 	})
+}
+
+// changeableAccount reads the named account in tx and checks again, on
+// what the transaction sees, that p may change it: the in-memory directory
+// the handler checked first may be older than the store.
+func (s *Server) changeableAccount(tx store.DirectoryTx, p access.Actor, name string) (*store.Account, error) {
+	a, err := tx.Account(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	writeNoContent(c)
-	return nil
+	return a, p.CheckChangeAccount(target(a))
 }
 
 // Tokens.
@@ -610,8 +511,7 @@ func (s *Server) handleListTokens(c *gin.Context) error {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	writeAdminJSON(c, http.StatusOK, &res)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
 // handleCreateToken serves POST /admin/v1/accounts/{name}/tokens: a new
@@ -645,36 +545,25 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 	}
 	secret, hash := access.NewAPIToken()
 	tok.Hash = hash
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		cur, err := tx.Account(a.Name)
-		if err != nil {
-			return err
-		}
-		if err := caller(c).actor().CheckTokens(target(cur), true); err != nil {
-			return err
-		}
-		if err := tx.PutToken(tok); err != nil {
-			return err
-		}
-		detail := fmt.Sprintf("name=%q", tok.Name)
-		if !tok.Expires.IsZero() {
-			detail += ", expires=" + tok.Expires.Format(time.RFC3339)
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.token.create",
-			Target: "token " + tok.ID + " of account " + a.Name, Detail: detail})
-	})
-	if err != nil {
-		return err
+	detail := fmt.Sprintf("name=%q", tok.Name)
+	if !tok.Expires.IsZero() {
+		detail += ", expires=" + tok.Expires.Format(time.RFC3339)
 	}
-	writeAdminJSON(c, http.StatusCreated, &struct {
+	reply := &struct {
 		ID      string    `json:"id"`
 		Account string    `json:"account"`
 		Name    string    `json:"name"`
 		Token   string    `json:"token"`
 		Created time.Time `json:"created"`
 		Expires time.Time `json:"expires,omitzero"`
-	}{tok.ID, tok.Account, tok.Name, secret, tok.Created, tok.Expires})
-	return nil
+	}{tok.ID, tok.Account, tok.Name, secret, tok.Created, tok.Expires}
+	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		if err := s.checkTokens(c, tx, a.Name); err != nil {
+			return nil, store.AuditEvent{}, err
+		}
+		return reply, store.AuditEvent{Action: "admin.token.create", Target: "token " + tok.ID + " of account " + a.Name, Detail: detail},
+			tx.CreateToken(tok)
+	})
 }
 
 // handleRevokeToken serves DELETE /admin/v1/accounts/{name}/tokens/{id}:
@@ -686,30 +575,21 @@ func (s *Server) handleRevokeToken(c *gin.Context) error {
 		return err
 	}
 	id := c.Param("id")
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
+	return s.change(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		if err := s.checkTokens(c, tx, a.Name); err != nil {
+			return nil, store.AuditEvent{}, err
+		}
 		tok, err := tx.Token(id)
 		if err != nil {
-			return err
+			return nil, store.AuditEvent{}, err
 		}
 		if tok.Account != a.Name {
 			// Another account's token id is as unknown here as a made-up one.
-			return errNotFound
+			return nil, store.AuditEvent{}, errNotFound
 		}
-		if tok.Revoked {
-			return nil
-		}
-		tok.Revoked = true
-		if err := tx.PutToken(tok); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.token.revoke",
-			Target: "token " + tok.ID + " of account " + a.Name, Detail: fmt.Sprintf("name=%q", tok.Name)})
+		ev, err := revoke(tx, tok, fmt.Sprintf("name=%q", tok.Name))
+		return nil, ev, err
 	})
-	if err != nil {
-		return err
-	}
-	writeNoContent(c)
-	return nil
 }
 
 // handleRevokeAllTokens serves DELETE /admin/v1/accounts/{name}/tokens:
@@ -723,35 +603,50 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	revoked := 0
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		revoked = 0 // the function may run again
+	return s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		if err := s.checkTokens(c, tx, a.Name); err != nil {
+			return nil, store.AuditEvent{}, err
+		}
 		toks, err := tx.Tokens(a.Name)
 		if err != nil {
-			return err
+			return nil, store.AuditEvent{}, err
+		}
+		var reply struct {
+			Revoked int `json:"revoked"`
 		}
 		for i := range toks {
-			tok := &toks[i]
-			if tok.Revoked {
-				continue
+			// One audit row per token: each is written here, in the
+			// change's transaction, rather than returned.
+			ev, err := revoke(tx, &toks[i], fmt.Sprintf("name=%q, all tokens of the account", toks[i].Name))
+			if err == nil && ev.Action != "" {
+				err = s.auditChange(c, tx, ev)
+				reply.Revoked++
 			}
-			tok.Revoked = true
-			if err := tx.PutToken(tok); err != nil {
-				return err
+			if err != nil {
+				return nil, store.AuditEvent{}, err
 			}
-			if err := s.auditChange(c, tx, store.AuditEvent{Action: "admin.token.revoke",
-				Target: "token " + tok.ID + " of account " + a.Name, Detail: fmt.Sprintf("name=%q, all tokens of the account", tok.Name)}); err != nil {
-				return err
-			}
-			revoked++
 		}
-		return nil
+		return &reply, store.AuditEvent{}, nil
 	})
+}
+
+// checkTokens checks again, on the account as the transaction sees it, that
+// the caller may write its tokens.
+func (s *Server) checkTokens(c *gin.Context, tx store.DirectoryTx, account string) error {
+	a, err := tx.Account(account)
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, &struct {
-		Revoked int `json:"revoked"`
-	}{revoked})
-	return nil
+	return caller(c).actor().CheckTokens(target(a), true)
+}
+
+// revoke marks tok revoked in tx and returns the audit row that says so
+// with detail; a token already revoked changes nothing and has no row.
+func revoke(tx store.DirectoryTx, tok *store.Token, detail string) (store.AuditEvent, error) {
+	if tok.Revoked {
+		return store.AuditEvent{}, nil
+	}
+	tok.Revoked = true
+	return store.AuditEvent{Action: "admin.token.revoke", Target: "token " + tok.ID + " of account " + tok.Account, Detail: detail},
+		tx.UpdateToken(tok)
 }

@@ -41,10 +41,9 @@ func (s *Server) handleAdminAudit(c *gin.Context) error {
 	if evs == nil {
 		evs = []store.AuditEvent{}
 	}
-	writeAdminJSON(c, http.StatusOK, &struct {
+	return writeAdminJSON(c, http.StatusOK, &struct {
 		Events []store.AuditEvent `json:"events"`
 	}{evs})
-	return nil
 }
 
 // parseAuditQuery reads the audit endpoint's parameters; every error is a

@@ -1,11 +1,9 @@
 package taxii
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/eitaxii/eitaxii/access"
@@ -47,8 +45,7 @@ func (s *Server) handleListGroups(c *gin.Context) error {
 			res.Groups = append(res.Groups, viewGroup(&dir.groups[name].Group))
 		}
 	}
-	writeAdminJSON(c, http.StatusOK, &res)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
 // handleGetGroup serves GET /admin/v1/groups/{name}.
@@ -57,8 +54,7 @@ func (s *Server) handleGetGroup(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, viewGroup(&g.Group))
-	return nil
+	return writeAdminJSON(c, http.StatusOK, viewGroup(&g.Group))
 }
 
 type groupBody struct {
@@ -97,28 +93,16 @@ func checkTitleDescription(title, description *string) error {
 
 // apply sets the fields the body names on g and says what changed.
 func (b *groupBody) apply(g *store.Group) string {
-	var changes []string
-	if b.Title != nil {
-		g.Title = *b.Title
-		changes = append(changes, fmt.Sprintf("title=%q", g.Title))
-	}
-	if b.Description != nil {
-		g.Description = *b.Description
-		changes = append(changes, "description changed")
-	}
-	if b.MaxContentLength != nil {
-		g.MaxContentLength = *b.MaxContentLength
-		changes = append(changes, fmt.Sprintf("max_content_length=%d", g.MaxContentLength))
-	}
-	return strings.Join(changes, ", ")
+	var l changeList
+	set(&l, &g.Title, b.Title, "title=%q")
+	set(&l, &g.Description, b.Description, "description changed")
+	set(&l, &g.MaxContentLength, b.MaxContentLength, "max_content_length=%d")
+	return l.String()
 }
 
 // handleCreateGroup serves POST /admin/v1/groups (superadmin): a new,
 // empty sharing group, that is a new API root.
 func (s *Server) handleCreateGroup(c *gin.Context) error {
-	if !caller(c).Superadmin {
-		return access.NeedSuperadmin
-	}
 	var body groupBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
@@ -138,54 +122,36 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 	g := &store.Group{Name: *body.Name, MaxContentLength: DefaultMaxContentLength, IdentityID: s.newIdentityID(),
 		Members: map[string]access.Role{}, Created: s.now().UTC()}
 	detail := body.apply(g)
-	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		if _, err := tx.Group(g.Name); !errors.Is(err, store.ErrNotFound) {
-			if err != nil {
-				return err
-			}
-			return conflict("group %q already exists", g.Name)
-		}
-		if err := tx.PutGroup(g); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.group.create", Group: g.Name, Target: "group " + g.Name,
-			Detail: detail + ", identity_id=" + g.IdentityID})
+	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		return viewGroup(g), store.AuditEvent{Action: "admin.group.create", Group: g.Name, Target: "group " + g.Name,
+			Detail: detail + ", identity_id=" + g.IdentityID}, tx.CreateGroup(g)
 	})
-	if err != nil {
-		return err
-	}
-	writeAdminJSON(c, http.StatusCreated, viewGroup(g))
-	return nil
 }
 
 // changeGroup runs fn on the stored group named in the URL, which the
 // caller manages, writes the group back and writes the audit row fn
-// describes (its Group is filled in), all in one transaction.
-func (s *Server) changeGroup(c *gin.Context, fn func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error)) (*store.Group, error) {
+// describes (its Group is filled in), all in one transaction, and answers
+// with the group as changed.
+func (s *Server) changeGroup(c *gin.Context, fn func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error)) error {
 	cur, err := s.adminGroup(c)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var g *store.Group
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		var err error
-		if g, err = tx.Group(cur.Name); err != nil {
-			return err
+	return s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		g, err := tx.Group(cur.Name)
+		if err != nil {
+			return nil, store.AuditEvent{}, err
 		}
 		if g.Members == nil {
 			g.Members = map[string]access.Role{}
 		}
 		ev, err := fn(tx, g)
 		if err != nil {
-			return err
-		}
-		if err := tx.PutGroup(g); err != nil {
-			return err
+			return nil, store.AuditEvent{}, err
 		}
 		ev.Group = g.Name
-		return s.auditChange(c, tx, ev)
+		return viewGroup(g), ev, tx.UpdateGroup(g)
 	})
-	return g, err
 }
 
 // handleUpdateGroup serves PATCH /admin/v1/groups/{name}: title,
@@ -210,39 +176,23 @@ func (s *Server) handleUpdateGroup(c *gin.Context) error {
 	if err := gb.validate(); err != nil {
 		return err
 	}
-	g, err := s.changeGroup(c, func(_ store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+	return s.changeGroup(c, func(_ store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
 		return store.AuditEvent{Action: "admin.group.update", Target: "group " + g.Name, Detail: gb.apply(g)}, nil
 	})
-	if err != nil {
-		return err
-	}
-	writeAdminJSON(c, http.StatusOK, viewGroup(g))
-	return nil
 }
 
 // handleDeleteGroup serves DELETE /admin/v1/groups/{name} (superadmin);
 // 409 while it has collections.
 func (s *Server) handleDeleteGroup(c *gin.Context) error {
-	if !caller(c).Superadmin {
-		return access.NeedSuperadmin
-	}
 	name := c.Param("name")
-	err := s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
+	return s.change(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		g, err := tx.Group(name)
 		if err != nil {
-			return err
+			return nil, store.AuditEvent{}, err
 		}
-		if err := tx.DeleteGroup(name); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.group.delete", Group: name, Target: "group " + name,
-			Detail: fmt.Sprintf("%d members", len(g.Members))})
+		return nil, store.AuditEvent{Action: "admin.group.delete", Group: name, Target: "group " + name,
+			Detail: fmt.Sprintf("%d members", len(g.Members))}, tx.DeleteGroup(name)
 	})
-	if err != nil {
-		return err
-	}
-	writeNoContent(c)
-	return nil
 }
 
 // handlePutMember serves PUT /admin/v1/groups/{name}/members/{account}
@@ -265,7 +215,7 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 		return err
 	}
 	account := c.Param("account")
-	g, err := s.changeGroup(c, func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+	return s.changeGroup(c, func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
 		if _, err := tx.Account(account); err != nil {
 			return store.AuditEvent{}, err
 		}
@@ -278,18 +228,13 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 		g.Members[account] = *body.Role
 		return ev, nil
 	})
-	if err != nil {
-		return err
-	}
-	writeAdminJSON(c, http.StatusOK, viewGroup(g))
-	return nil
 }
 
 // handleDeleteMember serves DELETE /admin/v1/groups/{name}/members/{account}:
 // the account leaves the group (404 if it is no member).
 func (s *Server) handleDeleteMember(c *gin.Context) error {
 	account := c.Param("account")
-	g, err := s.changeGroup(c, func(_ store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+	return s.changeGroup(c, func(_ store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
 		old, ok := g.Members[account]
 		if !ok {
 			return store.AuditEvent{}, errNotFound
@@ -298,11 +243,6 @@ func (s *Server) handleDeleteMember(c *gin.Context) error {
 		return store.AuditEvent{Action: "admin.member.delete", Target: "member " + account + " of group " + g.Name,
 			Detail: "role was " + string(old)}, nil
 	})
-	if err != nil {
-		return err
-	}
-	writeAdminJSON(c, http.StatusOK, viewGroup(g))
-	return nil
 }
 
 // Collections.
@@ -331,8 +271,7 @@ func (s *Server) handleListCollections(c *gin.Context) error {
 	res := struct {
 		Collections []*store.Collection `json:"collections"`
 	}{Collections: append([]*store.Collection{}, g.sorted...)}
-	writeAdminJSON(c, http.StatusOK, &res)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
 // handleGetCollection serves GET /admin/v1/groups/{name}/collections/{id}.
@@ -341,8 +280,7 @@ func (s *Server) handleGetCollection(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeAdminJSON(c, http.StatusOK, coll)
-	return nil
+	return writeAdminJSON(c, http.StatusOK, coll)
 }
 
 // collectionBody is the body of POST and PATCH on collections. ID is
@@ -379,24 +317,15 @@ func (b *collectionBody) validate() error {
 
 // apply sets the fields the body names on coll and says what changed.
 func (b *collectionBody) apply(coll *store.Collection) string {
-	var changes []string
-	if b.Title != nil {
-		coll.Title = *b.Title
-		changes = append(changes, fmt.Sprintf("title=%q", coll.Title))
-	}
-	if b.Alias != nil {
-		coll.Alias = *b.Alias
-		changes = append(changes, fmt.Sprintf("alias=%q", coll.Alias))
-	}
-	if b.Description != nil {
-		coll.Description = *b.Description
-		changes = append(changes, "description changed")
-	}
+	var l changeList
+	set(&l, &coll.Title, b.Title, "title=%q")
+	set(&l, &coll.Alias, b.Alias, "alias=%q")
+	set(&l, &coll.Description, b.Description, "description changed")
 	if b.Policy != nil {
 		coll.Policy = b.policy
-		changes = append(changes, "policy="+describePolicy(&coll.Policy))
+		l = append(l, "policy="+describePolicy(&coll.Policy))
 	}
-	return strings.Join(changes, ", ")
+	return l.String()
 }
 
 // tlpName is a level as the admin API writes it ("" for none).
@@ -408,19 +337,6 @@ func tlpName(l stix.TLP) string {
 func describePolicy(p *access.Policy) string {
 	return fmt.Sprintf("{tlp_ceiling=%q require_tlp=%t default_tlp=%q anonymize=%t read_role=%q write_role=%q}",
 		tlpName(p.TLPCeiling), p.RequireTLP, tlpName(p.DefaultTLP), p.Anonymize, p.ReadRole, p.WriteRole)
-}
-
-// checkAlias refuses an alias another collection of the group has.
-func checkAlias(dir *directory, groupName string, coll *store.Collection) error {
-	if coll.Alias == "" {
-		return nil
-	}
-	if g := dir.groups[groupName]; g != nil {
-		if other := g.byAlias[coll.Alias]; other != nil && other.ID != coll.ID {
-			return conflict("alias: collection %s of this group already has alias %q", other.ID, coll.Alias)
-		}
-	}
-	return nil
 }
 
 // handleCreateCollection serves POST /admin/v1/groups/{name}/collections:
@@ -451,30 +367,12 @@ func (s *Server) handleCreateCollection(c *gin.Context) error {
 		return err
 	}
 	detail := body.apply(coll)
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
+	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		if _, err := tx.Group(g.Name); err != nil {
-			return err
+			return nil, store.AuditEvent{}, err
 		}
-		if _, err := tx.Collection(coll.ID); !errors.Is(err, store.ErrNotFound) {
-			if err != nil {
-				return err
-			}
-			return conflict("id: a collection %s already exists on this server", coll.ID)
-		}
-		if err := checkAlias(dir, g.Name, coll); err != nil {
-			return err
-		}
-		if err := tx.PutCollection(coll); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.collection.create", Group: g.Name, Collection: coll.ID,
-			Target: "collection " + coll.ID + " of group " + g.Name, Detail: detail})
+		return coll, collectionEvent("admin.collection.create", coll, detail), tx.CreateCollection(coll)
 	})
-	if err != nil {
-		return err
-	}
-	writeAdminJSON(c, http.StatusCreated, coll)
-	return nil
 }
 
 // handleUpdateCollection serves PATCH /admin/v1/groups/{name}/collections/{id}:
@@ -500,30 +398,14 @@ func (s *Server) handleUpdateCollection(c *gin.Context) error {
 	if err := body.validate(); err != nil {
 		return err
 	}
-	var coll *store.Collection
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, dir *directory) error {
-		var err error
-		if coll, err = tx.Collection(cur.ID); err != nil {
-			return err
-		}
-		if coll.APIRoot != g.Name {
-			return errNotFound
+	return s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		coll, err := groupCollectionTx(tx, g.Name, cur.ID)
+		if err != nil {
+			return nil, store.AuditEvent{}, err
 		}
 		detail := body.apply(coll)
-		if err := checkAlias(dir, g.Name, coll); err != nil {
-			return err
-		}
-		if err := tx.PutCollection(coll); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.collection.update", Group: g.Name, Collection: coll.ID,
-			Target: "collection " + coll.ID + " of group " + g.Name, Detail: detail})
+		return coll, collectionEvent("admin.collection.update", coll, detail), tx.UpdateCollection(coll)
 	})
-	if err != nil {
-		return err
-	}
-	writeAdminJSON(c, http.StatusOK, coll)
-	return nil
 }
 
 // handleDeleteCollection serves DELETE /admin/v1/groups/{name}/collections/{id}:
@@ -533,23 +415,30 @@ func (s *Server) handleDeleteCollection(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	err = s.changeDirectory(c, func(tx store.DirectoryTx, _ *directory) error {
-		coll, err := tx.Collection(cur.ID)
+	return s.change(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		coll, err := groupCollectionTx(tx, g.Name, cur.ID)
 		if err != nil {
-			return err
+			return nil, store.AuditEvent{}, err
 		}
-		if coll.APIRoot != g.Name {
-			return errNotFound
-		}
-		if err := tx.DeleteCollection(coll.ID); err != nil {
-			return err
-		}
-		return s.auditChange(c, tx, store.AuditEvent{Action: "admin.collection.delete", Group: g.Name, Collection: coll.ID,
-			Target: "collection " + coll.ID + " of group " + g.Name, Detail: fmt.Sprintf("title=%q", coll.Title)})
+		return nil, collectionEvent("admin.collection.delete", coll, fmt.Sprintf("title=%q", coll.Title)), tx.DeleteCollection(coll.ID)
 	})
+}
+
+// groupCollectionTx reads collection id in tx; one of another group is
+// as unknown here as a made-up id (404).
+func groupCollectionTx(tx store.DirectoryTx, group, id string) (*store.Collection, error) {
+	coll, err := tx.Collection(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	writeNoContent(c)
-	return nil
+	if coll.APIRoot != group {
+		return nil, errNotFound
+	}
+	return coll, nil
+}
+
+// collectionEvent is the audit row of an admin change to coll.
+func collectionEvent(action string, coll *store.Collection, detail string) store.AuditEvent {
+	return store.AuditEvent{Action: action, Group: coll.APIRoot, Collection: coll.ID,
+		Target: "collection " + coll.ID + " of group " + coll.APIRoot, Detail: detail}
 }

@@ -1189,6 +1189,11 @@ func TestAdmin_Authorization(t *testing.T) {
 	add("GET", "/admin/v1/organizations/county", "", all(200, 200, 404, 200, 200, 404, 200))
 	add("GET", "/admin/v1/organizations/nope", "", all(404, 404, 404, 404, 404, 404, 404))
 	add("PATCH", "/admin/v1/organizations/nope", `{"title":"x"}`, all(404, 403, 403, 403, 403, 403, 403))
+	// Superadmin-only routes refuse everyone else before reading the body
+	// or the URL's name.
+	add("POST", "/admin/v1/organizations", `{`, all(400, 403, 403, 403, 403, 403, 403))
+	add("DELETE", "/admin/v1/organizations/nope", "", all(404, 403, 403, 403, 403, 403, 403))
+	add("GET", "/admin/v1/backup/", "", all(200, 403, 403, 403, 403, 403, 403))
 	add("GET", "/admin/v1/accounts", "", all(200, 200, 403, 403, 403, 403, 403))
 	add("GET", "/admin/v1/accounts/"+admReader, "", all(200, 200, 403, 403, 403, 403, 403))
 	add("GET", "/admin/v1/accounts/"+admGroupAdmin, "", all(200, 404, 403, 403, 403, 403, 403))

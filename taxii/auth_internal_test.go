@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/stix"
+	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -24,27 +25,41 @@ import (
 // (password "alice-password", token "alice-token").
 func newBusyServer(t *testing.T, limit LoginLimit) *Server {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "eitaxii.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	v, err := stix.NewValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
 	hash, err := bcrypt.GenerateFromPassword([]byte("alice-password"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tok := sha256.Sum256([]byte("alice-token"))
-	s, err := NewServer(context.Background(), Options{
+	return newInternalServer(t, openInternalStore(t), Options{
 		Discovery:      Discovery{Title: "busy"},
 		Accounts:       []Account{{Name: "alice", PasswordHash: string(hash), TokenHashes: []string{hex.EncodeToString(tok[:])}}},
 		PasswordChecks: 1,
 		LoginLimit:     limit,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, db, v)
+	})
+}
+
+// openInternalStore opens a store on a new file in t.TempDir(), closed at
+// cleanup.
+func openInternalStore(t *testing.T) *bolt.DB {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "eitaxii.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// newInternalServer is NewServer on st with opts and a silent logger,
+// closed at cleanup.
+func newInternalServer(t *testing.T, st store.Store, opts Options) *Server {
+	t.Helper()
+	v, err := stix.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := NewServer(context.Background(), opts, st, v)
 	if err != nil {
 		t.Fatal(err)
 	}

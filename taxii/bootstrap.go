@@ -2,7 +2,6 @@ package taxii
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,31 +16,14 @@ import (
 // store lacks are created; nothing existing is changed or deleted, so what
 // was made or changed through the admin API stays (issue 4). What it
 // created is recorded as one audit row.
+//
+// What the file adds must not collide with what the admin API made: a
+// certificate registered to another account would log in as the new one,
+// an alias taken in the group would make the URL name another collection.
+// The options were checked against each other; the store's transaction
+// checks them against the store (store.ConflictError), and bootstrap says
+// which entry of the file collides with what.
 func (s *Server) bootstrap(ctx context.Context) error {
-	// What the file adds must not collide with what the admin API made:
-	// a certificate registered to another account would log in as the new
-	// one, an alias taken in the group would make the URL name another
-	// collection. The options were checked against each other; these
-	// checks are against the store. (Read before the change: bootstrap
-	// runs once, before the server serves.)
-	existing, err := s.store.LoadDirectory(ctx)
-	if err != nil {
-		return err
-	}
-	certOwner := map[[sha256.Size]byte]string{}
-	for _, a := range existing.Accounts {
-		for _, fp := range a.Certificates {
-			if k, ok := access.HashKey(fp); ok {
-				certOwner[k] = a.Name
-			}
-		}
-	}
-	aliasOwner := map[[2]string]string{} // (group, alias) -> collection id
-	for _, c := range existing.Collections {
-		if c.Alias != "" {
-			aliasOwner[[2]string{c.APIRoot, c.Alias}] = c.ID
-		}
-	}
 	return s.store.ChangeDirectory(ctx, func(tx store.DirectoryTx) error {
 		var created []string
 		now := s.now().UTC()
@@ -50,7 +32,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 				return err
 			}
 			created = append(created, "organization "+name)
-			return tx.PutOrganization(&store.Organization{Name: name, Title: title, IdentityID: s.newIdentityID(), Created: now})
+			return tx.CreateOrganization(&store.Organization{Name: name, Title: title, IdentityID: s.newIdentityID(), Created: now})
 		}
 		for _, o := range s.opts.Organizations {
 			if err := ensureOrg(o.Name, o.Title); err != nil {
@@ -66,19 +48,16 @@ func (s *Server) bootstrap(ctx context.Context) error {
 				}
 			}
 			if _, err := tx.Account(a.Name); errors.Is(err, store.ErrNotFound) {
-				for _, fp := range a.Certificates {
-					k, _ := access.HashKey(fp)
-					if owner, ok := certOwner[k]; ok && owner != a.Name {
-						return fmt.Errorf("accounts: %s: certificate %s is already registered to account %s: %w", a.Name, fp, owner, store.ErrConflict)
-					}
-				}
 				kind := a.Kind
 				if kind == "" {
 					kind = "person"
 				}
 				created = append(created, "account "+a.Name)
-				err := tx.PutAccount(&store.Account{Name: a.Name, Organization: org, Kind: kind, PasswordHash: a.PasswordHash,
+				err := tx.CreateAccount(&store.Account{Name: a.Name, Organization: org, Kind: kind, PasswordHash: a.PasswordHash,
 					Superadmin: a.Superadmin, OrgAdmin: a.OrgAdmin, Certificates: a.Certificates, RateLimit: a.RateLimit, Created: now})
+				if ce := conflictOf(err, store.CertificateRegistered); ce != nil {
+					return fmt.Errorf("accounts: %s: certificate %s is already registered to account %s: %w", a.Name, ce.Key, ce.Holder, store.ErrConflict)
+				}
 				if err != nil {
 					return err
 				}
@@ -96,16 +75,17 @@ func (s *Server) bootstrap(ctx context.Context) error {
 					continue
 				}
 				created = append(created, "token of "+a.Name)
-				if err := tx.PutToken(&store.Token{ID: id, Account: a.Name, Name: "configuration file", Hash: strings.ToLower(h), Created: now}); err != nil {
+				if err := tx.CreateToken(&store.Token{ID: id, Account: a.Name, Name: "configuration file", Hash: strings.ToLower(h), Created: now}); err != nil {
 					return err
 				}
 			}
 		}
 		for _, g := range s.opts.Groups {
 			grp, err := tx.Group(g.Name)
-			changed := errors.Is(err, store.ErrNotFound)
+			isNew := errors.Is(err, store.ErrNotFound)
+			changed := isNew
 			switch {
-			case changed:
+			case isNew:
 				created = append(created, "group "+g.Name)
 				grp = &store.Group{Name: g.Name, Title: g.Title, Description: g.Description, MaxContentLength: g.MaxContentLength,
 					IdentityID: s.newIdentityID(), Members: map[string]access.Role{}, Created: now}
@@ -122,10 +102,14 @@ func (s *Server) bootstrap(ctx context.Context) error {
 					changed = true
 				}
 			}
-			if changed {
-				if err := tx.PutGroup(grp); err != nil {
-					return err
-				}
+			switch {
+			case isNew:
+				err = tx.CreateGroup(grp)
+			case changed:
+				err = tx.UpdateGroup(grp)
+			}
+			if err != nil {
+				return err
 			}
 			for _, c := range g.Collections {
 				if _, err := tx.Collection(c.ID); !errors.Is(err, store.ErrNotFound) {
@@ -134,15 +118,15 @@ func (s *Server) bootstrap(ctx context.Context) error {
 					}
 					continue
 				}
-				if owner, ok := aliasOwner[[2]string{g.Name, c.Alias}]; c.Alias != "" && ok && owner != c.ID {
-					return fmt.Errorf("groups: %s: collection %s: alias %q is already the alias of collection %s: %w", g.Name, c.ID, c.Alias, owner, store.ErrConflict)
-				}
 				created = append(created, "collection "+c.ID)
 				policy, err := c.Policy.Parse() // checked by Options.validate
 				if err != nil {
 					return err
 				}
-				err = tx.PutCollection(&store.Collection{ID: c.ID, APIRoot: g.Name, Title: c.Title, Description: c.Description, Alias: c.Alias, Policy: policy})
+				err = tx.CreateCollection(&store.Collection{ID: c.ID, APIRoot: g.Name, Title: c.Title, Description: c.Description, Alias: c.Alias, Policy: policy})
+				if ce := conflictOf(err, store.AliasTaken); ce != nil {
+					return fmt.Errorf("groups: %s: collection %s: alias %q is already the alias of collection %s: %w", g.Name, c.ID, c.Alias, ce.Holder, store.ErrConflict)
+				}
 				if err != nil {
 					return err
 				}
@@ -153,6 +137,15 @@ func (s *Server) bootstrap(ctx context.Context) error {
 		}
 		return tx.Audit(store.AuditEvent{Action: "admin.bootstrap", Detail: "applied the configuration file", Target: strings.Join(created, ", ")})
 	})
+}
+
+// conflictOf returns err as a conflict with invariant inv, or nil.
+func conflictOf(err error, inv store.Invariant) *store.ConflictError {
+	var ce *store.ConflictError
+	if errors.As(err, &ce) && ce.Invariant == inv {
+		return ce
+	}
+	return nil
 }
 
 // newIdentityID returns the id of a new STIX identity.

@@ -110,8 +110,18 @@ func buildDirectory(d *store.Directory) *directory {
 	return dir
 }
 
-// reload rebuilds the directory from the store and swaps it in.
+// reload rebuilds the directory from the store and swaps it in. Callers
+// reload after each change they committed; reloads hold s.reloads from the
+// read to the swap, so swaps happen in the order of the reads, and a read
+// that starts after a commit sees it (store.Store.ChangeDirectory). The
+// snapshot installed last is therefore the newest read, which includes
+// every change committed before its reload began: two changes reloading
+// at once can never leave the older snapshot in place (a revoked token
+// accepted again). Changes themselves need no lock here: the store's
+// transaction orders them and checks their invariants.
 func (s *Server) reload(ctx context.Context) error {
+	s.reloads.Lock()
+	defer s.reloads.Unlock()
 	d, err := s.store.LoadDirectory(ctx)
 	if err != nil {
 		return err

@@ -62,10 +62,11 @@ type errorResource struct {
 // generic 500; their details go to the log only.
 func (s *Server) writeError(c *gin.Context, err error) {
 	var (
-		te      *Error
-		refusal access.Refusal
-		field   *access.FieldError
-		cursor  *store.CursorError
+		te       *Error
+		refusal  access.Refusal
+		field    *access.FieldError
+		conflict *store.ConflictError
+		cursor   *store.CursorError
 	)
 	switch {
 	case errors.As(err, &te):
@@ -75,6 +76,11 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		te = forbidden("%s", refusal)
 	case errors.As(err, &field):
 		te = badRequest("%s", field)
+	case errors.As(err, &conflict):
+		// Its text names only what the client sent (never Holder).
+		te = &Error{Status: http.StatusConflict, Title: "Conflict", Description: conflict.Error(), Err: err}
+	case errors.Is(err, store.ErrConflict):
+		te = &Error{Status: http.StatusConflict, Title: "Conflict", Description: "the change conflicts with the directory", Err: err}
 	case errors.Is(err, store.ErrNotFound):
 		te = errNotFound
 	case errors.As(err, &cursor):

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -34,6 +35,7 @@ type Server struct {
 	now       func() time.Time
 	auth      *authenticator
 	dir       atomic.Pointer[directory]
+	reloads   sync.Mutex // held by reload from read to swap
 	limits    limiter
 	reads     readSlots
 	logins    *loginGuard
@@ -109,29 +111,32 @@ func (s *Server) routes() *gin.Engine {
 		s.writeError(c, errorf(http.StatusMethodNotAllowed, "Method Not Allowed", c.Request.Method+" is not supported here"))
 	})
 
-	handle := func(method, path string, h func(*gin.Context) error) {
-		hf := func(c *gin.Context) {
-			if err := h(c); err != nil {
-				s.writeError(c, err)
-			}
-		}
-		e.Handle(method, path+"/", hf)
-		e.Handle(method, path, hf)
-	}
-	handle(http.MethodGet, "/taxii2", s.handleDiscovery)
-	handle(http.MethodGet, "/:root", s.handleAPIRoot)
-	handle(http.MethodGet, "/:root/status/:status", s.handleStatus)
-	handle(http.MethodGet, "/:root/collections", s.handleCollections)
-	handle(http.MethodGet, "/:root/collections/:coll", s.handleCollection)
-	handle(http.MethodGet, "/:root/collections/:coll/manifest", s.handleManifest)
-	handle(http.MethodGet, "/:root/collections/:coll/objects", s.handleGetObjects)
-	handle(http.MethodPost, "/:root/collections/:coll/objects", s.handleAddObjects)
-	handle(http.MethodGet, "/:root/collections/:coll/objects/:object", s.handleGetObject)
-	handle(http.MethodDelete, "/:root/collections/:coll/objects/:object", s.handleDeleteObject)
-	handle(http.MethodGet, "/:root/collections/:coll/objects/:object/versions", s.handleVersions)
-	s.adminRoutes(handle)
+	s.handle(e, http.MethodGet, "/taxii2", s.handleDiscovery)
+	s.handle(e, http.MethodGet, "/:root", s.handleAPIRoot)
+	s.handle(e, http.MethodGet, "/:root/status/:status", s.handleStatus)
+	s.handle(e, http.MethodGet, "/:root/collections", s.handleCollections)
+	s.handle(e, http.MethodGet, "/:root/collections/:coll", s.handleCollection)
+	s.handle(e, http.MethodGet, "/:root/collections/:coll/manifest", s.handleManifest)
+	s.handle(e, http.MethodGet, "/:root/collections/:coll/objects", s.handleGetObjects)
+	s.handle(e, http.MethodPost, "/:root/collections/:coll/objects", s.handleAddObjects)
+	s.handle(e, http.MethodGet, "/:root/collections/:coll/objects/:object", s.handleGetObject)
+	s.handle(e, http.MethodDelete, "/:root/collections/:coll/objects/:object", s.handleDeleteObject)
+	s.handle(e, http.MethodGet, "/:root/collections/:coll/objects/:object/versions", s.handleVersions)
+	s.adminRoutes(e)
 	routes = e.Routes()
 	return e
+}
+
+// handle registers h on r for method and path, with and without a
+// trailing slash; an error h returns is answered by writeError.
+func (s *Server) handle(r gin.IRoutes, method, path string, h func(*gin.Context) error) {
+	hf := func(c *gin.Context) {
+		if err := h(c); err != nil {
+			s.writeError(c, err)
+		}
+	}
+	r.Handle(method, path+"/", hf)
+	r.Handle(method, path, hf)
 }
 
 // allowedMethods returns the methods of the routes whose pattern matches

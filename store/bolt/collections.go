@@ -2,8 +2,6 @@ package bolt
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/eitaxii/eitaxii/store"
 	"go.etcd.io/bbolt"
@@ -30,18 +28,4 @@ func putCollection(tx *bbolt.Tx, c *store.Collection) error {
 		}
 	}
 	return nil
-}
-
-// FindCollectionByID returns the stored collection, or ErrCollectionNotFound.
-func (db *DB) FindCollectionByID(ctx context.Context, id string) (*store.Collection, error) {
-	var c *store.Collection
-	err := db.view(ctx, func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketCollections).Get([]byte(id))
-		if v == nil {
-			return fmt.Errorf("%s: %w", id, store.ErrCollectionNotFound)
-		}
-		c = new(store.Collection)
-		return json.Unmarshal(v, c)
-	})
-	return c, err
 }

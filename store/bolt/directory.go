@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -91,16 +92,18 @@ func loadAll[T any](tx *bbolt.Tx, bucket []byte, out *[]T) error {
 	})
 }
 
-// dirTx is store.DirectoryTx on a bbolt write transaction. Getters
-// return ErrNotFound; the caller validates what it puts.
+// dirTx is store.DirectoryTx on a bbolt write transaction. bbolt has one
+// writer at a time, so the invariants checked by reading the transaction's
+// view cannot be broken by a concurrent change between check and write.
 type dirTx struct {
 	tx  *bbolt.Tx
 	now func() time.Time
 }
 
-// ChangeDirectory runs fn in one write transaction. Audit rows fn adds with
-// DirectoryTx.Audit are written in the same transaction, so a change and its
-// audit record are stored together or not at all.
+// ChangeDirectory runs fn in one write transaction, committed when fn
+// returns nil. Audit rows fn adds with DirectoryTx.Audit are written in the
+// same transaction, so a change and its audit record are stored together
+// or not at all. fn runs once.
 func (db *DB) ChangeDirectory(ctx context.Context, fn func(store.DirectoryTx) error) error {
 	return db.update(ctx, func(tx *bbolt.Tx) error {
 		return fn(&dirTx{tx: tx, now: db.now})
@@ -116,13 +119,19 @@ func (t *dirTx) Audit(ev store.AuditEvent) error {
 	return appendAudit(t.tx, &ev)
 }
 
+// get decodes the entry of bucket under key. A missing key is ErrNotFound
+// (what names the kind of entry in the message); a value that does not
+// decode is corruption, reported as such.
 func get[T any](tx *bbolt.Tx, bucket []byte, key, what string) (*T, error) {
 	v := tx.Bucket(bucket).Get([]byte(key))
 	if v == nil {
 		return nil, fmt.Errorf("%s %q: %w", what, key, store.ErrNotFound)
 	}
 	x := new(T)
-	return x, json.Unmarshal(v, x)
+	if err := json.Unmarshal(v, x); err != nil {
+		return nil, fmt.Errorf("store: %s/%s: %w", bucket, key, err)
+	}
+	return x, nil
 }
 
 func put(tx *bbolt.Tx, bucket []byte, key string, v any) error {
@@ -131,6 +140,23 @@ func put(tx *bbolt.Tx, bucket []byte, key string, v any) error {
 		return err
 	}
 	return tx.Bucket(bucket).Put([]byte(key), data)
+}
+
+// create puts v under key unless the key is taken, which is the conflict
+// ifTaken.
+func create(tx *bbolt.Tx, bucket []byte, key string, v any, ifTaken store.Invariant) error {
+	if tx.Bucket(bucket).Get([]byte(key)) != nil {
+		return &store.ConflictError{Invariant: ifTaken, Key: key}
+	}
+	return put(tx, bucket, key, v)
+}
+
+// replace puts v under key if the key exists, and is ErrNotFound otherwise.
+func replace(tx *bbolt.Tx, bucket []byte, key string, v any, what string) error {
+	if tx.Bucket(bucket).Get([]byte(key)) == nil {
+		return fmt.Errorf("%s %q: %w", what, key, store.ErrNotFound)
+	}
+	return put(tx, bucket, key, v)
 }
 
 func del(tx *bbolt.Tx, bucket []byte, key, what string) error {
@@ -146,29 +172,40 @@ func (t *dirTx) Organization(name string) (*store.Organization, error) {
 	return get[store.Organization](t.tx, bucketOrgs, name, "organization")
 }
 
-// PutOrganization creates or replaces an organization.
-func (t *dirTx) PutOrganization(o *store.Organization) error {
-	return put(t.tx, bucketOrgs, o.Name, o)
+// CreateOrganization adds a new organization.
+func (t *dirTx) CreateOrganization(o *store.Organization) error {
+	return create(t.tx, bucketOrgs, o.Name, o, store.OrganizationExists)
+}
+
+// UpdateOrganization replaces an existing organization.
+func (t *dirTx) UpdateOrganization(o *store.Organization) error {
+	return replace(t.tx, bucketOrgs, o.Name, o, "organization")
 }
 
 // DeleteOrganization deletes an organization that has no accounts left.
 func (t *dirTx) DeleteOrganization(name string) error {
-	var inUse bool
-	err := t.tx.Bucket(bucketAccounts).ForEach(func(_, v []byte) error {
-		var a store.Account
-		if err := json.Unmarshal(v, &a); err != nil {
-			return err
-		}
-		inUse = inUse || a.Organization == name
-		return nil
-	})
+	inUse, err := anyOf(t.tx, bucketAccounts, func(a *store.Account) bool { return a.Organization == name })
 	if err != nil {
 		return err
 	}
 	if inUse {
-		return fmt.Errorf("organization %q still has accounts: %w", name, store.ErrConflict)
+		return &store.ConflictError{Invariant: store.OrganizationHasAccounts, Key: name}
 	}
 	return del(t.tx, bucketOrgs, name, "organization")
+}
+
+// anyOf reports whether an entry of bucket satisfies f.
+func anyOf[T any](tx *bbolt.Tx, bucket []byte, f func(*T) bool) (bool, error) {
+	var all []T
+	if err := loadAll(tx, bucket, &all); err != nil {
+		return false, err
+	}
+	for i := range all {
+		if f(&all[i]) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Account returns the named account.
@@ -176,8 +213,67 @@ func (t *dirTx) Account(name string) (*store.Account, error) {
 	return get[store.Account](t.tx, bucketAccounts, name, "account")
 }
 
-// PutAccount creates or replaces an account.
-func (t *dirTx) PutAccount(a *store.Account) error { return put(t.tx, bucketAccounts, a.Name, a) }
+// CreateAccount adds a new account whose certificates no other account
+// has.
+func (t *dirTx) CreateAccount(a *store.Account) error {
+	if t.tx.Bucket(bucketAccounts).Get([]byte(a.Name)) != nil {
+		return &store.ConflictError{Invariant: store.AccountExists, Key: a.Name}
+	}
+	if err := t.checkCertificates(a); err != nil {
+		return err
+	}
+	return put(t.tx, bucketAccounts, a.Name, a)
+}
+
+// UpdateAccount replaces an existing account; its certificates must be
+// no other account's.
+func (t *dirTx) UpdateAccount(a *store.Account) error {
+	if t.tx.Bucket(bucketAccounts).Get([]byte(a.Name)) == nil {
+		return fmt.Errorf("account %q: %w", a.Name, store.ErrNotFound)
+	}
+	if err := t.checkCertificates(a); err != nil {
+		return err
+	}
+	return put(t.tx, bucketAccounts, a.Name, a)
+}
+
+// checkCertificates returns a conflict for the first certificate of a that
+// another account has. It reads every account: the directory is small and
+// changes are rare, and an index would be one more thing to keep in step.
+func (t *dirTx) checkCertificates(a *store.Account) error {
+	if len(a.Certificates) == 0 {
+		return nil
+	}
+	var accounts []store.Account
+	if err := loadAll(t.tx, bucketAccounts, &accounts); err != nil {
+		return err
+	}
+	owner := map[string]string{}
+	for _, other := range accounts {
+		if other.Name == a.Name {
+			continue
+		}
+		for _, fp := range other.Certificates {
+			owner[fingerprint(fp)] = other.Name
+		}
+	}
+	for i, fp := range a.Certificates {
+		if name, ok := owner[fingerprint(fp)]; ok {
+			return &store.ConflictError{Invariant: store.CertificateRegistered, Key: fp, Holder: name, Index: i}
+		}
+	}
+	return nil
+}
+
+// fingerprint is a certificate fingerprint in the form two spellings of
+// the same certificate share (access.HashKey's); one that does not decode
+// is compared as it is.
+func fingerprint(fp string) string {
+	if k, ok := access.HashKey(fp); ok {
+		return string(k[:])
+	}
+	return fp
+}
 
 // DeleteAccount deletes an account with its tokens and memberships.
 func (t *dirTx) DeleteAccount(name string) error {
@@ -200,7 +296,7 @@ func (t *dirTx) DeleteAccount(name string) error {
 	for i := range groups {
 		if _, ok := groups[i].Members[name]; ok {
 			delete(groups[i].Members, name)
-			if err := t.PutGroup(&groups[i]); err != nil {
+			if err := put(t.tx, bucketGroups, groups[i].Name, &groups[i]); err != nil {
 				return err
 			}
 		}
@@ -225,8 +321,15 @@ func (t *dirTx) Tokens(account string) ([]store.Token, error) {
 	return slices.DeleteFunc(all, func(tok store.Token) bool { return tok.Account != account }), nil
 }
 
-// PutToken creates or replaces a token.
-func (t *dirTx) PutToken(tok *store.Token) error { return put(t.tx, bucketTokens, tok.ID, tok) }
+// CreateToken adds a new token.
+func (t *dirTx) CreateToken(tok *store.Token) error {
+	return create(t.tx, bucketTokens, tok.ID, tok, store.TokenExists)
+}
+
+// UpdateToken replaces an existing token.
+func (t *dirTx) UpdateToken(tok *store.Token) error {
+	return replace(t.tx, bucketTokens, tok.ID, tok, "token")
+}
 
 // Group returns the named group.
 func (t *dirTx) Group(name string) (*store.Group, error) {
@@ -239,19 +342,24 @@ func (t *dirTx) Groups() ([]store.Group, error) {
 	return all, loadAll(t.tx, bucketGroups, &all)
 }
 
-// PutGroup creates or replaces a group.
-func (t *dirTx) PutGroup(g *store.Group) error { return put(t.tx, bucketGroups, g.Name, g) }
+// CreateGroup adds a new group.
+func (t *dirTx) CreateGroup(g *store.Group) error {
+	return create(t.tx, bucketGroups, g.Name, g, store.GroupExists)
+}
+
+// UpdateGroup replaces an existing group.
+func (t *dirTx) UpdateGroup(g *store.Group) error {
+	return replace(t.tx, bucketGroups, g.Name, g, "group")
+}
 
 // DeleteGroup deletes a group that has no collections left.
 func (t *dirTx) DeleteGroup(name string) error {
-	var colls []store.Collection
-	if err := loadAll(t.tx, bucketCollections, &colls); err != nil {
+	inUse, err := anyOf(t.tx, bucketCollections, func(c *store.Collection) bool { return c.APIRoot == name })
+	if err != nil {
 		return err
 	}
-	for _, c := range colls {
-		if c.APIRoot == name {
-			return fmt.Errorf("group %q still has collections: %w", name, store.ErrConflict)
-		}
+	if inUse {
+		return &store.ConflictError{Invariant: store.GroupHasCollections, Key: name}
 	}
 	return del(t.tx, bucketGroups, name, "group")
 }
@@ -259,16 +367,58 @@ func (t *dirTx) DeleteGroup(name string) error {
 // Collection returns the collection with the given id.
 func (t *dirTx) Collection(id string) (*store.Collection, error) {
 	c, err := get[store.Collection](t.tx, bucketCollections, id, "collection")
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%s: %w", id, store.ErrCollectionNotFound)
 	}
-	return c, nil
+	return c, err
 }
 
-// PutCollection creates or replaces a collection's description and makes
-// sure its buckets exist; stored objects are kept.
-func (t *dirTx) PutCollection(c *store.Collection) error {
+// CreateCollection adds a new collection with its buckets.
+func (t *dirTx) CreateCollection(c *store.Collection) error {
+	if t.tx.Bucket(bucketCollections).Get([]byte(c.ID)) != nil {
+		return &store.ConflictError{Invariant: store.CollectionExists, Key: c.ID}
+	}
+	if err := t.checkAlias(c); err != nil {
+		return err
+	}
 	return putCollection(t.tx, c)
+}
+
+// UpdateCollection replaces an existing collection's description; its
+// buckets and objects stay.
+func (t *dirTx) UpdateCollection(c *store.Collection) error {
+	cur, err := t.Collection(c.ID)
+	if err != nil {
+		return err
+	}
+	if cur.APIRoot != c.APIRoot {
+		// Moving a collection between groups is no update the contract
+		// offers: to the caller it is not in that group.
+		return fmt.Errorf("%s in group %q: %w", c.ID, c.APIRoot, store.ErrCollectionNotFound)
+	}
+	if err := t.checkAlias(c); err != nil {
+		return err
+	}
+	return putCollection(t.tx, c)
+}
+
+// checkAlias returns a conflict when another collection of c's group has
+// c's alias. Like checkCertificates it reads every collection rather than
+// keep an index.
+func (t *dirTx) checkAlias(c *store.Collection) error {
+	if c.Alias == "" {
+		return nil
+	}
+	var colls []store.Collection
+	if err := loadAll(t.tx, bucketCollections, &colls); err != nil {
+		return err
+	}
+	for _, other := range colls {
+		if other.ID != c.ID && other.APIRoot == c.APIRoot && other.Alias == c.Alias {
+			return &store.ConflictError{Invariant: store.AliasTaken, Key: c.Alias, Holder: other.ID}
+		}
+	}
+	return nil
 }
 
 // DeleteCollection deletes a collection and every object stored in it.
@@ -281,4 +431,57 @@ func (t *dirTx) DeleteCollection(id string) error {
 		return err
 	}
 	return nil
+}
+
+// verifyDirectory reports directory entries that do not decode or are not
+// stored under their own name or id, and breaks of the invariants that
+// dirTx enforces by reading (no index keeps them): a certificate
+// registered to two accounts, an alias two collections of a group share.
+func verifyDirectory(tx *bbolt.Tx, report func(format string, args ...any)) {
+	verifyKeys(tx, bucketOrgs, report, func(o *store.Organization) string { return o.Name })
+	accounts := verifyKeys(tx, bucketAccounts, report, func(a *store.Account) string { return a.Name })
+	verifyKeys(tx, bucketTokens, report, func(t *store.Token) string { return t.ID })
+	verifyKeys(tx, bucketGroups, report, func(g *store.Group) string { return g.Name })
+	colls := verifyKeys(tx, bucketCollections, report, func(c *store.Collection) string { return c.ID })
+	certOwner := map[string]string{}
+	for _, a := range accounts {
+		for _, fp := range a.Certificates {
+			k := fingerprint(fp)
+			if other, ok := certOwner[k]; ok && other != a.Name {
+				report("certificate %s is registered to accounts %s and %s", fp, other, a.Name)
+			}
+			certOwner[k] = a.Name
+		}
+	}
+	aliasOwner := map[[2]string]string{}
+	for _, c := range colls {
+		if c.Alias == "" {
+			continue
+		}
+		k := [2]string{c.APIRoot, c.Alias}
+		if other, ok := aliasOwner[k]; ok {
+			report("group %s: collections %s and %s share alias %q", c.APIRoot, other, c.ID, c.Alias)
+		}
+		aliasOwner[k] = c.ID
+	}
+}
+
+// verifyKeys reports the entries of bucket that do not decode as a T or
+// are stored under another key than key gives, and returns those that
+// decode.
+func verifyKeys[T any](tx *bbolt.Tx, bucket []byte, report func(format string, args ...any), key func(*T) string) []T {
+	var all []T
+	_ = tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			report("%s/%s: %v", bucket, k, err)
+			return nil
+		}
+		if name := key(&x); name != string(k) {
+			report("%s/%s: stored under another key than its own (%q)", bucket, k, name)
+		}
+		all = append(all, x)
+		return nil
+	})
+	return all
 }

@@ -68,8 +68,9 @@ func (db *DB) Size(ctx context.Context) (int64, error) {
 // Verify checks the store: bbolt's own page consistency, then this
 // package's invariants — every stored object has its version entry and
 // every version entry its object, no date_added exceeds the collection's
-// last_added, every collection has its buckets, and every status has its
-// time index entry. It returns the problems found (none means healthy); the
+// last_added, every collection has its buckets, every status has its
+// time index entry, and the directory's entries decode, sit under their
+// own keys and keep the invariants DirectoryTx enforces. It returns the problems found (none means healthy); the
 // error is for failing to check at all.
 func (db *DB) Verify(ctx context.Context) ([]string, error) {
 	var problems []string
@@ -82,6 +83,7 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 		for err := range tx.Check() {
 			report("bbolt: %v", err)
 		}
+		verifyDirectory(tx, report)
 		err := tx.Bucket(bucketCollections).ForEach(func(id, _ []byte) error {
 			coll := tx.Bucket(bucketC).Bucket(id)
 			if coll == nil {

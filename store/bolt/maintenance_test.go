@@ -35,7 +35,7 @@ func TestDB_PruneStatuses(t *testing.T) {
 		t.Fatalf("PruneStatuses = %d, %v; want 2", n, err)
 	}
 	for i, id := range ids {
-		_, err := db.FindStatusByID(ctx, apiRoot, id)
+		_, err := db.FindStatusRecord(ctx, apiRoot, id)
 		if gone := errors.Is(err, store.ErrNotFound); gone != (i < 2) {
 			t.Errorf("status %d: err %v", i, err)
 		}

@@ -10,18 +10,10 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// FindStatusByID returns the status with the given id created under apiRoot.
-// A status of another API root is reported as ErrNotFound (REQ-48).
-func (db *DB) FindStatusByID(ctx context.Context, apiRoot, id string) (*store.Status, error) {
-	rec, err := db.FindStatusRecord(ctx, apiRoot, id)
-	if err != nil {
-		return nil, err
-	}
-	return &rec.Status, nil
-}
-
-// FindStatusRecord is FindStatusByID with the status's collection and
-// publisher, for callers that decide who may see it.
+// FindStatusRecord returns the status with the given id created under
+// apiRoot, with its collection and publisher, for callers that decide who
+// may see it. A status of another API root is reported as ErrNotFound
+// (REQ-48).
 func (db *DB) FindStatusRecord(ctx context.Context, apiRoot, id string) (*store.StatusRecord, error) {
 	var rec store.StatusRecord
 	err := db.view(ctx, func(tx *bbolt.Tx) error {

@@ -18,6 +18,12 @@
 //	orgs/, accounts/, tokens/, groups/   name or id -> JSON (the directory)
 //	audit/                 time (8-byte µs) sequence (8-byte) -> JSON(AuditEvent)
 //
+// The directory has no index buckets: its unique keys are the bucket keys,
+// and the other invariants (a certificate fingerprint registered to one
+// account, an alias unique in its group) are checked by reading the
+// accounts or collections in the write transaction that makes the change,
+// which bbolt's single writer makes atomic; Verify checks them the same way.
+//
 // Every method takes a context, checked before a transaction starts; bbolt
 // itself does not watch contexts. Values returned by the store are copies
 // the caller owns.

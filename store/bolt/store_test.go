@@ -3,6 +3,7 @@ package bolt_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -160,7 +161,7 @@ func TestOpen(t *testing.T) {
 		db.MustReopen(t)
 
 		ctx := context.Background()
-		c, err := db.FindCollectionByID(ctx, collA)
+		c, err := findCollection(ctx, db, collA)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +175,7 @@ func TestOpen(t *testing.T) {
 		if len(pg.Records) != 1 || string(pg.Records[0].Raw) != string(obj.Raw) || !pg.Records[0].DateAdded.Equal(dateAdded(0)) {
 			t.Errorf("objects after reopen = %+v", pg.Records)
 		}
-		if _, err := db.FindStatusByID(ctx, apiRoot, st.ID); err != nil {
+		if _, err := db.FindStatusRecord(ctx, apiRoot, st.ID); err != nil {
 			t.Errorf("status after reopen: %v", err)
 		}
 	})
@@ -241,12 +242,12 @@ func TestDB_EnsureCollection(t *testing.T) {
 		if err := db.EnsureCollection(ctx, want); err != nil {
 			t.Fatal(err)
 		}
-		got, err := db.FindCollectionByID(ctx, collA)
+		got, err := findCollection(ctx, db, collA)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if *got != want {
-			t.Errorf("FindCollectionByID = %+v, want %+v", *got, want)
+			t.Errorf("collection = %+v, want %+v", *got, want)
 		}
 	})
 
@@ -257,7 +258,7 @@ func TestDB_EnsureCollection(t *testing.T) {
 		if err := db.EnsureCollection(ctx, store.Collection{ID: collA, APIRoot: apiRoot, Title: "Renamed"}); err != nil {
 			t.Fatal(err)
 		}
-		got, err := db.FindCollectionByID(ctx, collA)
+		got, err := findCollection(ctx, db, collA)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,9 +276,9 @@ func TestDB_EnsureCollection(t *testing.T) {
 
 	t.Run("ErrCollectionNotFound", func(t *testing.T) {
 		db := MustOpenDB(t)
-		_, err := db.FindCollectionByID(ctx, collB)
+		_, err := findCollection(ctx, db, collB)
 		if !errors.Is(err, store.ErrCollectionNotFound) || !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("FindCollectionByID = %v, want ErrCollectionNotFound wrapping ErrNotFound", err)
+			t.Fatalf("collection: %v, want ErrCollectionNotFound wrapping ErrNotFound", err)
 		}
 	})
 }
@@ -297,7 +298,7 @@ func TestDB_CancelledContext(t *testing.T) {
 		call func() error
 	}{
 		{"EnsureCollection", func() error { return db.EnsureCollection(ctx, store.Collection{ID: collB, APIRoot: apiRoot}) }},
-		{"FindCollectionByID", func() error { _, err := db.FindCollectionByID(ctx, collA); return err }},
+		{"LoadDirectory", func() error { _, err := db.LoadDirectory(ctx); return err }},
 		{"AddObjects", func() error {
 			_, err := db.AddObjects(ctx, &store.Submission{APIRoot: apiRoot, Collection: collA, Received: t0, Objects: []store.Object{newObj}})
 			return err
@@ -307,7 +308,7 @@ func TestDB_CancelledContext(t *testing.T) {
 		{"FindObject", func() error { _, err := db.FindObject(ctx, collA, id, store.Query{Limit: 1}); return err }},
 		{"FindObjectVersions", func() error { _, err := db.FindObjectVersions(ctx, collA, id, store.Query{Limit: 1}); return err }},
 		{"DeleteObject", func() error { _, err := db.DeleteObject(ctx, collA, id, store.Filter{}); return err }},
-		{"FindStatusByID", func() error { _, err := db.FindStatusByID(ctx, apiRoot, st.ID); return err }},
+		{"FindStatusRecord", func() error { _, err := db.FindStatusRecord(ctx, apiRoot, st.ID); return err }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := tt.call(); !errors.Is(err, context.Canceled) {
@@ -324,7 +325,22 @@ func TestDB_CancelledContext(t *testing.T) {
 	if got, want := rvs(pg.Records), []rv{{ID: id, Version: stixTime(created)}}; !equalRVs(got, want) {
 		t.Errorf("objects after cancelled calls = %v, want %v", got, want)
 	}
-	if _, err := db.FindCollectionByID(context.Background(), collB); !errors.Is(err, store.ErrNotFound) {
+	if _, err := findCollection(context.Background(), db, collB); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("collection created by a cancelled call: %v", err)
 	}
+}
+
+// findCollection returns the stored description of collection id, read
+// through the contract's LoadDirectory, or ErrCollectionNotFound.
+func findCollection(ctx context.Context, s store.Store, id string) (*store.Collection, error) {
+	d, err := s.LoadDirectory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range d.Collections {
+		if d.Collections[i].ID == id {
+			return &d.Collections[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w", id, store.ErrCollectionNotFound)
 }

@@ -1,0 +1,81 @@
+package store
+
+import "fmt"
+
+// Invariant names a rule of the directory that a change may not break.
+// Every backend enforces each one inside the transaction that makes the
+// change (bbolt by reading what the transaction sees, PostgreSQL with
+// constraints), so the check and the change are atomic on every node.
+type Invariant int
+
+// The directory's invariants. New ones are added at the end.
+const (
+	// OrganizationExists: an organization's name is unique.
+	OrganizationExists Invariant = iota + 1
+	// OrganizationHasAccounts: an organization is deleted only once it has
+	// no accounts.
+	OrganizationHasAccounts
+	// AccountExists: an account's name is unique.
+	AccountExists
+	// CertificateRegistered: a client certificate fingerprint authenticates
+	// one account only.
+	CertificateRegistered
+	// TokenExists: a token's id is unique.
+	TokenExists
+	// GroupExists: a group's name is unique.
+	GroupExists
+	// GroupHasCollections: a group is deleted only once it has no
+	// collections.
+	GroupHasCollections
+	// CollectionExists: a collection's id is unique on the server.
+	CollectionExists
+	// AliasTaken: a collection alias names one collection of its group.
+	AliasTaken
+)
+
+// ConflictError is the error of a directory change that would break an
+// invariant. It matches ErrConflict (errors.Is). Its text is meant for the
+// client that asked for the change and names only what the client gave;
+// Holder, which may be outside the client's view, is for the server's own
+// messages (the configuration file's, the log).
+type ConflictError struct {
+	Invariant Invariant
+	// Key is what the change gives that is already taken or still in use:
+	// a name, an id, an alias, or a certificate fingerprint as the change
+	// wrote it.
+	Key string
+	// Holder is who already has Key: the account a certificate is
+	// registered to, the collection with the alias; "" otherwise.
+	Holder string
+	// Index is the position of the fingerprint in Account.Certificates
+	// (CertificateRegistered only).
+	Index int
+}
+
+// Error returns the message the admin API answers with (409).
+func (e *ConflictError) Error() string {
+	switch e.Invariant {
+	case OrganizationExists:
+		return fmt.Sprintf("organization %q already exists", e.Key)
+	case OrganizationHasAccounts:
+		return fmt.Sprintf("organization %q still has accounts", e.Key)
+	case AccountExists:
+		return fmt.Sprintf("account %q already exists", e.Key)
+	case CertificateRegistered:
+		return fmt.Sprintf("certificates[%d]: this certificate is registered to another account", e.Index)
+	case TokenExists:
+		return fmt.Sprintf("token %s already exists", e.Key)
+	case GroupExists:
+		return fmt.Sprintf("group %q already exists", e.Key)
+	case GroupHasCollections:
+		return fmt.Sprintf("group %q still has collections", e.Key)
+	case CollectionExists:
+		return fmt.Sprintf("id: a collection %s already exists on this server", e.Key)
+	case AliasTaken:
+		return fmt.Sprintf("alias: collection %s of this group already has alias %q", e.Holder, e.Key)
+	}
+	return fmt.Sprintf("conflict (invariant %d) on %q", e.Invariant, e.Key)
+}
+
+// Is reports whether target is ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }

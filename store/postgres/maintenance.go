@@ -82,11 +82,13 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 			scanf("collection %s: object %s: %d versions with a wrong latest or first flag")},
 		{`SELECT collection, date_added, object_id, type FROM object_versions WHERE type <> split_part(object_id, '--', 1)`,
 			scanf("collection %s: date_added %d: object %s stored with type %q")},
-		{`SELECT a.name, f FROM accounts a, jsonb_array_elements_text(coalesce(a.doc->'certificates', '[]')) f
-			WHERE NOT EXISTS (SELECT 1 FROM account_certificates c WHERE c.fingerprint = f AND c.account = a.name)`,
+		{`WITH f AS (` + certificatesSQL + `)
+			SELECT f.account, f.written FROM f
+			WHERE NOT EXISTS (SELECT 1 FROM account_certificates c WHERE c.fingerprint = f.fingerprint AND c.account = f.account)`,
 			scanf("account %s: certificate %s missing from the certificate index")},
-		{`SELECT c.account, c.fingerprint FROM account_certificates c JOIN accounts a ON a.name = c.account
-			WHERE NOT coalesce(a.doc->'certificates', '[]') ? c.fingerprint`,
+		{`WITH f AS (` + certificatesSQL + `)
+			SELECT c.account, c.fingerprint FROM account_certificates c
+			WHERE NOT EXISTS (SELECT 1 FROM f WHERE f.fingerprint = c.fingerprint AND f.account = c.account)`,
 			scanf("account %s: the certificate index has %s, which the account does not list")},
 	}
 	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -112,6 +114,13 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 	})
 	return problems, err
 }
+
+// certificatesSQL lists every certificate the accounts list (account,
+// written, fingerprint), fingerprint as the directory indexes it (see
+// fingerprint: lower-case hex without colons when it is a SHA-256).
+const certificatesSQL = `SELECT a.name AS account, w AS written,
+		CASE WHEN lower(replace(w, ':', '')) ~ '^[0-9a-f]{64}$' THEN lower(replace(w, ':', '')) ELSE w END AS fingerprint
+	FROM accounts a, jsonb_array_elements_text(coalesce(a.doc->'certificates', '[]')) w`
 
 // scanf returns a row formatter: the row's values, in format.
 func scanf(format string) func(pgx.Rows) (string, error) {

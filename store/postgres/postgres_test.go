@@ -201,45 +201,62 @@ func TestTwoNodes_PublishAndPoll(t *testing.T) {
 	}
 }
 
-// Ensure that a unique conflict in a directory change is store.ErrConflict
-// and leaves the transaction usable: a caller may handle it and go on.
-func TestChangeDirectory_Conflicts(t *testing.T) {
-	db := mustOpen(t, pgtest.URL(t), postgres.Options{})
+// Ensure that the directory's invariants hold across nodes: of accounts
+// created at once on two nodes with the same certificate, and of
+// collections created at once with the same alias, exactly one wins and
+// every other change fails with the invariant's ConflictError.
+func TestChangeDirectory_ConcurrentNodes(t *testing.T) {
+	url := pgtest.URL(t)
+	nodes := []*postgres.DB{mustOpen(t, url, postgres.Options{}), mustOpen(t, url, postgres.Options{})}
 	ctx := context.Background()
-	err := db.ChangeDirectory(ctx, func(tx store.DirectoryTx) error {
-		if err := tx.PutOrganization(&store.Organization{Name: "isac"}); err != nil {
+	err := nodes[0].ChangeDirectory(ctx, func(tx store.DirectoryTx) error {
+		if err := tx.CreateOrganization(&store.Organization{Name: "isac"}); err != nil {
 			return err
 		}
-		if err := tx.PutAccount(&store.Account{Name: "alice", Organization: "isac", Certificates: []string{"ab12"}}); err != nil {
-			return err
-		}
-		err := tx.PutAccount(&store.Account{Name: "bob", Organization: "isac", Certificates: []string{"ab12"}})
-		if !errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("second account with alice's certificate: %v, want ErrConflict", err)
-		}
-		if err := tx.PutAccount(&store.Account{Name: "bob", Organization: "isac"}); err != nil {
-			return fmt.Errorf("after the conflict: %w", err)
-		}
-		c := store.Collection{ID: storetest.CollA, APIRoot: "g", Alias: "feed"}
-		if err := tx.PutCollection(&c); err != nil {
-			return err
-		}
-		c.ID = storetest.CollB
-		if err := tx.PutCollection(&c); !errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("second collection with alias feed: %v, want ErrConflict", err)
-		}
-		c.APIRoot = "other" // the same alias in another group is fine
-		return tx.PutCollection(&c)
+		return tx.CreateGroup(&store.Group{Name: "g"})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := db.LoadDirectory(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(d.Accounts) != 2 || len(d.Collections) != 2 || len(d.Accounts[1].Certificates) != 0 {
-		t.Errorf("directory = %+v", d)
+	const n = 8
+	cert := strings.Repeat("ab", 32)
+	for _, tt := range []struct {
+		name   string
+		change func(i int) func(store.DirectoryTx) error
+		want   store.Invariant
+	}{
+		{"Certificate", func(i int) func(store.DirectoryTx) error {
+			return func(tx store.DirectoryTx) error {
+				return tx.CreateAccount(&store.Account{Name: fmt.Sprintf("a%d", i), Organization: "isac", Certificates: []string{cert}})
+			}
+		}, store.CertificateRegistered},
+		{"Alias", func(i int) func(store.DirectoryTx) error {
+			return func(tx store.DirectoryTx) error {
+				return tx.CreateCollection(&store.Collection{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), APIRoot: "g", Alias: "feed"})
+			}
+		}, store.AliasTaken},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { errs[i] = nodes[i%2].ChangeDirectory(ctx, tt.change(i)) })
+			}
+			wg.Wait()
+			won := 0
+			for i, err := range errs {
+				var ce *store.ConflictError
+				switch {
+				case err == nil:
+					won++
+				case !errors.As(err, &ce) || ce.Invariant != tt.want:
+					t.Errorf("change %d: %v, want a ConflictError of invariant %d", i, err, tt.want)
+				}
+			}
+			if won != 1 {
+				t.Errorf("%d changes won, want 1", won)
+			}
+		})
 	}
 }
 

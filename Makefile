@@ -43,6 +43,8 @@ check:
 	  echo "taxii must know only the store contract, not pgx or store/postgres"; exit 1; fi
 	@if $(GO) list -deps ./access/... | grep -E 'gin-gonic|eitaxii/store|eitaxii/taxii|bbolt|^net/http(/|$$)'; then \
 	  echo "access must not depend on gin, store, taxii, bbolt or net/http"; exit 1; fi
+	@if $(GO) list -deps ./client/... | grep -E 'gin-gonic|bbolt|^github\.com/eitaxii/eitaxii/' | grep -vE '^github\.com/eitaxii/eitaxii/client(/|$$)'; then \
+	  echo "client must import no server package (taxii, store, access, cmd, ...) and neither gin nor bbolt"; exit 1; fi
 
 # Explore every fuzz target for FUZZTIME (minimizing a finding for at most
 # FUZZMINIMIZE); go test -fuzz takes one target per run. A finding is written

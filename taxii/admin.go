@@ -188,27 +188,10 @@ func jsonKind(goType string) string {
 		return "an array"
 	case strings.HasPrefix(goType, "map["):
 		return "an object"
-	case goType == "access.Role":
+	case goType == "access.Role", goType == "client.Role":
 		return "a role (reader, publisher or admin)"
 	}
 	return "an object"
-}
-
-// optional is a PATCH field that tells "absent" from "null": Set is true
-// when the body names the field, Null when it names it with null.
-type optional[T any] struct {
-	Set   bool
-	Null  bool
-	Value T
-}
-
-func (o *optional[T]) UnmarshalJSON(b []byte) error {
-	o.Set = true
-	if string(b) == "null" {
-		o.Null = true
-		return nil
-	}
-	return json.Unmarshal(b, &o.Value)
 }
 
 // changeList is what an admin change sets, for its audit row's detail.

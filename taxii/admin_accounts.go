@@ -9,57 +9,55 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/access"
+	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
 )
 
-// accountView is an account as the admin API shows it: never the password
-// hash, only whether there is one.
-type accountView struct {
-	Name         string           `json:"name"`
-	Organization string           `json:"organization"`
-	Kind         string           `json:"kind"`
-	Disabled     bool             `json:"disabled"`
-	Superadmin   bool             `json:"superadmin"`
-	OrgAdmin     bool             `json:"org_admin"`
-	Certificates []string         `json:"certificates"`
-	RateLimit    *store.RateLimit `json:"rate_limit"`
-	Created      time.Time        `json:"created"`
-	HasPassword  bool             `json:"has_password"`
-	LastRead     time.Time        `json:"last_read,omitzero"`
-}
+// The admin API's bodies and answers are client's wire types, which the
+// CLI encodes and decodes too: one definition for both sides.
 
-func viewAccount(a *store.Account) accountView {
-	return accountView{
+// viewAccount is a as the admin API shows it: never the password hash,
+// only whether there is one.
+func viewAccount(a *store.Account) client.Account {
+	return client.Account{
 		Name: a.Name, Organization: a.Organization, Kind: a.Kind, Disabled: a.Disabled,
 		Superadmin: a.Superadmin, OrgAdmin: a.OrgAdmin, Certificates: append([]string{}, a.Certificates...),
-		RateLimit: a.RateLimit, Created: a.Created, HasPassword: a.PasswordHash != "", LastRead: a.LastRead,
+		RateLimit: wireRateLimit(a.RateLimit), Created: a.Created, HasPassword: a.PasswordHash != "", LastRead: a.LastRead,
 	}
 }
 
-// tokenView is a token as listed: never its secret or its hash.
-type tokenView struct {
-	ID       string    `json:"id"`
-	Account  string    `json:"account"`
-	Name     string    `json:"name"`
-	Created  time.Time `json:"created"`
-	Expires  time.Time `json:"expires,omitzero"`
-	LastUsed time.Time `json:"last_used,omitzero"`
-	Revoked  bool      `json:"revoked"`
+func wireRateLimit(r *store.RateLimit) *client.RateLimit {
+	if r == nil {
+		return nil
+	}
+	return &client.RateLimit{PerSecond: r.PerSecond, Burst: r.Burst}
+}
+
+func storeRateLimit(r *client.RateLimit) *store.RateLimit {
+	if r == nil {
+		return nil
+	}
+	return &store.RateLimit{PerSecond: r.PerSecond, Burst: r.Burst}
+}
+
+// viewOrganization is o as the admin API shows it.
+func viewOrganization(o *store.Organization) *client.Organization {
+	if o == nil {
+		return nil
+	}
+	return &client.Organization{Name: o.Name, Title: o.Title, IdentityID: o.IdentityID, Created: o.Created}
 }
 
 // handleAdminMe serves GET /admin/v1/me: the caller's account, its
 // organization and its roles. Any account may call it.
 func (s *Server) handleAdminMe(c *gin.Context) error {
 	p := caller(c)
-	res := struct {
-		Account      accountView            `json:"account"`
-		Organization *store.Organization    `json:"organization"`
-		Groups       map[string]access.Role `json:"groups"`
-	}{Account: viewAccount(&p.Account), Organization: s.dir.Load().orgs[p.Organization], Groups: map[string]access.Role{}}
+	res := client.Me{Account: viewAccount(&p.Account), Organization: viewOrganization(s.dir.Load().orgs[p.Organization]),
+		Groups: map[string]client.Role{}}
 	for g, r := range p.groups {
-		res.Groups[g] = r
+		res.Groups[g] = client.Role(r)
 	}
 	return writeAdminJSON(c, http.StatusOK, &res)
 }
@@ -69,13 +67,11 @@ func (s *Server) handleAdminMe(c *gin.Context) error {
 // handleListOrganizations serves GET /admin/v1/organizations (superadmin).
 func (s *Server) handleListOrganizations(c *gin.Context) error {
 	dir := s.dir.Load()
-	res := struct {
-		Organizations []*store.Organization `json:"organizations"`
-	}{Organizations: []*store.Organization{}}
+	res := client.OrganizationList{Organizations: []client.Organization{}}
 	for _, o := range dir.orgs {
-		res.Organizations = append(res.Organizations, o)
+		res.Organizations = append(res.Organizations, *viewOrganization(o))
 	}
-	slices.SortFunc(res.Organizations, func(a, b *store.Organization) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(res.Organizations, func(a, b client.Organization) int { return strings.Compare(a.Name, b.Name) })
 	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
@@ -88,18 +84,13 @@ func (s *Server) handleGetOrganization(c *gin.Context) error {
 	if o == nil || !p.actor().MayReadOrganization(name) {
 		return errNotFound
 	}
-	return writeAdminJSON(c, http.StatusOK, o)
-}
-
-type organizationBody struct {
-	Name  *string `json:"name"`
-	Title *string `json:"title"`
+	return writeAdminJSON(c, http.StatusOK, viewOrganization(o))
 }
 
 // handleCreateOrganization serves POST /admin/v1/organizations
 // (superadmin): a new organization with a new STIX identity id.
 func (s *Server) handleCreateOrganization(c *gin.Context) error {
-	var body organizationBody
+	var body client.OrganizationBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
 	}
@@ -117,7 +108,7 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 		o.Title = *body.Title
 	}
 	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
-		return o, store.AuditEvent{Action: "admin.organization.create", Target: "organization " + o.Name,
+		return viewOrganization(o), store.AuditEvent{Action: "admin.organization.create", Target: "organization " + o.Name,
 			Detail: fmt.Sprintf("title=%q identity_id=%s", o.Title, o.IdentityID)}, tx.CreateOrganization(o)
 	})
 }
@@ -125,9 +116,7 @@ func (s *Server) handleCreateOrganization(c *gin.Context) error {
 // handleUpdateOrganization serves PATCH /admin/v1/organizations/{name}
 // (superadmin): only the title changes.
 func (s *Server) handleUpdateOrganization(c *gin.Context) error {
-	var body struct {
-		Title *string `json:"title"`
-	}
+	var body client.OrganizationPatch
 	if err := decodeBody(c, &body); err != nil {
 		return err
 	}
@@ -144,7 +133,7 @@ func (s *Server) handleUpdateOrganization(c *gin.Context) error {
 		}
 		old := o.Title
 		o.Title = *body.Title
-		return o, store.AuditEvent{Action: "admin.organization.update", Target: "organization " + o.Name,
+		return viewOrganization(o), store.AuditEvent{Action: "admin.organization.update", Target: "organization " + o.Name,
 			Detail: fmt.Sprintf("title %q -> %q", old, o.Title)}, tx.UpdateOrganization(o)
 	})
 }
@@ -178,15 +167,13 @@ func (s *Server) handleListAccounts(c *gin.Context) error {
 	if filtered && (dir.orgs[org] == nil || !p.MayReadOrganization(org)) {
 		return errNotFound
 	}
-	res := struct {
-		Accounts []accountView `json:"accounts"`
-	}{Accounts: []accountView{}}
+	res := client.AccountList{Accounts: []client.Account{}}
 	for _, a := range dir.accounts {
 		if p.MayReadAccount(target(&a.Account)) && (!filtered || a.Organization == org) {
 			res.Accounts = append(res.Accounts, viewAccount(&a.Account))
 		}
 	}
-	slices.SortFunc(res.Accounts, func(a, b accountView) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(res.Accounts, func(a, b client.Account) int { return strings.Compare(a.Name, b.Name) })
 	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
@@ -225,37 +212,10 @@ func (s *Server) handleGetAccount(c *gin.Context) error {
 	return writeAdminJSON(c, http.StatusOK, viewAccount(&a.Account))
 }
 
-// accountBody is the body of POST and PATCH /admin/v1/accounts. Name and
-// Organization are accepted on POST only. Password and RateLimit tell null
-// (remove) from absent (keep).
-type accountBody struct {
-	Name         *string                    `json:"name"`
-	Organization *string                    `json:"organization"`
-	Kind         *string                    `json:"kind"`
-	Password     optional[string]           `json:"password"`
-	Disabled     *bool                      `json:"disabled"`
-	Superadmin   *bool                      `json:"superadmin"`
-	OrgAdmin     *bool                      `json:"org_admin"`
-	Certificates *[]string                  `json:"certificates"`
-	RateLimit    optional[*store.RateLimit] `json:"rate_limit"`
-}
-
-// patchAccount is accountBody without name and organization, so that
-// DisallowUnknownFields refuses them on PATCH.
-type patchAccount struct {
-	Kind         *string                    `json:"kind"`
-	Password     optional[string]           `json:"password"`
-	Disabled     *bool                      `json:"disabled"`
-	Superadmin   *bool                      `json:"superadmin"`
-	OrgAdmin     *bool                      `json:"org_admin"`
-	Certificates *[]string                  `json:"certificates"`
-	RateLimit    optional[*store.RateLimit] `json:"rate_limit"`
-}
-
 // accountChange is a validated account body: the password already hashed,
 // certificates normalized.
 type accountChange struct {
-	body         accountBody
+	body         client.AccountBody
 	passwordHash string
 	certificates []string
 }
@@ -290,7 +250,7 @@ func (ch *accountChange) validate() error {
 		if b.RateLimit.Value == nil {
 			return badRequest("rate_limit: give {per_second, burst} or null")
 		}
-		if err := rateLimit(b.RateLimit.Value); err != nil {
+		if err := rateLimit(storeRateLimit(b.RateLimit.Value)); err != nil {
 			return err
 		}
 	}
@@ -322,7 +282,7 @@ func (ch *accountChange) apply(a *store.Account) string {
 		l = append(l, fmt.Sprintf("certificates=[%s]", strings.Join(a.Certificates, " ")))
 	}
 	if b.RateLimit.Set {
-		a.RateLimit = b.RateLimit.Value
+		a.RateLimit = storeRateLimit(b.RateLimit.Value)
 		if a.RateLimit == nil {
 			l = append(l, "rate_limit=default")
 		} else {
@@ -369,7 +329,7 @@ func (s *Server) handleCreateAccount(c *gin.Context) error {
 		b.Kind = &person
 	}
 	if b.Password.Null {
-		b.Password = optional[string]{} // a new account without a password
+		b.Password = client.Optional[string]{} // a new account without a password
 	}
 	if err := ch.validate(); err != nil {
 		return err
@@ -395,12 +355,12 @@ func (s *Server) handleUpdateAccount(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var patch patchAccount
-	if err := decodeBody(c, &patch); err != nil {
+	var ch accountChange
+	// The patch type has no name and organization, so that strict
+	// decoding refuses them.
+	if err := decodeBody(c, &ch.body.AccountPatch); err != nil {
 		return err
 	}
-	ch := accountChange{body: accountBody{Kind: patch.Kind, Password: patch.Password, Disabled: patch.Disabled,
-		Superadmin: patch.Superadmin, OrgAdmin: patch.OrgAdmin, Certificates: patch.Certificates, RateLimit: patch.RateLimit}}
 	b := &ch.body
 	if b.Kind == nil && !b.Password.Set && b.Disabled == nil && b.Superadmin == nil && b.OrgAdmin == nil && b.Certificates == nil && !b.RateLimit.Set {
 		return badRequest("body: nothing to change (give any of kind, password, disabled, superadmin, org_admin, certificates, rate_limit)")
@@ -496,16 +456,14 @@ func (s *Server) handleListTokens(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	res := struct {
-		Tokens []tokenView `json:"tokens"`
-	}{Tokens: []tokenView{}}
+	res := client.TokenList{Tokens: []client.Token{}}
 	for _, t := range d.Tokens {
 		if t.Account == a.Name {
-			res.Tokens = append(res.Tokens, tokenView{ID: t.ID, Account: t.Account, Name: t.Name, Created: t.Created,
+			res.Tokens = append(res.Tokens, client.Token{ID: t.ID, Account: t.Account, Name: t.Name, Created: t.Created,
 				Expires: t.Expires, LastUsed: t.LastUsed, Revoked: t.Revoked})
 		}
 	}
-	slices.SortFunc(res.Tokens, func(a, b tokenView) int {
+	slices.SortFunc(res.Tokens, func(a, b client.Token) int {
 		if c := a.Created.Compare(b.Created); c != 0 {
 			return c
 		}
@@ -521,10 +479,7 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		Name      *string `json:"name"`
-		ExpiresIn *string `json:"expires_in"`
-	}
+	var body client.TokenBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
 	}
@@ -549,14 +504,8 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 	if !tok.Expires.IsZero() {
 		detail += ", expires=" + tok.Expires.Format(time.RFC3339)
 	}
-	reply := &struct {
-		ID      string    `json:"id"`
-		Account string    `json:"account"`
-		Name    string    `json:"name"`
-		Token   string    `json:"token"`
-		Created time.Time `json:"created"`
-		Expires time.Time `json:"expires,omitzero"`
-	}{tok.ID, tok.Account, tok.Name, secret, tok.Created, tok.Expires}
+	reply := &client.NewToken{ID: tok.ID, Account: tok.Account, Name: tok.Name, Token: secret,
+		Created: tok.Created, Expires: tok.Expires}
 	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		if err := s.checkTokens(c, tx, a.Name); err != nil {
 			return nil, store.AuditEvent{}, err
@@ -611,9 +560,7 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 		if err != nil {
 			return nil, store.AuditEvent{}, err
 		}
-		var reply struct {
-			Revoked int `json:"revoked"`
-		}
+		var reply client.RevokedTokens
 		for i := range toks {
 			// One audit row per token: each is written here, in the
 			// change's transaction, rather than returned.

@@ -2,33 +2,22 @@ package taxii
 
 import (
 	"fmt"
-	"maps"
 	"net/http"
-	"time"
 
 	"github.com/eitaxii/eitaxii/access"
+	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
 )
 
-// groupView is a group as the admin API shows it, members included.
-type groupView struct {
-	Name             string                 `json:"name"`
-	Title            string                 `json:"title"`
-	Description      string                 `json:"description"`
-	MaxContentLength int64                  `json:"max_content_length"`
-	IdentityID       string                 `json:"identity_id"`
-	Members          map[string]access.Role `json:"members"`
-	Created          time.Time              `json:"created"`
-}
-
-func viewGroup(g *store.Group) groupView {
-	members := maps.Clone(g.Members)
-	if members == nil {
-		members = map[string]access.Role{}
+// viewGroup is g as the admin API shows it, members included.
+func viewGroup(g *store.Group) client.Group {
+	members := make(map[string]client.Role, len(g.Members))
+	for name, r := range g.Members {
+		members[name] = client.Role(r)
 	}
-	return groupView{Name: g.Name, Title: g.Title, Description: g.Description, MaxContentLength: g.MaxContentLength,
+	return client.Group{Name: g.Name, Title: g.Title, Description: g.Description, MaxContentLength: g.MaxContentLength,
 		IdentityID: g.IdentityID, Members: members, Created: g.Created}
 }
 
@@ -37,9 +26,7 @@ func viewGroup(g *store.Group) groupView {
 func (s *Server) handleListGroups(c *gin.Context) error {
 	p := caller(c).actor()
 	dir := s.dir.Load()
-	res := struct {
-		Groups []groupView `json:"groups"`
-	}{Groups: []groupView{}}
+	res := client.GroupList{Groups: []client.Group{}}
 	for _, name := range dir.groupOrder {
 		if p.AdminsGroup(name) {
 			res.Groups = append(res.Groups, viewGroup(&dir.groups[name].Group))
@@ -57,15 +44,11 @@ func (s *Server) handleGetGroup(c *gin.Context) error {
 	return writeAdminJSON(c, http.StatusOK, viewGroup(&g.Group))
 }
 
-type groupBody struct {
-	Name             *string `json:"name"`
-	Title            *string `json:"title"`
-	Description      *string `json:"description"`
-	MaxContentLength *int64  `json:"max_content_length"`
-}
+// groupChange is the part of a group body that POST and PATCH share.
+type groupChange struct{ *client.GroupPatch }
 
-// validate checks the fields the body names, except name.
-func (b *groupBody) validate() error {
+// validate checks the fields the body names.
+func (b groupChange) validate() error {
 	if err := checkTitleDescription(b.Title, b.Description); err != nil {
 		return err
 	}
@@ -92,7 +75,7 @@ func checkTitleDescription(title, description *string) error {
 }
 
 // apply sets the fields the body names on g and says what changed.
-func (b *groupBody) apply(g *store.Group) string {
+func (b groupChange) apply(g *store.Group) string {
 	var l changeList
 	set(&l, &g.Title, b.Title, "title=%q")
 	set(&l, &g.Description, b.Description, "description changed")
@@ -103,7 +86,7 @@ func (b *groupBody) apply(g *store.Group) string {
 // handleCreateGroup serves POST /admin/v1/groups (superadmin): a new,
 // empty sharing group, that is a new API root.
 func (s *Server) handleCreateGroup(c *gin.Context) error {
-	var body groupBody
+	var body client.GroupBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
 	}
@@ -116,12 +99,13 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 	if body.Title == nil {
 		return badRequest("title: required")
 	}
-	if err := body.validate(); err != nil {
+	ch := groupChange{&body.GroupPatch}
+	if err := ch.validate(); err != nil {
 		return err
 	}
 	g := &store.Group{Name: *body.Name, MaxContentLength: DefaultMaxContentLength, IdentityID: s.newIdentityID(),
 		Members: map[string]access.Role{}, Created: s.now().UTC()}
-	detail := body.apply(g)
+	detail := ch.apply(g)
 	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		return viewGroup(g), store.AuditEvent{Action: "admin.group.create", Group: g.Name, Target: "group " + g.Name,
 			Detail: detail + ", identity_id=" + g.IdentityID}, tx.CreateGroup(g)
@@ -161,15 +145,11 @@ func (s *Server) handleUpdateGroup(c *gin.Context) error {
 	if _, err := s.adminGroup(c); err != nil {
 		return err
 	}
-	var body struct {
-		Title            *string `json:"title"`
-		Description      *string `json:"description"`
-		MaxContentLength *int64  `json:"max_content_length"`
-	}
+	var body client.GroupPatch
 	if err := decodeBody(c, &body); err != nil {
 		return err
 	}
-	gb := groupBody{Title: body.Title, Description: body.Description, MaxContentLength: body.MaxContentLength}
+	gb := groupChange{&body}
 	if gb.Title == nil && gb.Description == nil && gb.MaxContentLength == nil {
 		return badRequest("body: nothing to change (give any of title, description, max_content_length)")
 	}
@@ -202,16 +182,15 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 	if _, err := s.adminGroup(c); err != nil {
 		return err
 	}
-	var body struct {
-		Role *access.Role `json:"role"`
-	}
+	var body client.MemberBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
 	}
 	if body.Role == nil {
 		return badRequest("role: required (reader, publisher or admin)")
 	}
-	if err := access.MemberRole(*body.Role); err != nil {
+	role := access.Role(*body.Role)
+	if err := access.MemberRole(role); err != nil {
 		return err
 	}
 	account := c.Param("account")
@@ -220,12 +199,12 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 			return store.AuditEvent{}, err
 		}
 		ev := store.AuditEvent{Action: "admin.member.create", Target: "member " + account + " of group " + g.Name,
-			Detail: "role=" + string(*body.Role)}
+			Detail: "role=" + string(role)}
 		if old, ok := g.Members[account]; ok {
 			ev.Action = "admin.member.update"
-			ev.Detail = fmt.Sprintf("role %s -> %s", old, *body.Role)
+			ev.Detail = fmt.Sprintf("role %s -> %s", old, role)
 		}
-		g.Members[account] = *body.Role
+		g.Members[account] = role
 		return ev, nil
 	})
 }
@@ -268,9 +247,10 @@ func (s *Server) handleListCollections(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	res := struct {
-		Collections []*store.Collection `json:"collections"`
-	}{Collections: append([]*store.Collection{}, g.sorted...)}
+	res := client.CollectionList{Collections: []client.Collection{}}
+	for _, coll := range g.sorted {
+		res.Collections = append(res.Collections, *viewCollection(coll))
+	}
 	return writeAdminJSON(c, http.StatusOK, &res)
 }
 
@@ -280,23 +260,27 @@ func (s *Server) handleGetCollection(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeAdminJSON(c, http.StatusOK, coll)
+	return writeAdminJSON(c, http.StatusOK, viewCollection(coll))
 }
 
-// collectionBody is the body of POST and PATCH on collections. ID is
-// accepted on POST only; Policy replaces the whole policy.
-type collectionBody struct {
-	ID          *string            `json:"id"`
-	Title       *string            `json:"title"`
-	Alias       *string            `json:"alias"`
-	Description *string            `json:"description"`
-	Policy      *access.PolicySpec `json:"policy"`
-
-	policy access.Policy // Policy parsed by validate
+// collectionChange is the part of a collection body that POST and PATCH
+// share, with its policy parsed by validate. Policy replaces the whole
+// policy.
+type collectionChange struct {
+	*client.CollectionPatch
+	policy access.Policy
 }
 
-// validate checks the fields the body names, except id.
-func (b *collectionBody) validate() error {
+// viewCollection is coll as the admin API shows it, TLP levels by name.
+func viewCollection(coll *store.Collection) *client.Collection {
+	p := &coll.Policy
+	return &client.Collection{ID: coll.ID, APIRoot: coll.APIRoot, Title: coll.Title, Description: coll.Description, Alias: coll.Alias,
+		Policy: client.Policy{TLPCeiling: tlpName(p.TLPCeiling), RequireTLP: p.RequireTLP, DefaultTLP: tlpName(p.DefaultTLP),
+			Anonymize: p.Anonymize, ReadRole: client.Role(p.ReadRole), WriteRole: client.Role(p.WriteRole)}}
+}
+
+// validate checks the fields the body names.
+func (b *collectionChange) validate() error {
 	if err := checkTitleDescription(b.Title, b.Description); err != nil {
 		return err
 	}
@@ -305,8 +289,10 @@ func (b *collectionBody) validate() error {
 			return err
 		}
 	}
-	if b.Policy != nil {
-		p, err := b.Policy.Parse()
+	if wp := b.Policy; wp != nil {
+		spec := access.PolicySpec{TLPCeiling: wp.TLPCeiling, RequireTLP: wp.RequireTLP, DefaultTLP: wp.DefaultTLP,
+			Anonymize: wp.Anonymize, ReadRole: access.Role(wp.ReadRole), WriteRole: access.Role(wp.WriteRole)}
+		p, err := spec.Parse()
 		if err != nil {
 			return badRequest("policy.%v", err)
 		}
@@ -316,7 +302,7 @@ func (b *collectionBody) validate() error {
 }
 
 // apply sets the fields the body names on coll and says what changed.
-func (b *collectionBody) apply(coll *store.Collection) string {
+func (b *collectionChange) apply(coll *store.Collection) string {
 	var l changeList
 	set(&l, &coll.Title, b.Title, "title=%q")
 	set(&l, &coll.Alias, b.Alias, "alias=%q")
@@ -347,10 +333,11 @@ func (s *Server) handleCreateCollection(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var body collectionBody
+	var body client.CollectionBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
 	}
+	ch := collectionChange{CollectionPatch: &body.CollectionPatch}
 	coll := &store.Collection{APIRoot: g.Name}
 	if body.ID == nil {
 		coll.ID = s.opts.NewID().String()
@@ -363,15 +350,15 @@ func (s *Server) handleCreateCollection(c *gin.Context) error {
 	if body.Title == nil {
 		return badRequest("title: required")
 	}
-	if err := body.validate(); err != nil {
+	if err := ch.validate(); err != nil {
 		return err
 	}
-	detail := body.apply(coll)
+	detail := ch.apply(coll)
 	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		if _, err := tx.Group(g.Name); err != nil {
 			return nil, store.AuditEvent{}, err
 		}
-		return coll, collectionEvent("admin.collection.create", coll, detail), tx.CreateCollection(coll)
+		return viewCollection(coll), collectionEvent("admin.collection.create", coll, detail), tx.CreateCollection(coll)
 	})
 }
 
@@ -382,16 +369,11 @@ func (s *Server) handleUpdateCollection(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var patch struct {
-		Title       *string            `json:"title"`
-		Alias       *string            `json:"alias"`
-		Description *string            `json:"description"`
-		Policy      *access.PolicySpec `json:"policy"`
-	}
+	var patch client.CollectionPatch
 	if err := decodeBody(c, &patch); err != nil {
 		return err
 	}
-	body := collectionBody{Title: patch.Title, Alias: patch.Alias, Description: patch.Description, Policy: patch.Policy}
+	body := collectionChange{CollectionPatch: &patch}
 	if body.Title == nil && body.Alias == nil && body.Description == nil && body.Policy == nil {
 		return badRequest("body: nothing to change (give any of title, alias, description, policy)")
 	}
@@ -404,7 +386,7 @@ func (s *Server) handleUpdateCollection(c *gin.Context) error {
 			return nil, store.AuditEvent{}, err
 		}
 		detail := body.apply(coll)
-		return coll, collectionEvent("admin.collection.update", coll, detail), tx.UpdateCollection(coll)
+		return viewCollection(coll), collectionEvent("admin.collection.update", coll, detail), tx.UpdateCollection(coll)
 	})
 }
 

@@ -21,7 +21,7 @@ import (
 // (decodeBody checks syntax and types first); checkMembers then reports
 // the first problem as a 400 naming the member by its path
 // ("rate_limit.Rate"). Types with their own decoding (time.Time, access.Role)
-// are leaves; optional[T] is looked through to T.
+// are leaves; client.Optional[T] is looked through to T.
 func checkMembers(raw []byte, t reflect.Type) error {
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
@@ -29,10 +29,8 @@ func checkMembers(raw []byte, t reflect.Type) error {
 }
 
 // lookThrough is implemented by wrapper types whose JSON is that of
-// another type (optional[T]).
-type lookThrough interface{ jsonType() reflect.Type }
-
-func (optional[T]) jsonType() reflect.Type { return reflect.TypeFor[T]() }
+// another type (client.Optional[T]).
+type lookThrough interface{ JSONType() reflect.Type }
 
 var (
 	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
@@ -48,7 +46,7 @@ func shape(t reflect.Type) reflect.Type {
 			continue
 		}
 		if lt, ok := reflect.Zero(t).Interface().(lookThrough); ok {
-			t = lt.jsonType()
+			t = lt.JSONType()
 			continue
 		}
 		if reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {

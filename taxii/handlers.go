@@ -7,68 +7,21 @@ import (
 	"strconv"
 
 	"github.com/eitaxii/eitaxii/access"
+	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
 )
 
-// discoveryResource is §4.1.1.
-type discoveryResource struct {
-	Title       string   `json:"title"`
-	Description string   `json:"description,omitempty"`
-	Contact     string   `json:"contact,omitempty"`
-	Default     string   `json:"default,omitempty"`
-	APIRoots    []string `json:"api_roots,omitempty"`
-}
-
-// apiRootResource is §4.2.1.
-type apiRootResource struct {
-	Title            string   `json:"title"`
-	Description      string   `json:"description,omitempty"`
-	Versions         []string `json:"versions"`
-	MaxContentLength int64    `json:"max_content_length"`
-}
-
-// collectionResource is §5.2.1.
-type collectionResource struct {
-	ID          string   `json:"id"`
-	Title       string   `json:"title"`
-	Description string   `json:"description,omitempty"`
-	Alias       string   `json:"alias,omitempty"`
-	CanRead     bool     `json:"can_read"`
-	CanWrite    bool     `json:"can_write"`
-	MediaTypes  []string `json:"media_types"`
-}
-
-type collectionsResource struct {
-	Collections []collectionResource `json:"collections,omitempty"`
-}
-
-type manifestRecord struct {
-	ID        string `json:"id"`
-	DateAdded string `json:"date_added"`
-	Version   string `json:"version"`
-	MediaType string `json:"media_type"`
-}
-
-type manifestResource struct {
-	More    bool             `json:"more,omitempty"`
-	Next    string           `json:"next,omitempty"`
-	Objects []manifestRecord `json:"objects,omitempty"`
-}
-
-type versionsResource struct {
-	More     bool     `json:"more,omitempty"`
-	Next     string   `json:"next,omitempty"`
-	Versions []string `json:"versions,omitempty"`
-}
+// The TAXII resources are client's types: what the server encodes is what
+// the Go client decodes.
 
 // handleDiscovery serves GET /taxii2/: the API roots of the caller's groups
 // only (REQ-34..39).
 func (s *Server) handleDiscovery(c *gin.Context) error {
 	p := caller(c)
 	d := s.opts.Discovery
-	res := discoveryResource{Title: d.Title, Description: d.Description, Contact: d.Contact}
+	res := client.Discovery{Title: d.Title, Description: d.Description, Contact: d.Contact}
 	for _, name := range s.dir.Load().groupOrder {
 		if _, member := p.groups[name]; member {
 			res.APIRoots = append(res.APIRoots, "/"+name+"/")
@@ -147,7 +100,7 @@ func (s *Server) handleAPIRoot(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c, http.StatusOK, &apiRootResource{
+	writeJSON(c, http.StatusOK, &client.APIRoot{
 		Title: g.Title, Description: g.Description,
 		Versions: []string{MediaType}, MaxContentLength: g.MaxContentLength,
 	})
@@ -175,8 +128,8 @@ func (s *Server) handleStatus(c *gin.Context) error {
 	return nil
 }
 
-func collectionOf(coll *store.Collection, role access.Role) collectionResource {
-	return collectionResource{
+func collectionOf(coll *store.Collection, role access.Role) client.CollectionResource {
+	return client.CollectionResource{
 		ID: coll.ID, Title: coll.Title, Description: coll.Description, Alias: coll.Alias,
 		CanRead: access.CanRead(coll.Policy.ReadRole, role), CanWrite: access.CanWrite(coll.Policy.WriteRole, role),
 		MediaTypes: []string{store.MediaTypeSTIX21},
@@ -189,7 +142,7 @@ func (s *Server) handleCollections(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var res collectionsResource
+	var res client.Collections
 	for _, coll := range g.sorted {
 		if access.CanSee(coll.Policy.ReadRole, coll.Policy.WriteRole, role) {
 			res.Collections = append(res.Collections, collectionOf(coll, role))
@@ -323,9 +276,9 @@ func (s *Server) handleGetObjects(c *gin.Context) error {
 // (REQ-54..58).
 func (s *Server) handleManifest(c *gin.Context) error {
 	return s.readPage(c, objectsFilters, "manifest", s.store.FindManifest, func(c *gin.Context, p *store.Page) {
-		res := manifestResource{More: p.More, Next: p.Next}
+		res := client.Manifest{More: p.More, Next: p.Next}
 		for _, r := range p.Records {
-			res.Objects = append(res.Objects, manifestRecord{ID: r.ID, DateAdded: formatTime(r.DateAdded), Version: r.Version, MediaType: r.MediaType})
+			res.Objects = append(res.Objects, client.ManifestRecord{ID: r.ID, DateAdded: formatTime(r.DateAdded), Version: r.Version, MediaType: r.MediaType})
 		}
 		writeJSON(c, http.StatusOK, &res)
 	})
@@ -345,7 +298,7 @@ func (s *Server) handleVersions(c *gin.Context) error {
 	return s.readPage(c, versionsFilters, "versions", func(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
 		return s.store.FindObjectVersions(ctx, collID, c.Param("object"), q)
 	}, func(c *gin.Context, p *store.Page) {
-		res := versionsResource{More: p.More, Next: p.Next}
+		res := client.Versions{More: p.More, Next: p.Next}
 		for _, r := range p.Records {
 			res.Versions = append(res.Versions, r.Version)
 		}

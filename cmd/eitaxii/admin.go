@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,6 +20,8 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode"
+
+	"github.com/eitaxii/eitaxii/client"
 )
 
 // `eitaxii admin` is a client of the admin API (docs/admin-api.md): one
@@ -175,23 +176,8 @@ func usagef(resource, format string, args ...any) error {
 	return &usageError{resource: resource, msg: fmt.Sprintf(format, args...)}
 }
 
-// apiError is a refusal by the server: the TAXII error resource it sent.
-type apiError struct {
-	Status      int
-	Title       string
-	Description string
-}
-
-func (e *apiError) Error() string {
-	msg := e.Title
-	if e.Description != "" {
-		msg += ": " + e.Description
-	}
-	return fmt.Sprintf("%s (HTTP %d)", msg, e.Status)
-}
-
-// adminCmd is one run of `eitaxii admin`: its options, and the HTTP client
-// built from them on first use.
+// adminCmd is one run of `eitaxii admin`: its options, and the admin API
+// client built from them on first use.
 type adminCmd struct {
 	ctx context.Context
 	e   *env
@@ -204,9 +190,11 @@ type adminCmd struct {
 	cert, key     string
 	json          bool
 
-	client *http.Client
-	base   string // server URL without a trailing slash
-	authz  string // Authorization header; "" with a client certificate only
+	userAgent string // "" for eitaxii-admin
+
+	api  *client.Admin     // built by connect
+	keep client.CallOption // keeps each answer's body in raw
+	raw  []byte            // the last answer, for --json
 }
 
 // runAdmin implements `eitaxii admin` and returns the exit status.
@@ -372,7 +360,7 @@ func (a *adminCmd) getenv(key string) string {
 // Flags win over the environment; a token wins over a user name when both
 // come from the environment.
 func (a *adminCmd) connect() error {
-	if a.client != nil {
+	if a.api != nil {
 		return nil
 	}
 	server := a.server
@@ -408,9 +396,9 @@ func (a *adminCmd) connect() error {
 	if a.passwordStdin && user == "" {
 		return usagef("", "--password-stdin needs --user NAME (or EITAXII_USER)")
 	}
+	var password string
 	switch {
 	case user != "":
-		var password string
 		if a.passwordStdin {
 			if password, err = readPassword(a.e.stdin); err != nil {
 				return err
@@ -418,9 +406,7 @@ func (a *adminCmd) connect() error {
 		} else if password = a.getenv(envPassword); password == "" {
 			return usagef("", "no password for %s: set EITAXII_PASSWORD or pass --password-stdin", user)
 		}
-		a.authz = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
 	case token != "":
-		a.authz = "Bearer " + token
 	case a.cert == "":
 		return usagef("", "no credentials: give --user NAME with EITAXII_PASSWORD or --password-stdin, --token (or EITAXII_TOKEN), or --cert and --key")
 	}
@@ -444,7 +430,7 @@ func (a *adminCmd) connect() error {
 		}
 		tlsConf.Certificates = []tls.Certificate{pair}
 	}
-	if u.Scheme == "http" && a.authz != "" && !loopback(net.JoinHostPort(u.Hostname(), "0")) {
+	if u.Scheme == "http" && (user != "" || token != "") && !loopback(net.JoinHostPort(u.Hostname(), "0")) {
 		fmt.Fprintf(a.e.stderr, "eitaxii admin: warning: sending credentials to %s over plain HTTP\n", u.Host)
 	}
 
@@ -452,14 +438,24 @@ func (a *adminCmd) connect() error {
 	tr.TLSClientConfig = tlsConf
 	tr.DialContext = (&net.Dialer{Timeout: adminDialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = adminDialTimeout
-	a.client = &http.Client{
+	hc := &http.Client{
 		Transport: tr,
 		Timeout:   adminTimeout,
 		// The admin API never redirects; following one could resend the
 		// credentials elsewhere or turn a POST into a GET.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	a.base = strings.TrimRight(u.String(), "/")
+	ua := a.userAgent
+	if ua == "" {
+		ua = "eitaxii-admin"
+	}
+	c, err := client.New(u.String(), client.Options{HTTPClient: hc, Username: user, Password: password, Token: token,
+		UserAgent: ua, MaxResponse: maxAdminResponse})
+	if err != nil {
+		return err
+	}
+	a.api = c.Admin()
+	a.keep = client.KeepBody(&a.raw)
 	return nil
 }
 
@@ -477,93 +473,6 @@ func readPassword(r io.Reader) (string, error) {
 		return "", errors.New("--password-stdin: standard input holds no password")
 	}
 	return password, nil
-}
-
-// adminPath joins escaped path segments under /admin/v1.
-func adminPath(segments ...string) string {
-	var b strings.Builder
-	b.WriteString("/admin/v1")
-	for _, s := range segments {
-		b.WriteByte('/')
-		b.WriteString(url.PathEscape(s))
-	}
-	return b.String()
-}
-
-// call sends one request to the admin API. in, if not nil, is sent as JSON;
-// out, if not nil, receives the decoded answer. It returns the answer's
-// bytes. A non-2xx answer is an *apiError.
-func (a *adminCmd) call(method, path string, query url.Values, in, out any) ([]byte, error) {
-	if err := a.connect(); err != nil {
-		return nil, err
-	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return nil, err
-		}
-		body = bytes.NewReader(b)
-	}
-	target := a.base + path
-	if len(query) > 0 {
-		target += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(a.ctx, method, target, body)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "eitaxii-admin")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if a.authz != "" {
-		req.Header.Set("Authorization", a.authz)
-	}
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminResponse+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
-	}
-	if len(data) > maxAdminResponse {
-		return nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, path, maxAdminResponse)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, errorFromResponse(resp.StatusCode, data)
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return nil, fmt.Errorf("%s %s: unexpected answer: %w", method, path, err)
-		}
-	}
-	return data, nil
-}
-
-// errorFromResponse reads the TAXII error resource of a refusal; a body
-// that is not one is shown, shortened.
-func errorFromResponse(status int, data []byte) error {
-	var res struct {
-		Title       string `json:"title"`
-		Description string `json:"description"`
-	}
-	if json.Unmarshal(data, &res) == nil && res.Title != "" {
-		return &apiError{Status: status, Title: res.Title, Description: res.Description}
-	}
-	e := &apiError{Status: status, Title: http.StatusText(status)}
-	if e.Title == "" {
-		e.Title = "HTTP " + strconv.Itoa(status)
-	}
-	text := strings.TrimSpace(string(data))
-	if len(text) > 200 {
-		text = text[:200] + "..."
-	}
-	e.Description = text
-	return e
 }
 
 // clean makes a string the server sent safe to print on a terminal: no

@@ -10,81 +10,14 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eitaxii/eitaxii/client"
 )
-
-// The shapes of the admin API's resources, as far as the tables need them.
-// --json prints the server's JSON as is, so fields missing here are not lost.
-
-type adminOrg struct {
-	Name       string    `json:"name"`
-	Title      string    `json:"title"`
-	IdentityID string    `json:"identity_id"`
-	Created    time.Time `json:"created"`
-}
-
-type adminRateLimit struct {
-	PerSecond float64 `json:"per_second"`
-	Burst     int     `json:"burst"`
-}
-
-type adminAccount struct {
-	Name         string          `json:"name"`
-	Organization string          `json:"organization"`
-	Kind         string          `json:"kind"`
-	Disabled     bool            `json:"disabled"`
-	Superadmin   bool            `json:"superadmin"`
-	OrgAdmin     bool            `json:"org_admin"`
-	Certificates []string        `json:"certificates"`
-	RateLimit    *adminRateLimit `json:"rate_limit"`
-	Created      time.Time       `json:"created"`
-	HasPassword  bool            `json:"has_password"`
-}
-
-type adminToken struct {
-	ID       string    `json:"id"`
-	Account  string    `json:"account"`
-	Name     string    `json:"name"`
-	Token    string    `json:"token"` // only in the answer to create
-	Created  time.Time `json:"created"`
-	Expires  time.Time `json:"expires"`
-	LastUsed time.Time `json:"last_used"`
-	Revoked  bool      `json:"revoked"`
-}
-
-type adminGroup struct {
-	Name             string            `json:"name"`
-	Title            string            `json:"title"`
-	Description      string            `json:"description"`
-	MaxContentLength int64             `json:"max_content_length"`
-	IdentityID       string            `json:"identity_id"`
-	Members          map[string]string `json:"members"`
-	Created          time.Time         `json:"created"`
-}
-
-type adminPolicy struct {
-	TLPCeiling string `json:"tlp_ceiling,omitempty"`
-	RequireTLP bool   `json:"require_tlp,omitempty"`
-	DefaultTLP string `json:"default_tlp,omitempty"`
-	Anonymize  bool   `json:"anonymize,omitempty"`
-	ReadRole   string `json:"read_role,omitempty"`
-	WriteRole  string `json:"write_role,omitempty"`
-}
-
-type adminCollection struct {
-	ID          string      `json:"id"`
-	APIRoot     string      `json:"api_root"`
-	Title       string      `json:"title"`
-	Description string      `json:"description"`
-	Alias       string      `json:"alias"`
-	Policy      adminPolicy `json:"policy"`
-}
 
 // stringList is a repeatable flag.
 type stringList []string
@@ -92,24 +25,66 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
-// show prints data as JSON with --json, else calls table.
-func (a *adminCmd) show(data []byte, table func()) {
+// show prints the last answer as JSON with --json, else calls table.
+func (a *adminCmd) show(table func()) {
 	if a.json {
-		a.printJSON(data)
+		a.printJSON(a.raw)
 		return
 	}
 	table()
 }
 
-// deleted reports a deletion (204, no body) to people; scripts get nothing.
-func (a *adminCmd) deleted(what string) {
-	if !a.json {
+// printOne prints the answer v of a call that returned err.
+func printOne[T any](a *adminCmd, v *T, err error, print func(*T)) error {
+	if err != nil {
+		return err
+	}
+	a.show(func() { print(v) })
+	return nil
+}
+
+// printList prints a list answer as a table of one row per item.
+func printList[T any](a *adminCmd, list []T, err error, header []string, row func(*T) []string) error {
+	if err != nil {
+		return err
+	}
+	a.show(func() {
+		var rows [][]string
+		for i := range list {
+			rows = append(rows, row(&list[i]))
+		}
+		a.table(header, rows)
+	})
+	return nil
+}
+
+// deleted reports a deletion (204, no body) that returned err to people;
+// scripts get nothing.
+func (a *adminCmd) deleted(err error, what string) error {
+	if err == nil && !a.json {
 		fmt.Fprintf(a.e.stdout, "deleted %s\n", what)
 	}
+	return err
 }
 
 func unknownVerb(resource, verb string) error {
 	return usagef(resource, "%s: unknown verb %q", resource, verb)
+}
+
+// arity is how many positional arguments a verb takes.
+type arity struct{ min, max int }
+
+// crudVerbs are the verbs of a resource named by one argument.
+var crudVerbs = map[string]arity{"list": {0, 0}, "show": {1, 1}, "create": {1, 1}, "update": {1, 1}, "delete": {1, 1}}
+
+// parseVerbOf parses the arguments of verb, one of verbs, after the
+// resource's flags are defined on fs.
+func (a *adminCmd) parseVerbOf(fs *flag.FlagSet, resource, verb string, args []string, verbs map[string]arity) ([]string, error) {
+	n, ok := verbs[verb]
+	if !ok {
+		return nil, unknownVerb(resource, verb)
+	}
+	return a.parseVerb(fs, resource, args, n.min, n.max)
 }
 
 // me implements `admin me`.
@@ -119,29 +94,26 @@ func (a *adminCmd) me(args []string) error {
 	if _, err := a.parseVerb(fs, "me", args, 0, 0); err != nil {
 		return err
 	}
-	var me struct {
-		Account      adminAccount      `json:"account"`
-		Organization adminOrg          `json:"organization"`
-		Groups       map[string]string `json:"groups"`
-	}
-	data, err := a.call(http.MethodGet, adminPath("me"), nil, nil, &me)
-	if err != nil {
+	if err := a.connect(); err != nil {
 		return err
 	}
-	a.show(data, func() {
+	me, err := a.api.Me(a.ctx, a.keep)
+	return printOne(a, me, err, func(me *client.Me) {
 		var groups []string
 		for _, g := range sortedKeys(me.Groups) {
-			groups = append(groups, g+" ("+me.Groups[g]+")")
+			groups = append(groups, g+" ("+string(me.Groups[g])+")")
 		}
-		org := me.Organization.Name
-		if me.Organization.Title != "" {
-			org += " (" + me.Organization.Title + ")"
+		var org string
+		if o := me.Organization; o != nil {
+			org = o.Name
+			if o.Title != "" {
+				org += " (" + o.Title + ")"
+			}
 		}
 		a.fields("account", me.Account.Name, "kind", me.Account.Kind, "organization", org,
 			"superadmin", yesNo(me.Account.Superadmin), "org admin", yesNo(me.Account.OrgAdmin),
 			"groups", strings.Join(groups, ", "))
 	})
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -159,16 +131,7 @@ func (a *adminCmd) orgs(verb string, args []string) error {
 	fs := newAdminFlagSet(verb)
 	a.globalFlags(fs, true)
 	title := fs.String("title", "", "title")
-	var pos []string
-	var err error
-	switch verb {
-	case "list":
-		pos, err = a.parseVerb(fs, res, args, 0, 0)
-	case "show", "create", "update", "delete":
-		pos, err = a.parseVerb(fs, res, args, 1, 1)
-	default:
-		return unknownVerb(res, verb)
-	}
+	pos, err := a.parseVerbOf(fs, res, verb, args, crudVerbs)
 	if err != nil {
 		return err
 	}
@@ -176,47 +139,31 @@ func (a *adminCmd) orgs(verb string, args []string) error {
 	if set["title"] && verb != "create" && verb != "update" {
 		return usagef(res, "orgs %s: --title is only for create and update", verb)
 	}
-	var org adminOrg
-	var data []byte
-	switch verb {
-	case "list":
-		var list struct {
-			Organizations []adminOrg `json:"organizations"`
-		}
-		if data, err = a.call(http.MethodGet, adminPath("organizations"), nil, nil, &list); err != nil {
-			return err
-		}
-		a.show(data, func() {
-			var rows [][]string
-			for _, o := range list.Organizations {
-				rows = append(rows, []string{o.Name, o.Title, o.IdentityID, when(o.Created)})
-			}
-			a.table([]string{"NAME", "TITLE", "IDENTITY", "CREATED"}, rows)
-		})
-		return nil
-	case "show":
-		data, err = a.call(http.MethodGet, adminPath("organizations", pos[0]), nil, nil, &org)
-	case "create":
-		data, err = a.call(http.MethodPost, adminPath("organizations"), nil, map[string]any{"name": pos[0], "title": *title}, &org)
-	case "update":
-		if !set["title"] {
-			return usagef(res, "orgs update: nothing to change (--title)")
-		}
-		data, err = a.call(http.MethodPatch, adminPath("organizations", pos[0]), nil, map[string]any{"title": *title}, &org)
-	case "delete":
-		if _, err := a.call(http.MethodDelete, adminPath("organizations", pos[0]), nil, nil, nil); err != nil {
-			return err
-		}
-		a.deleted("organization " + pos[0])
-		return nil
+	if verb == "update" && !set["title"] {
+		return usagef(res, "orgs update: nothing to change (--title)")
 	}
-	if err != nil {
+	if err := a.connect(); err != nil {
 		return err
 	}
-	a.show(data, func() {
-		a.fields("name", org.Name, "title", org.Title, "identity", org.IdentityID, "created", when(org.Created))
+	var org *client.Organization
+	switch verb {
+	case "list":
+		list, err := a.api.Organizations(a.ctx, a.keep)
+		return printList(a, list, err, []string{"NAME", "TITLE", "IDENTITY", "CREATED"}, func(o *client.Organization) []string {
+			return []string{o.Name, o.Title, o.IdentityID, when(o.Created)}
+		})
+	case "show":
+		org, err = a.api.Organization(a.ctx, pos[0], a.keep)
+	case "create":
+		org, err = a.api.CreateOrganization(a.ctx, client.OrganizationBody{Name: &pos[0], Title: title}, a.keep)
+	case "update":
+		org, err = a.api.UpdateOrganization(a.ctx, pos[0], client.OrganizationPatch{Title: title}, a.keep)
+	case "delete":
+		return a.deleted(a.api.DeleteOrganization(a.ctx, pos[0]), "organization "+pos[0])
+	}
+	return printOne(a, org, err, func(o *client.Organization) {
+		a.fields("name", o.Name, "title", o.Title, "identity", o.IdentityID, "created", when(o.Created))
 	})
-	return nil
 }
 
 // accounts implements `admin accounts VERB`.
@@ -246,16 +193,7 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 	defaultRate := fs.Bool("default-rate", false, "the server's default rate limit")
 	noPassword := fs.Bool("no-password", false, "remove the password")
 
-	var pos []string
-	var err error
-	switch verb {
-	case "list":
-		pos, err = a.parseVerb(fs, res, args, 0, 0)
-	case "show", "create", "update", "delete":
-		pos, err = a.parseVerb(fs, res, args, 1, 1)
-	default:
-		return unknownVerb(res, verb)
-	}
+	pos, err := a.parseVerbOf(fs, res, verb, args, crudVerbs)
 	if err != nil {
 		return err
 	}
@@ -284,74 +222,50 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 		return usagef(res, "accounts %s: --rate and --burst must not be negative", verb)
 	}
 
-	var acct adminAccount
-	var data []byte
+	if !edit {
+		if err := a.connect(); err != nil {
+			return err
+		}
+	}
+	var acct *client.Account
 	switch verb {
 	case "list":
-		var q url.Values
-		if *org != "" {
-			q = url.Values{"organization": {*org}}
-		}
-		var list struct {
-			Accounts []adminAccount `json:"accounts"`
-		}
-		if data, err = a.call(http.MethodGet, adminPath("accounts"), q, nil, &list); err != nil {
-			return err
-		}
-		a.show(data, func() {
-			var rows [][]string
-			for _, x := range list.Accounts {
-				status := "active"
-				if x.Disabled {
-					status = "disabled"
-				}
-				rows = append(rows, []string{x.Name, x.Organization, x.Kind, adminRoles(&x), status,
-					yesNo(x.HasPassword), strconv.Itoa(len(x.Certificates)), rateText(x.RateLimit), when(x.Created)})
-			}
-			a.table([]string{"NAME", "ORGANIZATION", "KIND", "ADMIN", "STATUS", "PASSWORD", "CERTS", "RATE LIMIT", "CREATED"}, rows)
+		list, err := a.api.Accounts(a.ctx, *org, a.keep)
+		return printList(a, list, err, []string{"NAME", "ORGANIZATION", "KIND", "ADMIN", "STATUS", "PASSWORD", "CERTS", "RATE LIMIT", "CREATED"}, func(x *client.Account) []string {
+			return []string{x.Name, x.Organization, x.Kind, adminRoles(x), accountStatus(x),
+				yesNo(x.HasPassword), strconv.Itoa(len(x.Certificates)), rateText(x.RateLimit), when(x.Created)}
 		})
-		return nil
 	case "show":
-		data, err = a.call(http.MethodGet, adminPath("accounts", pos[0]), nil, nil, &acct)
+		acct, err = a.api.Account(a.ctx, pos[0], a.keep)
 	case "delete":
-		if _, err := a.call(http.MethodDelete, adminPath("accounts", pos[0]), nil, nil, nil); err != nil {
-			return err
-		}
-		a.deleted("account " + pos[0])
-		return nil
+		return a.deleted(a.api.DeleteAccount(a.ctx, pos[0]), "account "+pos[0])
 	case "create", "update":
-		body := map[string]any{}
-		if verb == "create" {
-			body["name"] = pos[0]
-			if *org != "" {
-				// Without it, an organization admin creates in its own.
-				body["organization"] = *org
-			}
-		}
+		// The fields of both bodies; create adds name and organization.
+		var patch client.AccountPatch
 		if set["kind"] {
-			body["kind"] = *kind
+			patch.Kind = kind
 		}
 		if set["superadmin"] {
-			body["superadmin"] = *superadmin
+			patch.Superadmin = superadmin
 		}
 		if set["org-admin"] {
-			body["org_admin"] = *orgAdmin
+			patch.OrgAdmin = orgAdmin
 		}
 		if *disable || *enable {
-			body["disabled"] = *disable
+			patch.Disabled = disable
 		}
 		if set["rate"] {
 			b := *burst
 			if !set["burst"] {
 				b = max(1, int(math.Ceil(*rate)))
 			}
-			body["rate_limit"] = adminRateLimit{PerSecond: *rate, Burst: b}
+			patch.RateLimit = client.Some(&client.RateLimit{PerSecond: *rate, Burst: b})
 		}
 		if *defaultRate {
-			body["rate_limit"] = nil
+			patch.RateLimit = client.Null[*client.RateLimit]()
 		}
 		if *noPassword {
-			body["password"] = nil
+			patch.Password = client.Null[string]()
 		}
 		// Plain assignments: a := here would shadow the err checked
 		// after the switch, and a refused request would look done.
@@ -375,20 +289,25 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 			if err != nil {
 				return err
 			}
-			body["password"] = p
+			patch.Password = client.Some(p)
 		}
 		if verb == "create" {
-			if len(add) > 0 {
-				body["certificates"] = add
+			body := client.AccountBody{Name: &pos[0], AccountPatch: patch}
+			if *org != "" {
+				// Without it, an organization admin creates in its own.
+				body.Organization = org
 			}
-			data, err = a.call(http.MethodPost, adminPath("accounts"), nil, body, &acct)
+			if len(add) > 0 {
+				body.Certificates = &add
+			}
+			acct, err = a.api.CreateAccount(a.ctx, body, a.keep)
 			break
 		}
 		if len(add) > 0 || len(remove) > 0 {
 			// The API replaces the whole list: read it, then add and
 			// remove.
-			var cur adminAccount
-			if _, err := a.call(http.MethodGet, adminPath("accounts", pos[0]), nil, nil, &cur); err != nil {
+			cur, err := a.api.Account(a.ctx, pos[0])
+			if err != nil {
 				return err
 			}
 			certs := slices.DeleteFunc(slices.Clone(cur.Certificates), func(fp string) bool {
@@ -399,29 +318,28 @@ func (a *adminCmd) accounts(verb string, args []string) error {
 					certs = append(certs, fp)
 				}
 			}
-			body["certificates"] = certs
+			patch.Certificates = &certs
 		}
-		if len(body) == 0 {
+		if patch == (client.AccountPatch{}) {
 			return usagef(res, "accounts update: nothing to change")
 		}
-		data, err = a.call(http.MethodPatch, adminPath("accounts", pos[0]), nil, body, &acct)
+		acct, err = a.api.UpdateAccount(a.ctx, pos[0], patch, a.keep)
 	}
-	if err != nil {
-		return err
-	}
-	a.show(data, func() {
-		status := "active"
-		if acct.Disabled {
-			status = "disabled"
-		}
-		a.fields("name", acct.Name, "organization", acct.Organization, "kind", acct.Kind, "status", status,
+	return printOne(a, acct, err, func(acct *client.Account) {
+		a.fields("name", acct.Name, "organization", acct.Organization, "kind", acct.Kind, "status", accountStatus(acct),
 			"superadmin", yesNo(acct.Superadmin), "org admin", yesNo(acct.OrgAdmin), "password", yesNo(acct.HasPassword),
 			"certificates", strings.Join(acct.Certificates, " "), "rate limit", rateText(acct.RateLimit), "created", when(acct.Created))
 	})
-	return nil
 }
 
-func adminRoles(x *adminAccount) string {
+func accountStatus(x *client.Account) string {
+	if x.Disabled {
+		return "disabled"
+	}
+	return "active"
+}
+
+func adminRoles(x *client.Account) string {
 	var r []string
 	if x.Superadmin {
 		r = append(r, "superadmin")
@@ -432,7 +350,7 @@ func adminRoles(x *adminAccount) string {
 	return strings.Join(r, ",")
 }
 
-func rateText(r *adminRateLimit) string {
+func rateText(r *client.RateLimit) string {
 	if r == nil {
 		return "default"
 	}
@@ -502,16 +420,7 @@ func (a *adminCmd) tokens(verb string, args []string) error {
 	name := fs.String("name", "", "token name")
 	expiresIn := fs.String("expires-in", "", "lifetime")
 	all := fs.Bool("all", false, "revoke every token of the account")
-	var pos []string
-	var err error
-	switch verb {
-	case "list", "create":
-		pos, err = a.parseVerb(fs, res, args, 1, 1)
-	case "revoke":
-		pos, err = a.parseVerb(fs, res, args, 1, 2)
-	default:
-		return unknownVerb(res, verb)
-	}
+	pos, err := a.parseVerbOf(fs, res, verb, args, map[string]arity{"list": {1, 1}, "create": {1, 1}, "revoke": {1, 2}})
 	if err != nil {
 		return err
 	}
@@ -525,66 +434,54 @@ func (a *adminCmd) tokens(verb string, args []string) error {
 	if verb == "revoke" && *all == (len(pos) == 2) {
 		return usagef(res, "tokens revoke: give a token id or --all, not both")
 	}
-	switch verb {
-	case "list":
-		var list struct {
-			Tokens []adminToken `json:"tokens"`
-		}
-		data, err := a.call(http.MethodGet, adminPath("accounts", pos[0], "tokens"), nil, nil, &list)
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		a.show(data, func() {
-			var rows [][]string
-			for _, t := range list.Tokens {
-				status := "active"
-				switch {
-				case t.Revoked:
-					status = "revoked"
-				case !t.Expires.IsZero() && !now.Before(t.Expires):
-					status = "expired"
-				}
-				rows = append(rows, []string{t.ID, t.Name, status, when(t.Created), when(t.Expires), when(t.LastUsed)})
-			}
-			a.table([]string{"ID", "NAME", "STATUS", "CREATED", "EXPIRES", "LAST USED"}, rows)
-		})
-	case "create":
+	var body client.TokenBody
+	if verb == "create" {
 		if *name == "" {
 			return usagef(res, "tokens create: --name is required")
 		}
-		body := map[string]any{"name": *name}
+		body.Name = name
 		if *expiresIn != "" {
 			d, err := parseAge(*expiresIn)
 			if err != nil || d == 0 {
 				return usagef(res, "tokens create: --expires-in: %q is not a duration such as 720h or 30d", *expiresIn)
 			}
-			body["expires_in"] = d.String()
+			body.ExpiresIn = new(d.String())
 		}
-		var tok adminToken
-		data, err := a.call(http.MethodPost, adminPath("accounts", pos[0], "tokens"), nil, body, &tok)
-		if err != nil {
-			return err
-		}
-		a.show(data, func() {
+	}
+	if err := a.connect(); err != nil {
+		return err
+	}
+	switch verb {
+	case "list":
+		list, err := a.api.Tokens(a.ctx, pos[0], a.keep)
+		now := time.Now()
+		return printList(a, list, err, []string{"ID", "NAME", "STATUS", "CREATED", "EXPIRES", "LAST USED"}, func(t *client.Token) []string {
+			status := "active"
+			switch {
+			case t.Revoked:
+				status = "revoked"
+			case !t.Expires.IsZero() && !now.Before(t.Expires):
+				status = "expired"
+			}
+			return []string{t.ID, t.Name, status, when(t.Created), when(t.Expires), when(t.LastUsed)}
+		})
+	case "create":
+		tok, err := a.api.CreateToken(a.ctx, pos[0], body, a.keep)
+		err = printOne(a, tok, err, func(tok *client.NewToken) {
 			a.fields("token", tok.Token, "id", tok.ID, "account", pos[0], "name", tok.Name, "expires", when(tok.Expires))
 		})
-		fmt.Fprintln(a.e.stderr, "Copy the token now: it is not shown again (the server keeps only its hash).")
+		if err == nil {
+			fmt.Fprintln(a.e.stderr, "Copy the token now: it is not shown again (the server keeps only its hash).")
+		}
+		return err
 	case "revoke":
 		if *all {
-			var res struct {
-				Revoked int `json:"revoked"`
-			}
-			data, err := a.call(http.MethodDelete, adminPath("accounts", pos[0], "tokens"), nil, nil, &res)
-			if err != nil {
-				return err
-			}
-			a.show(data, func() {
-				fmt.Fprintf(a.e.stdout, "revoked %d tokens of %s\n", res.Revoked, pos[0])
+			n, err := a.api.RevokeAllTokens(a.ctx, pos[0], a.keep)
+			return printOne(a, &n, err, func(n *int) {
+				fmt.Fprintf(a.e.stdout, "revoked %d tokens of %s\n", *n, pos[0])
 			})
-			return nil
 		}
-		if _, err := a.call(http.MethodDelete, adminPath("accounts", pos[0], "tokens", pos[1]), nil, nil, nil); err != nil {
+		if err := a.api.RevokeToken(a.ctx, pos[0], pos[1]); err != nil {
 			return err
 		}
 		if !a.json {
@@ -602,16 +499,7 @@ func (a *adminCmd) groups(verb string, args []string) error {
 	title := fs.String("title", "", "title")
 	description := fs.String("description", "", "description")
 	maxContent := fs.Int64("max-content-length", 0, "bytes")
-	var pos []string
-	var err error
-	switch verb {
-	case "list":
-		pos, err = a.parseVerb(fs, res, args, 0, 0)
-	case "show", "create", "update", "delete":
-		pos, err = a.parseVerb(fs, res, args, 1, 1)
-	default:
-		return unknownVerb(res, verb)
-	}
+	pos, err := a.parseVerbOf(fs, res, verb, args, crudVerbs)
 	if err != nil {
 		return err
 	}
@@ -622,68 +510,47 @@ func (a *adminCmd) groups(verb string, args []string) error {
 	if *maxContent < 0 {
 		return usagef(res, "groups %s: --max-content-length must be a positive number of bytes", verb)
 	}
-	var g adminGroup
-	var data []byte
-	switch verb {
-	case "list":
-		var list struct {
-			Groups []adminGroup `json:"groups"`
-		}
-		if data, err = a.call(http.MethodGet, adminPath("groups"), nil, nil, &list); err != nil {
-			return err
-		}
-		a.show(data, func() {
-			var rows [][]string
-			for _, g := range list.Groups {
-				rows = append(rows, []string{g.Name, g.Title, strconv.Itoa(len(g.Members)), strconv.FormatInt(g.MaxContentLength, 10), when(g.Created)})
-			}
-			a.table([]string{"NAME", "TITLE", "MEMBERS", "MAX CONTENT LENGTH", "CREATED"}, rows)
-		})
-		return nil
-	case "show":
-		data, err = a.call(http.MethodGet, adminPath("groups", pos[0]), nil, nil, &g)
-	case "delete":
-		if _, err := a.call(http.MethodDelete, adminPath("groups", pos[0]), nil, nil, nil); err != nil {
-			return err
-		}
-		a.deleted("group " + pos[0])
-		return nil
-	case "create", "update":
-		body := map[string]any{}
-		if verb == "create" {
-			body["name"] = pos[0]
-		}
-		if set["title"] {
-			body["title"] = *title
-		}
-		if set["description"] {
-			body["description"] = *description
-		}
-		if set["max-content-length"] {
-			body["max_content_length"] = *maxContent
-		}
-		if verb == "create" {
-			data, err = a.call(http.MethodPost, adminPath("groups"), nil, body, &g)
-			break
-		}
-		if len(body) == 0 {
-			return usagef(res, "groups update: nothing to change")
-		}
-		data, err = a.call(http.MethodPatch, adminPath("groups", pos[0]), nil, body, &g)
+	var body client.GroupPatch
+	if set["title"] {
+		body.Title = title
 	}
-	if err != nil {
+	if set["description"] {
+		body.Description = description
+	}
+	if set["max-content-length"] {
+		body.MaxContentLength = maxContent
+	}
+	if verb == "update" && body == (client.GroupPatch{}) {
+		return usagef(res, "groups update: nothing to change")
+	}
+	if err := a.connect(); err != nil {
 		return err
 	}
-	a.show(data, func() {
+	var g *client.Group
+	switch verb {
+	case "list":
+		list, err := a.api.Groups(a.ctx, a.keep)
+		return printList(a, list, err, []string{"NAME", "TITLE", "MEMBERS", "MAX CONTENT LENGTH", "CREATED"}, func(g *client.Group) []string {
+			return []string{g.Name, g.Title, strconv.Itoa(len(g.Members)), strconv.FormatInt(g.MaxContentLength, 10), when(g.Created)}
+		})
+	case "show":
+		g, err = a.api.Group(a.ctx, pos[0], a.keep)
+	case "delete":
+		return a.deleted(a.api.DeleteGroup(a.ctx, pos[0]), "group "+pos[0])
+	case "create":
+		g, err = a.api.CreateGroup(a.ctx, client.GroupBody{Name: &pos[0], GroupPatch: body}, a.keep)
+	case "update":
+		g, err = a.api.UpdateGroup(a.ctx, pos[0], body, a.keep)
+	}
+	return printOne(a, g, err, func(g *client.Group) {
 		var members []string
 		for _, m := range sortedKeys(g.Members) {
-			members = append(members, m+" ("+g.Members[m]+")")
+			members = append(members, m+" ("+string(g.Members[m])+")")
 		}
 		a.fields("name", g.Name, "title", g.Title, "description", g.Description,
 			"max content length", strconv.FormatInt(g.MaxContentLength, 10), "identity", g.IdentityID,
 			"members", strings.Join(members, ", "), "created", when(g.Created))
 	})
-	return nil
 }
 
 // members implements `admin members VERB`.
@@ -691,43 +558,30 @@ func (a *adminCmd) members(verb string, args []string) error {
 	const res = "members"
 	fs := newAdminFlagSet(verb)
 	a.globalFlags(fs, true)
-	var pos []string
-	var err error
-	switch verb {
-	case "list":
-		pos, err = a.parseVerb(fs, res, args, 1, 1)
-	case "set":
-		pos, err = a.parseVerb(fs, res, args, 3, 3)
-	case "remove":
-		pos, err = a.parseVerb(fs, res, args, 2, 2)
-	default:
-		return unknownVerb(res, verb)
-	}
+	pos, err := a.parseVerbOf(fs, res, verb, args, map[string]arity{"list": {1, 1}, "set": {3, 3}, "remove": {2, 2}})
 	if err != nil {
 		return err
 	}
-	var g adminGroup
-	var data []byte
+	if err := a.connect(); err != nil {
+		return err
+	}
+	var g *client.Group
 	switch verb {
 	case "list":
-		data, err = a.call(http.MethodGet, adminPath("groups", pos[0]), nil, nil, &g)
+		g, err = a.api.Group(a.ctx, pos[0], a.keep)
 	case "set":
-		data, err = a.call(http.MethodPut, adminPath("groups", pos[0], "members", pos[1]), nil, map[string]any{"role": pos[2]}, &g)
+		g, err = a.api.SetMember(a.ctx, pos[0], pos[1], client.Role(pos[2]), a.keep)
 	case "remove":
-		data, err = a.call(http.MethodDelete, adminPath("groups", pos[0], "members", pos[1]), nil, nil, &g)
-	}
-	if err != nil {
-		return err
+		g, err = a.api.RemoveMember(a.ctx, pos[0], pos[1], a.keep)
 	}
 	// The API answers with the group, which --json prints whole.
-	a.show(data, func() {
+	return printOne(a, g, err, func(g *client.Group) {
 		var rows [][]string
 		for _, m := range sortedKeys(g.Members) {
-			rows = append(rows, []string{m, g.Members[m]})
+			rows = append(rows, []string{m, string(g.Members[m])})
 		}
 		a.table([]string{"ACCOUNT", "ROLE"}, rows)
 	})
-	return nil
 }
 
 // collections implements `admin collections VERB`.
@@ -738,25 +592,14 @@ func (a *adminCmd) collections(verb string, args []string) error {
 	title := fs.String("title", "", "title")
 	alias := fs.String("alias", "", "alias")
 	description := fs.String("description", "", "description")
-	var p adminPolicy
+	var p client.Policy
 	fs.StringVar(&p.TLPCeiling, "tlp-ceiling", "", "TLP level")
 	fs.BoolVar(&p.RequireTLP, "require-tlp", false, "require a TLP marking")
 	fs.StringVar(&p.DefaultTLP, "default-tlp", "", "TLP level")
 	fs.BoolVar(&p.Anonymize, "anonymize", false, "anonymize publishers")
-	fs.StringVar(&p.ReadRole, "read-role", "", "role")
-	fs.StringVar(&p.WriteRole, "write-role", "", "role")
-	var pos []string
-	var err error
-	switch verb {
-	case "list":
-		pos, err = a.parseVerb(fs, res, args, 1, 1)
-	case "create":
-		pos, err = a.parseVerb(fs, res, args, 1, 2)
-	case "show", "update", "delete":
-		pos, err = a.parseVerb(fs, res, args, 2, 2)
-	default:
-		return unknownVerb(res, verb)
-	}
+	fs.StringVar((*string)(&p.ReadRole), "read-role", "", "role")
+	fs.StringVar((*string)(&p.WriteRole), "write-role", "", "role")
+	pos, err := a.parseVerbOf(fs, res, verb, args, map[string]arity{"list": {1, 1}, "create": {1, 2}, "show": {2, 2}, "update": {2, 2}, "delete": {2, 2}})
 	if err != nil {
 		return err
 	}
@@ -769,63 +612,56 @@ func (a *adminCmd) collections(verb string, args []string) error {
 	if (policySet || set["title"] || set["alias"] || set["description"]) && verb != "create" && verb != "update" {
 		return usagef(res, "collections %s: collection flags are only for create and update", verb)
 	}
-	var c adminCollection
-	var data []byte
-	switch verb {
-	case "list":
-		var list struct {
-			Collections []adminCollection `json:"collections"`
-		}
-		if data, err = a.call(http.MethodGet, adminPath("groups", pos[0], "collections"), nil, nil, &list); err != nil {
-			return err
-		}
-		a.show(data, func() {
-			var rows [][]string
-			for _, c := range list.Collections {
-				rows = append(rows, []string{c.ID, c.Alias, c.Title, roleOr(c.Policy.ReadRole, "reader"), roleOr(c.Policy.WriteRole, "publisher"), policyText(&c.Policy)})
-			}
-			a.table([]string{"ID", "ALIAS", "TITLE", "READ", "WRITE", "POLICY"}, rows)
-		})
-		return nil
-	case "show":
-		data, err = a.call(http.MethodGet, adminPath("groups", pos[0], "collections", pos[1]), nil, nil, &c)
-	case "delete":
-		if _, err := a.call(http.MethodDelete, adminPath("groups", pos[0], "collections", pos[1]), nil, nil, nil); err != nil {
-			return err
-		}
-		a.deleted("collection " + pos[1] + " and every object in it")
-		return nil
-	case "create":
-		body := map[string]any{"title": *title}
-		if len(pos) == 2 {
-			body["id"] = pos[1]
-		}
-		if *alias != "" {
-			body["alias"] = *alias
-		}
-		if *description != "" {
-			body["description"] = *description
-		}
-		if policySet {
-			body["policy"] = p
-		}
-		data, err = a.call(http.MethodPost, adminPath("groups", pos[0], "collections"), nil, body, &c)
-	case "update":
-		body := map[string]any{}
+	var patch client.CollectionPatch
+	if verb == "update" {
 		if set["title"] {
-			body["title"] = *title
+			patch.Title = title
 		}
 		if set["alias"] {
-			body["alias"] = *alias
+			patch.Alias = alias
 		}
 		if set["description"] {
-			body["description"] = *description
+			patch.Description = description
 		}
+		if patch == (client.CollectionPatch{}) && !policySet {
+			return usagef(res, "collections update: nothing to change")
+		}
+	}
+	if err := a.connect(); err != nil {
+		return err
+	}
+	var c *client.Collection
+	switch verb {
+	case "list":
+		list, err := a.api.Collections(a.ctx, pos[0], a.keep)
+		return printList(a, list, err, []string{"ID", "ALIAS", "TITLE", "READ", "WRITE", "POLICY"}, func(c *client.Collection) []string {
+			return []string{c.ID, c.Alias, c.Title, roleOr(c.Policy.ReadRole, "reader"), roleOr(c.Policy.WriteRole, "publisher"), policyText(&c.Policy)}
+		})
+	case "show":
+		c, err = a.api.Collection(a.ctx, pos[0], pos[1], a.keep)
+	case "delete":
+		return a.deleted(a.api.DeleteCollection(a.ctx, pos[0], pos[1]), "collection "+pos[1]+" and every object in it")
+	case "create":
+		body := client.CollectionBody{CollectionPatch: client.CollectionPatch{Title: title}}
+		if len(pos) == 2 {
+			body.ID = &pos[1]
+		}
+		if *alias != "" {
+			body.Alias = alias
+		}
+		if *description != "" {
+			body.Description = description
+		}
+		if policySet {
+			body.Policy = &p
+		}
+		c, err = a.api.CreateCollection(a.ctx, pos[0], body, a.keep)
+	case "update":
 		if policySet {
 			// The API replaces the whole policy: change only what the
 			// flags name in the current one.
-			var cur adminCollection
-			if _, err := a.call(http.MethodGet, adminPath("groups", pos[0], "collections", pos[1]), nil, nil, &cur); err != nil {
+			cur, err := a.api.Collection(a.ctx, pos[0], pos[1])
+			if err != nil {
 				return err
 			}
 			np := cur.Policy
@@ -847,33 +683,26 @@ func (a *adminCmd) collections(verb string, args []string) error {
 			if set["write-role"] {
 				np.WriteRole = p.WriteRole
 			}
-			body["policy"] = np
+			patch.Policy = &np
 		}
-		if len(body) == 0 {
-			return usagef(res, "collections update: nothing to change")
-		}
-		data, err = a.call(http.MethodPatch, adminPath("groups", pos[0], "collections", pos[1]), nil, body, &c)
+		c, err = a.api.UpdateCollection(a.ctx, pos[0], pos[1], patch, a.keep)
 	}
-	if err != nil {
-		return err
-	}
-	a.show(data, func() {
+	return printOne(a, c, err, func(c *client.Collection) {
 		a.fields("id", c.ID, "group", c.APIRoot, "title", c.Title, "alias", c.Alias, "description", c.Description,
 			"read role", roleOr(c.Policy.ReadRole, "reader"), "write role", roleOr(c.Policy.WriteRole, "publisher"),
 			"policy", policyText(&c.Policy))
 	})
-	return nil
 }
 
-func roleOr(r, def string) string {
+func roleOr(r client.Role, def string) string {
 	if r == "" {
 		return def
 	}
-	return r
+	return string(r)
 }
 
 // policyText summarizes what a collection enforces on Add Objects.
-func policyText(p *adminPolicy) string {
+func policyText(p *client.Policy) string {
 	var parts []string
 	if p.TLPCeiling != "" {
 		parts = append(parts, "tlp<="+p.TLPCeiling)
@@ -906,7 +735,7 @@ func (a *adminCmd) audit(args []string) error {
 		return err
 	}
 	now := time.Now()
-	q := url.Values{}
+	var q client.AuditQuery
 	for name, v := range map[string]string{"since": *since, "until": *until} {
 		if v == "" {
 			continue
@@ -915,28 +744,32 @@ func (a *adminCmd) audit(args []string) error {
 		if err != nil {
 			return usagef(res, "audit: --%s: %v", name, err)
 		}
-		q.Set(name, t.UTC().Format(time.RFC3339Nano))
+		if name == "since" {
+			q.Since = t
+		} else {
+			q.Until = t
+		}
 	}
-	if *account != "" {
-		q.Set("account", *account)
-	}
-	if *collection != "" {
-		q.Set("collection", *collection)
-	}
-	if *action != "" {
-		q.Set("action", *action)
-	}
+	q.Account, q.Collection, q.Action = *account, *collection, *action
 	if visited(fs)["limit"] {
 		if *limit < 1 || *limit > 10000 {
 			return usagef(res, "audit: --limit must be between 1 and 10000")
 		}
-		q.Set("limit", strconv.Itoa(*limit))
+		q.Limit = *limit
+	}
+	if err := a.connect(); err != nil {
+		return err
+	}
+	// The rows are printed as the server sent them, members this client
+	// does not know included.
+	if _, err := a.api.Audit(a.ctx, q, a.keep); err != nil {
+		return err
 	}
 	var page struct {
 		Events []json.RawMessage `json:"events"`
 	}
-	if _, err := a.call(http.MethodGet, adminPath("audit"), q, nil, &page); err != nil {
-		return err
+	if err := json.Unmarshal(a.raw, &page); err != nil {
+		return fmt.Errorf("audit: unexpected answer: %w", err)
 	}
 	var buf bytes.Buffer
 	for _, ev := range page.Events {

@@ -6,13 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
 )
@@ -121,7 +121,7 @@ func runBackup(ctx context.Context, args []string, e *env) int {
 }
 
 func backup(ctx context.Context, args []string, e *env) error {
-	a := &adminCmd{ctx: ctx, e: e}
+	a := &adminCmd{ctx: ctx, e: e, userAgent: "eitaxii-backup"}
 	fs := newAdminFlagSet("backup")
 	fs.StringVar(&a.server, "server", "", "server URL")
 	fs.StringVar(&a.user, "user", "", "account name")
@@ -216,69 +216,16 @@ func offlineError(err error, path, alt string) error {
 }
 
 // downloadBackup streams GET /admin/v1/backup into w. The admin client's
-// overall timeout would cut a large download short, so it is replaced by
-// a limit on how long the server may go without sending a byte.
+// overall timeout would cut a large download short, so the client
+// replaces it by a limit on how long the server may go without sending a
+// byte.
 func (a *adminCmd) downloadBackup(w io.Writer) (int64, error) {
 	if err := a.connect(); err != nil {
 		return 0, err
 	}
-	client := *a.client
-	client.Timeout = 0
-	errStalled := fmt.Errorf("the server sent nothing for %v", backupIdleTimeout)
-	ctx, cancel := context.WithCancelCause(a.ctx)
-	defer cancel(nil)
-	idle := time.AfterFunc(backupIdleTimeout, func() { cancel(errStalled) })
-	defer idle.Stop()
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+adminPath("backup"), nil)
-	if err != nil {
-		return 0, err
-	}
-	// Errors come as TAXII error resources, which application/json admits.
-	req.Header.Set("Accept", "application/octet-stream, application/json")
-	req.Header.Set("User-Agent", "eitaxii-backup")
-	if a.authz != "" {
-		req.Header.Set("Authorization", a.authz)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, stalled(ctx, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return 0, errorFromResponse(resp.StatusCode, data)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/octet-stream" {
-		return 0, fmt.Errorf("GET %s: unexpected answer of type %q (is --server an eitaxii server?)", adminPath("backup"), ct)
-	}
-	n, err := io.Copy(w, &idleReader{r: resp.Body, timer: idle, idle: backupIdleTimeout})
-	if err != nil {
-		return n, fmt.Errorf("download cut short after %d bytes: %w", n, stalled(ctx, err))
-	}
-	return n, nil
-}
-
-// stalled returns the reason ctx was cancelled for, if it was, instead of
-// the transport's "context canceled".
-func stalled(ctx context.Context, err error) error {
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
-	return err
-}
-
-// idleReader restarts timer every time bytes arrive.
-type idleReader struct {
-	r     io.Reader
-	timer *time.Timer
-	idle  time.Duration
-}
-
-func (r *idleReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if n > 0 {
-		r.timer.Reset(r.idle)
+	n, err := a.api.Backup(a.ctx, w, backupIdleTimeout)
+	if nb, ok := errors.AsType[*client.NotBackupError](err); ok {
+		return n, fmt.Errorf("GET %s: unexpected answer of type %q (is --server an eitaxii server?)", nb.Path, nb.ContentType)
 	}
 	return n, err
 }

@@ -32,6 +32,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eitaxii/eitaxii/client"
 )
 
 func main() {
@@ -294,7 +296,10 @@ func indicator(n, size int) []byte {
 
 // fill posts the indicators as loader, o.envelope per request.
 func fill(ctx context.Context, base string, o *options) error {
-	url := base + "/" + apiRoot + "/collections/" + collection + "/objects/"
+	c, err := client.New(base, client.Options{Username: "loader", Password: password})
+	if err != nil {
+		return err
+	}
 	for lo := 0; lo < o.objects; lo += o.envelope {
 		var body bytes.Buffer
 		body.WriteString(`{"objects":[`)
@@ -305,21 +310,12 @@ func fill(ctx context.Context, base string, o *options) error {
 			body.Write(indicator(n, o.objectSize))
 		}
 		body.WriteString(`]}`)
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, &body)
+		st, err := c.AddObjects(ctx, apiRoot, collection, body.Bytes())
 		if err != nil {
-			return err
+			return fmt.Errorf("POST objects %d..: %w", lo, err)
 		}
-		req.Header.Set("Authorization", basic("loader"))
-		req.Header.Set("Accept", "application/taxii+json;version=2.1")
-		req.Header.Set("Content-Type", "application/taxii+json;version=2.1")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		answer, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted || !bytes.Contains(answer, []byte(`"failure_count":0`)) {
-			return fmt.Errorf("POST objects %d..: %d %.300s", lo, resp.StatusCode, answer)
+		if st.FailureCount != 0 {
+			return fmt.Errorf("POST objects %d..: %d of %d failed", lo, st.FailureCount, st.TotalCount)
 		}
 	}
 	return nil

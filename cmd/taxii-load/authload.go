@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	eitaxii "github.com/eitaxii/eitaxii/client"
 )
 
 // The authentication scenarios: loginflood (wrong passwords from a few
@@ -263,20 +265,19 @@ func (r *runner) countRefusals(ctx context.Context, since time.Time, secs float6
 		return
 	}
 	time.Sleep(2 * time.Second) // the server writes audit rows about every second
-	var out struct {
-		Events []struct {
-			RemoteAddr string `json:"remote_addr"`
-			Count      int    `json:"count"`
-		} `json:"events"`
-	}
-	u := r.c.origin.String() + "/admin/v1/audit?action=auth.refused&limit=10000&since=" + url.QueryEscape(since.Format(time.RFC3339Nano))
-	if err := r.c.withAuth("Bearer "+r.cfg.adminToken).getJSON(ctx, u, &out); err != nil {
+	var evs []eitaxii.AuditEvent
+	q := eitaxii.AuditQuery{Action: "auth.refused", Limit: 10000, Since: since}
+	err := r.c.withAuth("Bearer "+r.cfg.adminToken).call(ctx, "GET audit", func(ctx context.Context, api *eitaxii.Client) (err error) {
+		evs, err = api.Admin().Audit(ctx, q)
+		return err
+	})
+	if err != nil {
 		r.note("audit rows not counted: %v", err)
 		return
 	}
 	rows := map[string]int{}
 	refusals := map[string]int{}
-	for _, ev := range out.Events {
+	for _, ev := range evs {
 		rows[ev.RemoteAddr]++
 		refusals[ev.RemoteAddr] += max(ev.Count, 1)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	eitaxii "github.com/eitaxii/eitaxii/client"
 )
 
 // mediaTAXII is the TAXII 2.1 media type, sent as Accept and Content-Type.
@@ -138,42 +139,53 @@ func (c *client) do(ctx context.Context, method, u string, body []byte, want int
 	}
 	r := &response{Status: resp.StatusCode, Header: resp.Header, Body: buf.Bytes(), Took: took}
 	if resp.StatusCode != want {
-		return r, &requestError{Kind: "http " + strconv.Itoa(resp.StatusCode), Msg: method + " " + u + ": " + errorText(r.Body)}
+		return r, refusal(method+" "+u, eitaxii.ErrorFromResponse(resp.StatusCode, r.Body))
 	}
 	return r, nil
 }
 
-// errorText summarizes an error body: a TAXII error resource's title and
-// description, or the start of whatever else came back.
-func errorText(body []byte) string {
-	var e struct {
-		Title       string `json:"title"`
-		Description string `json:"description"`
+// refusal is the *requestError of a refusal by the server of what.
+func refusal(what string, e *eitaxii.Error) *requestError {
+	msg := e.Title
+	if e.Description != "" {
+		msg += ": " + e.Description
 	}
-	if json.Unmarshal(body, &e) == nil && e.Title != "" {
-		if e.Description != "" {
-			return e.Title + ": " + e.Description
-		}
-		return e.Title
-	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return s
+	return &requestError{Kind: "http " + strconv.Itoa(e.Status), Msg: what + ": " + msg}
 }
 
-// getJSON GETs u and decodes a 200 answer into v.
-func (c *client) getJSON(ctx context.Context, u string, v any) error {
-	var buf bytes.Buffer
-	r, err := c.do(ctx, http.MethodGet, u, nil, http.StatusOK, &buf)
+// api returns the eitaxii client of c's server, with c's credentials and
+// connections. The calls outside the measured loops (discovery,
+// collections, statuses, the audit log) go through it; the loops keep do,
+// which reuses one buffer per worker and times the request alone.
+func (c *client) api() *eitaxii.Client {
+	api, err := eitaxii.New(c.origin.String(), eitaxii.Options{HTTPClient: c.hc, Authorization: c.auth, UserAgent: userAgent})
 	if err != nil {
-		return err
+		panic(err) // parseServerURL checked the origin
 	}
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		return &requestError{Kind: "bad json", Msg: "GET " + u + ": " + err.Error()}
+	return api
+}
+
+// call runs one call of c.api() within the request timeout and reports
+// its error as do does (what names the request in the message).
+func (c *client) call(ctx context.Context, what string, fn func(context.Context, *eitaxii.Client) error) error {
+	if ctx.Err() != nil {
+		return errStopped
 	}
-	return nil
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	err := fn(rctx, c.api())
+	var refused *eitaxii.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &refused):
+		return refusal(what, refused)
+	case ctx.Err() != nil:
+		return errStopped
+	case rctx.Err() != nil:
+		return &requestError{Kind: "timeout", Msg: fmt.Sprintf("%s: no answer within %s", what, c.timeout)}
+	}
+	return &requestError{Kind: "transport", Msg: err.Error()}
 }
 
 // target is the resolved collection the scenarios work on.
@@ -184,9 +196,6 @@ type target struct {
 
 func (t *target) objectsURL() string  { return t.collection + "objects/" }
 func (t *target) manifestURL() string { return t.collection + "manifest/" }
-
-// statusURL is the URL of a status resource of the API root.
-func (t *target) statusURL(id string) string { return t.apiRoot + "status/" + url.PathEscape(id) + "/" }
 
 // parseServerURL checks --url: http or https, a host, nothing else. It
 // returns the origin (scheme://host) and the discovery URL: the URL itself
@@ -229,11 +238,12 @@ func resolve(ctx context.Context, c *client, discovery, apiRoot, collection stri
 	case apiRoot != "":
 		t.apiRoot = origin + "/" + url.PathEscape(apiRoot) + "/"
 	default:
-		var d struct {
-			Default  string   `json:"default"`
-			APIRoots []string `json:"api_roots"`
-		}
-		if err := c.getJSON(ctx, discovery, &d); err != nil {
+		var d *eitaxii.Discovery
+		err := c.call(ctx, "GET "+discovery, func(ctx context.Context, api *eitaxii.Client) (err error) {
+			d, err = api.DiscoveryAt(ctx, discovery)
+			return err
+		})
+		if err != nil {
 			return nil, fmt.Errorf("discovery: %w", err)
 		}
 		switch {
@@ -258,19 +268,16 @@ func resolve(ctx context.Context, c *client, discovery, apiRoot, collection stri
 		return nil, fmt.Errorf("API root %s is not on %s; taxii-load only sends traffic to the server given with --url", t.apiRoot, origin)
 	}
 	if collection == "" {
-		var cs struct {
-			Collections []struct {
-				ID       string `json:"id"`
-				Title    string `json:"title"`
-				CanRead  bool   `json:"can_read"`
-				CanWrite bool   `json:"can_write"`
-			} `json:"collections"`
-		}
-		if err := c.getJSON(ctx, t.apiRoot+"collections/", &cs); err != nil {
+		var cs []eitaxii.CollectionResource
+		err := c.call(ctx, "GET "+t.apiRoot+"collections/", func(ctx context.Context, api *eitaxii.Client) (err error) {
+			cs, err = api.Collections(ctx, t.apiRoot)
+			return err
+		})
+		if err != nil {
 			return nil, fmt.Errorf("collections: %w", err)
 		}
 		var ids []string
-		for _, col := range cs.Collections {
+		for _, col := range cs {
 			if col.CanRead && col.CanWrite {
 				ids = append(ids, col.ID)
 			}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	eitaxii "github.com/eitaxii/eitaxii/client"
 )
 
 // Bounds that hold whatever the flags say, so that no loop runs unbounded
@@ -91,21 +93,6 @@ func (r *runner) note(format string, args ...any) {
 	r.mu.Unlock()
 }
 
-// statusResource is the part of a TAXII status (§4.3.1) that is checked.
-type statusResource struct {
-	ID           string `json:"id"`
-	Status       string `json:"status"`
-	TotalCount   int64  `json:"total_count"`
-	SuccessCount int64  `json:"success_count"`
-	FailureCount int64  `json:"failure_count"`
-	PendingCount int64  `json:"pending_count"`
-	Failures     []struct {
-		ID      string `json:"id"`
-		Version string `json:"version"`
-		Message string `json:"message"`
-	} `json:"failures"`
-}
-
 // publisher is one publishing worker's reusable buffers.
 type publisher struct {
 	env []byte
@@ -150,7 +137,7 @@ func (r *runner) postEnvelope(ctx context.Context, ph *phase, p *publisher, lo, 
 		r.uncertainSpan(lo, hi)
 		return
 	}
-	var st statusResource
+	var st eitaxii.Status
 	if err := json.Unmarshal(resp.Body, &st); err != nil {
 		ph.fail("post")
 		r.errs.add("bad status", fmt.Sprintf("POST answer is not a status resource: %v", err))
@@ -167,15 +154,19 @@ func (r *runner) postEnvelope(ctx context.Context, ph *phase, p *publisher, lo, 
 			return
 		case <-time.After(statusPollPause):
 		}
-		var next statusResource
-		if err := r.c.getJSON(ctx, r.t.statusURL(st.ID), &next); err != nil {
+		var next *eitaxii.Status
+		err := r.c.call(ctx, "GET status "+st.ID, func(ctx context.Context, api *eitaxii.Client) (err error) {
+			next, err = api.Status(ctx, r.t.apiRoot, st.ID)
+			return err
+		})
+		if err != nil {
 			if err != errStopped {
 				r.errs.addErr(err)
 			}
 			r.uncertainSpan(lo, hi)
 			return
 		}
-		st = next
+		st = *next
 	}
 	switch {
 	case st.FailureCount > 0 || len(st.Failures) > 0:
@@ -185,7 +176,7 @@ func (r *runner) postEnvelope(ctx context.Context, ph *phase, p *publisher, lo, 
 			msg += fmt.Sprintf("; first %s %s: %s", f.ID, f.Version, f.Message)
 		}
 		r.errs.add("status failures", msg)
-	case st.SuccessCount != n || st.TotalCount != n:
+	case int64(st.SuccessCount) != n || int64(st.TotalCount) != n:
 		r.errs.add("status counts", fmt.Sprintf("status %s: total_count %d, success_count %d, pending_count %d for %d objects sent",
 			st.ID, st.TotalCount, st.SuccessCount, st.PendingCount, n))
 	default:

@@ -260,13 +260,25 @@ func TestChangeDirectory_ConcurrentNodes(t *testing.T) {
 	}
 }
 
-// Ensure that Backup refuses with errors.ErrUnsupported and points to
-// pg_dump.
-func TestBackup_Unsupported(t *testing.T) {
+// Ensure that Backup writes every table from one snapshot, in the
+// documented format, while a writer goes on.
+func TestBackup_Format(t *testing.T) {
 	db := mustOpen(t, pgtest.URL(t), postgres.Options{})
+	storetest.MustCollection(t, db, storetest.APIRoot, storetest.CollA)
+	storetest.MustAdd(t, db, time.Now(), storetest.CollA, storetest.Indicators(t, 0, 3)...)
 	var buf strings.Builder
 	n, err := db.Backup(context.Background(), &buf)
-	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "pg_dump") || n != 0 || buf.Len() != 0 {
-		t.Errorf("Backup = %d, %v (wrote %d bytes)", n, err, buf.Len())
+	if err != nil || n != int64(buf.Len()) {
+		t.Fatalf("Backup = %d, %v (wrote %d bytes)", n, err, buf.Len())
+	}
+	out := buf.String()
+	if want := fmt.Sprintf("eitaxii-postgres-backup 1 schema %d\n", postgres.SchemaVersion()); !strings.HasPrefix(out, want) || !strings.HasSuffix(out, "\\.\nend\n") {
+		t.Errorf("backup starts %q, ends %q", out[:min(len(out), 60)], out[max(0, len(out)-20):])
+	}
+	if got := strings.Count(out, "\ntable "); got != 13 {
+		t.Errorf("%d tables in the backup, want 13", got)
+	}
+	if !strings.Contains(out, storetest.STIXID("indicator", 2)) {
+		t.Error("the backup lacks a stored object")
 	}
 }

@@ -98,8 +98,9 @@ func (db *DB) Stats(ctx context.Context) (store.Stats, error) {
 const maxProblems = 1000
 
 // Verify checks the invariants the schema's constraints do not enforce:
-// the schema version is this build's; no date_added exceeds its
-// collection's last_added (else a later publish could reuse it); each
+// the schema version is this build's; no date_added or deletion cursor
+// exceeds its collection's last_added (else a later change could reuse
+// it), and no cursor is both a version's and a deletion's; each
 // object has exactly one latest and one first version, and they are its
 // greatest and smallest; each version's type is its id's; and the
 // certificate index matches the accounts' certificates. It reads from one
@@ -120,6 +121,13 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 			JOIN (SELECT collection, max(date_added) AS da FROM object_versions GROUP BY collection) m ON m.collection = c.id
 			WHERE m.da > c.last_added`,
 			scanf("collection %s: last_added %d below its greatest date_added %d")},
+		{`SELECT c.id, c.last_added, m.at FROM collections c
+			JOIN (SELECT collection, max(change_at) AS at FROM deletions GROUP BY collection) m ON m.collection = c.id
+			WHERE m.at > c.last_added OR c.pruned_deleted > c.last_added`,
+			scanf("collection %s: last_added %d below its greatest deletion cursor %d or the pruned mark")},
+		{`SELECT d.collection, d.change_at FROM deletions d
+			JOIN object_versions o ON o.collection = d.collection AND o.date_added = d.change_at`,
+			scanf("collection %s: cursor %d is both a version's date_added and a deletion's")},
 		{`SELECT collection, object_id, count(*) FROM (
 				SELECT collection, object_id, is_latest, is_first,
 					row_number() OVER (PARTITION BY collection, object_id ORDER BY version_s DESC, version_ns DESC) = 1 AS latest,

@@ -1,8 +1,9 @@
 // Package store is eitaxii's storage contract: the types the server keeps
-// (collections, object versions, statuses, the directory, the audit log),
-// the interfaces a backend implements (Store, DirectoryTx) and the errors
-// their methods return. It imports no database; the bbolt backend is
-// store/bolt, and a backend is chosen in cmd only.
+// (collections, object versions and their change feed, statuses, the
+// directory, the audit log), the interfaces a backend implements (Store,
+// DirectoryTx) and the errors their methods return. It imports no
+// database; the bbolt backend is store/bolt, and a backend is chosen in
+// cmd only.
 //
 // Every method takes a context, checked before the work starts. Values
 // returned by a store are copies the caller owns. Errors are typed: callers
@@ -94,6 +95,34 @@ type Store interface {
 	// its versions (REQ-83), ErrCollectionNotFound for an unknown
 	// collection.
 	DeleteObject(ctx context.Context, collID, objectID string, f Filter) (int, error)
+
+	// Watch subscribes to a collection's change feed (cursors: see
+	// Change). The channel receives the collection's newest cursor
+	// (ChangePage.Newest) after each commit that adds versions to it or
+	// deletes some, and only once that commit is readable (a backend may
+	// deliver it shortly after the write returns: PostgreSQL's
+	// notifications are asynchronous). It holds one value: a hint not yet
+	// received is replaced by a newer one, so a slow receiver never holds
+	// up a writer and never receives an older cursor after a newer one.
+	// Hints carry no data and may repeat a position already read: a
+	// receiver reads by cursor with ReadChanges. To lose nothing, call
+	// Watch first, then read from the position kept, then read again after
+	// each hint. The channel is closed when ctx is done, when the
+	// collection is deleted and when the store closes. Returns
+	// ErrCollectionNotFound for an unknown collection.
+	Watch(ctx context.Context, collID string) (<-chan time.Time, error)
+	// ReadChanges returns up to limit changes of the collection with a
+	// cursor later than after (zero: from the first), ascending by cursor,
+	// with the collection's high-water mark (see ChangePage). A limit below
+	// 1 or above MaxChanges reads MaxChanges. Returns
+	// ErrCollectionNotFound.
+	ReadChanges(ctx context.Context, collID string, after time.Time, limit int) (*ChangePage, error)
+	// PruneDeletions deletes the deletion records (tombstones) of the
+	// change feeds whose cursor is before the given time, and returns how
+	// many it deleted, without holding the write lock for long. It is run
+	// with PruneStatuses, with the same retention: a reader further behind
+	// than that gets ChangePage.Gap. It returns no error of this package.
+	PruneDeletions(ctx context.Context, before time.Time) (int, error)
 
 	// FindStatusRecord returns the status with the given id created under
 	// apiRoot, with its collection and publisher. Returns ErrNotFound when

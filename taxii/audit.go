@@ -115,13 +115,21 @@ func (a *auditor) run() {
 	}
 }
 
-// prune removes statuses and audit rows past their retention.
+// prune removes statuses, change feed tombstones and audit rows past
+// their retention.
 func (a *auditor) prune() {
 	ctx := context.Background()
 	if n, err := a.store.PruneStatuses(ctx, a.now().Add(-a.statusRetention)); err != nil {
 		a.log.Warn("status pruning failed", "err", err)
 	} else if n > 0 {
 		a.log.Info("statuses pruned", "statuses", n)
+	}
+	// The change feed's tombstones share the statuses' retention: a stream
+	// or webhook consumer further behind than that resynchronises.
+	if n, err := a.store.PruneDeletions(ctx, a.now().Add(-a.statusRetention)); err != nil {
+		a.log.Warn("deletion pruning failed", "err", err)
+	} else if n > 0 {
+		a.log.Info("deletions pruned", "deletions", n)
 	}
 	if a.retention <= 0 {
 		return

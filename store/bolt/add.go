@@ -49,17 +49,24 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Statu
 		// objects/ is keyed by date_added, which only grows: pages split
 		// full, not half full (bbolt's default suits random keys).
 		objects.FillPercent = 0.95
+		changed := false
 		for i := range s.Objects {
 			o := &s.Objects[i]
-			detail, real, err := addOne(versions, objects, o, &last, now, s.Blind)
+			detail, real, added, err := addOne(versions, objects, o, &last, now, s.Blind)
 			if err != nil {
 				return err
 			}
+			changed = changed || added
 			st.Successes = append(st.Successes, detail)
 			stored = append(stored, store.ObjectRef{ID: real.ID, Version: real.Version})
 		}
 		if err := coll.Put(keyLastAdded, binary.BigEndian.AppendUint64(nil, uint64(last))); err != nil {
 			return err
+		}
+		if changed {
+			// Only if this transaction commits (a failed group commit runs
+			// fn again in another), and only once it has.
+			tx.OnCommit(func() { db.feed.notify(s.Collection, last) })
 		}
 		st.SuccessCount = len(st.Successes)
 		if len(st.Successes) == 0 {
@@ -83,10 +90,10 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Statu
 
 // addOne stores one object version unless it is a duplicate, advancing
 // *last when it hands out a date_added. It returns the status detail to
-// report and the detail of the version as stored; they differ only for a
-// duplicate when blind (Submission.Blind), whose report must not tell the
-// stored version while the audit row must.
-func addOne(versions, objects *bbolt.Bucket, o *store.Object, last *int64, now int64, blind bool) (report, stored store.StatusDetail, err error) {
+// report, the detail of the version as stored, and whether it stored one;
+// the details differ only for a duplicate when blind (Submission.Blind),
+// whose report must not tell the stored version while the audit row must.
+func addOne(versions, objects *bbolt.Bucket, o *store.Object, last *int64, now int64, blind bool) (report, stored store.StatusDetail, added bool, err error) {
 	h := &o.Header
 	specVersion := h.SpecVersion
 	if specVersion == "" {
@@ -107,7 +114,7 @@ func addOne(versions, objects *bbolt.Bucket, o *store.Object, last *int64, now i
 	if present != nil {
 		dup, err := duplicateDetail(h, objects, present, o.Raw)
 		if err != nil || !blind {
-			return dup, dup, err
+			return dup, dup, false, err
 		}
 		stored = store.StatusDetail{ID: dup.ID, Version: dup.Version}
 	}
@@ -120,9 +127,9 @@ func addOne(versions, objects *bbolt.Bucket, o *store.Object, last *int64, now i
 	if present != nil {
 		// Blind: answer as for a new version, store nothing.
 		if versioned {
-			return store.DetailFor(h, ""), stored, nil
+			return store.DetailFor(h, ""), stored, false, nil
 		}
-		return store.StatusDetail{ID: h.ID, Version: microsToTime(dateAdded).Format(store.TimestampLayout)}, stored, nil
+		return store.StatusDetail{ID: h.ID, Version: microsToTime(dateAdded).Format(store.TimestampLayout)}, stored, false, nil
 	}
 
 	rec := record{id: []byte(h.ID), dateAdded: dateAdded, specVersion: specVersion, raw: o.Raw}
@@ -136,13 +143,13 @@ func addOne(versions, objects *bbolt.Bucket, o *store.Object, last *int64, now i
 	}
 	da := addedKey(dateAdded)
 	if err := objects.Put(da, rec.encode()); err != nil {
-		return report, stored, err
+		return report, stored, false, err
 	}
 	if err := versions.Put(versionsKey(h.ID, rec.vkey), da); err != nil {
-		return report, stored, err
+		return report, stored, false, err
 	}
 	report = store.StatusDetail{ID: h.ID, Version: rec.version}
-	return report, report, nil
+	return report, report, true, nil
 }
 
 // duplicateDetail reports a version already stored under date_added da.

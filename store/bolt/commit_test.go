@@ -9,17 +9,6 @@ import (
 	"github.com/eitaxii/eitaxii/store"
 )
 
-// Ensure that writes submitted after Close fail instead of hanging.
-func TestDB_AddObjects_AfterClose(t *testing.T) {
-	db := MustOpenDB(t)
-	db.MustCollection(t, apiRoot, collA)
-	db.Close()
-	_, err := db.AddObjects(context.Background(), &store.Submission{APIRoot: apiRoot, Collection: collA, Received: time.Now(), Objects: benchIndicators(t, 0, 1)})
-	if err == nil {
-		t.Fatal("AddObjects after Close succeeded")
-	}
-}
-
 // Single-object Add Objects requests from 16 concurrent clients: the case
 // group commit exists for (issue 5: >= 2,000 objects/s).
 func BenchmarkDB_AddObjects_Concurrent1(b *testing.B) {

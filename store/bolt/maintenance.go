@@ -68,9 +68,11 @@ func (db *DB) Size(ctx context.Context) (int64, error) {
 // Verify checks the store: bbolt's own page consistency, then this
 // package's invariants — every stored object has its version entry and
 // every version entry its object, no date_added exceeds the collection's
-// last_added, every collection has its buckets, every status has its
-// time index entry, and the directory's entries decode, sit under their
-// own keys and keep the invariants DirectoryTx enforces. It returns the problems found (none means healthy); the
+// last_added, every collection has its buckets, every tombstone of the
+// change feed is well formed and in order with what is stored, every
+// status has its time index entry, and the directory's entries decode, sit
+// under their own keys and keep the invariants DirectoryTx enforces. It
+// returns the problems found (none means healthy); the
 // error is for failing to check at all.
 func (db *DB) Verify(ctx context.Context) ([]string, error) {
 	var problems []string
@@ -124,11 +126,17 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			return versions.ForEach(func(vk, da []byte) error {
+			err = versions.ForEach(func(vk, da []byte) error {
 				if objects.Get(da) == nil {
 					report("collection %s: version %q points to a missing object", id, vk)
 				}
 				return nil
+			})
+			if err != nil {
+				return err
+			}
+			return verifyDeleted(ctx, coll, versions, objects, last, func(format string, args ...any) {
+				report("collection %s: "+format, append([]any{id}, args...)...)
 			})
 		})
 		if err != nil {

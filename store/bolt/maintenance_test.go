@@ -3,48 +3,15 @@ package bolt_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
 	"go.etcd.io/bbolt"
 )
-
-// Ensure that statuses older than the retention are removed and younger
-// ones kept (REQ-43: at least 24 h is the caller's choice of cut-off).
-func TestDB_PruneStatuses(t *testing.T) {
-	db := MustOpenDB(t)
-	db.MustCollection(t, apiRoot, collA)
-	ctx := context.Background()
-	var ids []string
-	for i := range 3 {
-		st, err := db.AddObjects(ctx, &store.Submission{APIRoot: apiRoot, Collection: collA,
-			Received: t0.Add(time.Duration(i) * time.Hour), Objects: benchIndicators(t, i, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, st.ID)
-	}
-	n, err := db.PruneStatuses(ctx, t0.Add(90*time.Minute))
-	if err != nil || n != 2 {
-		t.Fatalf("PruneStatuses = %d, %v; want 2", n, err)
-	}
-	for i, id := range ids {
-		_, err := db.FindStatusRecord(ctx, apiRoot, id)
-		if gone := errors.Is(err, store.ErrNotFound); gone != (i < 2) {
-			t.Errorf("status %d: err %v", i, err)
-		}
-	}
-	// The objects themselves stay.
-	if recs := allVersions(t, db, collA); len(recs) != 3 {
-		t.Fatalf("%d objects after pruning statuses, want 3", len(recs))
-	}
-}
 
 // Ensure that a backup taken while the store is open is a consistent store
 // holding the same objects, and that Verify finds a healthy store healthy

@@ -407,8 +407,9 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store
 		f.Versions.All = true
 	}
 	n := 0
+	var last int64
 	err := db.update(ctx, func(tx *bbolt.Tx) error {
-		_, versions, objects, err := collectionBuckets(tx, collID)
+		coll, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
 			return err
 		}
@@ -420,7 +421,27 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store
 		if len(vs) == 0 {
 			return fmt.Errorf("object %s: %w", objectID, store.ErrNotFound)
 		}
-		for _, v := range vs {
+		// Each deleted version leaves a tombstone in the change feed, under
+		// a cursor of the date_added sequence (store.Change).
+		deleted, err := coll.CreateBucketIfNotExists(bucketDeleted)
+		if err != nil {
+			return err
+		}
+		deleted.FillPercent = 0.95 // keys only grow, as in objects/
+		last = getMicros(coll, keyLastAdded)
+		now := db.now().UnixMicro()
+		// The tombstones are encoded before anything changes: the records
+		// alias the transaction's memory.
+		stones := make([][]byte, len(vs))
+		for i, v := range vs {
+			ts := tombstone{id: v.rec.id, vkey: v.rec.vkey, version: v.rec.version}
+			stones[i] = ts.encode()
+		}
+		for i, v := range vs {
+			last = max(now, last+1)
+			if err := deleted.Put(addedKey(last), stones[i]); err != nil {
+				return err
+			}
 			if err := versions.Delete(v.key); err != nil {
 				return err
 			}
@@ -429,7 +450,11 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store
 			}
 		}
 		n = len(vs)
-		return nil
+		return coll.Put(keyLastAdded, addedKey(last))
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	db.feed.notify(collID, last)
+	return n, nil
 }

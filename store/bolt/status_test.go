@@ -5,23 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/eitaxii/eitaxii/store"
 	"go.etcd.io/bbolt"
 )
-
-func TestDetailFor(t *testing.T) {
-	mod := indicator(t, stixID("indicator", 1), created.Add(time.Hour))
-	if got, want := store.DetailFor(&mod.Header, "m"), (store.StatusDetail{ID: mod.Header.ID, Version: mod.Header.Modified, Message: "m"}); got != want {
-		t.Errorf("DetailFor = %+v, want %+v", got, want)
-	}
-	md := mustObject(t, `{"type":"marking-definition","spec_version":"2.1","id":"`+stixID("marking-definition", 1)+
-		`","created":"2024-10-01T08:00:00.000Z","definition_type":"statement","definition":{"statement":"Copyright EI-ISAC"}}`)
-	if got := store.DetailFor(&md.Header, ""); got.Version != "2024-10-01T08:00:00.000Z" {
-		t.Errorf("DetailFor without modified: version %q, want created", got.Version)
-	}
-}
 
 // Ensure that a status is stored under its API root, so that looking up
 // another API root's status id from this one is a plain miss, the same

@@ -12,7 +12,9 @@
 //	collections/           collID -> JSON(Collection)
 //	c/<collID>/objects/    date_added (8-byte big-endian Unix µs) -> record (id, version, raw object)
 //	c/<collID>/versions/   type 0x00 UUID (16) versionKey (12) -> date_added
-//	c/<collID>             "last_added" -> the greatest date_added ever handed out
+//	c/<collID>/deleted/    cursor (8-byte µs) -> tombstone (id, version) of a deleted version
+//	c/<collID>             "last_added" -> the greatest date_added or cursor ever handed out,
+//	                       "pruned_deleted" -> the greatest tombstone cursor pruned
 //	status/                statusID -> JSON(statusRecord)
 //	status_by_time/        request time (8-byte µs) statusID -> nil, for retention
 //	orgs/, accounts/, tokens/, groups/   name or id -> JSON (the directory)
@@ -84,6 +86,7 @@ type Options struct {
 type DB struct {
 	bolt      *bbolt.DB
 	commits   *committer
+	feed      *feed
 	now       func() time.Time
 	newID     func() uuid.UUID
 	cursorKey []byte
@@ -113,7 +116,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, locked(err))
 	}
-	db := &DB{bolt: bdb, now: opts.Now, newID: opts.NewID}
+	db := &DB{bolt: bdb, now: opts.Now, newID: opts.NewID, feed: newFeed()}
 	if err := bdb.Update(db.initialize); err != nil {
 		bdb.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -164,9 +167,11 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // Close finishes the writes already submitted, then closes the file,
-// waiting for open transactions to finish. Writes submitted afterwards fail.
+// waiting for open transactions to finish, and closes every Watch channel.
+// Writes submitted afterwards fail.
 func (db *DB) Close() error {
 	db.commits.close()
+	db.feed.close()
 	return db.bolt.Close()
 }
 
@@ -178,11 +183,17 @@ func (db *DB) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	return db.bolt.View(fn)
 }
 
+// update also closes, after the commit, the Watch channels of collections
+// the write deleted.
 func (db *DB) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.bolt.Update(fn)
+	if err := db.bolt.Update(fn); err != nil {
+		return err
+	}
+	db.closeDeletedWatches()
+	return nil
 }
 
 // collectionBuckets returns the versions and objects buckets of a

@@ -1,0 +1,403 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/eitaxii/eitaxii/store"
+	"go.etcd.io/bbolt"
+)
+
+// The change feed. Additions are the objects/ bucket itself (keyed by
+// date_added, the cursor); deletions are tombstones in c/<coll>/deleted/,
+// keyed by the cursor each drew from the same last_added sequence, so the
+// two buckets merge into one order. Hints go to subscribers in process,
+// from the commit handlers of the transactions that changed a collection:
+// bbolt runs those after the commit, once the write lock is released, so a
+// reader woken by a hint sees what it announces.
+
+var (
+	bucketDeleted    = []byte("deleted")
+	keyPrunedDeleted = []byte("pruned_deleted") // greatest tombstone cursor pruned
+)
+
+// tombstone is one deleted version, the value of c/<coll>/deleted/ under
+// its cursor: uvarint len(id) | id | version key (12) | version text.
+// The version key lets Verify relate it to a version added again later.
+type tombstone struct {
+	id      []byte
+	vkey    [vkeySize]byte
+	version string
+}
+
+func (t *tombstone) encode() []byte {
+	b := make([]byte, 0, binary.MaxVarintLen32+len(t.id)+vkeySize+len(t.version))
+	b = binary.AppendUvarint(b, uint64(len(t.id)))
+	b = append(b, t.id...)
+	b = append(b, t.vkey[:]...)
+	return append(b, t.version...)
+}
+
+func decodeTombstone(v []byte) (tombstone, error) {
+	var t tombstone
+	n, w := binary.Uvarint(v)
+	if w <= 0 || uint64(len(v)-w) < n+vkeySize {
+		return t, errCorruptRecord
+	}
+	v = v[w:]
+	t.id, v = v[:n:n], v[n:]
+	copy(t.vkey[:], v)
+	t.version = string(v[vkeySize:])
+	return t, nil
+}
+
+// getMicros reads an 8-byte big-endian µs value of b; 0 when absent.
+func getMicros(b *bbolt.Bucket, key []byte) int64 {
+	if v := b.Get(key); len(v) == 8 {
+		return int64(binary.BigEndian.Uint64(v))
+	}
+	return 0
+}
+
+// Watch subscribes to the collection's change feed; see store.Store. In
+// this backend the hint of a commit is in the channel before the write that
+// made it returns. Returns ErrCollectionNotFound for an unknown
+// collection, and an error once the store is closed.
+func (db *DB) Watch(ctx context.Context, collID string) (<-chan time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Registered before the existence check: a deletion committed before
+	// the check fails it, one committed after it is seen by the sweep that
+	// follows that deletion (update), which finds this watcher.
+	w, err := db.feed.add(collID)
+	if err != nil {
+		return nil, err
+	}
+	err = db.view(ctx, func(tx *bbolt.Tx) error {
+		_, _, _, err := collectionBuckets(tx, collID)
+		return err
+	})
+	if err != nil {
+		db.feed.remove(w)
+		return nil, err
+	}
+	db.feed.setStop(w, context.AfterFunc(ctx, func() { db.feed.remove(w) }))
+	return w.ch, nil
+}
+
+// ReadChanges returns up to limit changes after the cursor after; see
+// store.Store. Returns ErrCollectionNotFound.
+func (db *DB) ReadChanges(ctx context.Context, collID string, after time.Time, limit int) (*store.ChangePage, error) {
+	if limit < 1 || limit > store.MaxChanges {
+		limit = store.MaxChanges
+	}
+	// Cursors are whole µs: the first one later than after is after's
+	// µs floor plus one (Seek of 0 when reading from the start).
+	var from int64
+	if !after.IsZero() && after.UnixMicro() >= 0 {
+		from = after.UnixMicro() + 1
+	}
+	page := &store.ChangePage{}
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		coll, _, objects, err := collectionBuckets(tx, collID)
+		if err != nil {
+			return err
+		}
+		last := getMicros(coll, keyLastAdded)
+		if last > 0 {
+			page.Newest = microsToTime(last)
+		}
+		page.Gap = from > 0 && getMicros(coll, keyPrunedDeleted) >= from
+		start := addedKey(from)
+		oc := objects.Cursor()
+		ok, ov := oc.Seek(start)
+		var dc *bbolt.Cursor
+		var dk, dv []byte
+		if d := coll.Bucket(bucketDeleted); d != nil {
+			dc = d.Cursor()
+			dk, dv = dc.Seek(start)
+		}
+		for ok != nil || dk != nil {
+			if len(page.Changes) == limit {
+				page.More = true
+				return nil
+			}
+			if dk == nil || (ok != nil && bytes.Compare(ok, dk) < 0) {
+				r, err := decodeRecord(int64(binary.BigEndian.Uint64(ok)), ov, true)
+				if err != nil {
+					return err
+				}
+				rec := toRecord(&r, true)
+				page.Changes = append(page.Changes, store.Change{Cursor: rec.DateAdded, Record: rec})
+				ok, ov = oc.Next()
+				continue
+			}
+			t, err := decodeTombstone(dv)
+			if err != nil {
+				return err
+			}
+			at := microsToTime(int64(binary.BigEndian.Uint64(dk)))
+			page.Changes = append(page.Changes, store.Change{Cursor: at, Deleted: true,
+				Record: store.Record{ID: string(t.id), Version: t.version}})
+			dk, dv = dc.Next()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// PruneDeletions deletes the tombstones with a cursor before the given
+// time, in bounded transactions, and records per collection the greatest
+// cursor pruned (for ChangePage.Gap). It returns how many it deleted.
+func (db *DB) PruneDeletions(ctx context.Context, before time.Time) (int, error) {
+	limit := max(before.UnixMicro(), 0)
+	// Only collections with something to prune get a write transaction:
+	// each costs a commit, and most collections delete nothing.
+	var ids [][]byte
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketC)
+		return c.ForEachBucket(func(k []byte) error {
+			if d := c.Bucket(k).Bucket(bucketDeleted); d != nil {
+				if first, _ := d.Cursor().First(); len(first) == 8 && int64(binary.BigEndian.Uint64(first)) < limit {
+					ids = append(ids, bytes.Clone(k))
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	const chunk = 5000
+	total := 0
+	for _, id := range ids {
+		for {
+			n := 0
+			err := db.update(ctx, func(tx *bbolt.Tx) error {
+				coll := tx.Bucket(bucketC).Bucket(id)
+				if coll == nil { // deleted meanwhile
+					return nil
+				}
+				d := coll.Bucket(bucketDeleted)
+				if d == nil {
+					return nil
+				}
+				pruned := getMicros(coll, keyPrunedDeleted)
+				c := d.Cursor()
+				for k, _ := c.First(); len(k) == 8 && n < chunk; k, _ = c.First() {
+					at := int64(binary.BigEndian.Uint64(k))
+					if at >= limit {
+						break
+					}
+					if err := c.Delete(); err != nil {
+						return err
+					}
+					pruned = max(pruned, at)
+					n++
+				}
+				if n == 0 {
+					return nil
+				}
+				return coll.Put(keyPrunedDeleted, addedKey(pruned))
+			})
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if n < chunk {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// feed hands change hints to the in-process subscribers of collections.
+type feed struct {
+	mu       sync.Mutex
+	closed   bool
+	watchers map[string]map[*watcher]struct{} // by collection id
+}
+
+// watcher is one subscription. Its fields are guarded by feed.mu; ch is
+// sent to and closed only under it, so a send never meets a closed channel.
+type watcher struct {
+	coll   string
+	ch     chan time.Time
+	last   int64 // newest cursor sent, so that hints only move forward
+	stop   func() bool
+	closed bool
+}
+
+func newFeed() *feed { return &feed{watchers: map[string]map[*watcher]struct{}{}} }
+
+func (f *feed) add(coll string) (*watcher, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil, errClosed
+	}
+	w := &watcher{coll: coll, ch: make(chan time.Time, 1)}
+	if f.watchers[coll] == nil {
+		f.watchers[coll] = map[*watcher]struct{}{}
+	}
+	f.watchers[coll][w] = struct{}{}
+	return w, nil
+}
+
+// setStop records how to release w's context hook, or releases it at once
+// when w is already closed.
+func (f *feed) setStop(w *watcher, stop func() bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if w.closed {
+		stop()
+		return
+	}
+	w.stop = stop
+}
+
+// remove closes w's channel; it may be called more than once.
+func (f *feed) remove(w *watcher) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removeLocked(w)
+}
+
+func (f *feed) removeLocked(w *watcher) {
+	if w.closed {
+		return
+	}
+	w.closed = true
+	close(w.ch)
+	if w.stop != nil {
+		w.stop()
+	}
+	ws := f.watchers[w.coll]
+	delete(ws, w)
+	if len(ws) == 0 {
+		delete(f.watchers, w.coll)
+	}
+}
+
+// notify tells the collection's watchers that its newest cursor is now
+// cursor (µs). Commit handlers of successive transactions may run out of
+// order, hence the check against what each watcher was last sent.
+func (f *feed) notify(coll string, cursor int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.watchers[coll]) == 0 {
+		return
+	}
+	t := microsToTime(cursor)
+	for w := range f.watchers[coll] {
+		if cursor <= w.last {
+			continue
+		}
+		w.last = cursor
+		select { // drop the hint not yet received: the newer one replaces it
+		case <-w.ch:
+		default:
+		}
+		w.ch <- t // cannot block: only this code sends, under f.mu, to an empty buffer
+	}
+}
+
+// snapshot returns the current watchers, for the sweep after a write.
+func (f *feed) snapshot() []*watcher {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ws []*watcher
+	for _, m := range f.watchers {
+		for w := range m {
+			ws = append(ws, w)
+		}
+	}
+	return ws
+}
+
+// close closes every watcher and refuses new ones.
+func (f *feed) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	for _, m := range f.watchers {
+		for w := range m {
+			f.removeLocked(w)
+		}
+	}
+}
+
+// closeDeletedWatches closes the watchers of collections that no longer
+// exist. It runs after every committed write that may delete a collection
+// (every update; AddObjects never deletes one), and costs nothing without
+// watchers.
+func (db *DB) closeDeletedWatches() {
+	ws := db.feed.snapshot()
+	if len(ws) == 0 {
+		return
+	}
+	var gone []*watcher
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketC)
+		for _, w := range ws {
+			if c.Bucket([]byte(w.coll)) == nil {
+				gone = append(gone, w)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return // the store is closing: Close closes every watcher
+	}
+	for _, w := range gone {
+		db.feed.remove(w)
+	}
+}
+
+// verifyDeleted checks a collection's tombstones: each is decodable, under a
+// cursor no greater than last_added and shared with no stored version (all
+// cursors come from one sequence), and a version it names that is stored
+// again was added after the deletion. The pruned mark is no greater than
+// last_added either.
+func verifyDeleted(ctx context.Context, coll, versions, objects *bbolt.Bucket, last int64, report func(string, ...any)) error {
+	if p := getMicros(coll, keyPrunedDeleted); p > last {
+		report("pruned_deleted %d above last_added %d", p, last)
+	}
+	d := coll.Bucket(bucketDeleted)
+	if d == nil {
+		return nil
+	}
+	return d.ForEach(func(k, v []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if len(k) != 8 {
+			report("tombstone key %x is not a cursor", k)
+			return nil
+		}
+		at := int64(binary.BigEndian.Uint64(k))
+		if at > last {
+			report("tombstone cursor %d above last_added %d", at, last)
+		}
+		if objects.Get(k) != nil {
+			report("tombstone cursor %d is also a stored version's date_added", at)
+		}
+		t, err := decodeTombstone(v)
+		if err != nil {
+			report("tombstone at %d: %v", at, err)
+			return nil
+		}
+		if da := versions.Get(versionsKey(string(t.id), t.vkey)); len(da) == 8 && int64(binary.BigEndian.Uint64(da)) < at {
+			report("version %s %s deleted at %d but stored with an earlier date_added", t.id, t.version, at)
+		}
+		return nil
+	})
+}

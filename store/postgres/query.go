@@ -305,9 +305,12 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 
 // DeleteObject deletes the versions of an object that f selects (TAXII
 // Delete an Object, §5.7); with no match[version] every version is deleted
-// (AMB-03). It returns the number of versions deleted. The transaction
-// locks the collection's row, as publishing does, so the latest and first
-// flags it recomputes cannot race a publisher. Returns ErrNotFound when
+// (AMB-03). It returns the number of versions deleted. Each deleted
+// version gets a tombstone in the change feed under a cursor drawn from
+// the collection's date_added sequence, and this node's watchers are told
+// before it returns. The transaction locks the collection's row, as
+// publishing does, so the cursors and the latest and first flags it
+// recomputes cannot race a publisher. Returns ErrNotFound when
 // the object is absent or the filters select none of its versions
 // (REQ-83), ErrCollectionNotFound for an unknown collection.
 func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store.Filter) (int, error) {
@@ -316,8 +319,10 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store
 		f.Versions.All = true
 	}
 	n := 0
+	var newest int64
 	err := db.begin(ctx, func(tx pgx.Tx) error {
-		if _, err := lockCollection(ctx, tx, collID); err != nil {
+		last, err := lockCollection(ctx, tx, collID)
+		if err != nil {
 			return err
 		}
 		_, vs, err := loadVersions(ctx, tx, collID, objectID)
@@ -328,20 +333,29 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store
 		if len(vs) == 0 {
 			return fmt.Errorf("object %s: %w", objectID, store.ErrNotFound)
 		}
-		das := make([]int64, len(vs))
+		// Each deleted version leaves a tombstone in the change feed under
+		// a cursor of its own, drawn from the date_added sequence.
+		now := db.now().UnixMicro()
+		das, ats := make([]int64, len(vs)), make([]int64, len(vs))
+		versions := make([]string, len(vs))
 		for i, v := range vs {
-			das[i] = v.dateAdded
+			last = max(now, last+1)
+			das[i], ats[i], versions[i] = v.dateAdded, last, v.version
 		}
 		b := &pgx.Batch{}
 		b.Queue("DELETE FROM object_versions WHERE collection = $1 AND date_added = ANY($2)", collID, das)
+		b.Queue(`INSERT INTO deletions (collection, change_at, object_id, version)
+			SELECT $1, a, $2, v FROM unnest($3::bigint[], $4::text[]) AS x (a, v)`, collID, objectID, ats, versions)
+		b.Queue("UPDATE collections SET last_added = $2 WHERE id = $1", collID, last)
 		b.Queue(refreshFlags, collID, objectID)
 		queueNotify(b, collID)
-		n = len(vs)
+		n, newest = len(vs), last
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return 0, err
 	}
+	db.feed.notify(collID, newest)
 	return n, nil
 }
 

@@ -102,4 +102,3 @@ func (db *DB) PruneDeletions(ctx context.Context, before time.Time) (int, error)
 			WHERE c.id = m.collection)
 		SELECT count(*) FROM d`, max(before.UnixMicro(), 0))
 }
-

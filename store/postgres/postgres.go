@@ -18,9 +18,23 @@
 // (collection, date_added), never OFFSET. Objects are stored and served as
 // the exact bytes posted (bytea).
 //
+// Add Objects requests that arrive while a commit is in progress share the
+// next transaction (group commit, see committer). Directory changes run in
+// serializable transactions, so the directory's invariants hold across
+// nodes; the schema's unique indexes back them (one account per
+// certificate fingerprint, one collection per alias in a group).
+//
+// The change feed (Watch, ReadChanges) reads by cursor: additions are the
+// versions by date_added, deletions are tombstones with cursors drawn from
+// the same sequence. Commits NOTIFY a channel as a wake-up hint; each
+// store listens on one connection of its own, re-listens after the
+// database restarts, and reads its watched collections' newest cursors
+// every few seconds in case a notification was lost (see notify.go).
+//
 // next tokens are stateless and signed with a key kept in the database, so
 // every node accepts every node's tokens. Work that must run once across
-// nodes (status and audit pruning) takes an advisory transaction lock.
+// nodes (status, audit and tombstone pruning) takes an advisory
+// transaction lock.
 package postgres
 
 import (

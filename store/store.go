@@ -154,6 +154,15 @@ type Store interface {
 	// valid only until fn returns. A LoadDirectory that starts after
 	// ChangeDirectory returned nil sees the change.
 	ChangeDirectory(ctx context.Context, fn func(tx DirectoryTx) error) error
+	// DirectoryVersion returns the directory's version: a number that every
+	// committed ChangeDirectory and EnsureCollection changes, whichever
+	// process on the same store made it, and that nothing else changes
+	// (RecordUse does not; a rolled-back change does not). A server reads
+	// it before LoadDirectory and polls it to learn cheaply that its
+	// in-memory directory is stale, which is how a change made on one
+	// node reaches the others. It returns no error of this package but
+	// ErrUnavailable.
+	DirectoryVersion(ctx context.Context) (uint64, error)
 	// RecordUse records when tokens were last used and when accounts last
 	// read, in one transaction; entries that no longer exist are skipped
 	// and times never move backwards. It returns no error of this package.

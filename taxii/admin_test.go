@@ -95,6 +95,8 @@ type admWorld struct {
 	db    store.Store
 	clock *admClock
 	once  sync.Once
+	opts  taxii.Options
+	v     *stix.Validator
 }
 
 // newAdmWorld builds the server over a real bbolt file, then disables
@@ -145,10 +147,26 @@ func newAdmWorld(t testing.TB) *admWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &admWorld{srv: srv, db: db, clock: clock}
+	w := &admWorld{srv: srv, db: db, clock: clock, opts: opts, v: v}
 	t.Cleanup(func() { w.close(t) }) // before the store's Close
 	admDecode[admAccountJSON](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admDisabledAcc, `{"disabled":true}`), http.StatusOK)
 	return w
+}
+
+// node starts another server on the world's store, configured the same,
+// as a second eitaxii node on one database is; it is closed at cleanup.
+func (w *admWorld) node(t testing.TB) *taxii.Server {
+	t.Helper()
+	srv, err := taxii.NewServer(context.Background(), w.opts, w.db, w.v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("close node: %v", err)
+		}
+	})
+	return srv
 }
 
 // close stops the server's background writer, flushing queued audit rows.
@@ -179,6 +197,13 @@ func (w *admWorld) call(t testing.TB, user, method, target, body string) *httpte
 // callAuth sends one request with the given Authorization header value.
 func (w *admWorld) callAuth(t testing.TB, auth, method, target, body string) *httptest.ResponseRecorder {
 	t.Helper()
+	return callNode(t, w.srv, auth, method, target, body)
+}
+
+// callNode sends one request to srv with the given Authorization header
+// value and body as application/json.
+func callNode(t testing.TB, srv http.Handler, auth, method, target, body string) *httptest.ResponseRecorder {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -192,7 +217,7 @@ func (w *admWorld) callAuth(t testing.TB, auth, method, target, body string) *ht
 	}
 	req.Header.Set("Accept", admJSON)
 	rec := httptest.NewRecorder()
-	w.srv.ServeHTTP(rec, req)
+	srv.ServeHTTP(rec, req)
 	return rec
 }
 

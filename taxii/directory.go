@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
@@ -122,11 +123,51 @@ func buildDirectory(d *store.Directory) *directory {
 func (s *Server) reload(ctx context.Context) error {
 	s.reloads.Lock()
 	defer s.reloads.Unlock()
+	// The version is read first: a change committed between the two reads
+	// is then in the snapshot and also moves the version past the one
+	// kept, so the next poll reloads once more rather than never.
+	version, err := s.store.DirectoryVersion(ctx)
+	if err != nil {
+		return err
+	}
 	d, err := s.store.LoadDirectory(ctx)
 	if err != nil {
 		return err
 	}
+	s.dirVersion.Store(version)
 	s.dir.Store(buildDirectory(d))
 	s.metrics.trackAccounts(d.Accounts)
 	return nil
+}
+
+// followDirectory reloads the directory whenever its version in the store
+// moves, polling every Options.DirectoryPoll until ctx is done, so that
+// changes made by other nodes on the same database apply here. A failed
+// poll or reload keeps the directory in memory and is logged once until
+// one succeeds again.
+func (s *Server) followDirectory(ctx context.Context) {
+	tick := time.NewTicker(s.opts.DirectoryPoll)
+	defer tick.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		v, err := s.store.DirectoryVersion(ctx)
+		if err == nil && v != s.dirVersion.Load() {
+			err = s.reload(ctx)
+		}
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			s.log.Warn("following directory changes failed; serving the directory loaded last", "err", err)
+			failing = true
+		case err == nil && failing:
+			s.log.Info("following directory changes again")
+			failing = false
+		}
+	}
 }

@@ -116,6 +116,13 @@ type Options struct {
 	// leaves cores to everything else. A login that finds none free for
 	// 2 s is answered 503 with Retry-After.
 	PasswordChecks int
+	// DirectoryPoll is how often the server asks the store whether the
+	// directory changed (store.Store.DirectoryVersion) and reloads it if
+	// so: the bound on how long a change made by another node on the same
+	// database (a revoked token, a removed member, a deleted collection)
+	// takes to apply here. Its own changes apply at once.
+	// DefaultDirectoryPoll if zero.
+	DirectoryPoll time.Duration
 	// LoginLimit bounds failed logins per client address and per account
 	// name; see LoginLimit.
 	LoginLimit LoginLimit
@@ -181,6 +188,11 @@ type LoginLimit struct {
 	Window time.Duration
 }
 
+// DefaultDirectoryPoll is Options.DirectoryPoll when zero: a change made on
+// another node applies here within half a second, for one cheap read per
+// poll.
+const DefaultDirectoryPoll = 500 * time.Millisecond
+
 // DefaultMaxContentLength is an API root's max_content_length when the
 // group does not set one: 10 MiB.
 const DefaultMaxContentLength = 10 << 20
@@ -217,6 +229,12 @@ func (o *Options) validate() error {
 	}
 	if o.CredentialCacheSize == 0 {
 		o.CredentialCacheSize = DefaultCredentialCacheSize
+	}
+	if o.DirectoryPoll < 0 {
+		return fmt.Errorf("directory_poll: must not be negative")
+	}
+	if o.DirectoryPoll == 0 {
+		o.DirectoryPoll = DefaultDirectoryPoll
 	}
 	if o.PasswordChecks <= 0 {
 		o.PasswordChecks = max(1, runtime.GOMAXPROCS(0)/2)

@@ -28,20 +28,23 @@ import (
 // NewServer and Close it after the HTTP server has shut down; it is an
 // http.Handler safe for concurrent use.
 type Server struct {
-	opts      Options
-	store     store.Store
-	validator *stix.Validator
-	log       *slog.Logger
-	now       func() time.Time
-	auth      *authenticator
-	dir       atomic.Pointer[directory]
-	reloads   sync.Mutex // held by reload from read to swap
-	limits    limiter
-	reads     readSlots
-	logins    *loginGuard
-	audit     *auditor
-	metrics   *Metrics
-	engine    *gin.Engine
+	opts       Options
+	store      store.Store
+	validator  *stix.Validator
+	log        *slog.Logger
+	now        func() time.Time
+	auth       *authenticator
+	dir        atomic.Pointer[directory]
+	reloads    sync.Mutex    // held by reload from read to swap
+	dirVersion atomic.Uint64 // the store's DirectoryVersion that dir was loaded at
+	stop       context.CancelFunc
+	done       sync.WaitGroup // background loops
+	limits     limiter
+	reads      readSlots
+	logins     *loginGuard
+	audit      *auditor
+	metrics    *Metrics
+	engine     *gin.Engine
 }
 
 // NewServer checks opts, applies its directory to st (see Options), and
@@ -62,12 +65,19 @@ func NewServer(ctx context.Context, opts Options, st store.Store, v *stix.Valida
 	s.logins = newLoginGuard(s.opts.LoginLimit)
 	s.audit = newAuditor(st, s.log, s.auth, &s.opts)
 	s.engine = s.routes()
+	// The loop outlives NewServer's ctx (a start-up deadline): it ends
+	// with Close.
+	loops, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	s.done.Go(func() { s.followDirectory(loops) })
 	return s, nil
 }
 
 // Close writes the audit rows still queued. Call it after the HTTP server
 // has drained and before closing the store.
 func (s *Server) Close() error {
+	s.stop()
+	s.done.Wait()
 	for _, ev := range s.logins.flush() {
 		s.audit.record(ev)
 	}

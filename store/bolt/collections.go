@@ -11,7 +11,12 @@ import (
 // records its description, replacing an earlier one. Objects already stored
 // are kept. The caller has validated c.ID (a UUIDv4).
 func (db *DB) EnsureCollection(ctx context.Context, c store.Collection) error {
-	return db.update(ctx, func(tx *bbolt.Tx) error { return putCollection(tx, &c) })
+	return db.update(ctx, func(tx *bbolt.Tx) error {
+		if err := putCollection(tx, &c); err != nil {
+			return err
+		}
+		return bumpDirectoryVersion(tx)
+	})
 }
 
 func putCollection(tx *bbolt.Tx, c *store.Collection) error {

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,8 +107,34 @@ type dirTx struct {
 // or not at all. fn runs once.
 func (db *DB) ChangeDirectory(ctx context.Context, fn func(store.DirectoryTx) error) error {
 	return db.update(ctx, func(tx *bbolt.Tx) error {
-		return fn(&dirTx{tx: tx, now: db.now})
+		if err := fn(&dirTx{tx: tx, now: db.now}); err != nil {
+			return err
+		}
+		return bumpDirectoryVersion(tx)
 	})
+}
+
+// DirectoryVersion returns the number meta/directory_version holds, which
+// every committed directory change increments.
+func (db *DB) DirectoryVersion(ctx context.Context) (uint64, error) {
+	var v uint64
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(bucketMeta).Get(keyDirVersion); len(b) == 8 {
+			v = binary.BigEndian.Uint64(b)
+		}
+		return nil
+	})
+	return v, err
+}
+
+// bumpDirectoryVersion increments meta/directory_version in tx.
+func bumpDirectoryVersion(tx *bbolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	var v uint64
+	if b := meta.Get(keyDirVersion); len(b) == 8 {
+		v = binary.BigEndian.Uint64(b)
+	}
+	return meta.Put(keyDirVersion, binary.BigEndian.AppendUint64(nil, v+1))
 }
 
 // Audit appends ev to the audit log as part of the change; a zero Time

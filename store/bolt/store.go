@@ -8,7 +8,8 @@
 // the per-id index points to them: appends then fill pages, paging reads
 // one bucket in order, and the store stays small):
 //
-//	meta/                  "schema" -> version, "cursor_key" -> HMAC key for next tokens
+//	meta/                  "schema" -> version, "cursor_key" -> HMAC key for next tokens,
+//	                       "directory_version" -> uint64 bumped by every directory change
 //	collections/           collID -> JSON(Collection)
 //	c/<collID>/objects/    date_added (8-byte big-endian Unix µs) -> record (id, version, raw object)
 //	c/<collID>/versions/   type 0x00 UUID (16) versionKey (12) -> date_added
@@ -66,6 +67,7 @@ var (
 	keySchema         = []byte("schema")
 	keyCursorKey      = []byte("cursor_key")
 	keyLastAdded      = []byte("last_added")
+	keyDirVersion     = []byte("directory_version")
 )
 
 // Options configure a DB. The zero value is usable.

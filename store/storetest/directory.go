@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
@@ -414,5 +415,53 @@ func (s *suite) TestDirectory_ConcurrentCreates(t *testing.T) {
 		if won != 1 {
 			t.Errorf("%s: %d racers won, want exactly 1", what, won)
 		}
+	}
+}
+
+// Ensure that DirectoryVersion changes with every committed directory
+// change and EnsureCollection, and with nothing else, and survives a
+// reopen: servers poll it to follow changes made by other nodes.
+func (s *suite) TestDirectory_Version(t *testing.T) {
+	ctx := context.Background()
+	db := s.MustOpenDB(t)
+	version := func() uint64 {
+		t.Helper()
+		v, err := db.DirectoryVersion(ctx)
+		if err != nil {
+			t.Fatalf("DirectoryVersion: %v", err)
+		}
+		return v
+	}
+	v0 := version()
+	db.seedDirectory(t)
+	v1 := version()
+	if v1 == v0 {
+		t.Fatal("DirectoryVersion unchanged by a committed change")
+	}
+	refused := errors.New("refused")
+	if err := db.ChangeDirectory(ctx, func(tx store.DirectoryTx) error {
+		if err := tx.CreateOrganization(&store.Organization{Name: "rolled-back", Created: t0}); err != nil {
+			return err
+		}
+		return refused
+	}); !errors.Is(err, refused) {
+		t.Fatalf("ChangeDirectory = %v, want the error fn returned", err)
+	}
+	if err := db.RecordUse(ctx, nil, map[string]time.Time{"alice": t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(); v != v1 {
+		t.Fatalf("DirectoryVersion moved from %d to %d without a committed change", v1, v)
+	}
+	if err := db.EnsureCollection(ctx, store.Collection{ID: collB, APIRoot: apiRoot, Title: "B"}); err != nil {
+		t.Fatal(err)
+	}
+	v2 := version()
+	if v2 == v1 {
+		t.Fatal("DirectoryVersion unchanged by EnsureCollection")
+	}
+	db.MustReopen(t)
+	if v := version(); v != v2 {
+		t.Fatalf("DirectoryVersion after reopen = %d, want %d", v, v2)
 	}
 }

@@ -31,8 +31,9 @@ const (
 	deadlockDetected     = "40P01"
 )
 
-// maxDirectoryAttempts bounds the runs of one ChangeDirectory that loses
-// serialization races.
+// maxDirectoryAttempts bounds the runs of one ChangeDirectory that
+// fails with a deadlock (PostgreSQL breaking one) or a serialization
+// failure.
 const maxDirectoryAttempts = 10
 
 // conflict maps a unique violation left unchecked by the methods (a row
@@ -74,6 +75,9 @@ func sqlState(err error) string {
 // changes nothing.
 func (db *DB) EnsureCollection(ctx context.Context, c store.Collection) error {
 	return db.begin(ctx, func(tx pgx.Tx) error {
+		if err := lockDirectoryTx(ctx, tx); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO collections (id, api_root, alias, doc) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (id) DO UPDATE SET api_root = excluded.api_root, alias = excluded.alias, doc = excluded.doc`,
 			c.ID, c.APIRoot, aliasOf(&c), mustJSON(&c))
@@ -83,6 +87,31 @@ func (db *DB) EnsureCollection(ctx context.Context, c store.Collection) error {
 		}
 		return err
 	})
+}
+
+// lockDirectoryTx makes tx the one directory change in progress, on any
+// node, and moves the directory's version, both until tx ends: the version
+// moves only if tx commits.
+func lockDirectoryTx(ctx context.Context, tx pgx.Tx) error {
+	b := &pgx.Batch{}
+	b.Queue("SELECT pg_advisory_xact_lock($1)", lockDirectory)
+	b.Queue("UPDATE directory_version SET version = version + 1")
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// DirectoryVersion returns the number of directory changes committed on
+// any node (ChangeDirectory and EnsureCollection): a node compares it with
+// the one it loaded to learn that its copy of the directory is stale. It
+// returns no error of this package.
+func (db *DB) DirectoryVersion(ctx context.Context) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var v int64
+	if err := db.pool.QueryRow(ctx, "SELECT version FROM directory_version").Scan(&v); err != nil {
+		return 0, err
+	}
+	return uint64(v), nil
 }
 
 // aliasOf is c's alias as stored: NULL when it has none.
@@ -124,29 +153,34 @@ func (db *DB) LoadDirectory(ctx context.Context) (*store.Directory, error) {
 	return d, nil
 }
 
-// ChangeDirectory runs fn in one serializable transaction and commits it
-// when fn returns nil; when fn returns an error nothing fn did is kept, and
-// that error is returned as it is. Audit rows fn adds with
-// DirectoryTx.Audit are written in the same transaction. fn is run again
-// (up to 10 times) when the transaction loses a serialization race with
-// another change, on this node or another; tx is valid only until fn
-// returns.
+// ChangeDirectory runs fn in one transaction and commits it when fn returns
+// nil; when fn returns an error nothing fn did is kept, and that error is
+// returned as it is. Audit rows fn adds with DirectoryTx.Audit are written
+// in the same transaction, and the directory's version moves. Directory
+// changes on every node run one at a time (an advisory lock taken first;
+// each statement after it sees every change committed before), so the
+// invariants that fn's methods check by reading hold across nodes; the
+// schema's unique indexes back those it can. fn is run again (up to 10
+// times) when PostgreSQL breaks a deadlock by failing the transaction; tx
+// is valid only until fn returns.
 func (db *DB) ChangeDirectory(ctx context.Context, fn func(tx store.DirectoryTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	// Serializable: the invariants checked by reading (an organization
-	// without accounts, a certificate no other account has) then hold
-	// against concurrent changes on every node; a transaction that loses
-	// such a race fails with a serialization failure and runs again.
 	t := &dirTx{ctx: ctx, now: db.now}
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
+		err = db.begin(ctx, func(tx pgx.Tx) error {
 			t.tx, t.deleted = tx, nil // nothing survives a failed attempt
 			defer func() { t.tx = nil }()
+			if err := lockDirectoryTx(ctx, tx); err != nil {
+				return err
+			}
 			return fn(t)
 		})
+		// A deadlock with another kind of transaction (a publisher holding
+		// a collection's row) is broken by PostgreSQL failing one of them:
+		// run fn again.
 		if code := sqlState(err); (code != serializationFailure && code != deadlockDetected) || attempt == maxDirectoryAttempts {
 			break
 		}

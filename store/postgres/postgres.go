@@ -19,10 +19,12 @@
 // the exact bytes posted (bytea).
 //
 // Add Objects requests that arrive while a commit is in progress share the
-// next transaction (group commit, see committer). Directory changes run in
-// serializable transactions, so the directory's invariants hold across
-// nodes; the schema's unique indexes back them (one account per
-// certificate fingerprint, one collection per alias in a group).
+// next transaction (group commit, see committer). Directory changes run
+// one at a time across nodes (an advisory lock), so the directory's
+// invariants hold however many nodes write; the schema's unique indexes
+// back them (one account per certificate fingerprint, one collection per
+// alias in a group), and a version row counts the changes so that nodes
+// notice each other's (DirectoryVersion).
 //
 // The change feed (Watch, ReadChanges) reads by cursor: additions are the
 // versions by date_added, deletions are tombstones with cursors drawn from
@@ -67,6 +69,8 @@ const (
 	lockPruneAudit  int64 = 0x656974617869_0003
 	// lockPruneDeletions guards the pruning of the change feed's tombstones.
 	lockPruneDeletions int64 = 0x656974617869_0004
+	// lockDirectory serializes directory changes across nodes.
+	lockDirectory int64 = 0x656974617869_0005
 )
 
 // Options configure a DB. The zero value is usable.

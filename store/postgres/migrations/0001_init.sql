@@ -95,7 +95,13 @@ CREATE TABLE audit (
 CREATE INDEX audit_time ON audit (time, seq);
 
 -- The directory. Each row keeps its store type as JSON (doc); the columns
--- beside it are what constraints and lookups need.
+-- beside it are what constraints and lookups need. directory_version's one
+-- row counts committed directory changes, so that every node can tell
+-- cheaply that its in-memory copy is stale.
+CREATE TABLE directory_version (
+	version bigint NOT NULL
+);
+INSERT INTO directory_version (version) VALUES (0);
 CREATE TABLE organizations (
 	name text PRIMARY KEY,
 	doc  jsonb NOT NULL

@@ -108,44 +108,7 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 	}
 	p := newPager(&q)
 	a := args{}
-	var sql strings.Builder
-	sql.WriteString("SELECT date_added, object_id, version, spec_version, ")
-	if withRaw {
-		sql.WriteString("raw")
-	} else {
-		sql.WriteString("NULL::bytea")
-	}
-	sql.WriteString(" FROM object_versions WHERE collection = " + a.add(collID) + " AND date_added > " + a.add(after))
-	if f.IDs != nil {
-		sql.WriteString(" AND object_id = ANY(" + a.add(f.IDs) + ")")
-	}
-	if f.Types != nil {
-		sql.WriteString(" AND type = ANY(" + a.add(f.Types) + ")")
-	}
-	if f.SpecVersions != nil {
-		sql.WriteString(" AND spec_version = ANY(" + a.add(f.SpecVersions) + ")")
-	}
-	if v := f.Versions; !v.All {
-		var or []string
-		if v.Last {
-			or = append(or, "is_latest")
-		}
-		if v.First {
-			or = append(or, "is_first")
-		}
-		if len(v.At) > 0 {
-			ss, nss := make([]int64, len(v.At)), make([]int32, len(v.At))
-			for i, t := range v.At {
-				k := vkeyOf(t)
-				ss[i], nss[i] = k.s, k.ns
-			}
-			or = append(or, "(version_s, version_ns) IN (SELECT * FROM unnest("+a.add(ss)+"::bigint[], "+a.add(nss)+"::integer[]))")
-		}
-		sql.WriteString(" AND (" + strings.Join(or, " OR ") + ")")
-	}
-	// One row beyond the page tells whether there is more.
-	sql.WriteString(" ORDER BY date_added LIMIT " + a.add(p.limit+1))
-
+	sql := pageSQL(&a, &f, collID, after, p.limit+1, withRaw)
 	// The collection check and the page travel in one round trip. They
 	// are separate statements, so a collection deleted in between reads
 	// as an empty page of a collection that existed, which it was.
@@ -154,7 +117,7 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 	b.Queue("SELECT EXISTS (SELECT 1 FROM collections WHERE id = $1)", collID).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&exists)
 	})
-	b.Queue(sql.String(), a...).Query(func(rows pgx.Rows) error {
+	b.Queue(sql, a...).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var r store.Record
 			var da int64
@@ -179,6 +142,78 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 		return nil, fmt.Errorf("%s: %w", collID, store.ErrCollectionNotFound)
 	}
 	return db.finish(p, kind, collID, "", &f), nil
+}
+
+// maxTypeBranches bounds the match[type] values read as one ordered
+// index range each; more are read through one range of the whole
+// collection.
+const maxTypeBranches = 16
+
+// pageSQL builds the keyset query of one page: the versions of collID
+// that f selects with a date_added above after, ascending, at most limit.
+// Every value is a parameter added to a.
+//
+// A list of values compared with = ANY cannot be read from an index in
+// date_added order (before PostgreSQL 17), so the page would sort every
+// match before taking its first rows. A single match[type] or
+// match[spec_version] is therefore an equality, and several match[type]
+// values are one ordered range of (collection, type, date_added) each,
+// merged: every branch reads at most limit rows.
+func pageSQL(a *args, f *store.Filter, collID string, after int64, limit int, withRaw bool) string {
+	cols := "date_added, object_id, version, spec_version, NULL::bytea"
+	if withRaw {
+		cols = "date_added, object_id, version, spec_version, raw"
+	}
+	var where strings.Builder
+	where.WriteString("collection = " + a.add(collID) + " AND date_added > " + a.add(after))
+	if f.IDs != nil {
+		// Each id's few versions come from the (collection, object_id)
+		// index; sorting them is cheap.
+		where.WriteString(" AND object_id = ANY(" + a.add(f.IDs) + ")")
+	}
+	switch len(f.SpecVersions) {
+	case 0:
+	case 1:
+		where.WriteString(" AND spec_version = " + a.add(f.SpecVersions[0]))
+	default:
+		where.WriteString(" AND spec_version = ANY(" + a.add(f.SpecVersions) + ")")
+	}
+	if v := f.Versions; !v.All {
+		var or []string
+		if v.Last {
+			or = append(or, "is_latest")
+		}
+		if v.First {
+			or = append(or, "is_first")
+		}
+		if len(v.At) > 0 {
+			ss, nss := make([]int64, len(v.At)), make([]int32, len(v.At))
+			for i, t := range v.At {
+				k := vkeyOf(t)
+				ss[i], nss[i] = k.s, k.ns
+			}
+			or = append(or, "(version_s, version_ns) IN (SELECT * FROM unnest("+a.add(ss)+"::bigint[], "+a.add(nss)+"::integer[]))")
+		}
+		where.WriteString(" AND (" + strings.Join(or, " OR ") + ")")
+	}
+	lim := a.add(limit)
+	branch := func(typ string) string {
+		return "SELECT " + cols + " FROM object_versions WHERE " + where.String() + typ + " ORDER BY date_added LIMIT " + lim
+	}
+	switch n := len(f.Types); {
+	case n == 0:
+		return branch("")
+	case n == 1:
+		return branch(" AND type = " + a.add(f.Types[0]))
+	case n <= maxTypeBranches:
+		parts := make([]string, n)
+		for i, typ := range f.Types {
+			parts[i] = "(" + branch(" AND type = "+a.add(typ)) + ")"
+		}
+		return "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") page ORDER BY date_added LIMIT " + lim
+	default:
+		return branch(" AND type = ANY(" + a.add(f.Types) + ")")
+	}
 }
 
 // storedVersion is one version of an object as the per-object reads and

@@ -10,10 +10,11 @@ run:
 	$(GO) run ./cmd/eitaxii serve
 
 # Everything CI checks: formatting, vet, tidy modules, the dependency
-# direction of the design (stix <- access <- store <- taxii <- cmd; a backend such as store/bolt
-# is chosen in cmd only), and the race-enabled tests. Deterministic: fuzz
-# seeds and testdata/fuzz regressions run as ordinary tests; exploring for
-# new inputs is `make fuzz`, run by hand before a change lands.
+# direction of the design (stix <- access <- store <- taxii <- cmd; a
+# backend, store/bolt or store/postgres, is chosen in cmd only and imports
+# no other backend), and the race-enabled tests. Deterministic: fuzz seeds
+# and testdata/fuzz regressions run as ordinary tests; exploring for new
+# inputs is `make fuzz`, run by hand before a change lands.
 test: check
 	$(GO) test -race -count=1 ./...
 
@@ -32,6 +33,14 @@ check:
 	  echo "taxii must know only the store contract, not bbolt or store/bolt"; exit 1; fi
 	@if $(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -v '^github.com/eitaxii/eitaxii/store/bolt:' | grep -E 'go\.etcd\.io/bbolt'; then \
 	  echo "only store/bolt may import bbolt (cmd chooses the backend through store/bolt's functions)"; exit 1; fi
+	@if $(GO) list -deps ./store/bolt/... | grep -E 'eitaxii/store/postgres|jackc/pgx'; then \
+	  echo "store/bolt must not depend on another backend (store/postgres, pgx)"; exit 1; fi
+	@if $(GO) list -deps ./store/postgres/... | grep -E 'eitaxii/store/bolt|go\.etcd\.io/bbolt'; then \
+	  echo "store/postgres must not depend on another backend (store/bolt, bbolt)"; exit 1; fi
+	@if $(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -Ev '^github.com/eitaxii/eitaxii/store/postgres(/[^:]*)?:' | grep -E 'github\.com/jackc/'; then \
+	  echo "only store/postgres may import pgx (cmd chooses the backend through store/postgres's functions)"; exit 1; fi
+	@if $(GO) list -deps ./taxii/... | grep -E 'jackc/pgx|eitaxii/store/postgres'; then \
+	  echo "taxii must know only the store contract, not pgx or store/postgres"; exit 1; fi
 	@if $(GO) list -deps ./access/... | grep -E 'gin-gonic|eitaxii/store|eitaxii/taxii|bbolt|^net/http(/|$$)'; then \
 	  echo "access must not depend on gin, store, taxii, bbolt or net/http"; exit 1; fi
 	@if $(GO) list -deps ./client/... | grep -E 'gin-gonic|bbolt|^github\.com/eitaxii/eitaxii/' | grep -vE '^github\.com/eitaxii/eitaxii/client(/|$$)'; then \

@@ -1,0 +1,74 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/postgres"
+	"github.com/eitaxii/eitaxii/store/postgres/pgtest"
+	"github.com/eitaxii/eitaxii/store/storetest"
+)
+
+// hintWithin waits for a hint on ch of at least want, for at most d.
+func hintWithin(tb testing.TB, ch <-chan time.Time, want time.Time, d time.Duration) {
+	tb.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case got, ok := <-ch:
+			if !ok {
+				tb.Fatal("watch channel closed")
+			}
+			if !got.Before(want) {
+				return
+			}
+		case <-timeout:
+			tb.Fatalf("no hint of %s within %s", want, d)
+		}
+	}
+}
+
+// Ensure that a node's watchers hear of another node's commits, keep
+// hearing after their listening connection is killed (as when the
+// database restarts), and are closed when another node deletes the
+// collection.
+func TestWatch_AcrossNodes(t *testing.T) {
+	url := pgtest.URL(t)
+	a := mustOpen(t, url, postgres.Options{})
+	b := mustOpen(t, url, postgres.Options{})
+	storetest.MustCollection(t, a, storetest.APIRoot, storetest.CollA)
+	ctx := context.Background()
+	ch, err := a.Watch(ctx, storetest.CollA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The notification is delivered at once; the periodic read (2 s)
+	// would do at worst.
+	storetest.MustAdd(t, b, time.Now(), storetest.CollA, storetest.Indicators(t, 0, 1)...)
+	last := storetest.AllVersions(t, b, storetest.CollA)[0].DateAdded
+	hintWithin(t, ch, last, 10*time.Second)
+
+	// Kill the listener's connection: it reconnects, re-listens and reads
+	// what it may have missed.
+	mustExec(t, url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN eitaxii_objects' AND datname = current_database()")
+	storetest.MustAdd(t, b, time.Now(), storetest.CollA, storetest.Indicators(t, 1, 1)...)
+	recs := storetest.AllVersions(t, b, storetest.CollA)
+	hintWithin(t, ch, recs[len(recs)-1].DateAdded, 10*time.Second)
+
+	if err := b.ChangeDirectory(ctx, func(tx store.DirectoryTx) error { return tx.DeleteCollection(storetest.CollA) }); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		case <-timeout:
+			t.Fatal("watch channel still open 10 s after another node deleted the collection")
+		}
+	}
+}

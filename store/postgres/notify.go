@@ -1,0 +1,330 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/eitaxii/eitaxii/store"
+	"github.com/jackc/pgx/v5"
+)
+
+// The change feed's hints. A commit that changes a collection's versions
+// notifies notifyChannel with the collection id, and the node that made it
+// also tells its own watchers directly once the commit is done, so that a
+// hint is delivered before AddObjects or DeleteObject returns. The other
+// nodes hear the notification on their listening connection (one per
+// store, opened at the first Watch) and read the collection's newest
+// cursor themselves. A notification is a wake-up hint only: it can be
+// lost (the listener reconnecting after the database restarted), so the
+// listener also reads the newest cursor of every watched collection every
+// few seconds, and after each reconnect. Hints only move forward: a
+// watcher is sent a cursor only when it is newer than the last it was
+// sent.
+
+// notifyChannel is the channel publish and delete transactions notify,
+// with the collection id as payload.
+const notifyChannel = "eitaxii_objects"
+
+// Bounds of the listener.
+const (
+	feedPoll       = 2 * time.Second // the read covering lost notifications
+	reconnectFirst = 100 * time.Millisecond
+	reconnectMax   = 5 * time.Second
+)
+
+// errClosed is returned by calls on a closed store that would otherwise
+// wait for it.
+var errClosed = errors.New("postgres: store closed")
+
+// queueNotify queues the notification of a change to collID in b; it is
+// delivered when the transaction commits, never before.
+func queueNotify(b *pgx.Batch, collID string) {
+	b.Queue("SELECT pg_notify('"+notifyChannel+"', $1)", collID)
+}
+
+// feed delivers hints to the store's watchers.
+type feed struct {
+	db *DB
+
+	mu       sync.Mutex
+	closed   bool
+	watchers map[string]map[*watcher]struct{} // by collection id
+	started  bool                             // the listener runs
+	stop     context.CancelFunc               // stops the listener
+	done     chan struct{}                    // closed when the listener has stopped
+}
+
+// watcher is one Watch channel.
+type watcher struct {
+	coll   string
+	ch     chan time.Time
+	last   int64 // newest cursor sent (µs)
+	closed bool
+	stop   func() bool // unregisters the context callback
+}
+
+func newFeed(db *DB) *feed {
+	return &feed{db: db, watchers: map[string]map[*watcher]struct{}{}, done: make(chan struct{})}
+}
+
+// Watch subscribes to a collection's change feed: the channel receives the
+// collection's newest cursor after each commit that adds versions to it or
+// deletes some, on this node or another; this node's own commits are
+// hinted before AddObjects or DeleteObject returns, other nodes' within a
+// few seconds at worst (a lost notification waits for the periodic read).
+// The channel holds one value: a hint not yet received is replaced by a
+// newer one, and a receiver never gets an older cursor after a newer one.
+// The channel is closed when ctx is done, when the collection is deleted
+// (on this node at once, on another within a few seconds) and when the
+// store closes. Returns ErrCollectionNotFound for an unknown collection.
+func (db *DB) Watch(ctx context.Context, collID string) (<-chan time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f := db.feed
+	w, err := f.add(collID)
+	if err != nil {
+		return nil, err
+	}
+	// Registered first, checked second: a deletion between the two closes
+	// the channel rather than leaving it open for ever.
+	var last int64
+	err = db.pool.QueryRow(ctx, "SELECT last_added FROM collections WHERE id = $1", collID).Scan(&last)
+	if errNoRows(err) {
+		err = fmt.Errorf("%s: %w", collID, store.ErrCollectionNotFound)
+	}
+	if err != nil {
+		f.remove(w)
+		return nil, err
+	}
+	f.mu.Lock()
+	// Changes up to now are the caller's to read: hints start after them.
+	w.last = max(w.last, last)
+	f.mu.Unlock()
+	f.setStop(w, context.AfterFunc(ctx, func() { f.remove(w) }))
+	return w.ch, nil
+}
+
+func (f *feed) add(coll string) (*watcher, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil, errClosed
+	}
+	w := &watcher{coll: coll, ch: make(chan time.Time, 1)}
+	if f.watchers[coll] == nil {
+		f.watchers[coll] = map[*watcher]struct{}{}
+	}
+	f.watchers[coll][w] = struct{}{}
+	if !f.started {
+		f.started = true
+		ctx, cancel := context.WithCancel(context.Background())
+		f.stop = cancel
+		go f.listen(ctx)
+	}
+	return w, nil
+}
+
+func (f *feed) setStop(w *watcher, stop func() bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if w.closed {
+		stop()
+		return
+	}
+	w.stop = stop
+}
+
+func (f *feed) remove(w *watcher) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removeLocked(w)
+}
+
+func (f *feed) removeLocked(w *watcher) {
+	if w.closed {
+		return
+	}
+	w.closed = true
+	close(w.ch)
+	if w.stop != nil {
+		w.stop()
+	}
+	ws := f.watchers[w.coll]
+	delete(ws, w)
+	if len(ws) == 0 {
+		delete(f.watchers, w.coll)
+	}
+}
+
+// notify sends newest (µs) to the watchers of coll that have not been
+// sent it or a later cursor, replacing a hint they have not received.
+func (f *feed) notify(coll string, newest int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	at := microsToTime(newest)
+	for w := range f.watchers[coll] {
+		if newest <= w.last {
+			continue
+		}
+		w.last = newest
+		select {
+		case <-w.ch: // an unread older hint: replaced
+		default:
+		}
+		w.ch <- at
+	}
+}
+
+// dropped closes the watchers of a collection that no longer exists.
+func (f *feed) dropped(coll string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for w := range f.watchers[coll] {
+		f.removeLocked(w)
+	}
+}
+
+// watched returns the ids of the collections that have watchers.
+func (f *feed) watched() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := make([]string, 0, len(f.watchers))
+	for id := range f.watchers {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// close stops the listener and closes every watcher.
+func (f *feed) close() {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return
+	}
+	f.closed = true
+	for _, ws := range f.watchers {
+		for w := range ws {
+			f.removeLocked(w)
+		}
+	}
+	started := f.started
+	if started {
+		f.stop()
+	}
+	f.mu.Unlock()
+	if started {
+		<-f.done
+	}
+}
+
+// listen holds the listening connection until ctx ends, reconnecting with
+// backoff when it breaks (the database restarted, a network cut), and
+// reads every watched collection's newest cursor at each (re)connection
+// and every feedPoll.
+func (f *feed) listen(ctx context.Context) {
+	defer close(f.done)
+	backoff := reconnectFirst
+	for ctx.Err() == nil {
+		if f.session(ctx) == nil || ctx.Err() != nil {
+			return
+		}
+		// The connection broke, or never came up: retry, backing off.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, reconnectMax)
+	}
+}
+
+// session connects, listens, and serves notifications and periodic reads
+// until the connection fails or ctx ends.
+func (f *feed) session(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, f.db.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		f.refresh(ctx) // the pool may still reach the database
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+		return err
+	}
+	// Notifications sent while no connection listened are lost: read.
+	f.refresh(ctx)
+	for {
+		wctx, cancel := context.WithTimeout(ctx, feedPoll)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			f.refreshOne(ctx, n.Payload)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded):
+			// No notification for feedPoll: read anyway. (pgx keeps the
+			// connection usable after a read deadline.)
+			f.refresh(ctx)
+			if conn.IsClosed() {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+}
+
+// refreshOne reads one collection's newest cursor for its watchers.
+func (f *feed) refreshOne(ctx context.Context, coll string) {
+	f.mu.Lock()
+	_, ok := f.watchers[coll]
+	f.mu.Unlock()
+	if !ok {
+		return
+	}
+	var last int64
+	err := f.db.pool.QueryRow(ctx, "SELECT last_added FROM collections WHERE id = $1", coll).Scan(&last)
+	switch {
+	case errNoRows(err):
+		f.dropped(coll)
+	case err == nil:
+		f.notify(coll, last)
+	}
+}
+
+// refresh reads the newest cursor of every watched collection, and closes
+// the watchers of those deleted.
+func (f *feed) refresh(ctx context.Context) {
+	ids := f.watched()
+	if len(ids) == 0 {
+		return
+	}
+	rows, err := f.db.pool.Query(ctx, "SELECT id, last_added FROM collections WHERE id = ANY($1)", ids)
+	if err != nil {
+		return // the next read retries
+	}
+	found := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var last int64
+		if rows.Scan(&id, &last) == nil {
+			found[id] = last
+		}
+	}
+	rows.Close()
+	if rows.Err() != nil {
+		return
+	}
+	for _, id := range ids {
+		if last, ok := found[id]; ok {
+			f.notify(id, last)
+		} else {
+			f.dropped(id)
+		}
+	}
+}

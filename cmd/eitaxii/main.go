@@ -9,6 +9,7 @@
 //	eitaxii backup (--server URL | --data-dir DIR) --out FILE
 //	eitaxii restore FILE --data-dir DIR [--force]
 //	eitaxii check --data-dir DIR
+//	eitaxii migrate --from DATA_DIR --to DATABASE_URL
 package main
 
 import (
@@ -40,8 +41,16 @@ type env struct {
 	getenv func(string) string
 }
 
+// variable returns the environment variable key, through getenv if set.
+func (e *env) variable(key string) string {
+	if e.getenv == nil {
+		return os.Getenv(key)
+	}
+	return e.getenv(key)
+}
+
 const usage = `usage:
-  eitaxii serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--insecure-http]
+  eitaxii serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--database-url URL] [--insecure-http]
   eitaxii hash-password      read a password on stdin, print its bcrypt hash
   eitaxii new-token          print a new API token and its hash
   eitaxii validate FILE...   check STIX 2.1 files (object, bundle or envelope; - for stdin)
@@ -52,6 +61,7 @@ const usage = `usage:
   eitaxii backup --data-dir DIR --out FILE               copy a stopped server's store
   eitaxii restore FILE --data-dir DIR [--force]          install a backup (server stopped)
   eitaxii check --data-dir DIR                           verify a store (server stopped)
+  eitaxii migrate --from DATA_DIR [--to DATABASE_URL]    copy a store into an empty PostgreSQL database
 `
 
 // run executes one command and returns the process exit status.
@@ -78,6 +88,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		return runRestore(ctx, args[1:], e)
 	case "check":
 		return runCheck(ctx, args[1:], e)
+	case "migrate":
+		return runMigrate(ctx, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

@@ -87,6 +87,12 @@ func (s *SSEReader) Retry() (time.Duration, bool) { return s.retry, s.retrySet }
 // read, whether or not its event was dispatched yet.
 func (s *SSEReader) LastEventID() string { return s.lastID }
 
+// Buffered returns how many bytes were read from the stream but not yet
+// consumed: 0 means the next Next will wait for the server. A caller that
+// saves its position after each event can save it only when this is 0,
+// once per burst.
+func (s *SSEReader) Buffered() int { return s.r.Buffered() }
+
 // Comments returns how many comment lines were read: a server's
 // keep-alive heartbeats.
 func (s *SSEReader) Comments() int { return s.comments }
@@ -256,6 +262,18 @@ type StreamOptions struct {
 	IdleTimeout time.Duration
 }
 
+// NotEventStreamError is returned by Stream when the server answers 2xx
+// with something other than an event stream: the URL is not a stream
+// (a server without eitaxii's extension, a proxy's page).
+type NotEventStreamError struct {
+	Path        string
+	ContentType string
+}
+
+func (e *NotEventStreamError) Error() string {
+	return fmt.Sprintf("GET %s: the answer is %q, not an event stream", e.Path, e.ContentType)
+}
+
 // ErrStreamIdle is returned by Stream.Next when nothing arrived for the
 // StreamOptions.IdleTimeout.
 var ErrStreamIdle = errors.New("client: the stream sent nothing within its idle timeout")
@@ -276,7 +294,7 @@ type Stream struct {
 // stream short, so it is not applied (as for Backup); IdleTimeout tells a
 // dead connection from a quiet one instead. A refusal is an *Error (404
 // for a collection the caller may not see); an answer that is not an
-// event stream is an error naming its Content-Type. The stream ends when
+// event stream is a *NotEventStreamError. The stream ends when
 // ctx is done or Close is called.
 func (c *Client) Stream(ctx context.Context, root, id string, o StreamOptions) (*Stream, error) {
 	u, err := c.resolve(c.collectionPath(root, id) + "stream/")
@@ -325,7 +343,7 @@ func (c *Client) Stream(ctx context.Context, root, id string, o StreamOptions) (
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != MediaEventStream {
 		resp.Body.Close()
-		return fail(fmt.Errorf("GET %s: the answer is %q, not an event stream", u.Path, resp.Header.Get("Content-Type")))
+		return fail(&NotEventStreamError{Path: u.Path, ContentType: resp.Header.Get("Content-Type")})
 	}
 	s.body = resp.Body
 	var r io.Reader = resp.Body
@@ -354,6 +372,9 @@ func (s *Stream) Next() (Event, error) {
 	}
 	return ev, nil
 }
+
+// Buffered is SSEReader.Buffered.
+func (s *Stream) Buffered() int { return s.sse.Buffered() }
 
 // Retry returns the reconnection time the server asked for, if it did.
 func (s *Stream) Retry() (time.Duration, bool) { return s.sse.Retry() }

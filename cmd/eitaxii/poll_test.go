@@ -429,3 +429,17 @@ func TestPatternValues(t *testing.T) {
 		t.Errorf("value with a newline: %q", vals)
 	}
 }
+
+// Ensure that --help prints the usage with the exit statuses, and that
+// the top-level usage names both commands.
+func TestPoll_Help(t *testing.T) {
+	c := newPollCLI(t)
+	for cmd, want := range map[string]string{"poll": "usage: eitaxii poll", "watch": "usage: eitaxii watch"} {
+		if out := c.ok(cmd, "--help"); !strings.HasPrefix(out, want) || !strings.Contains(out, "exit status:") {
+			t.Errorf("%s --help: %q", cmd, out)
+		}
+	}
+	if out := c.ok("help"); !strings.Contains(out, "eitaxii poll --server") || !strings.Contains(out, "eitaxii watch --server") {
+		t.Errorf("usage: %q", out)
+	}
+}

@@ -251,3 +251,46 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("retry: 1h gives %v, want the cap's half", d)
 	}
 }
+
+// Ensure that watch writes its state only after the output it covers: a
+// run cut off in between leaves no state, and the next run repeats the
+// events from the start instead of losing them.
+func TestWatch_CrashBeforeState(t *testing.T) {
+	base := startPollServer(t)
+	objs := sampleObjects()
+	burst := objectEvent("c1", "2026-03-01T00:00:00.000001Z", objs[0]) + objectEvent("c2", "2026-03-01T00:00:00.000002Z", objs[1])
+	script := &streamScript{steps: []func(http.ResponseWriter){sse(burst), sse(burst)}}
+	server := startStreamProxy(t, base, script)
+	dir := t.TempDir()
+	state, out := filepath.Join(dir, "state"), filepath.Join(dir, "out.jsonl")
+	args := []string{"watch", "--server", server, "--collection", "iocs", "--since-file", state, "--out", out}
+
+	var errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errb,
+		getenv: func(k string) string {
+			return map[string]string{"EITAXII_USER": "county", "EITAXII_PASSWORD": countyPassword}[k]
+		},
+		afterOutput: func() error { return fmt.Errorf("killed") },
+		sleep:       func(context.Context, time.Duration) error { return nil },
+	}
+	if code := run(context.Background(), args, e); code != 1 || !strings.Contains(errb.String(), "killed") {
+		t.Fatalf("exit %d, %s", code, errb.String())
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Fatalf("state written before its output was: %v", err)
+	}
+	data, _ := os.ReadFile(out)
+	if got := ids(t, string(data)); len(got) != 2 {
+		t.Fatalf("output before the crash: %v", got)
+	}
+	if code, _, stderr := watchRun(t, 1, args[1:]...); code != 0 {
+		t.Fatalf("rerun: exit %d, %s", code, stderr)
+	}
+	if got := script.lastEventIDs(); fmt.Sprint(got) != "[ ]" {
+		t.Fatalf("rerun resumed from %q; want from the start", got)
+	}
+	data, _ = os.ReadFile(out)
+	if got := ids(t, string(data)); len(got) != 4 || got[2] != got[0] || got[3] != got[1] {
+		t.Fatalf("output %v; want the two events once more", got)
+	}
+}

@@ -19,10 +19,14 @@ import (
 )
 
 // The server side of the stream is being written beside this command (issue
-// 12 item 1), so these tests put a scripted stream in front of a real
-// eitaxii server: discovery and collections are the server's, the
-// stream/ route speaks the documented event format. Once the server has
-// the route, an end-to-end test against it belongs next to these.
+// 12 item 1) and is not in this tree, so these tests put a scripted stream
+// in front of a real eitaxii server: discovery and collections are the
+// server's, the stream/ route speaks the documented event format. Once the
+// server has the route, an end-to-end test against it belongs next to
+// these (TestWatch_EndToEnd): start startPollServer, run watch with
+// --since-file, publish, wait for the values in --out, stop the server and
+// start it again on the same data dir, publish more, and check that every
+// object arrives exactly once and the Last-Event-ID sent is the state's.
 
 // streamScript answers the n-th stream request (from 0) after recording
 // its Last-Event-ID and query.

@@ -179,11 +179,13 @@ func pollCommand(ctx context.Context, args []string, e *env) error {
 
 	filter := client.Filter{AddedAfter: st.DateAddedLast, Limit: *limit, Types: k.types}
 	var last string
+	var got int
 	pollInto := func(w *objectWriter) error {
 		if err := w.begin(); err != nil {
 			return err
 		}
 		newest, err := k.c.PollObjects(ctx, k.rootURL, k.coll.ID, filter, func(page *client.Envelope) error {
+			got += len(page.Objects)
 			for _, raw := range page.Objects {
 				if err := w.object(raw); err != nil {
 					return err
@@ -210,7 +212,15 @@ func pollCommand(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
-	if k.sinceFile == "" || last == st.DateAddedLast {
+	if k.sinceFile == "" {
+		return nil
+	}
+	if last == st.DateAddedLast {
+		if got > 0 {
+			// Not an error: nothing was lost, but the user should know why
+			// every run brings the same objects.
+			fmt.Fprintf(e.stderr, "eitaxii poll: warning: the server sent no X-TAXII-Date-Added-Last after %d objects; the state cannot advance and the next run fetches them again\n", got)
+		}
 		return nil
 	}
 	st.DateAddedLast, st.LastEventID = last, ""

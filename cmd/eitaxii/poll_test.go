@@ -244,35 +244,27 @@ func TestPoll_Paging(t *testing.T) {
 	publish(t, base, iocsID, objs[:10]...)
 	publish(t, base, iocsID, objs[10:]...)
 
-	noNext := httptest.NewServer(&httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			u, _ := url.Parse(base)
-			r.SetURL(u)
-			r.Out.Host = r.In.Host
-		},
-		ModifyResponse: func(resp *http.Response) error {
-			if !strings.Contains(resp.Request.URL.Path, "/objects/") {
-				return nil
-			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err != nil {
-				return err
-			}
-			var env map[string]json.RawMessage
-			if json.Unmarshal(body, &env) == nil {
-				delete(env, "next")
-				body, _ = json.Marshal(env)
-			}
-			resp.Body = io.NopCloser(bytes.NewReader(body))
-			resp.ContentLength = int64(len(body))
-			resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	noNext := proxyTo(t, base, func(resp *http.Response) error {
+		if !strings.Contains(resp.Request.URL.Path, "/objects/") {
 			return nil
-		},
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		var env map[string]json.RawMessage
+		if json.Unmarshal(body, &env) == nil {
+			delete(env, "next")
+			body, _ = json.Marshal(env)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
 	})
-	defer noNext.Close()
 
-	for i, tc := range []struct{ name, server string }{{"Next", base}, {"DateAddedLast", noNext.URL}} {
+	for i, tc := range []struct{ name, server string }{{"Next", base}, {"DateAddedLast", noNext}} {
 		server := tc.server
 		t.Run(tc.name, func(t *testing.T) {
 			c := newPollCLI(t)
@@ -288,6 +280,42 @@ func TestPoll_Paging(t *testing.T) {
 				t.Fatalf("second run: %q", out)
 			}
 		})
+	}
+}
+
+// proxyTo serves a reverse proxy to base whose answers modify changes: a
+// real server made to behave like another one.
+func proxyTo(t *testing.T, base string, modify func(*http.Response) error) string {
+	t.Helper()
+	target, _ := url.Parse(base)
+	hs := httptest.NewServer(&httputil.ReverseProxy{
+		Rewrite:        func(r *httputil.ProxyRequest) { r.SetURL(target); r.Out.Host = r.In.Host },
+		ModifyResponse: modify,
+	})
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// Ensure that a server without X-TAXII-Date-Added-Last leaves the state
+// where it was (the next run repeats, never loses) and says so.
+func TestPoll_NoDateAddedLast(t *testing.T) {
+	base := startPollServer(t)
+	publish(t, base, iocsID, sampleObjects()[:2]...)
+	server := proxyTo(t, base, func(resp *http.Response) error {
+		resp.Header.Del("X-TAXII-Date-Added-Last")
+		resp.Header.Del("X-TAXII-Date-Added-First")
+		return nil
+	})
+	c := newPollCLI(t)
+	state := filepath.Join(t.TempDir(), "state")
+	for range 2 {
+		code, out, errs := c.run("poll", "--server", server, "--collection", "iocs", "--since-file", state)
+		if code != 0 || len(ids(t, out)) != 2 || !strings.Contains(errs, "sent no X-TAXII-Date-Added-Last after 2 objects") {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+		}
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Fatalf("state written without a position: %v", err)
 	}
 }
 

@@ -60,7 +60,6 @@ type SSEReader struct {
 	lastID   string
 	retry    time.Duration
 	retrySet bool
-	comments int
 
 	line  []byte
 	data  []byte
@@ -83,19 +82,11 @@ func NewSSEReader(r io.Reader, maxEvent int) *SSEReader {
 // valid "retry" field, and whether it sent one.
 func (s *SSEReader) Retry() (time.Duration, bool) { return s.retry, s.retrySet }
 
-// LastEventID returns the last event ID buffer: the newest "id" field
-// read, whether or not its event was dispatched yet.
-func (s *SSEReader) LastEventID() string { return s.lastID }
-
 // Buffered returns how many bytes were read from the stream but not yet
 // consumed: 0 means the next Next will wait for the server. A caller that
 // saves its position after each event can save it only when this is 0,
 // once per burst.
 func (s *SSEReader) Buffered() int { return s.r.Buffered() }
-
-// Comments returns how many comment lines were read: a server's
-// keep-alive heartbeats.
-func (s *SSEReader) Comments() int { return s.comments }
 
 // Next returns the next event. At the end of the stream it returns io.EOF
 // and discards an event that was not ended by a blank line, as the spec
@@ -170,7 +161,6 @@ func (s *SSEReader) readLine() ([]byte, error) {
 // field processes one non-blank line.
 func (s *SSEReader) field(line []byte) {
 	if line[0] == ':' {
-		s.comments++
 		// A comment between events is a keep-alive; it does not count
 		// against the next event's size.
 		if s.dataN == 0 && s.typ == "" {

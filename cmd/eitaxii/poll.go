@@ -71,9 +71,8 @@ var errNoCollection = errors.New("no collection")
 // consumer holds what poll and watch share: options, the client, the
 // resolved collection and the output.
 type consumer struct {
-	ctx  context.Context
-	e    *env
-	name string // "poll" or "watch"
+	ctx context.Context
+	e   *env
 	connFlags
 
 	collection string
@@ -147,7 +146,7 @@ func consumerStatus(e *env, name, usage string, err error) int {
 }
 
 func pollCommand(ctx context.Context, args []string, e *env) error {
-	k := &consumer{ctx: ctx, e: e, name: "poll"}
+	k := &consumer{ctx: ctx, e: e}
 	fs := newAdminFlagSet("poll")
 	k.flags(fs)
 	limit := fs.Int("limit", 0, "page size")

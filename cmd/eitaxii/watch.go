@@ -54,7 +54,7 @@ func runWatch(ctx context.Context, args []string, e *env) int {
 }
 
 func watchCommand(ctx context.Context, args []string, e *env) error {
-	k := &consumer{ctx: ctx, e: e, name: "watch"}
+	k := &consumer{ctx: ctx, e: e}
 	fs := newAdminFlagSet("watch")
 	k.flags(fs)
 	idle := fs.Duration("idle-timeout", defaultWatchIdle, "reconnect after this long without a byte")

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The live stream (issue 12) is eitaxii's extension beside the TAXII
@@ -430,12 +431,19 @@ func DecodeDelete(ev Event) (*StreamDelete, error) {
 }
 
 // DecodeHeartbeat returns the cursor a "heartbeat" event carries: its
-// data's "cursor", or its event id when the data names none. "" means
-// the heartbeat carries no cursor.
+// data's "cursor" member, or its data itself when that is a bare token
+// (not JSON nor broken JSON, no white space or control characters), or
+// else its event id. "" means the heartbeat carries no cursor.
 func DecodeHeartbeat(ev Event) string {
 	var h StreamHeartbeat
-	if json.Unmarshal(ev.Data, &h) == nil && h.Cursor != "" {
-		return h.Cursor
+	if json.Unmarshal(ev.Data, &h) == nil {
+		if h.Cursor != "" {
+			return h.Cursor
+		}
+		return ev.ID
+	}
+	if len(ev.Data) > 0 && !bytes.ContainsAny(ev.Data[:1], `{["`) && !bytes.ContainsFunc(ev.Data, func(r rune) bool { return r <= ' ' || r == 0x7f || r == utf8.RuneError }) {
+		return string(ev.Data)
 	}
 	return ev.ID
 }

@@ -182,6 +182,23 @@ func FuzzSSE(f *testing.F) {
 	})
 }
 
+// Ensure that a heartbeat's cursor is read from its data in either shape,
+// and from its id otherwise.
+func TestDecodeHeartbeat(t *testing.T) {
+	for _, tc := range []struct{ data, id, want string }{
+		{`{"cursor":"AAEC"}`, "old", "AAEC"},
+		{`AAEC`, "old", "AAEC"},
+		{`{}`, "old", "old"},
+		{``, "old", "old"},
+		{"two\nlines", "old", "old"},
+		{`{"cursor":"AAEC"`, "old", "old"},
+	} {
+		if got := client.DecodeHeartbeat(client.Event{Type: "heartbeat", ID: tc.id, Data: []byte(tc.data)}); got != tc.want {
+			t.Errorf("DecodeHeartbeat(%q, id %q) = %q, want %q", tc.data, tc.id, got, tc.want)
+		}
+	}
+}
+
 // sseServer answers the stream route with body, after recording the
 // request.
 func sseServer(t *testing.T, status int, ctype, body string, seen chan<- *http.Request) *httptest.Server {

@@ -240,3 +240,35 @@ func TestMigrate(t *testing.T) {
 		t.Fatalf("second migrate into the same database: exit %d\n%s", code, out)
 	}
 }
+
+// Ensure that `eitaxii check --database` verifies a PostgreSQL store, and
+// that `eitaxii backup --server` on a node that keeps its store in
+// PostgreSQL says to use pg_dump and leaves no file behind.
+func TestCheckAndBackup_PostgreSQL(t *testing.T) {
+	url := pgtest.URL(t)
+	dir := t.TempDir()
+	base, stdout, _, _ := startServe(t, "--data-dir", dir, "--database-url", url)
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
+	}
+	vars := map[string]string{"EITAXII_DATABASE_URL": url, "EITAXII_PASSWORD": m[1]}
+	cmd := func(args ...string) (int, string) {
+		var out, errOut syncBuffer
+		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }}
+		code := run(t.Context(), args, e)
+		return code, out.String() + errOut.String()
+	}
+	if code, out := cmd("check", "--database"); code != 0 || !strings.Contains(out, ": ok: 1 collections") {
+		t.Fatalf("check --database: exit %d\n%s", code, out)
+	}
+	file := filepath.Join(t.TempDir(), "backup.db")
+	if code, out := cmd("backup", "--server", base, "--user", "admin", "--out", file); code != 1 || !strings.Contains(out, "pg_dump") {
+		t.Fatalf("backup of a node on PostgreSQL: exit %d\n%s", code, out)
+	}
+	for _, f := range []string{file, file + ".tmp"} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Fatalf("backup left %s behind: %v", f, err)
+		}
+	}
+}

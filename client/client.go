@@ -1,6 +1,7 @@
 // Package client is a Go client of eitaxii's APIs: TAXII 2.1 under
-// /taxii2/ and the API roots, and the admin API under /admin/v1/
-// (docs/admin-api.md). It holds the admin API's wire types, which the
+// /taxii2/ and the API roots (with PollObjects, which pages any TAXII 2.1
+// server), the live stream of a collection (Stream, an SSE reader), and
+// the admin API under /admin/v1/ (docs/admin-api.md). It holds the admin API's wire types, which the
 // server's handlers decode and encode as well, so that the two sides
 // cannot drift apart.
 //

@@ -31,6 +31,11 @@ var (
 	// ErrUnknownSchema is returned by a backend's open for a store written
 	// by another layout version.
 	ErrUnknownSchema = errors.New("unknown store schema version")
+	// ErrUnavailable is returned, wrapped, when the backend cannot be
+	// reached (a database server down or restarting). The call did
+	// nothing; it may succeed when retried, and the backend reconnects by
+	// itself.
+	ErrUnavailable = errors.New("store unavailable")
 	// ErrConflict is matched by every ConflictError: a directory change
 	// that would break one of the directory's invariants.
 	ErrConflict = errors.New("conflict")

@@ -87,6 +87,11 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		te = &Error{Status: http.StatusBadRequest, Title: "Bad Request", Description: "next: invalid token: " + cursor.Problem, Err: err}
 	case errors.Is(err, stix.ErrBadEnvelope):
 		te = &Error{Status: http.StatusUnprocessableEntity, Title: "Unprocessable Entity", Description: err.Error(), Err: err}
+	case errors.Is(err, store.ErrUnavailable):
+		// The database is down or restarting: the client may retry, and
+		// the store reconnects by itself.
+		c.Header("Retry-After", "5")
+		te = &Error{Status: http.StatusServiceUnavailable, Title: "Service Unavailable", Description: "the store is unavailable; try again shortly", Err: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// The client went away or the server is shutting down.
 		te = &Error{Status: http.StatusServiceUnavailable, Title: "Service Unavailable", Description: "the request was cancelled", Err: err}

@@ -4,17 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -182,13 +176,8 @@ type adminCmd struct {
 	ctx context.Context
 	e   *env
 
-	server        string
-	user          string
-	token         string
-	passwordStdin bool
-	cacert        string
-	cert, key     string
-	json          bool
+	connFlags
+	json bool
 
 	userAgent string // "" for eitaxii-admin
 
@@ -294,15 +283,7 @@ func newAdminFlagSet(name string) *flag.FlagSet {
 // withPasswordStdin is false where --password-stdin means something else
 // (the new password of `accounts create|update`).
 func (a *adminCmd) globalFlags(fs *flag.FlagSet, withPasswordStdin bool) {
-	fs.StringVar(&a.server, "server", a.server, "server URL")
-	fs.StringVar(&a.user, "user", a.user, "account name")
-	fs.StringVar(&a.token, "token", a.token, "API token")
-	if withPasswordStdin {
-		fs.BoolVar(&a.passwordStdin, "password-stdin", a.passwordStdin, "read the password from standard input")
-	}
-	fs.StringVar(&a.cacert, "cacert", a.cacert, "CA certificate file")
-	fs.StringVar(&a.cert, "cert", a.cert, "client certificate file")
-	fs.StringVar(&a.key, "key", a.key, "client key file")
+	a.connFlags.register(fs, withPasswordStdin)
 	fs.BoolVar(&a.json, "json", a.json, "print JSON")
 }
 
@@ -338,108 +319,18 @@ func visited(fs *flag.FlagSet) map[string]bool {
 	return set
 }
 
-func (a *adminCmd) getenv(key string) string {
-	if a.e.getenv == nil {
-		return os.Getenv(key)
-	}
-	return a.e.getenv(key)
-}
-
-// connect resolves the server and the credentials and builds the client.
-// Flags win over the environment; a token wins over a user name when both
-// come from the environment.
+// connect resolves the server and the credentials and builds the client
+// (connectClient).
 func (a *adminCmd) connect() error {
 	if a.api != nil {
 		return nil
-	}
-	server := a.server
-	if server == "" {
-		server = a.getenv(envServer)
-	}
-	if server == "" {
-		server = defaultAdminServer
-	}
-	u, err := url.Parse(server)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return usagef("", "--server: %q is not an http:// or https:// URL", server)
-	}
-	if u.User != nil {
-		return usagef("", "--server: put no credentials in the URL; use --user with EITAXII_PASSWORD, or a token")
-	}
-	if u.Scheme == "http" && (a.cacert != "" || a.cert != "" || a.key != "") {
-		return usagef("", "--cacert, --cert and --key need an https:// server")
-	}
-	if (a.cert == "") != (a.key == "") {
-		return usagef("", "give --cert and --key together")
-	}
-
-	user, token := a.user, a.token
-	switch {
-	case user != "" && token != "":
-		return usagef("", "give --user or --token, not both")
-	case user == "" && token == "":
-		if token = a.getenv(envToken); token == "" {
-			user = a.getenv(envUser)
-		}
-	}
-	if a.passwordStdin && user == "" {
-		return usagef("", "--password-stdin needs --user NAME (or EITAXII_USER)")
-	}
-	var password string
-	switch {
-	case user != "":
-		if a.passwordStdin {
-			if password, err = readPassword(a.e.stdin); err != nil {
-				return err
-			}
-		} else if password = a.getenv(envPassword); password == "" {
-			return usagef("", "no password for %s: set EITAXII_PASSWORD or pass --password-stdin", user)
-		}
-	case token != "":
-	case a.cert == "":
-		return usagef("", "no credentials: give --user NAME with EITAXII_PASSWORD or --password-stdin, --token (or EITAXII_TOKEN), or --cert and --key")
-	}
-
-	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if a.cacert != "" {
-		pem, err := os.ReadFile(a.cacert)
-		if err != nil {
-			return fmt.Errorf("--cacert: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("--cacert: %s holds no PEM certificate", a.cacert)
-		}
-		tlsConf.RootCAs = pool
-	}
-	if a.cert != "" {
-		pair, err := tls.LoadX509KeyPair(a.cert, a.key)
-		if err != nil {
-			return fmt.Errorf("--cert/--key: %w", err)
-		}
-		tlsConf.Certificates = []tls.Certificate{pair}
-	}
-	if u.Scheme == "http" && (user != "" || token != "") && !loopback(net.JoinHostPort(u.Hostname(), "0")) {
-		fmt.Fprintf(a.e.stderr, "eitaxii admin: warning: sending credentials to %s over plain HTTP\n", u.Host)
-	}
-
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsConf
-	tr.DialContext = (&net.Dialer{Timeout: adminDialTimeout, KeepAlive: 30 * time.Second}).DialContext
-	tr.TLSHandshakeTimeout = adminDialTimeout
-	hc := &http.Client{
-		Transport: tr,
-		Timeout:   adminTimeout,
-		// The admin API never redirects; following one could resend the
-		// credentials elsewhere or turn a POST into a GET.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	ua := a.userAgent
 	if ua == "" {
 		ua = "eitaxii-admin"
 	}
-	c, err := client.New(u.String(), client.Options{HTTPClient: hc, Username: user, Password: password, Token: token,
-		UserAgent: ua, MaxResponse: maxAdminResponse})
+	c, err := a.connFlags.connectClient(a.e, connOptions{name: "eitaxii admin", defaultServer: defaultAdminServer,
+		timeout: adminTimeout, userAgent: ua, maxResponse: maxAdminResponse})
 	if err != nil {
 		return err
 	}

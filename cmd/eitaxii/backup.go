@@ -127,13 +127,7 @@ func runBackup(ctx context.Context, args []string, e *env) int {
 func backup(ctx context.Context, args []string, e *env) error {
 	a := &adminCmd{ctx: ctx, e: e, userAgent: "eitaxii-backup"}
 	fs := newAdminFlagSet("backup")
-	fs.StringVar(&a.server, "server", "", "server URL")
-	fs.StringVar(&a.user, "user", "", "account name")
-	fs.StringVar(&a.token, "token", "", "API token")
-	fs.BoolVar(&a.passwordStdin, "password-stdin", false, "read the password from standard input")
-	fs.StringVar(&a.cacert, "cacert", "", "CA certificate file")
-	fs.StringVar(&a.cert, "cert", "", "client certificate file")
-	fs.StringVar(&a.key, "key", "", "client key file")
+	a.connFlags.register(fs, true)
 	out := fs.String("out", "", "file to write")
 	dataDir := fs.String("data-dir", "", "data directory of a stopped server")
 	if _, err := parseArgs(fs, args, 0); err != nil {
@@ -144,7 +138,7 @@ func backup(ctx context.Context, args []string, e *env) error {
 		return usagef("", "--out FILE is required")
 	case *dataDir != "" && a.server != "":
 		return usagef("", "give --server (a running server) or --data-dir (a stopped one), not both")
-	case *dataDir == "" && a.server == "" && a.getenv(envServer) == "":
+	case *dataDir == "" && a.server == "" && a.e.variable(envServer) == "":
 		return usagef("", "give --server URL (a running server) or --data-dir DIR (a stopped one)")
 	case *dataDir != "" && (a.user != "" || a.token != "" || a.passwordStdin || a.cacert != "" || a.cert != "" || a.key != ""):
 		return usagef("", "credentials are for --server; --data-dir reads the file directly")

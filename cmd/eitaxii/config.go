@@ -18,8 +18,12 @@ import (
 // Config is the YAML configuration file. Its shape is a public contract:
 // keys may be added, never renamed.
 type Config struct {
-	Listen        string               `yaml:"listen"`
-	DataDir       string               `yaml:"data_dir"`
+	Listen  string `yaml:"listen"`
+	DataDir string `yaml:"data_dir"`
+	// DatabaseURL chooses PostgreSQL as the store (a libpq URL or
+	// keyword/value string); empty keeps the embedded bbolt store under
+	// data_dir. EITAXII_DATABASE_URL and --database-url override it.
+	DatabaseURL   string               `yaml:"database_url"`
 	TLS           TLSConfig            `yaml:"tls"`
 	Discovery     DiscoveryConfig      `yaml:"discovery"`
 	Organizations []OrganizationConfig `yaml:"organizations"`

@@ -9,6 +9,9 @@
 //	eitaxii backup (--server URL | --data-dir DIR) --out FILE
 //	eitaxii restore FILE --data-dir DIR [--force]
 //	eitaxii check --data-dir DIR
+//	eitaxii migrate --from DATA_DIR --to DATABASE_URL
+//	eitaxii poll --server URL --collection ID [--since-file STATE] [--format stix|jsonl|csv|values] ...
+//	eitaxii watch --server URL --collection ID [--since-file STATE] [--format jsonl|csv|values] ...
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -38,10 +42,27 @@ type env struct {
 	onListen func(net.Addr)
 	// getenv looks up environment variables; os.Getenv if nil.
 	getenv func(string) string
+	// sleep waits d or until ctx is done (watch's reconnect backoff);
+	// a real timer if nil.
+	sleep func(ctx context.Context, d time.Duration) error
+	// jitter returns a number in [0, 1) to spread reconnects; math/rand
+	// if nil.
+	jitter func() float64
+	// afterOutput, if set, is called by poll and watch after the output
+	// is written and before the state is: a test's crash point.
+	afterOutput func() error
+}
+
+// variable returns the environment variable key, through getenv if set.
+func (e *env) variable(key string) string {
+	if e.getenv == nil {
+		return os.Getenv(key)
+	}
+	return e.getenv(key)
 }
 
 const usage = `usage:
-  eitaxii serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--insecure-http]
+  eitaxii serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--database-url URL] [--insecure-http]
   eitaxii hash-password      read a password on stdin, print its bcrypt hash
   eitaxii new-token          print a new API token and its hash
   eitaxii validate FILE...   check STIX 2.1 files (object, bundle or envelope; - for stdin)
@@ -52,6 +73,12 @@ const usage = `usage:
   eitaxii backup --data-dir DIR --out FILE               copy a stopped server's store
   eitaxii restore FILE --data-dir DIR [--force]          install a backup (server stopped)
   eitaxii check --data-dir DIR                           verify a store (server stopped)
+  eitaxii migrate --from DATA_DIR [--to DATABASE_URL]    copy a store into an empty PostgreSQL database
+  eitaxii poll --server URL --collection ID [--since-file STATE] [--format F] [--out FILE]
+                             fetch what is new in a collection of any TAXII 2.1 server
+                             (eitaxii poll --help)
+  eitaxii watch --server URL --collection ID [--since-file STATE] [--format F] [--out FILE]
+                             the same, kept current from eitaxii's live stream
 `
 
 // run executes one command and returns the process exit status.
@@ -78,6 +105,12 @@ func run(ctx context.Context, args []string, e *env) int {
 		return runRestore(ctx, args[1:], e)
 	case "check":
 		return runCheck(ctx, args[1:], e)
+	case "migrate":
+		return runMigrate(ctx, args[1:], e)
+	case "poll":
+		return runPoll(ctx, args[1:], e)
+	case "watch":
+		return runWatch(ctx, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

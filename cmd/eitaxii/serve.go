@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/stix"
-	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -56,6 +55,7 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	configPath := fs.String("config", "", "configuration file (YAML); without it, the embedded default")
 	listen := fs.String("listen", "", "address to listen on (overrides the file; default "+defaultListen+")")
 	dataDir := fs.String("data-dir", "", "directory of the store (overrides the file; default "+defaultDataDir+")")
+	databaseURL := fs.String("database-url", "", "PostgreSQL URL of the store (overrides EITAXII_DATABASE_URL and the file; default: the embedded store under the data directory)")
 	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -84,6 +84,12 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	}
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
+	}
+	if url := e.variable("EITAXII_DATABASE_URL"); url != "" {
+		cfg.DatabaseURL = url
+	}
+	if *databaseURL != "" {
+		cfg.DatabaseURL = *databaseURL
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = defaultListen
@@ -126,11 +132,8 @@ func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
 		debug.SetGCPercent(gcPercent)
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data_dir: %w", err)
-	}
 	metrics := taxii.NewMetrics()
-	db, err := bolt.Open(filepath.Join(cfg.DataDir, storeFile), bolt.Options{OnCommit: metrics.ObserveCommit})
+	db, where, err := openStore(ctx, cfg, metrics)
 	if err != nil {
 		return err
 	}
@@ -193,7 +196,7 @@ func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
 		ln = tls.NewListener(ln, hs.TLSConfig)
 		scheme = "https"
 	}
-	log.Info("serving TAXII 2.1", "discovery", fmt.Sprintf("%s://%s/taxii2/", scheme, ln.Addr()), "data_dir", cfg.DataDir)
+	log.Info("serving TAXII 2.1", "discovery", fmt.Sprintf("%s://%s/taxii2/", scheme, ln.Addr()), "store", where)
 	if e.onListen != nil {
 		e.onListen(ln.Addr())
 	}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eitaxii/eitaxii/client"
+	"github.com/eitaxii/eitaxii/store/postgres/pgtest"
+)
+
+// TestMain stops the throwaway PostgreSQL cluster the tests may start.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// startNode starts `eitaxii serve` on the database at url with the data
+// directory dir, and returns its base URL and stderr (the log).
+func startNode(t *testing.T, dir, url string) (string, *syncBuffer) {
+	t.Helper()
+	base, _, stderr, _ := startServe(t, "--data-dir", dir, "--database-url", url)
+	return base, stderr
+}
+
+// Ensure that two `eitaxii serve` nodes on one PostgreSQL database serve the
+// same store (issue 11): what is published on one is read on the other, a
+// next token made by one works on the other, and a token revoked through
+// one is refused by the other within a second; and that the log names the
+// database without its password.
+func TestServe_TwoNodesOnPostgreSQL(t *testing.T) {
+	url := pgtest.URL(t)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	baseA, stdout, _, _ := startServe(t, "--data-dir", dirA, "--database-url", url)
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
+	}
+	password := m[1]
+	// Node B runs the same configuration, as nodes behind one load
+	// balancer do.
+	cfg, err := os.ReadFile(filepath.Join(dirA, starterConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dirB, starterConfig), cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	baseB, logB := startNode(t, dirB, url)
+	if u, _ := pgtestPassword(url); u != "" && strings.Contains(logB.String(), u) {
+		t.Fatalf("the log shows the database password:\n%s", logB.String())
+	}
+
+	objects := "/demo/collections/indicators/objects/"
+	ids := []string{"6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b11", "7a2d4d3f-2c8b-4d6f-8b1c-3b5e8f1a0c22"}
+	for i, id := range ids {
+		base := []string{baseA, baseB}[i]
+		if resp, body := do(t, "POST", base+objects, "admin", password, `{"objects":[`+fmt.Sprintf(indicatorJSON, id)+`]}`); resp.StatusCode != 202 {
+			t.Fatalf("publish on node %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	// A page of one from node A, continued on node B with A's next.
+	resp, body := do(t, "GET", baseA+objects+"?limit=1", "admin", password, "")
+	var page client.Envelope
+	if err := json.Unmarshal(body, &page); resp.StatusCode != 200 || err != nil || !page.More || page.Next == "" {
+		t.Fatalf("first page on node A: %d %s (%v)", resp.StatusCode, body, err)
+	}
+	resp, body = do(t, "GET", baseB+objects+"?limit=1&next="+page.Next, "admin", password, "")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "indicator--"+ids[1]) {
+		t.Fatalf("node B with node A's next: %d %s", resp.StatusCode, body)
+	}
+
+	// A token made and revoked through node A.
+	resp, body = doJSON(t, "POST", baseA+"/admin/v1/accounts/admin/tokens", password, `{"name":"feed"}`)
+	var tok client.NewToken
+	if err := json.Unmarshal(body, &tok); resp.StatusCode != 201 || err != nil {
+		t.Fatalf("create token: %d %s (%v)", resp.StatusCode, body, err)
+	}
+	// Node B learns of it within a second too.
+	waitFor(t, "node B accepts a token made through node A", func() bool { return bearer(t, baseB+"/taxii2/", tok.Token) == http.StatusOK })
+	if resp, body := doJSON(t, "DELETE", baseA+"/admin/v1/accounts/admin/tokens/"+tok.ID, password, ""); resp.StatusCode != 204 {
+		t.Fatalf("revoke: %d %s", resp.StatusCode, body)
+	}
+	waitFor(t, "node B refuses a token revoked through node A", func() bool { return bearer(t, baseB+"/taxii2/", tok.Token) == http.StatusUnauthorized })
+}
+
+// waitFor fails the test unless cond holds within a second, the bound on
+// how long a directory change on one node takes to apply on another.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > time.Second {
+			t.Fatalf("not within a second: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// pgtestPassword returns the password in a database URL, if any.
+func pgtestPassword(raw string) (string, bool) {
+	i := strings.Index(raw, "://")
+	j := strings.LastIndex(raw, "@")
+	if i < 0 || j < i {
+		return "", false
+	}
+	userinfo := raw[i+3 : j]
+	k := strings.Index(userinfo, ":")
+	if k < 0 {
+		return "", false
+	}
+	return userinfo[k+1:], true
+}
+
+// doJSON sends an admin request as admin with Basic credentials.
+func doJSON(t *testing.T, method, url, password, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("admin", password)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// bearer answers the status of GET url with an API token.
+func bearer(t *testing.T, url, token string) int {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/taxii+json;version=2.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Ensure that a database URL's password reaches neither the log nor an
+// error message when the database cannot be reached, from the flag or the
+// environment.
+func TestServe_DatabaseURLPasswordNotShown(t *testing.T) {
+	const secret = "S3cret-Never-Shown"
+	url := "postgres://eitaxii:" + secret + "@127.0.0.1:1/eitaxii?connect_timeout=2"
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"Flag", []string{"--database-url", url}, nil},
+		{"Environment", nil, map[string]string{"EITAXII_DATABASE_URL": url}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr syncBuffer
+			e := &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return tt.env[k] }}
+			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, tt.args...)
+			if code := run(t.Context(), args, e); code == 0 {
+				t.Fatal("serve started without its database")
+			}
+			out := stdout.String() + stderr.String()
+			if strings.Contains(out, secret) {
+				t.Fatalf("the password is shown:\n%s", out)
+			}
+			if !strings.Contains(out, "database_url") {
+				t.Fatalf("the error does not name database_url:\n%s", out)
+			}
+		})
+	}
+}
+
+// Ensure that `eitaxii migrate` copies an embedded store into an empty
+// PostgreSQL database, after which a node on the database serves the same
+// objects with the same date_added to the same credentials, and that a
+// database that is not empty is refused.
+func TestMigrate(t *testing.T) {
+	url := pgtest.URL(t)
+	dir := t.TempDir()
+	base, stdout, _, stop := startServe(t, "--data-dir", dir)
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
+	}
+	password := m[1]
+	objects := "/demo/collections/indicators/objects/"
+	for _, id := range []string{"6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b11", "7a2d4d3f-2c8b-4d6f-8b1c-3b5e8f1a0c22"} {
+		if resp, body := do(t, "POST", base+objects, "admin", password, `{"objects":[`+fmt.Sprintf(indicatorJSON, id)+`]}`); resp.StatusCode != 202 {
+			t.Fatalf("publish: %d %s", resp.StatusCode, body)
+		}
+	}
+	_, before := do(t, "GET", base+objects, "admin", password, "")
+	_, manifestBefore := do(t, "GET", base+"/demo/collections/indicators/manifest/", "admin", password, "")
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited with %d", code)
+	}
+
+	migrateRun := func() (int, string) {
+		var out, errOut syncBuffer
+		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(k string) string {
+			if k == "EITAXII_DATABASE_URL" {
+				return url
+			}
+			return ""
+		}}
+		code := run(t.Context(), []string{"migrate", "--from", dir}, e)
+		return code, out.String() + errOut.String()
+	}
+	code, out := migrateRun()
+	if code != 0 || !strings.Contains(out, "2 object versions") {
+		t.Fatalf("migrate: exit %d\n%s", code, out)
+	}
+
+	baseP, _ := startNode(t, dir, url)
+	_, after := do(t, "GET", baseP+objects, "admin", password, "")
+	_, manifestAfter := do(t, "GET", baseP+"/demo/collections/indicators/manifest/", "admin", password, "")
+	if string(after) != string(before) || string(manifestAfter) != string(manifestBefore) {
+		t.Fatalf("after the migration the node serves\n%s\n%s\nwant\n%s\n%s", after, manifestAfter, before, manifestBefore)
+	}
+
+	if code, out := migrateRun(); code != 1 || !strings.Contains(out, "not empty") {
+		t.Fatalf("second migrate into the same database: exit %d\n%s", code, out)
+	}
+}

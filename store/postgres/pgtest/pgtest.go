@@ -265,13 +265,35 @@ func Restart(tb testing.TB) {
 	if shared == nil || shared.dir == "" {
 		tb.Skip("pgtest: the server is not a throwaway cluster; not restarting it")
 	}
+	Down(tb)()
+}
+
+// Down stops the throwaway cluster as Restart does and returns the
+// function that starts it again, for tests of what a server does while its
+// database is away; the cluster is started again at cleanup if the test
+// has not. The same rules as Restart's apply.
+func Down(tb testing.TB) (up func()) {
+	tb.Helper()
+	once.Do(start)
+	if shared == nil || shared.dir == "" {
+		tb.Skip("pgtest: the server is not a throwaway cluster; not stopping it")
+	}
 	data := filepath.Join(shared.dir, "data")
 	if out, err := shared.run(shared.ctl, "stop", "-D", data, "-m", "fast", "-w"); err != nil {
 		tb.Fatalf("pgtest: pg_ctl stop: %v: %s", err, out)
 	}
-	if out, err := shared.run(shared.ctl, "start", "-D", data, "-w", "-t", "60", "-l", filepath.Join(shared.dir, "log"), "-o", shared.opts); err != nil {
-		tb.Fatalf("pgtest: pg_ctl start: %v: %s", err, out)
+	started := false
+	up = func() {
+		if started {
+			return
+		}
+		started = true
+		if out, err := shared.run(shared.ctl, "start", "-D", data, "-w", "-t", "60", "-l", filepath.Join(shared.dir, "log"), "-o", shared.opts); err != nil {
+			tb.Fatalf("pgtest: pg_ctl start: %v: %s", err, out)
+		}
 	}
+	tb.Cleanup(up)
+	return up
 }
 
 // stop stops the throwaway cluster and removes its directory.

@@ -106,11 +106,10 @@ type feed struct {
 // Subscription is one subscriber's queue of a collection's changes. Its
 // changes are shared with the other subscribers and must not be modified.
 type Subscription struct {
-	f    *feed
-	ch   chan *store.Change
-	done chan struct{}
-	once sync.Once
-	err  error // set before done is closed
+	f   *feed
+	ch  chan *store.Change
+	ctx context.Context // ended, with the reason as its cause, by end
+	end func(reason error)
 
 	mu      sync.Mutex
 	stop    func() bool // unregisters the context's callback
@@ -158,7 +157,7 @@ func (h *Hub) Subscribe(ctx context.Context, collID string) (*Subscription, erro
 		if f.err != nil {
 			return nil, f.err
 		}
-		s := &Subscription{f: f, ch: make(chan *store.Change, h.queue), done: make(chan struct{})}
+		s := newSubscription(f, h.queue)
 		f.mu.Lock()
 		ended := f.subs == nil // the feed stopped between ready and here
 		if !ended {
@@ -336,24 +335,44 @@ func (f *feed) leave(s *Subscription) {
 	}
 }
 
+func newSubscription(f *feed, queue int) *Subscription {
+	s := &Subscription{f: f, ch: make(chan *store.Change, queue)}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	s.ctx = ctx
+	var once sync.Once
+	s.end = func(reason error) {
+		once.Do(func() {
+			cancel(reason)
+			s.mu.Lock()
+			s.stopped = true
+			if s.stop != nil {
+				s.stop()
+			}
+			s.mu.Unlock()
+			f.leave(s)
+		})
+	}
+	return s
+}
+
 // C is the subscription's queue, in cursor order. It is never closed: read
 // it together with Done.
 func (s *Subscription) C() <-chan *store.Change { return s.ch }
 
 // Done is closed when the subscription has ended; Err then says why.
 // Changes still in C when it ends may be read, or ignored.
-func (s *Subscription) Done() <-chan struct{} { return s.done }
+func (s *Subscription) Done() <-chan struct{} { return s.ctx.Done() }
+
+// Context is done when the subscription has ended, with Err as its
+// cause: a subscriber can arrange, with context.AfterFunc, to be woken
+// from a blocking write when it is dropped.
+func (s *Subscription) Context() context.Context { return s.ctx }
 
 // Err is nil while the subscription runs, then ErrSlow, ErrGap,
 // ErrFeedEnded, ErrClosed, ErrUnsubscribed, or an error of the store that
 // made its feed fail.
 func (s *Subscription) Err() error {
-	select {
-	case <-s.done:
-		return s.err
-	default:
-		return nil
-	}
+	return context.Cause(s.ctx)
 }
 
 // Queued is the cursor up to which every change of the collection has
@@ -370,20 +389,6 @@ func (s *Subscription) Newest() time.Time { return timeOf(s.f.newest.Load()) }
 // Close ends the subscription (Err: ErrUnsubscribed) and stops the feed if
 // it was the collection's last. Calling it more than once is harmless.
 func (s *Subscription) Close() { s.end(ErrUnsubscribed) }
-
-func (s *Subscription) end(err error) {
-	s.once.Do(func() {
-		s.err = err
-		close(s.done)
-		s.mu.Lock()
-		s.stopped = true
-		if s.stop != nil {
-			s.stop()
-		}
-		s.mu.Unlock()
-		s.f.leave(s)
-	})
-}
 
 // Close ends every subscription with ErrClosed and refuses new ones. It
 // does not wait for the feeds' readers to return.

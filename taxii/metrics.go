@@ -35,6 +35,9 @@ type Metrics struct {
 	lastPoll           *prometheus.GaugeVec
 	streamsOpen        prometheus.Gauge
 	streamEvents       *prometheus.CounterVec
+	// The streamEvents series, resolved once: one is counted per event
+	// per client.
+	eventsObject, eventsDelete, eventsHeartbeat, eventsGap prometheus.Counter
 	streamLag          prometheus.Histogram
 	streamsDropped     prometheus.Counter
 	streamsRefused     prometheus.Counter
@@ -105,6 +108,10 @@ func NewMetrics() *Metrics {
 			Name: "eitaxii_streams_refused_total", Help: "Streams refused because the account had max_streams_per_account open.",
 		}),
 	}
+	m.eventsObject = m.streamEvents.WithLabelValues("object")
+	m.eventsDelete = m.streamEvents.WithLabelValues("delete")
+	m.eventsHeartbeat = m.streamEvents.WithLabelValues("heartbeat")
+	m.eventsGap = m.streamEvents.WithLabelValues("gap")
 	m.reg.MustRegister(m.streamsOpen, m.streamEvents, m.streamLag, m.streamsDropped, m.streamsRefused,
 		m.requests, m.latency, m.published, m.served, m.validationFailures,
 		m.authFailures, m.passwordChecks, m.rateLimited, m.readsRefused, m.commitSeconds, m.commitWrites, m.lastPoll,

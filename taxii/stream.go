@@ -380,9 +380,10 @@ type sseWriter struct {
 	timeout time.Duration
 	buf     []byte
 
-	mu       sync.Mutex // orders unblock, finish and the deadlines of flush
-	cut      bool       // unblock ran: no more writes
-	finished bool
+	mu          sync.Mutex // orders unblock, finish and the deadlines of flush
+	cut         bool       // unblock ran: no more writes
+	finished    bool
+	deadlineSet time.Time // when flush last moved the write deadline
 }
 
 // errStreamCut fails the writes after unblock.
@@ -421,7 +422,14 @@ func (sw *sseWriter) flush() error {
 		sw.mu.Unlock()
 		return errStreamCut
 	}
-	err := sw.rc.SetWriteDeadline(time.Now().Add(sw.timeout))
+	// Moving the deadline costs a timer update per write, per client: it
+	// is moved only once a quarter of the timeout has passed, so every
+	// write still has at least three quarters of it.
+	var err error
+	if now := time.Now(); now.Sub(sw.deadlineSet) >= sw.timeout/4 {
+		sw.deadlineSet = now
+		err = sw.rc.SetWriteDeadline(now.Add(sw.timeout))
+	}
 	sw.mu.Unlock()
 	if err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
@@ -523,7 +531,7 @@ func (r *streamRun) replay(ctx context.Context) error {
 		if page.Gap && !r.gapSent {
 			r.gapSent = true
 			r.w.event("gap", "", []byte(`{"after":"`+formatTime(r.pos)+`"}`))
-			r.s.metrics.streamEvents.WithLabelValues("gap").Inc()
+			r.s.metrics.eventsGap.Inc()
 		}
 		for i := range page.Changes {
 			r.send(&page.Changes[i], page.Newest)
@@ -582,7 +590,7 @@ func (r *streamRun) advance() error {
 		r.lastID = r.pos
 		id := formatTime(r.pos)
 		r.w.event("heartbeat", id, []byte(`{"newest":"`+id+`"}`))
-		r.s.metrics.streamEvents.WithLabelValues("heartbeat").Inc()
+		r.s.metrics.eventsHeartbeat.Inc()
 	}
 	return r.w.flush()
 }
@@ -626,11 +634,11 @@ func (r *streamRun) send(c *store.Change, newest time.Time) {
 			Version string `json:"version"`
 		}{c.Record.ID, c.Record.Version}) // strings always encode
 		r.w.event("delete", id, data)
-		r.s.metrics.streamEvents.WithLabelValues("delete").Inc()
+		r.s.metrics.eventsDelete.Inc()
 		return
 	}
 	raw := c.Record.Raw
-	if bytes.ContainsAny(raw, "\r\n") {
+	if bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
 		// Stored bytes hold no line break (objects are stored compacted);
 		// should one ever, only its whitespace may change, or the event
 		// would break.
@@ -640,7 +648,7 @@ func (r *streamRun) send(c *store.Change, newest time.Time) {
 		}
 	}
 	r.w.event("object", id, []byte(`{"date_added":"`+id+`","object":`), raw, []byte("}"))
-	r.s.metrics.streamEvents.WithLabelValues("object").Inc()
+	r.s.metrics.eventsObject.Inc()
 	if r.objects == 0 {
 		r.first = c.Cursor
 	}

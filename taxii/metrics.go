@@ -38,9 +38,9 @@ type Metrics struct {
 	// The streamEvents series, resolved once: one is counted per event
 	// per client.
 	eventsObject, eventsDelete, eventsHeartbeat, eventsGap prometheus.Counter
-	streamLag          prometheus.Histogram
-	streamsDropped     prometheus.Counter
-	streamsRefused     prometheus.Counter
+	streamLag                                              prometheus.Histogram
+	streamsDropped                                         prometheus.Counter
+	streamsRefused                                         prometheus.Counter
 
 	mu      sync.Mutex
 	tracked map[string]bool // accounts with a lastPoll series

@@ -118,6 +118,8 @@ func (r *runner) runStream(ctx context.Context) {
 	}
 
 	// Publish one at a time.
+	cpuBefore := r.streamCPU()
+	selfBefore, _ := serverCPU(os.Getpid())
 	pub := r.startPhase("publish")
 	answered := make([]time.Time, objects)
 	sent := make([]time.Time, objects)
@@ -143,7 +145,31 @@ func (r *runner) runStream(ctx context.Context) {
 		cancel()
 		<-done
 	}
+	if self, err := serverCPU(os.Getpid()); err == nil {
+		r.measures["tool_cpu_seconds"] = self - selfBefore // the subscribers' side, on the same cores
+	}
+	if cpu := r.streamCPU(); cpuBefore > 0 && cpu > cpuBefore {
+		// CPU seconds hardly depend on what else the machine runs, unlike
+		// latency: the server's cost of one event to one subscriber (the
+		// POSTs included).
+		r.measures["server_cpu_seconds"] = cpu - cpuBefore
+		r.measures["server_cpu_us_per_event"] = (cpu - cpuBefore) * 1e6 / float64(objects*uint64(n))
+	}
 	r.checkStream(subs, objects, sent, answered)
+}
+
+// streamCPU is the server's CPU seconds so far (--server-pid), until the
+// subscribers have read everything; 0 without --server-pid.
+func (r *runner) streamCPU() float64 {
+	if r.cfg.serverPID == 0 {
+		return 0
+	}
+	cpu, err := serverCPU(r.cfg.serverPID)
+	if err != nil {
+		r.note("server CPU: %v", err)
+		return 0
+	}
+	return cpu
 }
 
 // receive reads one subscriber's stream until it has every object of the

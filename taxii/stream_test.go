@@ -534,3 +534,52 @@ func TestStream_GracefulShutdown(t *testing.T) {
 		t.Errorf("stream ended with %v, want a clean end (EOF)", s.err)
 	}
 }
+
+// Ensure that a member who may see a collection but not read it (a
+// submissions collection: write_role reader, read_role admin) gets from
+// the stream what Get Objects gives (403), and that raising read_role while
+// a reader's stream is open ends it within a second.
+func TestStream_ReadRoleRaised(t *testing.T) {
+	ts, srv := newStreamServer(t, config{})
+	s, _ := openStream(t, srv, nil, streamURL(rootEO, collEO), "Authorization", basic(userReader))
+	s.next(t, "")
+	w := do(t, ts, http.MethodPatch, "/admin/v1/groups/election-officials/collections/"+collEO,
+		`{"policy":{"read_role":"admin","write_role":"reader"}}`, "Authorization", basic(userAdmin), "Content-Type", "application/json")
+	if w.Code != http.StatusOK {
+		t.Fatalf("PATCH policy: %d %s", w.Code, w.Body)
+	}
+	s.waitEnd(t, time.Second)
+	objects := ts.get(t, userReader, objectsURL(rootEO, collEO))
+	stream := ts.get(t, userReader, streamURL(rootEO, collEO), "Accept", "text/event-stream")
+	checkError(t, objects, http.StatusForbidden)
+	checkError(t, stream, objects.Code)
+}
+
+// Ensure that resuming from before deletions that were pruned says so
+// with a gap event (no id) before the replay, then replays what is still
+// known, and that a stream from the very start reports no gap.
+func TestStream_Gap(t *testing.T) {
+	ts, srv := newStreamServer(t, config{})
+	ts.addObjects(t, collEO, simpleIndicator(0), simpleIndicator(1))
+	if w := ts.del(t, userPublisher, objectURL(rootEO, collEO, indicatorID(0))); w.Code != http.StatusOK {
+		t.Fatalf("delete: %d", w.Code)
+	}
+	if _, err := ts.db.PruneDeletions(context.Background(), t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := openStream(t, srv, nil, streamURL(rootEO, collEO), "Authorization", basic(userReader), "Last-Event-ID", stamp(added(0)))
+	gap := s.next(t, "gap", "object", "delete", "heartbeat")
+	if gap.Event != "gap" || gap.ID != "" || gap.Data != `{"after":"`+stamp(added(0))+`"}` {
+		t.Fatalf("first event %+v, want a gap after %s without an id", gap, stamp(added(0)))
+	}
+	if ev := s.next(t, "object", "delete", "heartbeat"); ev.Event != "object" || ev.ID != stamp(added(1)) {
+		t.Errorf("after the gap: %+v, want object %s", ev, stamp(added(1)))
+	}
+	if ev := s.next(t, "object", "delete", "heartbeat"); ev.Event != "heartbeat" || ev.ID != stamp(added(2)) {
+		t.Errorf("then: %+v, want a heartbeat at the pruned deletion's cursor %s", ev, stamp(added(2)))
+	}
+	all, _ := openStream(t, srv, nil, streamURL(rootEO, collEO)+"?added_after=1970-01-01T00:00:00Z", "Authorization", basic(userReader))
+	if ev := all.next(t, "gap", "object"); ev.Event != "object" || ev.ID != stamp(added(1)) {
+		t.Errorf("from the start: %+v, want object %s and no gap", ev, stamp(added(1)))
+	}
+}

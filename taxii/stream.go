@@ -557,18 +557,19 @@ func (r *streamRun) replay(ctx context.Context) error {
 // gone (errAccessLost: a token that expired meanwhile; withdrawals through
 // the directory end ctx at once), or the subscription ends (its error).
 func (r *streamRun) live(ctx context.Context, sub *delivery.Subscription, tick <-chan time.Time) error {
+	queue, ended, done := sub.C(), sub.Done(), ctx.Done()
 	for {
 		select {
-		case c := <-sub.C():
+		case c := <-queue:
 			r.send(c, sub.Newest())
 			// Write what the queue holds now in one flush.
-			for n := len(sub.C()); n > 0; n-- {
-				r.send(<-sub.C(), sub.Newest())
+			for n := len(queue); n > 0; n-- {
+				r.send(<-queue, sub.Newest())
 			}
 			if err := r.w.flush(); err != nil {
 				return err
 			}
-		case <-sub.Done():
+		case <-ended:
 			return sub.Err()
 		case <-tick:
 			if !streamAllowed(r.s.dir.Load(), r.st, r.s.now()) {
@@ -577,7 +578,7 @@ func (r *streamRun) live(ctx context.Context, sub *delivery.Subscription, tick <
 			if err := r.heartbeat(sub); err != nil {
 				return err
 			}
-		case <-ctx.Done():
+		case <-done:
 			return context.Cause(ctx)
 		}
 	}
@@ -621,7 +622,6 @@ func (r *streamRun) send(c *store.Change, newest time.Time) {
 	if !store.SelectsID(r.filter, c.Record.ID) || (!c.Deleted && !r.filter.SelectsSpecVersion(c.Record.SpecVersion)) {
 		return
 	}
-	id := formatTime(c.Cursor)
 	r.lastID = c.Cursor
 	if newest.After(c.Cursor) {
 		r.s.metrics.streamLag.Observe(newest.Sub(c.Cursor).Seconds())
@@ -633,7 +633,7 @@ func (r *streamRun) send(c *store.Change, newest time.Time) {
 			ID      string `json:"id"`
 			Version string `json:"version"`
 		}{c.Record.ID, c.Record.Version}) // strings always encode
-		r.w.event("delete", id, data)
+		r.w.event("delete", formatTime(c.Cursor), data)
 		r.s.metrics.eventsDelete.Inc()
 		return
 	}
@@ -647,7 +647,16 @@ func (r *streamRun) send(c *store.Change, newest time.Time) {
 			raw = b.Bytes()
 		}
 	}
-	r.w.event("object", id, []byte(`{"date_added":"`+id+`","object":`), raw, []byte("}"))
+	// Appended in place: this runs once per version per client.
+	b := append(r.w.buf, "event: object\nid: "...)
+	from := len(b)
+	b = c.Cursor.UTC().AppendFormat(b, store.TimestampLayout)
+	to := len(b)
+	b = append(b, "\ndata: {\"date_added\":\""...)
+	b = append(b, b[from:to]...)
+	b = append(b, "\",\"object\":"...)
+	b = append(b, raw...)
+	r.w.buf = append(b, "}\n\n"...)
 	r.s.metrics.eventsObject.Inc()
 	if r.objects == 0 {
 		r.first = c.Cursor

@@ -35,14 +35,20 @@ import (
 //	id: 2024-05-01T12:00:00.000002Z  the deletion's own cursor
 //	data: {"id":"indicator--...","version":"2024-01-01T00:00:00.000Z"}
 //
-//	event: heartbeat                 the stream's position moved past the
-//	id: 2024-05-01T12:00:00.000009Z  last id sent (changes the filters
-//	data: {"newest":"2024-05-01T12:00:00.000009Z"}   left out, or the start)
+//	event: heartbeat                 every heartbeat interval, and at once
+//	id: 2024-05-01T12:00:00.000009Z  when the replay ends past the last id
+//	data: {"newest":"2024-05-01T12:00:00.000009Z"}   sent (filtered changes,
+//	                                 or the start of a stream without cursor)
+//
+//	event: heartbeat                 the same, for a collection that never
+//	data: {"newest":null}            changed: no cursor yet, no id
 //
 //	event: gap                       deletions after the resume cursor
 //	data: {"after":"2024-05-01T12:00:00.000001Z"}    were pruned (no id)
 //
-//	: heartbeat                      a comment, every heartbeat interval
+//	: heartbeat                      a comment, before each periodic
+//	                                 heartbeat event (for proxies and
+//	                                 readers that see no events)
 //
 // Each event is one "data:" line: the object is its stored bytes, verbatim
 // (they hold no line break: objects are stored compacted). Cursors are
@@ -497,7 +503,7 @@ func (r *streamRun) serve(ctx context.Context, sub **delivery.Subscription) erro
 		if err == nil {
 			if err = cur.Err(); err == nil {
 				r.inLive.Store(true)
-				if err = r.advance(); err == nil {
+				if err = r.advance(false); err == nil {
 					err = r.live(ctx, cur, hb.C)
 				}
 			}
@@ -584,29 +590,34 @@ func (r *streamRun) live(ctx context.Context, sub *delivery.Subscription, tick <
 	}
 }
 
-// advance tells the client with a heartbeat event when the stream's
-// position is past the last id it was sent, and flushes.
-func (r *streamRun) advance() error {
-	if r.pos.After(r.lastID) {
+// advance sends a heartbeat event when the stream's position is past the
+// last id the client was sent, or always if force is set, and flushes.
+func (r *streamRun) advance(force bool) error {
+	switch {
+	case r.pos.After(r.lastID) || force && !r.pos.IsZero():
 		r.lastID = r.pos
 		id := formatTime(r.pos)
 		r.w.event("heartbeat", id, []byte(`{"newest":"`+id+`"}`))
+		r.s.metrics.eventsHeartbeat.Inc()
+	case force:
+		// A collection that never changed has no cursor to give.
+		r.w.event("heartbeat", "", []byte(`{"newest":null}`))
 		r.s.metrics.eventsHeartbeat.Inc()
 	}
 	return r.w.flush()
 }
 
-// heartbeat writes the comment heartbeat, moves pos to what the
-// subscription has queued if the queue is empty (Queued read first: a
-// change queued before it is then in the queue or already handled), and
-// sends a heartbeat event if pos passed the last id.
+// heartbeat moves pos to what the subscription has queued if the queue
+// is empty (Queued read first: a change queued before it is then in the
+// queue or already handled), and writes the comment heartbeat and a
+// heartbeat event.
 func (r *streamRun) heartbeat(sub *delivery.Subscription) error {
 	if q := sub.Queued(); len(sub.C()) == 0 && q.After(r.pos) {
 		r.pos = q
 	}
 	r.w.buf = append(r.w.buf, ": heartbeat\n\n"...)
 	r.s.metrics.lastPoll.WithLabelValues(r.st.account).Set(float64(r.s.now().Unix()))
-	return r.advance()
+	return r.advance(true)
 }
 
 // send appends the event of change c if the filters keep it and it is

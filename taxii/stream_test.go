@@ -324,9 +324,10 @@ func TestStream_ResumeWhilePublishing(t *testing.T) {
 }
 
 // Ensure that match[type] and match[id] select events as Get Objects
-// selects objects, that unknown parameters are ignored (REQ-92), and that
+// selects objects, that unknown parameters are ignored (REQ-92), that
 // a heartbeat event moves the id past what the filter left out, so a
-// client resuming from it is not sent those again.
+// client resuming from it is not sent those again, and that heartbeats
+// (a comment and an event) come every interval.
 func TestStream_FiltersAndHeartbeat(t *testing.T) {
 	ts, srv := newStreamServer(t, config{streamHeartbeat: 20 * time.Millisecond})
 	s, _ := openStream(t, srv, nil, streamURL(rootEO, collEO)+"?match[type]=indicator&match[id]="+indicatorID(2)+","+indicatorID(3)+"&limit=1&match[color]=red",
@@ -346,6 +347,16 @@ func TestStream_FiltersAndHeartbeat(t *testing.T) {
 	var newest struct{ Newest string }
 	if err := json.Unmarshal([]byte(hb.Data), &newest); err != nil || newest.Newest != hb.ID {
 		t.Errorf("heartbeat data %q, want {\"newest\":%q}", hb.Data, hb.ID)
+	}
+	// Every interval a heartbeat again, with the same id while nothing
+	// changes.
+	if again := s.next(t, "heartbeat"); again.ID != hb.ID {
+		t.Errorf("periodic heartbeat id %q, want %q", again.ID, hb.ID)
+	}
+	// A collection that never changed has no cursor to give.
+	empty, _ := openStream(t, srv, nil, streamURL(rootEO, collEO2), "Authorization", basic(userReader))
+	if ev := empty.next(t, "heartbeat"); ev.ID != "" || ev.Data != `{"newest":null}` {
+		t.Errorf("heartbeat of an empty collection %+v, want no id and newest null", ev)
 	}
 	// match[spec_version] too: nothing here is 2.0.
 	s2, _ := openStream(t, srv, nil, streamURL(rootEO, collEO)+"?match[spec_version]=2.0&added_after=1970-01-01T00:00:00Z", "Authorization", basic(userReader))

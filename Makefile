@@ -32,6 +32,8 @@ check:
 	  echo "taxii must know only the store contract, not bbolt or store/bolt"; exit 1; fi
 	@if $(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' ./... | grep -v '^github.com/eitaxii/eitaxii/store/bolt:' | grep -E 'go\.etcd\.io/bbolt'; then \
 	  echo "only store/bolt may import bbolt (cmd chooses the backend through store/bolt's functions)"; exit 1; fi
+	@if $(GO) list -deps ./delivery/... | grep -E 'gin-gonic|eitaxii/taxii|go\.etcd\.io/bbolt|eitaxii/store/'; then \
+	  echo "delivery knows only the store contract: not gin, taxii or a backend"; exit 1; fi
 	@if $(GO) list -deps ./access/... | grep -E 'gin-gonic|eitaxii/store|eitaxii/taxii|bbolt|^net/http(/|$$)'; then \
 	  echo "access must not depend on gin, store, taxii, bbolt or net/http"; exit 1; fi
 	@if $(GO) list -deps ./client/... | grep -E 'gin-gonic|bbolt|^github\.com/eitaxii/eitaxii/' | grep -vE '^github\.com/eitaxii/eitaxii/client(/|$$)'; then \

@@ -19,6 +19,7 @@ import (
 type directory struct {
 	accounts map[string]*accountEntry
 	tokens   map[[sha256.Size]byte]*tokenEntry
+	tokenIDs map[string]*tokenEntry // the same tokens by id
 	certs    map[[sha256.Size]byte]*accountEntry
 	orgs     map[string]*store.Organization
 	groups   map[string]*group
@@ -55,6 +56,7 @@ func buildDirectory(d *store.Directory) *directory {
 	dir := &directory{
 		accounts: map[string]*accountEntry{},
 		tokens:   map[[sha256.Size]byte]*tokenEntry{},
+		tokenIDs: map[string]*tokenEntry{},
 		certs:    map[[sha256.Size]byte]*accountEntry{},
 		orgs:     map[string]*store.Organization{},
 		groups:   map[string]*group{},
@@ -78,7 +80,9 @@ func buildDirectory(d *store.Directory) *directory {
 	for _, t := range d.Tokens {
 		if acct := dir.accounts[t.Account]; acct != nil {
 			if k, ok := access.HashKey(t.Hash); ok {
-				dir.tokens[k] = &tokenEntry{Token: t, account: acct}
+				e := &tokenEntry{Token: t, account: acct}
+				dir.tokens[k] = e
+				dir.tokenIDs[t.ID] = e
 			}
 		}
 	}
@@ -111,7 +115,8 @@ func buildDirectory(d *store.Directory) *directory {
 	return dir
 }
 
-// reload rebuilds the directory from the store and swaps it in. Callers
+// reload rebuilds the directory from the store, swaps it in, and ends
+// the open streams it no longer allows. Callers
 // reload after each change they committed; reloads hold s.reloads from the
 // read to the swap, so swaps happen in the order of the reads, and a read
 // that starts after a commit sees it (store.Store.ChangeDirectory). The
@@ -135,7 +140,11 @@ func (s *Server) reload(ctx context.Context) error {
 		return err
 	}
 	s.dirVersion.Store(version)
-	s.dir.Store(buildDirectory(d))
+	dir := buildDirectory(d)
+	s.dir.Store(dir)
+	// Open streams answer to the new snapshot at once: a withdrawn
+	// reader is cut off now, not at its next request.
+	s.checkStreams(dir)
 	s.metrics.trackAccounts(d.Accounts)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/eitaxii/eitaxii/access"
+	"github.com/eitaxii/eitaxii/delivery"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
@@ -87,6 +88,8 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		te = &Error{Status: http.StatusBadRequest, Title: "Bad Request", Description: "next: invalid token: " + cursor.Problem, Err: err}
 	case errors.Is(err, stix.ErrBadEnvelope):
 		te = &Error{Status: http.StatusUnprocessableEntity, Title: "Unprocessable Entity", Description: err.Error(), Err: err}
+	case errors.Is(err, delivery.ErrClosed):
+		te = errStreamsEnded
 	case errors.Is(err, store.ErrUnavailable):
 		// The database is down or restarting: the client may retry, and
 		// the store reconnects by itself.

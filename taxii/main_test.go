@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -128,6 +129,13 @@ type config struct {
 	eoMaxContentLen  int64
 	newID            func() uuid.UUID // store status ids; random if nil
 	keepStoreOnClose bool             // the test closes the store itself
+
+	// The live stream's options (taxii.Options); 0 for the defaults.
+	streamHeartbeat time.Duration
+	maxStreams      int
+	streamQueue     int
+	// metricsAllow lets httptest's client address (192.0.2.1) read /metrics.
+	metricsAllow bool
 }
 
 // testServer is a Server over a real bbolt file.
@@ -247,13 +255,19 @@ func newTestServerConfig(t testing.TB, cfg config) *testServer {
 				Members: map[string]taxii.Role{userAdmin: taxii.RoleReader},
 			},
 		},
-		MaxPageSize:  cfg.maxPageSize,
-		MaxPageBytes: cfg.maxPageBytes,
+		MaxPageSize:          cfg.maxPageSize,
+		MaxPageBytes:         cfg.maxPageBytes,
+		StreamHeartbeat:      cfg.streamHeartbeat,
+		MaxStreamsPerAccount: cfg.maxStreams,
+		StreamQueue:          cfg.streamQueue,
 		// More wrong passwords from one address than the limits allow
 		// (login_test.go tests them).
 		LoginLimit: taxii.LoginLimit{PerAddress: -1, PerAccount: -1},
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:        func() time.Time { return reqTime },
+	}
+	if cfg.metricsAllow {
+		opts.MetricsAllow = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
 	}
 	srv, err := taxii.NewServer(context.Background(), opts, db, v)
 	if err != nil {

@@ -33,6 +33,14 @@ type Metrics struct {
 	commitSeconds      prometheus.Histogram
 	commitWrites       prometheus.Histogram
 	lastPoll           *prometheus.GaugeVec
+	streamsOpen        prometheus.Gauge
+	streamEvents       *prometheus.CounterVec
+	// The streamEvents series, resolved once: one is counted per event
+	// per client.
+	eventsObject, eventsDelete, eventsHeartbeat, eventsGap prometheus.Counter
+	streamLag                                              prometheus.Histogram
+	streamsDropped                                         prometheus.Counter
+	streamsRefused                                         prometheus.Counter
 
 	mu      sync.Mutex
 	tracked map[string]bool // accounts with a lastPoll series
@@ -82,8 +90,30 @@ func NewMetrics() *Metrics {
 			Name: "eitaxii_account_last_read_timestamp_seconds",
 			Help: "When each account last read objects, a manifest or versions (Unix time; 0: never): a feed that stopped polling shows here.",
 		}, []string{"account"}),
+		streamsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "eitaxii_streams_open", Help: "Live streams (SSE) open now.",
+		}),
+		streamEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "eitaxii_stream_events_sent_total", Help: "Events written to live streams, by event (object, delete, heartbeat, gap).",
+		}, []string{"event"}),
+		streamLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "eitaxii_stream_lag_seconds",
+			Help:    "How far behind the collection's newest change each stream event was when written (cursor time), in seconds: replays and slow clients lag.",
+			Buckets: []float64{0, .001, .005, .025, .1, .5, 2.5, 10, 60, 600, 3600, 86400},
+		}),
+		streamsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "eitaxii_streams_dropped_slow_total", Help: "Streams ended because their client fell further behind than the subscriber queue.",
+		}),
+		streamsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "eitaxii_streams_refused_total", Help: "Streams refused because the account had max_streams_per_account open.",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.published, m.served, m.validationFailures,
+	m.eventsObject = m.streamEvents.WithLabelValues("object")
+	m.eventsDelete = m.streamEvents.WithLabelValues("delete")
+	m.eventsHeartbeat = m.streamEvents.WithLabelValues("heartbeat")
+	m.eventsGap = m.streamEvents.WithLabelValues("gap")
+	m.reg.MustRegister(m.streamsOpen, m.streamEvents, m.streamLag, m.streamsDropped, m.streamsRefused,
+		m.requests, m.latency, m.published, m.served, m.validationFailures,
 		m.authFailures, m.passwordChecks, m.rateLimited, m.readsRefused, m.commitSeconds, m.commitWrites, m.lastPoll,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

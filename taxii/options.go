@@ -166,6 +166,26 @@ type Options struct {
 	// of writing its response; beyond it they are answered 429 with
 	// Retry-After. DefaultMaxConcurrentReads if zero; negative means no cap.
 	MaxConcurrentReads int
+
+	// The live stream.
+
+	// MaxStreamsPerAccount caps the streams one account may have open;
+	// beyond it they are answered 429 with Retry-After.
+	// DefaultMaxStreamsPerAccount if zero; negative means no cap.
+	MaxStreamsPerAccount int
+	// StreamHeartbeat is the interval of a stream's heartbeats;
+	// DefaultStreamHeartbeat if zero. Proxies close connections idle for
+	// longer than about a minute, so keep it well below that.
+	StreamHeartbeat time.Duration
+	// StreamWriteTimeout bounds each write to a stream's client: a client
+	// that takes longer to accept one is disconnected. It replaces the
+	// HTTP server's WriteTimeout, which bounds a whole response, on
+	// streams. DefaultStreamWriteTimeout if zero.
+	StreamWriteTimeout time.Duration
+	// StreamQueue bounds the changes waiting for one stream's client; one
+	// more and the client is disconnected as slow (it resumes from its
+	// last event id and loses nothing). delivery.DefaultQueue if zero.
+	StreamQueue int
 }
 
 // DefaultMaxPageBytes is Options.MaxPageBytes when zero: 8 MiB.
@@ -208,6 +228,18 @@ func (o *Options) validate() error {
 	}
 	if o.MaxConcurrentReads == 0 {
 		o.MaxConcurrentReads = DefaultMaxConcurrentReads
+	}
+	if o.MaxStreamsPerAccount == 0 {
+		o.MaxStreamsPerAccount = DefaultMaxStreamsPerAccount
+	}
+	if o.StreamHeartbeat < 0 || o.StreamWriteTimeout < 0 || o.StreamQueue < 0 {
+		return fmt.Errorf("stream: heartbeat, write_timeout and queue must not be negative")
+	}
+	if o.StreamHeartbeat == 0 {
+		o.StreamHeartbeat = DefaultStreamHeartbeat
+	}
+	if o.StreamWriteTimeout == 0 {
+		o.StreamWriteTimeout = DefaultStreamWriteTimeout
 	}
 	if o.MaxObjectsPerEnvelope <= 0 {
 		o.MaxObjectsPerEnvelope = 100000

@@ -16,6 +16,9 @@ import (
 // filterSet names the URL parameters an endpoint supports (REQ-93).
 type filterSet struct {
 	id, typ, version, specVersion, paging bool
+	// addedAfter: added_after without limit and next (paging has all
+	// three).
+	addedAfter bool
 }
 
 var (
@@ -49,7 +52,7 @@ func parseQuery(rawQuery string, fs filterSet, maxPage int) (store.Query, error)
 		}
 	}
 	f := &q.Filter
-	if fs.paging {
+	if fs.paging || fs.addedAfter {
 		if v, ok := values["added_after"]; ok {
 			t, err := parseQueryTime(v[0])
 			if err != nil {
@@ -57,6 +60,8 @@ func parseQuery(rawQuery string, fs filterSet, maxPage int) (store.Query, error)
 			}
 			f.AddedAfter = t
 		}
+	}
+	if fs.paging {
 		if v, ok := values["limit"]; ok {
 			n, err := strconv.Atoi(v[0])
 			if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(v[0], "-") {

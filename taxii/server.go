@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/eitaxii/eitaxii/delivery"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
@@ -45,6 +46,15 @@ type Server struct {
 	audit      *auditor
 	metrics    *Metrics
 	engine     *gin.Engine
+
+	// The live stream (stream.go): the fan-out of the change feeds, the
+	// open streams checked on each reload, the per-account count, and
+	// the context whose end ends them all (EndStreams).
+	hub         *delivery.Hub
+	streams     streams
+	streamSlots readSlots
+	streamsCtx  context.Context
+	endStreams  context.CancelFunc
 }
 
 // NewServer checks opts, applies its directory to st (see Options), and
@@ -54,6 +64,8 @@ func NewServer(ctx context.Context, opts Options, st store.Store, v *stix.Valida
 		return nil, err
 	}
 	s := &Server{opts: opts, store: st, validator: v, log: opts.Logger, now: opts.Now, metrics: opts.Metrics}
+	s.hub = delivery.NewHub(st, delivery.HubOptions{Queue: opts.StreamQueue, Logger: opts.Logger})
+	s.streamsCtx, s.endStreams = context.WithCancel(context.Background())
 	s.metrics.registerStore(st)
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, err
@@ -73,9 +85,11 @@ func NewServer(ctx context.Context, opts Options, st store.Store, v *stix.Valida
 	return s, nil
 }
 
-// Close writes the audit rows still queued. Call it after the HTTP server
-// has drained and before closing the store.
+// Close ends the open streams (EndStreams) and writes the audit rows still
+// queued. Call it after the HTTP server has drained and before closing the
+// store.
 func (s *Server) Close() error {
+	s.EndStreams()
 	s.stop()
 	s.done.Wait()
 	for _, ev := range s.logins.flush() {
@@ -132,6 +146,7 @@ func (s *Server) routes() *gin.Engine {
 	s.handle(e, http.MethodGet, "/:root/collections/:coll/objects/:object", s.handleGetObject)
 	s.handle(e, http.MethodDelete, "/:root/collections/:coll/objects/:object", s.handleDeleteObject)
 	s.handle(e, http.MethodGet, "/:root/collections/:coll/objects/:object/versions", s.handleVersions)
+	s.handle(e, http.MethodGet, "/:root/collections/:coll/stream", s.handleStream)
 	s.adminRoutes(e)
 	routes = e.Routes()
 	return e
@@ -251,7 +266,8 @@ func (s *Server) authenticate(c *gin.Context) {
 			return
 		}
 	}
-	if !acceptable(c.GetHeader("Accept")) {
+	// The stream answers text/event-stream and checks its Accept itself.
+	if !isStreamRoute(c.FullPath()) && !acceptable(c.GetHeader("Accept")) {
 		s.writeError(c, errNotAcceptable)
 		return
 	}

@@ -47,6 +47,9 @@ type Config struct {
 	// MaxConcurrentReads caps the page reads one account may have in
 	// progress; default 4, -1 for no cap.
 	MaxConcurrentReads int `yaml:"max_concurrent_reads"`
+	// MaxStreamsPerAccount caps the live streams one account may have
+	// open (taxii.Options.MaxStreamsPerAccount); default 8, -1 for no cap.
+	MaxStreamsPerAccount int `yaml:"max_streams_per_account"`
 	// LoginLimit bounds failed logins (taxii.LoginLimit).
 	LoginLimit LoginLimitConfig `yaml:"login_limit"`
 	// CredentialCacheSize bounds the verified Basic credentials kept
@@ -179,7 +182,8 @@ func (c *Config) serverOptions() (taxii.Options, error) {
 		Contact: c.Discovery.Contact, Default: c.Discovery.Default,
 	}, RateLimit: c.RateLimit.limit(), CredentialCacheSize: c.CredentialCacheSize,
 		LoginLimit:   taxii.LoginLimit{PerAddress: c.LoginLimit.PerAddress, PerAccount: c.LoginLimit.PerAccount},
-		MaxPageBytes: c.MaxPageBytes, MaxConcurrentReads: c.MaxConcurrentReads}
+		MaxPageBytes: c.MaxPageBytes, MaxConcurrentReads: c.MaxConcurrentReads,
+		MaxStreamsPerAccount: c.MaxStreamsPerAccount}
 	for _, d := range []struct {
 		key, text string
 		dst       *time.Duration

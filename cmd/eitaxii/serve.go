@@ -164,6 +164,10 @@ func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for handlers to return, and a live stream's never
+	// would: it ends them first. (Streams lift WriteTimeout for
+	// themselves and bound each write instead.)
+	hs.RegisterOnShutdown(srv.EndStreams)
 	if useTLS {
 		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
 		if err != nil {

@@ -7,7 +7,7 @@
 //
 //	taxii-load SCENARIO --url URL [flags]
 //
-// Scenarios: ingest, poll, scale, mixed, loginflood, many-pollers, and
+// Scenarios: ingest, poll, scale, mixed, loginflood, many-pollers, stream, and
 // accounts-config, which prints the accounts many-pollers needs (see usage
 // below). It sends traffic
 // only to the server named by --url; point it at a server you own.
@@ -90,6 +90,17 @@ Scenarios:
            (TAXII_LOAD_PASSWORD) or --account-auth token; once all have
            polled, "steady" lasts --duration and reports bcrypt
            verifications and server CPU per poll (--server-pid).
+  stream   --subscribers live streams (eitaxii's SSE extension) on the
+           collection, idle for --idle, then --objects (default 200) objects
+           posted one at a time; every subscriber must receive every version
+           exactly once, in order. Reports publish-to-receive latency (POST
+           answered -> event read) p50/p99 and, with --server-pid, the
+           server's RSS before and with the subscribers idle. --resume: each
+           subscriber disconnects after a random number of events and
+           resumes with Last-Event-ID, the same check across connections.
+           Use a --seed the collection has not seen (its versions must be
+           new), and a server whose max_streams_per_account allows
+           --subscribers streams (-1).
   accounts-config
            print the --accounts accounts for the server's configuration
            (password TAXII_LOAD_PASSWORD hashed at --bcrypt-cost, tokens
@@ -155,6 +166,10 @@ type config struct {
 	bcryptCost    int
 	password      string // TAXII_LOAD_PASSWORD, for the load accounts
 
+	subscribers int
+	resume      bool
+	idle        time.Duration
+
 	json  bool
 	quiet bool
 }
@@ -209,6 +224,9 @@ func parseFlags(args []string, e *env) (*config, error) {
 	fs.DurationVar(&cfg.pollMin, "poll-min", 60*time.Second, "many-pollers: least pause between an account's polls")
 	fs.DurationVar(&cfg.pollMax, "poll-max", 300*time.Second, "many-pollers: greatest pause between an account's polls")
 	fs.IntVar(&cfg.bcryptCost, "bcrypt-cost", 10, "accounts-config: bcrypt cost of the accounts' password hash")
+	fs.IntVar(&cfg.subscribers, "subscribers", 1000, "stream: live streams held open")
+	fs.BoolVar(&cfg.resume, "resume", false, "stream: subscribers disconnect at random points and resume with Last-Event-ID")
+	fs.DurationVar(&cfg.idle, "idle", 2*time.Second, "stream: how long all subscribers stay connected and idle before the server's RSS is read and publishing starts")
 
 	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON on stdout instead of a table")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line on stderr")
@@ -218,16 +236,16 @@ func parseFlags(args []string, e *env) (*config, error) {
 			fs.Usage()
 			return nil, flag.ErrHelp
 		}
-		return nil, errors.New("give a scenario first: ingest, poll, scale, mixed, loginflood, many-pollers or accounts-config")
+		return nil, errors.New("give a scenario first: ingest, poll, scale, mixed, loginflood, many-pollers, stream or accounts-config")
 	}
 	cfg.scenario = args[0]
 	switch cfg.scenario {
-	case "ingest", "poll", "scale", "mixed", "loginflood", "many-pollers", "accounts-config":
+	case "ingest", "poll", "scale", "mixed", "loginflood", "many-pollers", "stream", "accounts-config":
 	case "help":
 		fs.Usage()
 		return nil, flag.ErrHelp
 	default:
-		return nil, fmt.Errorf("unknown scenario %q: ingest, poll, scale, mixed, loginflood, many-pollers or accounts-config", cfg.scenario)
+		return nil, fmt.Errorf("unknown scenario %q: ingest, poll, scale, mixed, loginflood, many-pollers, stream or accounts-config", cfg.scenario)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return nil, err
@@ -249,6 +267,10 @@ func parseFlags(args []string, e *env) (*config, error) {
 		return nil, errors.New(`--account-auth is "basic" or "token"`)
 	case cfg.pollMin <= 0 || cfg.pollMax < cfg.pollMin:
 		return nil, errors.New("--poll-min must be positive and --poll-max at least --poll-min")
+	case cfg.subscribers < 1 || cfg.subscribers > 100_000:
+		return nil, errors.New("--subscribers must be from 1 to 100,000")
+	case cfg.idle < 0:
+		return nil, errors.New("--idle must not be negative")
 	case cfg.bcryptCost < 4 || cfg.bcryptCost > 31:
 		return nil, errors.New("--bcrypt-cost must be from 4 to 31")
 	case cfg.duration <= 0:
@@ -368,6 +390,9 @@ func (cfg *config) params() map[string]string {
 	case "many-pollers":
 		p["accounts"], p["account_auth"], p["clients"] = strconv.Itoa(cfg.accounts), cfg.accountAuth, strconv.Itoa(cfg.clients)
 		p["poll_min"], p["poll_max"], p["limit"] = cfg.pollMin.String(), cfg.pollMax.String(), strconv.Itoa(cfg.limit)
+	case "stream":
+		p["subscribers"], p["objects"], p["resume"] = strconv.Itoa(cfg.subscribers), strconv.FormatInt(cfg.objects, 10), strconv.FormatBool(cfg.resume)
+		p["idle"] = cfg.idle.String()
 	}
 	if len(cfg.fill) > 0 && cfg.scenario != "ingest" && cfg.scenario != "mixed" {
 		p["fill_envelope_size"] = strconv.Itoa(cfg.fillEnvelopeSize)
@@ -430,6 +455,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		r.runLoginFlood(ctx)
 	case "many-pollers":
 		r.runManyPollers(ctx)
+	case "stream":
+		r.runStream(ctx)
 	}
 	stopProgress()
 	if ctx.Err() != nil {
@@ -503,6 +530,12 @@ func (r *runner) report(started time.Time) *Report {
 		rep.Check.Summary = "every poll answered 200, every wrong password 401, 429 or 503"
 	case "many-pollers":
 		rep.Check.Summary = "every poll answered 200"
+	case "stream":
+		how := "on one connection each"
+		if r.cfg.resume {
+			how = "across disconnections and resumptions with Last-Event-ID"
+		}
+		rep.Check.Summary = fmt.Sprintf("%s; each of %d subscribers received all %d versions exactly once, in order, %s", confirmed, r.cfg.subscribers, r.expectN, how)
 	case "scale":
 		rep.Check.Summary = fmt.Sprintf("%s; at sizes %s, added_after listed exactly the newest %d versions and the first page was stable, on every repeat", confirmed, strings.Join(r.measured, ", "), newestWindow)
 	}

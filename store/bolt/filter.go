@@ -60,35 +60,8 @@ func consistentWith(req, tok *store.Filter) bool {
 	return true
 }
 
-// matchesIDType applies match[id] and match[type] to a STIX id.
-func matchesIDType(f *store.Filter, id []byte) bool {
-	if f.IDs != nil && !containsBytes(f.IDs, id) {
-		return false
-	}
-	if f.Types != nil {
-		typ := id
-		for i := 0; i+1 < len(id); i++ {
-			if id[i] == '-' && id[i+1] == '-' {
-				typ = id[:i]
-				break
-			}
-		}
-		if !containsBytes(f.Types, typ) {
-			return false
-		}
-	}
-	return true
-}
+// matchesIDType applies match[id] and match[type] to a STIX id (the
+// rule is store.SelectsID's).
+func matchesIDType(f *store.Filter, id []byte) bool { return store.SelectsID(f, id) }
 
-func matchesSpecVersion(f *store.Filter, sv string) bool {
-	return f.SpecVersions == nil || slices.Contains(f.SpecVersions, sv)
-}
-
-func containsBytes(list []string, b []byte) bool {
-	for _, s := range list {
-		if s == string(b) {
-			return true
-		}
-	}
-	return false
-}
+func matchesSpecVersion(f *store.Filter, sv string) bool { return f.SelectsSpecVersion(sv) }

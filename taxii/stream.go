@@ -1,0 +1,677 @@
+package taxii
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eitaxii/eitaxii/access"
+	"github.com/eitaxii/eitaxii/delivery"
+	"github.com/eitaxii/eitaxii/store"
+	"github.com/gin-gonic/gin"
+)
+
+// The live stream: GET {api-root}/collections/{id or alias}/stream/ with
+// Accept: text/event-stream, an extension beside the TAXII resources that
+// answers in Server-Sent Events (the WHATWG HTML "server-sent events"
+// format). Its wire format, which clients rely on:
+//
+//	retry: 5000                      once, first
+//
+//	event: object                    a version added
+//	id: 2024-05-01T12:00:00.000001Z  its date_added: the cursor
+//	data: {"date_added":"2024-05-01T12:00:00.000001Z","object":{...}}
+//
+//	event: delete                    a version deleted
+//	id: 2024-05-01T12:00:00.000002Z  the deletion's own cursor
+//	data: {"id":"indicator--...","version":"2024-01-01T00:00:00.000Z"}
+//
+//	event: heartbeat                 every heartbeat interval, and at once
+//	id: 2024-05-01T12:00:00.000009Z  when the replay ends past the last id
+//	data: {"newest":"2024-05-01T12:00:00.000009Z"}   sent (filtered changes,
+//	                                 or the start of a stream without cursor)
+//
+//	event: heartbeat                 the same, for a collection that never
+//	data: {"newest":null}            changed: no cursor yet, no id
+//
+//	event: gap                       deletions after the resume cursor
+//	data: {"after":"2024-05-01T12:00:00.000001Z"}    were pruned (no id)
+//
+//	: heartbeat                      a comment, before each periodic
+//	                                 heartbeat event (for proxies and
+//	                                 readers that see no events)
+//
+// Each event is one "data:" line: the object is its stored bytes, verbatim
+// (they hold no line break: objects are stored compacted). Cursors are
+// TAXII timestamps (µs, UTC) and are accepted back by Last-Event-ID and
+// by ?added_after=. Events come in cursor order, each once per stream.
+//
+// Where it starts: after Last-Event-ID if sent (what EventSource sends
+// when it reconnects), else after ?added_after= if given, else at the
+// collection's newest change with no replay. A cursor at or before the
+// Unix epoch means the very start: everything the collection holds. From
+// a cursor the changes since are replayed from the store, then live ones
+// follow, with no gap and no duplicate at the seam.
+//
+// A gap: when deletions later than the resume cursor have been pruned
+// (after the status retention, see store.Store.PruneDeletions), the
+// stream says so with one gap event before the replay, then goes on with
+// the additions and the deletions still known. A client that keeps state
+// (a blocklist) and sees a gap should rebuild it from the very start.
+//
+// The stream ends (the client reconnects with its last id and loses
+// nothing): when the server shuts down; when the caller may no longer
+// read the collection (membership removed or lowered, account disabled,
+// token revoked or expired, password changed, collection deleted),
+// within a directory reload; when the client reads too slowly to keep
+// within the subscriber's queue (a dropped slow subscriber); or when a
+// write to the client does not finish within the write timeout.
+
+// Defaults of the stream options.
+const (
+	// DefaultStreamHeartbeat is Options.StreamHeartbeat when zero.
+	DefaultStreamHeartbeat = 15 * time.Second
+	// DefaultMaxStreamsPerAccount is Options.MaxStreamsPerAccount when zero.
+	DefaultMaxStreamsPerAccount = 8
+	// DefaultStreamWriteTimeout is Options.StreamWriteTimeout when zero.
+	DefaultStreamWriteTimeout = 30 * time.Second
+)
+
+// streamRetry is the reconnection delay the stream asks of clients, in ms.
+const streamRetry = 5000
+
+// streamReplayPage is the number of changes one replay read holds: their
+// objects are in memory until written.
+const streamReplayPage = 100
+
+// streamFilters are the stream's query parameters: added_after and the
+// match fields of Get Objects except match[version] (a stream sends every
+// version as it is added). Others are ignored, as the TAXII endpoints
+// ignore what they do not support (REQ-92).
+var streamFilters = filterSet{id: true, typ: true, specVersion: true, addedAfter: true}
+
+var (
+	errStreamNotAcceptable = errorf(http.StatusNotAcceptable, "Not Acceptable",
+		"the stream answers with text/event-stream; send Accept: text/event-stream")
+	errShuttingDown = errors.New("the server is shutting down")
+	errAccessLost   = errors.New("access to the collection was withdrawn")
+)
+
+// acceptsEventStream reports whether an Accept header names
+// text/event-stream with a non-zero q. Only that type: a client of the
+// stream asks for it explicitly, and one that does not would get neither
+// the TAXII media type it expects nor an error it understands.
+func acceptsEventStream(header string) bool {
+	for _, r := range strings.Split(header, ",") {
+		typ, params := parseMediaType(r)
+		if q, ok := params["q"]; ok && isZeroQ(q) {
+			continue
+		}
+		if typ == "text/event-stream" {
+			return true
+		}
+	}
+	return false
+}
+
+// isStreamRoute reports whether a gin route is the stream's, whose Accept
+// the stream checks itself.
+func isStreamRoute(fullPath string) bool {
+	return strings.HasSuffix(strings.TrimSuffix(fullPath, "/"), "/collections/:coll/stream")
+}
+
+// openStream is one open stream, as the directory re-check sees it.
+type openStream struct {
+	account      string
+	via          string // as principal.via
+	tokenID      string
+	passwordHash string
+	certKey      [sha256.Size]byte
+	group, coll  string
+	cancel       context.CancelCauseFunc
+}
+
+// streams is the registry of open streams.
+type streams struct {
+	mu   sync.Mutex
+	open map[*openStream]struct{}
+}
+
+func (r *streams) add(st *openStream) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.open == nil {
+		r.open = map[*openStream]struct{}{}
+	}
+	r.open[st] = struct{}{}
+}
+
+func (r *streams) remove(st *openStream) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.open, st)
+}
+
+// checkStreams ends the open streams whose caller may no longer read their
+// collection in dir. reload calls it after installing each snapshot.
+func (s *Server) checkStreams(dir *directory) {
+	now := s.now()
+	s.streams.mu.Lock()
+	defer s.streams.mu.Unlock()
+	for st := range s.streams.open {
+		if !streamAllowed(dir, st, now) {
+			st.cancel(errAccessLost)
+		}
+	}
+}
+
+// streamAllowed re-asks, of a new directory, the questions the stream's
+// request was answered by: the same credential still authenticates the
+// same account (not disabled; the token neither revoked nor expired; the
+// password or certificate unchanged), and the account may still read the
+// collection (access.CanRead on its role in the group).
+func streamAllowed(dir *directory, st *openStream, now time.Time) bool {
+	acct := dir.accounts[st.account]
+	if acct == nil || acct.Disabled {
+		return false
+	}
+	switch st.via {
+	case "token":
+		tok := dir.tokenIDs[st.tokenID]
+		if tok == nil || tok.account != acct || tok.Revoked || (!tok.Expires.IsZero() && !now.Before(tok.Expires)) {
+			return false
+		}
+	case "password":
+		if acct.PasswordHash != st.passwordHash {
+			return false
+		}
+	case "certificate":
+		if dir.certs[st.certKey] != acct {
+			return false
+		}
+	}
+	g := dir.groups[st.group]
+	if g == nil {
+		return false
+	}
+	role, member := acct.groups[st.group]
+	coll := g.byID[st.coll]
+	return member && coll != nil && access.CanRead(coll.Policy.ReadRole, role)
+}
+
+// EndStreams ends every open stream and refuses new ones (503), so that an
+// http.Server's Shutdown, which waits for handlers to return, does not
+// wait for streams: register it with http.Server.RegisterOnShutdown.
+// Close calls it too. Calling it more than once is harmless.
+func (s *Server) EndStreams() {
+	s.endStreams()
+	s.hub.Close()
+}
+
+// streamStart returns the cursor the stream resumes after and whether one
+// was given (Last-Event-ID, else added_after), or a 400 for one that is
+// not a TAXII timestamp.
+func streamStart(c *gin.Context, q store.Query) (time.Time, bool, error) {
+	if id, ok := c.Request.Header["Last-Event-Id"]; ok && strings.TrimSpace(id[0]) != "" {
+		t, err := parseQueryTime(strings.TrimSpace(id[0]))
+		if err != nil {
+			return time.Time{}, false, badQuery("Last-Event-ID: %v", err)
+		}
+		return startOf(t), true, nil
+	}
+	values, _ := url.ParseQuery(c.Request.URL.RawQuery) // parseQuery has checked it
+	if _, ok := values["added_after"]; ok {
+		return startOf(q.Filter.AddedAfter), true, nil
+	}
+	return time.Time{}, false, nil
+}
+
+// startOf maps a cursor at or before the Unix epoch to the zero cursor,
+// the position before every change: no change is that old, and from the
+// zero cursor the store reports no gap.
+func startOf(t time.Time) time.Time {
+	if !t.After(time.Unix(0, 0)) {
+		return time.Time{}
+	}
+	return t
+}
+
+// handleStream serves GET {api-root}/collections/{id}/stream/ (see the
+// top of this file). Before the stream starts it answers, as TAXII errors:
+// 406 without Accept: text/event-stream, 404 for a hidden API root or
+// collection, 403 for a member who may not read it (as Get Objects), 400
+// for a malformed query or cursor, 429 with Retry-After when the account
+// has MaxStreamsPerAccount streams open, 503 while the server shuts down.
+func (s *Server) handleStream(c *gin.Context) error {
+	if !acceptsEventStream(c.GetHeader("Accept")) {
+		return errStreamNotAcceptable
+	}
+	g, coll, err := s.readable(c)
+	if err != nil {
+		return err
+	}
+	q, err := parseQuery(c.Request.URL.RawQuery, streamFilters, s.opts.MaxPageSize)
+	if err != nil {
+		return err
+	}
+	from, resume, err := streamStart(c, q)
+	if err != nil {
+		return err
+	}
+	p := caller(c)
+	if limit := s.opts.MaxStreamsPerAccount; limit > 0 {
+		if !s.streamSlots.acquire(p.Name, limit) {
+			s.metrics.streamsRefused.Inc()
+			c.Header("Retry-After", strconv.Itoa(readRetryAfter))
+			return errorf(http.StatusTooManyRequests, "Too Many Requests",
+				"this account already has "+strconv.Itoa(limit)+" streams open; close one, or retry after the number of seconds in Retry-After")
+		}
+		defer s.streamSlots.release(p.Name)
+	}
+
+	ctx, cancel := context.WithCancelCause(c.Request.Context())
+	defer cancel(nil)
+	stopOnShutdown := context.AfterFunc(s.streamsCtx, func() { cancel(errShuttingDown) })
+	defer stopOnShutdown()
+	st := &openStream{account: p.Name, via: p.via, tokenID: p.tokenID, passwordHash: p.PasswordHash,
+		group: g.Name, coll: coll.ID, cancel: cancel}
+	if tls := c.Request.TLS; tls != nil && len(tls.PeerCertificates) > 0 {
+		st.certKey = sha256.Sum256(tls.PeerCertificates[0].Raw)
+	}
+	s.streams.add(st)
+	defer s.streams.remove(st)
+	// A reload between authentication and here checked the registry
+	// without this stream: check it against the snapshot installed now.
+	if !streamAllowed(s.dir.Load(), st, s.now()) {
+		return errNotFound
+	}
+	if s.streamsCtx.Err() != nil {
+		return errStreamsEnded
+	}
+	sub, err := s.hub.Subscribe(ctx, coll.ID)
+	if err != nil {
+		return err
+	}
+	defer func() { sub.Close() }() // sub is replaced on a resubscription
+	if !resume {
+		// Subscribed first: what is committed after this read is queued.
+		page, err := s.store.ReadChanges(ctx, coll.ID, time.Time{}, 1)
+		if err != nil {
+			return err
+		}
+		from = page.Newest
+	}
+
+	sw, err := s.startEventStream(c)
+	if err != nil {
+		return err
+	}
+	s.metrics.streamsOpen.Inc()
+	defer s.metrics.streamsOpen.Dec()
+	s.metrics.lastPoll.WithLabelValues(p.Name).Set(float64(s.now().Unix()))
+	// A write blocked on a client that reads nothing would hold the
+	// stream until the write timeout: its end (shutdown, access
+	// withdrawn) cuts the write short.
+	stopUnblock := context.AfterFunc(ctx, sw.unblock)
+	run := &streamRun{s: s, w: sw, filter: &q.Filter, pos: from, coll: coll.ID, st: st}
+	if resume {
+		run.lastID = from // the client holds it
+	}
+	err = run.serve(ctx, &sub)
+	stopUnblock()
+	sw.finish()
+	s.auditStream(c, g, coll, run)
+	switch {
+	case errors.Is(err, delivery.ErrSlow):
+		s.metrics.streamsDropped.Inc()
+	case err != nil && !errors.Is(err, context.Canceled) && context.Cause(ctx) == nil && c.Request.Context().Err() == nil:
+		s.log.WarnContext(c.Request.Context(), "stream ended", "account", p.Name, "collection", coll.ID, "err", err)
+	}
+	return nil // the response has started: nothing more to answer
+}
+
+// errStreamsEnded answers a stream asked for while the server shuts down.
+var errStreamsEnded = errorf(http.StatusServiceUnavailable, "Service Unavailable", "the server is shutting down; reconnect later")
+
+// auditStream records what a stream sent, as a read of the collection.
+func (s *Server) auditStream(c *gin.Context, g *group, coll *store.Collection, run *streamRun) {
+	pr := caller(c)
+	s.metrics.served.WithLabelValues(coll.ID).Add(float64(run.objects))
+	ev := store.AuditEvent{Action: "read", Detail: "stream", Account: pr.Name, Organization: pr.Organization,
+		Group: g.Name, Collection: coll.ID, Count: run.objects, RemoteAddr: c.ClientIP()}
+	if run.objects > 0 {
+		ev.DateAddedFirst = formatTime(run.first)
+		ev.DateAddedLast = formatTime(run.last)
+	}
+	c.Set(ctxObjects, run.objects)
+	s.audit.record(ev)
+}
+
+// startEventStream writes the stream's headers and its retry field. The
+// server's read and write timeouts bound a whole response: a stream lifts
+// them, and bounds each write by StreamWriteTimeout instead.
+func (s *Server) startEventStream(c *gin.Context) (*sseWriter, error) {
+	rc := http.NewResponseController(c.Writer)
+	// ErrNotSupported (a ResponseWriter without a connection, as in
+	// handler tests) leaves nothing to lift.
+	if err := rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return nil, err
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: pass events on as they come
+	c.Status(http.StatusOK)
+	sw := &sseWriter{w: c.Writer, rc: rc, timeout: s.opts.StreamWriteTimeout}
+	sw.buf = append(sw.buf, "retry: "...)
+	sw.buf = strconv.AppendInt(sw.buf, streamRetry, 10)
+	sw.buf = append(sw.buf, "\n\n"...)
+	return sw, sw.flush()
+}
+
+// sseWriter writes events into a buffer and flushes it to the client,
+// each flush bounded by its own write deadline.
+type sseWriter struct {
+	w       gin.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	buf     []byte
+
+	mu          sync.Mutex // orders unblock, finish and the deadlines of flush
+	cut         bool       // unblock ran: no more writes
+	finished    bool
+	deadlineSet time.Time // when flush last moved the write deadline
+}
+
+// errStreamCut fails the writes after unblock.
+var errStreamCut = errors.New("stream cut short")
+
+// unblock makes a write in progress, and the next one if none is, fail
+// at once, until finish. Safe to call from another goroutine.
+func (sw *sseWriter) unblock() {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if !sw.finished {
+		sw.cut = true
+		sw.rc.SetWriteDeadline(time.Now())
+	}
+}
+
+// finish gives the end of the response (the HTTP server writes it once
+// the handler returns) a deadline of its own, which unblock no longer
+// moves: a stream the server ends still ends cleanly for its client.
+func (sw *sseWriter) finish() {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	sw.finished = true
+	sw.rc.SetWriteDeadline(time.Now().Add(streamFinalWrite))
+}
+
+// streamFinalWrite bounds the write of a stream's end.
+const streamFinalWrite = time.Second
+
+func (sw *sseWriter) flush() error {
+	if len(sw.buf) == 0 {
+		return nil
+	}
+	sw.mu.Lock()
+	if sw.cut {
+		sw.mu.Unlock()
+		return errStreamCut
+	}
+	// Moving the deadline costs a timer update per write, per client: it
+	// is moved only once a quarter of the timeout has passed, so every
+	// write still has at least three quarters of it.
+	var err error
+	if now := time.Now(); now.Sub(sw.deadlineSet) >= sw.timeout/4 {
+		sw.deadlineSet = now
+		err = sw.rc.SetWriteDeadline(now.Add(sw.timeout))
+	}
+	sw.mu.Unlock()
+	if err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	_, err = sw.w.Write(sw.buf)
+	sw.buf = sw.buf[:0]
+	if err != nil {
+		return err
+	}
+	sw.w.Flush()
+	return nil
+}
+
+// event appends one event; data must hold no line break.
+func (sw *sseWriter) event(name, id string, data ...[]byte) {
+	sw.buf = append(sw.buf, "event: "...)
+	sw.buf = append(sw.buf, name...)
+	if id != "" {
+		sw.buf = append(sw.buf, "\nid: "...)
+		sw.buf = append(sw.buf, id...)
+	}
+	sw.buf = append(sw.buf, "\ndata: "...)
+	for _, d := range data {
+		sw.buf = append(sw.buf, d...)
+	}
+	sw.buf = append(sw.buf, "\n\n"...)
+}
+
+// streamRun is the state of one stream.
+type streamRun struct {
+	s      *Server
+	w      *sseWriter
+	filter *store.Filter
+	coll   string
+	st     *openStream
+	// pos is the cursor of the last change handled, sent or filtered
+	// out; lastID is the last id sent (or the client's resume cursor).
+	pos, lastID time.Time
+	gapSent     bool
+	inLive      atomic.Bool // in live, past the replay
+	// What was sent, for the audit row.
+	objects     int
+	first, last time.Time
+}
+
+// serve replays from the store, then sends live changes, until ctx is
+// done or the subscription ends. *sub is replaced when the stream has to
+// subscribe again (a gap, or a queue that overflowed during the replay):
+// the store holds what the queue dropped.
+func (r *streamRun) serve(ctx context.Context, sub **delivery.Subscription) error {
+	hb := time.NewTicker(r.s.opts.StreamHeartbeat)
+	defer hb.Stop()
+	for {
+		cur := *sub
+		// Dropped while live, the client is too slow: cut short the
+		// write it may be blocked in. Dropped during the replay, it is
+		// not: the replay was long, and goes on from the store.
+		r.inLive.Store(false)
+		stop := context.AfterFunc(cur.Context(), func() {
+			if r.inLive.Load() && errors.Is(cur.Err(), delivery.ErrSlow) {
+				r.w.unblock()
+			}
+		})
+		err := r.replay(ctx)
+		if err == nil {
+			if err = cur.Err(); err == nil {
+				r.inLive.Store(true)
+				if err = r.advance(false); err == nil {
+					err = r.live(ctx, cur, hb.C)
+				}
+			}
+		}
+		stop()
+		if err != nil && r.inLive.Load() && errors.Is(cur.Err(), delivery.ErrSlow) {
+			err = delivery.ErrSlow // the write failed because of the drop
+		}
+		slowWhileLive := errors.Is(err, delivery.ErrSlow) && r.inLive.Load()
+		if slowWhileLive || !errors.Is(err, delivery.ErrSlow) && !errors.Is(err, delivery.ErrGap) {
+			return err
+		}
+		// A gap, or a queue that overflowed during the replay: the store
+		// holds what the queue dropped.
+		cur.Close()
+		next, err := r.s.hub.Subscribe(ctx, r.coll)
+		if err != nil {
+			return err
+		}
+		*sub = next
+	}
+}
+
+// replay sends the store's changes after pos, up to the end of the feed.
+func (r *streamRun) replay(ctx context.Context) error {
+	for {
+		page, err := r.s.store.ReadChanges(ctx, r.coll, r.pos, streamReplayPage)
+		if err != nil {
+			return err
+		}
+		if page.Gap && !r.gapSent {
+			r.gapSent = true
+			r.w.event("gap", "", []byte(`{"after":"`+formatTime(r.pos)+`"}`))
+			r.s.metrics.eventsGap.Inc()
+		}
+		for i := range page.Changes {
+			r.send(&page.Changes[i], page.Newest)
+		}
+		if !page.More && page.Newest.After(r.pos) {
+			// Everything up to Newest was in this read.
+			r.pos = page.Newest
+		}
+		if err := r.w.flush(); err != nil {
+			return err
+		}
+		if !page.More {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// live sends the subscription's changes later than pos, and a heartbeat
+// on each tick, until ctx is done (its cause), the caller's access is
+// gone (errAccessLost: a token that expired meanwhile; withdrawals through
+// the directory end ctx at once), or the subscription ends (its error).
+func (r *streamRun) live(ctx context.Context, sub *delivery.Subscription, tick <-chan time.Time) error {
+	queue, ended, done := sub.C(), sub.Done(), ctx.Done()
+	for {
+		select {
+		case c := <-queue:
+			r.send(c, sub.Newest())
+			// Write what the queue holds now in one flush.
+			for n := len(queue); n > 0; n-- {
+				r.send(<-queue, sub.Newest())
+			}
+			if err := r.w.flush(); err != nil {
+				return err
+			}
+		case <-ended:
+			return sub.Err()
+		case <-tick:
+			if !streamAllowed(r.s.dir.Load(), r.st, r.s.now()) {
+				return errAccessLost
+			}
+			if err := r.heartbeat(sub); err != nil {
+				return err
+			}
+		case <-done:
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// advance sends a heartbeat event when the stream's position is past the
+// last id the client was sent, or always if force is set, and flushes.
+func (r *streamRun) advance(force bool) error {
+	switch {
+	case r.pos.After(r.lastID) || force && !r.pos.IsZero():
+		r.lastID = r.pos
+		id := formatTime(r.pos)
+		r.w.event("heartbeat", id, []byte(`{"newest":"`+id+`"}`))
+		r.s.metrics.eventsHeartbeat.Inc()
+	case force:
+		// A collection that never changed has no cursor to give.
+		r.w.event("heartbeat", "", []byte(`{"newest":null}`))
+		r.s.metrics.eventsHeartbeat.Inc()
+	}
+	return r.w.flush()
+}
+
+// heartbeat moves pos to what the subscription has queued if the queue
+// is empty (Queued read first: a change queued before it is then in the
+// queue or already handled), and writes the comment heartbeat and a
+// heartbeat event.
+func (r *streamRun) heartbeat(sub *delivery.Subscription) error {
+	if q := sub.Queued(); len(sub.C()) == 0 && q.After(r.pos) {
+		r.pos = q
+	}
+	r.w.buf = append(r.w.buf, ": heartbeat\n\n"...)
+	r.s.metrics.lastPoll.WithLabelValues(r.st.account).Set(float64(r.s.now().Unix()))
+	return r.advance(true)
+}
+
+// send appends the event of change c if the filters keep it and it is
+// later than pos; pos moves to it either way.
+func (r *streamRun) send(c *store.Change, newest time.Time) {
+	if !c.Cursor.After(r.pos) {
+		return // replayed already: the seam between store and queue
+	}
+	r.pos = c.Cursor
+	// Deletions carry no spec_version: match[spec_version] does not
+	// apply to them (a client filtering on it may see the deletion of a
+	// version it was not sent, which it can ignore).
+	if !store.SelectsID(r.filter, c.Record.ID) || (!c.Deleted && !r.filter.SelectsSpecVersion(c.Record.SpecVersion)) {
+		return
+	}
+	r.lastID = c.Cursor
+	if newest.After(c.Cursor) {
+		r.s.metrics.streamLag.Observe(newest.Sub(c.Cursor).Seconds())
+	} else {
+		r.s.metrics.streamLag.Observe(0)
+	}
+	if c.Deleted {
+		data, _ := json.Marshal(struct {
+			ID      string `json:"id"`
+			Version string `json:"version"`
+		}{c.Record.ID, c.Record.Version}) // strings always encode
+		r.w.event("delete", formatTime(c.Cursor), data)
+		r.s.metrics.eventsDelete.Inc()
+		return
+	}
+	raw := c.Record.Raw
+	if bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
+		// Stored bytes hold no line break (objects are stored compacted);
+		// should one ever, only its whitespace may change, or the event
+		// would break.
+		var b bytes.Buffer
+		if json.Compact(&b, raw) == nil {
+			raw = b.Bytes()
+		}
+	}
+	// Appended in place: this runs once per version per client.
+	b := append(r.w.buf, "event: object\nid: "...)
+	from := len(b)
+	b = c.Cursor.UTC().AppendFormat(b, store.TimestampLayout)
+	to := len(b)
+	b = append(b, "\ndata: {\"date_added\":\""...)
+	b = append(b, b[from:to]...)
+	b = append(b, "\",\"object\":"...)
+	b = append(b, raw...)
+	r.w.buf = append(b, "}\n\n"...)
+	r.s.metrics.eventsObject.Inc()
+	if r.objects == 0 {
+		r.first = c.Cursor
+	}
+	r.objects++
+	r.last = c.Cursor
+}

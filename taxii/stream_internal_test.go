@@ -1,0 +1,61 @@
+package taxii
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"github.com/eitaxii/eitaxii/access"
+	"github.com/eitaxii/eitaxii/store"
+)
+
+// Ensure that the re-check of an open stream against a new directory
+// (streamAllowed) asks what the request was answered by: each change that
+// would refuse the request now ends the stream, and nothing else does.
+func TestStreamAllowed(t *testing.T) {
+	now := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
+	certKey := sha256.Sum256([]byte("certificate"))
+	base := func() *store.Directory {
+		return &store.Directory{
+			Accounts:    []store.Account{{Name: "county", PasswordHash: "$2a$hash", Certificates: []string{hex.EncodeToString(certKey[:])}}},
+			Tokens:      []store.Token{{ID: "tok1", Account: "county", Hash: hex.EncodeToString(make([]byte, 32)), Expires: now.Add(time.Hour)}},
+			Groups:      []store.Group{{Name: "eo", Members: map[string]access.Role{"county": access.RoleReader}}},
+			Collections: []store.Collection{{ID: "c1", APIRoot: "eo"}},
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		via    string
+		change func(d *store.Directory)
+		now    time.Time
+		want   bool
+	}{
+		{"Unchanged", "password", func(*store.Directory) {}, now, true},
+		{"UnchangedToken", "token", func(*store.Directory) {}, now, true},
+		{"UnchangedCertificate", "certificate", func(*store.Directory) {}, now, true},
+		{"OtherChange", "password", func(d *store.Directory) { d.Groups = append(d.Groups, store.Group{Name: "other"}) }, now, true},
+		{"AccountDisabled", "password", func(d *store.Directory) { d.Accounts[0].Disabled = true }, now, false},
+		{"AccountDeleted", "token", func(d *store.Directory) { d.Accounts = nil }, now, false},
+		{"PasswordChanged", "password", func(d *store.Directory) { d.Accounts[0].PasswordHash = "$2a$other" }, now, false},
+		{"PasswordChangedTokenStream", "token", func(d *store.Directory) { d.Accounts[0].PasswordHash = "$2a$other" }, now, true},
+		{"TokenRevoked", "token", func(d *store.Directory) { d.Tokens[0].Revoked = true }, now, false},
+		{"TokenExpired", "token", func(*store.Directory) {}, now.Add(time.Hour), false},
+		{"TokenDeleted", "token", func(d *store.Directory) { d.Tokens = nil }, now, false},
+		{"CertificateRemoved", "certificate", func(d *store.Directory) { d.Accounts[0].Certificates = nil }, now, false},
+		{"MembershipRemoved", "password", func(d *store.Directory) { delete(d.Groups[0].Members, "county") }, now, false},
+		{"GroupDeleted", "password", func(d *store.Directory) { d.Groups, d.Collections = nil, nil }, now, false},
+		{"CollectionDeleted", "password", func(d *store.Directory) { d.Collections = nil }, now, false},
+		{"ReadRoleRaised", "password", func(d *store.Directory) { d.Collections[0].Policy.ReadRole = access.RolePublisher }, now, false},
+		{"RoleRaised", "password", func(d *store.Directory) { d.Groups[0].Members["county"] = access.RoleAdmin }, now, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := base()
+			tc.change(d)
+			st := &openStream{account: "county", via: tc.via, tokenID: "tok1", passwordHash: "$2a$hash", certKey: certKey, group: "eo", coll: "c1"}
+			if got := streamAllowed(buildDirectory(d), st, tc.now); got != tc.want {
+				t.Errorf("streamAllowed = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

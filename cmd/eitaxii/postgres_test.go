@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -318,4 +320,67 @@ func TestServe_DatabaseAway(t *testing.T) {
 	if resp, _ := do(t, "GET", base+"/readyz", "", "", ""); resp.StatusCode != 200 {
 		t.Fatalf("/readyz after the database is back: %d", resp.StatusCode)
 	}
+}
+
+// Ensure that a live stream on one node of a PostgreSQL database carries
+// what is published on another node (issue 12: the stream works across
+// nodes).
+func TestStream_AcrossNodes(t *testing.T) {
+	url := pgtest.URL(t)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	baseA, stdout, _, _ := startServe(t, "--data-dir", dirA, "--database-url", url)
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
+	}
+	password := m[1]
+	cfg, err := os.ReadFile(filepath.Join(dirA, starterConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dirB, starterConfig), cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	baseB, _ := startNode(t, dirB, url)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", baseB+"/demo/collections/indicators/stream/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("admin", password)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream on node B: %d", resp.StatusCode)
+	}
+	lines := bufio.NewScanner(resp.Body)
+	lines.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	// The stream has started once its retry field is read: what is
+	// published from then on must arrive.
+	for lines.Scan() && !strings.HasPrefix(lines.Text(), "retry:") {
+	}
+	id := "9c3e5f4a-3d9c-4e7a-9c2d-4c6f9a2b1d33"
+	if resp, body := do(t, "POST", baseA+"/demo/collections/indicators/objects/", "admin", password, `{"objects":[`+fmt.Sprintf(indicatorJSON, id)+`]}`); resp.StatusCode != 202 {
+		t.Fatalf("publish on node A: %d %s", resp.StatusCode, body)
+	}
+	event := ""
+	for lines.Scan() {
+		line := lines.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: ") && event == "object":
+			if !strings.Contains(line, "indicator--"+id) {
+				t.Fatalf("node B streamed another object: %s", line)
+			}
+			return
+		}
+	}
+	t.Fatalf("node B's stream ended without the object published on node A: %v", lines.Err())
 }

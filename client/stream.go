@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // The live stream (issue 12) is eitaxii's extension beside the TAXII
@@ -398,10 +397,10 @@ type StreamDelete struct {
 }
 
 // StreamHeartbeat is the data of a "heartbeat" event: the collection's
-// newest cursor, so that a subscriber whose filter matches nothing still
-// advances its resume point.
+// newest cursor (null while the collection never changed), so that a
+// subscriber whose filter matches nothing still advances its resume point.
 type StreamHeartbeat struct {
-	Cursor string `json:"cursor"`
+	Newest *string `json:"newest"`
 }
 
 // DecodeObject decodes an "object" event's data. It reports an error when
@@ -431,19 +430,12 @@ func DecodeDelete(ev Event) (*StreamDelete, error) {
 }
 
 // DecodeHeartbeat returns the cursor a "heartbeat" event carries: its
-// data's "cursor" member, or its data itself when that is a bare token
-// (not JSON nor broken JSON, no white space or control characters), or
-// else its event id. "" means the heartbeat carries no cursor.
+// data's "newest" member, or else its event id. "" means the heartbeat
+// carries no cursor (the collection never changed).
 func DecodeHeartbeat(ev Event) string {
 	var h StreamHeartbeat
-	if json.Unmarshal(ev.Data, &h) == nil {
-		if h.Cursor != "" {
-			return h.Cursor
-		}
-		return ev.ID
-	}
-	if len(ev.Data) > 0 && !bytes.ContainsAny(ev.Data[:1], `{["`) && !bytes.ContainsFunc(ev.Data, func(r rune) bool { return r <= ' ' || r == 0x7f || r == utf8.RuneError }) {
-		return string(ev.Data)
+	if json.Unmarshal(ev.Data, &h) == nil && h.Newest != nil {
+		return *h.Newest
 	}
 	return ev.ID
 }

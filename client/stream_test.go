@@ -182,16 +182,16 @@ func FuzzSSE(f *testing.F) {
 	})
 }
 
-// Ensure that a heartbeat's cursor is read from its data in either shape,
-// and from its id otherwise.
+// Ensure that a heartbeat's cursor is read from its data's newest member as
+// the server sends it, and from its id otherwise.
 func TestDecodeHeartbeat(t *testing.T) {
 	for _, tc := range []struct{ data, id, want string }{
-		{`{"cursor":"AAEC"}`, "old", "AAEC"},
-		{`AAEC`, "old", "AAEC"},
+		{`{"newest":"2024-05-01T12:00:00.000009Z"}`, "old", "2024-05-01T12:00:00.000009Z"},
+		{`{"newest":null}`, "", ""},
 		{`{}`, "old", "old"},
 		{``, "old", "old"},
 		{"two\nlines", "old", "old"},
-		{`{"cursor":"AAEC"`, "old", "old"},
+		{`{"newest":"2024-05-01T12:00:00.000009Z"`, "old", "old"},
 	} {
 		if got := client.DecodeHeartbeat(client.Event{Type: "heartbeat", ID: tc.id, Data: []byte(tc.data)}); got != tc.want {
 			t.Errorf("DecodeHeartbeat(%q, id %q) = %q, want %q", tc.data, tc.id, got, tc.want)

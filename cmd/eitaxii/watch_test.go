@@ -298,3 +298,57 @@ func TestWatch_CrashBeforeState(t *testing.T) {
 		t.Fatalf("output %v; want the two events once more", got)
 	}
 }
+
+// Ensure that watch follows eitaxii's real live stream end to end: it
+// takes over from poll's state, writes what is published while it runs,
+// and a second run resumes from the last event id it recorded, so every
+// value arrives once, in order.
+func TestWatch_EndToEnd(t *testing.T) {
+	base := startPollServer(t)
+	dir := t.TempDir()
+	state, out := filepath.Join(dir, "feed.state"), filepath.Join(dir, "values.txt")
+	cli := newPollCLI(t)
+	publish(t, base, iocsID, indicator(1, "[ipv4-addr:value = '198.51.100.1']", ""))
+	cli.ok("poll", "--server", base, "--collection", "iocs", "--format", "values", "--since-file", state, "--out", out, "--append")
+
+	watchUntil := func(want string, during func()) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		var errb syncBuffer
+		e := &env{stdin: strings.NewReader(""), stdout: &syncBuffer{}, stderr: &errb, getenv: func(k string) string { return cli.env[k] }}
+		done := make(chan int, 1)
+		go func() {
+			done <- run(ctx, []string{"watch", "--server", base, "--collection", "iocs", "--format", "values", "--since-file", state, "--out", out}, e)
+		}()
+		during()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			b, _ := os.ReadFile(out)
+			if strings.Contains(string(b), want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("watch did not write %s; file %q; stderr %s", want, b, errb.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		if code := <-done; code != 0 {
+			t.Fatalf("watch exited %d: %s", code, errb.String())
+		}
+	}
+	// Published after watch started, or before: both arrive, from the
+	// state poll wrote.
+	watchUntil("198.51.100.2", func() { publish(t, base, iocsID, indicator(2, "[ipv4-addr:value = '198.51.100.2']", "")) })
+	publish(t, base, iocsID, indicator(3, "[ipv4-addr:value = '198.51.100.3']", ""))
+	watchUntil("198.51.100.3", func() {})
+
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), "198.51.100.1\n198.51.100.2\n198.51.100.3\n"; got != want {
+		t.Fatalf("values written %q, want %q", got, want)
+	}
+}

@@ -31,6 +31,8 @@ const (
 	CollectionExists
 	// AliasTaken: a collection alias names one collection of its group.
 	AliasTaken
+	// WebhookExists: a webhook subscription's id is unique.
+	WebhookExists
 )
 
 // ConflictError is the error of a directory change that would break an
@@ -73,6 +75,8 @@ func (e *ConflictError) Error() string {
 		return fmt.Sprintf("id: a collection %s already exists on this server", e.Key)
 	case AliasTaken:
 		return fmt.Sprintf("alias: collection %s of this group already has alias %q", e.Holder, e.Key)
+	case WebhookExists:
+		return fmt.Sprintf("webhook %s already exists", e.Key)
 	}
 	return fmt.Sprintf("conflict (invariant %d) on %q", e.Invariant, e.Key)
 }

@@ -182,12 +182,18 @@ func newEnv(t *testing.T, hook func(w *store.Webhook)) *env {
 	err := e.db.ChangeDirectory(context.Background(), func(tx store.DirectoryTx) error {
 		for _, step := range []func() error{
 			func() error { return tx.CreateOrganization(&store.Organization{Name: orgName}) },
-			func() error { return tx.CreateAccount(&store.Account{Name: owner, Organization: orgName, Kind: "machine"}) },
-			func() error { return tx.CreateAccount(&store.Account{Name: admin, Organization: orgName, Kind: "person"}) },
+			func() error {
+				return tx.CreateAccount(&store.Account{Name: owner, Organization: orgName, Kind: "machine"})
+			},
+			func() error {
+				return tx.CreateAccount(&store.Account{Name: admin, Organization: orgName, Kind: "person"})
+			},
 			func() error {
 				return tx.CreateGroup(&store.Group{Name: group, Title: "ISAC", Members: map[string]access.Role{owner: access.RoleReader, admin: access.RoleAdmin}})
 			},
-			func() error { return tx.CreateCollection(&store.Collection{ID: coll, APIRoot: group, Title: "Indicators"}) },
+			func() error {
+				return tx.CreateCollection(&store.Collection{ID: coll, APIRoot: group, Title: "Indicators"})
+			},
 			func() error {
 				w := &store.Webhook{ID: hookID, Owner: owner, Group: group, Collection: coll, URL: e.rcv.srv.URL + "/hook",
 					IncludeObjects: true, Secrets: []store.WebhookSecret{{Key: testKey}}, Created: e.clock.Now()}

@@ -19,8 +19,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/delivery"
+	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
 )

@@ -367,7 +367,15 @@ func (d *Dispatcher) round(ctx context.Context, w *store.Webhook) (busy bool, er
 	if why := mayRead(dir, w); why != "" {
 		return true, d.disable(ctx, w, why)
 	}
-	pg, err := d.st.ReadChanges(ctx, w.Collection, w.State.Cursor, store.MaxChanges)
+	// Without a type filter a message never needs more than MaxChanges
+	// changes; with one, read a full page so skipped types cost no extra
+	// round. Either way a retry reads the same page, hence picks the same
+	// changes.
+	limit := store.MaxChanges
+	if len(w.Types) == 0 {
+		limit = min(d.opts.MaxChanges, store.MaxChanges)
+	}
+	pg, err := d.st.ReadChanges(ctx, w.Collection, w.State.Cursor, limit)
 	if errors.Is(err, store.ErrCollectionNotFound) {
 		return true, d.disable(ctx, w, "the collection was deleted")
 	}

@@ -58,6 +58,11 @@ type WebhooksConfig struct {
 	// from the SSRF guard: plain http and loopback or private addresses
 	// are allowed for them, for a receiver on this machine or network.
 	AllowHosts []string `yaml:"allow_hosts"`
+	// MaxChanges and MaxBytes cap one message (changes, bytes of
+	// objects); 100 and 1 MiB if 0. Set max_changes: 1 for receivers that
+	// want one object per message.
+	MaxChanges int `yaml:"max_changes"`
+	MaxBytes   int `yaml:"max_bytes"`
 }
 
 // LoginLimitConfig is taxii.LoginLimit: failed password logins allowed per

@@ -151,7 +151,7 @@ func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
 		return err
 	}
 	dispatcher, err := delivery.NewDispatcher(delivery.WebhookOptions{Store: db, AllowHosts: delivery.NewHosts(cfg.Webhooks.AllowHosts),
-		Metrics: hookMetrics, Logger: log})
+		MaxChanges: cfg.Webhooks.MaxChanges, MaxBytes: cfg.Webhooks.MaxBytes, Metrics: hookMetrics, Logger: log})
 	if err != nil {
 		return err
 	}

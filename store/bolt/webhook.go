@@ -44,14 +44,12 @@ func (db *DB) Webhook(ctx context.Context, id string) (*store.Webhook, error) {
 
 // RecordDelivery replaces the subscription's State and appends d to its
 // log in one transaction. Deliveries of many subscriptions run at once,
-// so the writes go through bbolt's Batch, which commits concurrent calls
-// together; fn is safe to run again (Batch retries a call alone when the
-// batch it was in failed, after rolling that batch back).
+// so the writes go through the group committer of Add Objects (commit.go),
+// which commits concurrent writes together without a batching delay; fn
+// is safe to run again (the committer reruns a write alone when the group
+// it was in failed, after rolling that group back).
 func (db *DB) RecordDelivery(ctx context.Context, id string, st store.WebhookState, d *store.WebhookDelivery) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return db.bolt.Batch(func(tx *bbolt.Tx) error {
+	return db.commits.commit(ctx, func(tx *bbolt.Tx) error {
 		w, err := get[store.Webhook](tx, bucketWebhooks, id, "webhook")
 		if err != nil {
 			return err

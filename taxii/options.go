@@ -166,6 +166,15 @@ type Options struct {
 	// of writing its response; beyond it they are answered 429 with
 	// Retry-After. DefaultMaxConcurrentReads if zero; negative means no cap.
 	MaxConcurrentReads int
+
+	// WebhookAllowHosts are the webhook target hosts exempt from the
+	// SSRF guard (webhooks.allow_hosts): plain http and private or
+	// loopback addresses are allowed for them. The dispatcher gets the
+	// same list.
+	WebhookAllowHosts []string
+	// OnWebhookChange, if set, is called after a webhook subscription is
+	// created, rotated or deleted (the dispatcher's Notify).
+	OnWebhookChange func()
 }
 
 // DefaultMaxPageBytes is Options.MaxPageBytes when zero: 8 MiB.

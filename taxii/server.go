@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/eitaxii/eitaxii/delivery"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/gin-gonic/gin"
@@ -45,6 +46,9 @@ type Server struct {
 	audit      *auditor
 	metrics    *Metrics
 	engine     *gin.Engine
+	// webhookHosts are exempt from the webhook target guard
+	// (Options.WebhookAllowHosts).
+	webhookHosts delivery.Hosts
 }
 
 // NewServer checks opts, applies its directory to st (see Options), and
@@ -53,7 +57,8 @@ func NewServer(ctx context.Context, opts Options, st store.Store, v *stix.Valida
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, store: st, validator: v, log: opts.Logger, now: opts.Now, metrics: opts.Metrics}
+	s := &Server{opts: opts, store: st, validator: v, log: opts.Logger, now: opts.Now, metrics: opts.Metrics,
+		webhookHosts: delivery.NewHosts(opts.WebhookAllowHosts)}
 	s.metrics.registerStore(st)
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, err

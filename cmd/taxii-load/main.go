@@ -7,7 +7,7 @@
 //
 //	taxii-load SCENARIO --url URL [flags]
 //
-// Scenarios: ingest, poll, scale, mixed, loginflood, many-pollers, and
+// Scenarios: ingest, poll, scale, mixed, loginflood, many-pollers, webhooks and
 // accounts-config, which prints the accounts many-pollers needs (see usage
 // below). It sends traffic
 // only to the server named by --url; point it at a server you own.
@@ -90,6 +90,14 @@ Scenarios:
            (TAXII_LOAD_PASSWORD) or --account-auth token; once all have
            polled, "steady" lasts --duration and reports bcrypt
            verifications and server CPU per poll (--server-pid).
+  webhooks (eitaxii) --webhooks subscriptions to the collection, made with the
+           run's credentials (a group admin's), POST to a receiver this
+           process runs on --receiver-addr (the server must list its host in
+           webhooks.allow_hosts); --objects are published (20000 if 0), the
+           receiver answers 503 for the first --fail-for, then 204; every
+           subscription must receive every confirmed version once (after
+           deduplicating by webhook-id), in cursor order, with valid
+           signatures, within --duration. Reports deliveries/s.
   accounts-config
            print the --accounts accounts for the server's configuration
            (password TAXII_LOAD_PASSWORD hashed at --bcrypt-cost, tokens
@@ -155,6 +163,10 @@ type config struct {
 	bcryptCost    int
 	password      string // TAXII_LOAD_PASSWORD, for the load accounts
 
+	webhooks     int
+	receiverAddr string
+	failFor      time.Duration
+
 	json  bool
 	quiet bool
 }
@@ -210,6 +222,10 @@ func parseFlags(args []string, e *env) (*config, error) {
 	fs.DurationVar(&cfg.pollMax, "poll-max", 300*time.Second, "many-pollers: greatest pause between an account's polls")
 	fs.IntVar(&cfg.bcryptCost, "bcrypt-cost", 10, "accounts-config: bcrypt cost of the accounts' password hash")
 
+	fs.IntVar(&cfg.webhooks, "webhooks", 4, "webhooks: subscriptions to make")
+	fs.StringVar(&cfg.receiverAddr, "receiver-addr", "127.0.0.1:0", "webhooks: address the receiver listens on")
+	fs.DurationVar(&cfg.failFor, "fail-for", 0, "webhooks: the receiver answers 503 for this long first")
+
 	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON on stdout instead of a table")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line on stderr")
 
@@ -218,16 +234,16 @@ func parseFlags(args []string, e *env) (*config, error) {
 			fs.Usage()
 			return nil, flag.ErrHelp
 		}
-		return nil, errors.New("give a scenario first: ingest, poll, scale, mixed, loginflood, many-pollers or accounts-config")
+		return nil, errors.New("give a scenario first: ingest, poll, scale, mixed, loginflood, many-pollers, webhooks or accounts-config")
 	}
 	cfg.scenario = args[0]
 	switch cfg.scenario {
-	case "ingest", "poll", "scale", "mixed", "loginflood", "many-pollers", "accounts-config":
+	case "ingest", "poll", "scale", "mixed", "loginflood", "many-pollers", "webhooks", "accounts-config":
 	case "help":
 		fs.Usage()
 		return nil, flag.ErrHelp
 	default:
-		return nil, fmt.Errorf("unknown scenario %q: ingest, poll, scale, mixed, loginflood, many-pollers or accounts-config", cfg.scenario)
+		return nil, fmt.Errorf("unknown scenario %q: ingest, poll, scale, mixed, loginflood, many-pollers, webhooks or accounts-config", cfg.scenario)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return nil, err
@@ -259,6 +275,10 @@ func parseFlags(args []string, e *env) (*config, error) {
 		return nil, errors.New("--clients must be from 1 to 1024")
 	case cfg.pollers < 1 || cfg.pollers > 1024:
 		return nil, errors.New("--pollers must be from 1 to 1024")
+	case cfg.webhooks < 1 || cfg.webhooks > 1000:
+		return nil, errors.New("--webhooks must be from 1 to 1000")
+	case cfg.failFor < 0:
+		return nil, errors.New("--fail-for must not be negative")
 	case cfg.envelopeSize < 1 || cfg.fillEnvelopeSize < 1:
 		return nil, errors.New("--envelope-size and --fill-envelope-size must be at least 1")
 	case cfg.objects < 0 || cfg.objects > maxItems:
@@ -365,6 +385,9 @@ func (cfg *config) params() map[string]string {
 	case "loginflood":
 		p["pollers"], p["poll_interval"], p["flooders"] = strconv.Itoa(cfg.pollers), cfg.pollInterval.String(), strconv.Itoa(cfg.flooders)
 		p["flood_user"], p["flood_source"] = cfg.floodUser, cfg.floodSource.String()
+	case "webhooks":
+		p["webhooks"], p["fail_for"], p["objects"] = strconv.Itoa(cfg.webhooks), cfg.failFor.String(), strconv.FormatInt(cfg.objects, 10)
+		p["clients"], p["envelope_size"] = strconv.Itoa(cfg.clients), strconv.Itoa(cfg.envelopeSize)
 	case "many-pollers":
 		p["accounts"], p["account_auth"], p["clients"] = strconv.Itoa(cfg.accounts), cfg.accountAuth, strconv.Itoa(cfg.clients)
 		p["poll_min"], p["poll_max"], p["limit"] = cfg.pollMin.String(), cfg.pollMax.String(), strconv.Itoa(cfg.limit)
@@ -430,6 +453,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		r.runLoginFlood(ctx)
 	case "many-pollers":
 		r.runManyPollers(ctx)
+	case "webhooks":
+		r.runWebhooks(ctx)
 	}
 	stopProgress()
 	if ctx.Err() != nil {
@@ -503,6 +528,8 @@ func (r *runner) report(started time.Time) *Report {
 		rep.Check.Summary = "every poll answered 200, every wrong password 401, 429 or 503"
 	case "many-pollers":
 		rep.Check.Summary = "every poll answered 200"
+	case "webhooks":
+		rep.Check.Summary = fmt.Sprintf("%s; each of %d webhooks received all %d versions, each once, in cursor order, signed", confirmed, r.cfg.webhooks, r.expectN)
 	case "scale":
 		rep.Check.Summary = fmt.Sprintf("%s; at sizes %s, added_after listed exactly the newest %d versions and the first page was stable, on every repeat", confirmed, strings.Join(r.measured, ", "), newestWindow)
 	}

@@ -523,7 +523,6 @@ func (d *Dispatcher) attempt(ctx context.Context, w *store.Webhook, changes []st
 				outcome = "refused"
 			}
 		} else {
-			entry.Error = http.StatusText(status)
 			if status >= 300 && status < 400 {
 				entry.Error = fmt.Sprintf("%d %s: redirects are not followed", status, http.StatusText(status))
 			} else {

@@ -147,6 +147,13 @@ groups:
 		t.Fatalf("%d messages with a bad signature", rcv.bad)
 	}
 
+	// The dispatcher's metrics are on /metrics (a superadmin may read it).
+	resp, body := do(t, "GET", base+"/metrics", "root", rootPassword, "")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `eitaxii_webhook_deliveries_total{outcome="ok"}`) ||
+		!strings.Contains(string(body), "eitaxii_webhook_retry_queue 0") {
+		t.Fatalf("/metrics: %d, no webhook metrics:\n%.2000s", resp.StatusCode, body)
+	}
+
 	out := cli.ok("webhooks", "list")
 	lineMatches(t, out, created.ID, `isac\s+6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b11\s+soc\s+\S+\s+enabled`)
 	out = cli.ok("webhooks", "deliveries", created.ID)

@@ -186,6 +186,18 @@ groups:
 		t.Fatalf("received %d objects after the owner left, want %d", len(got), len(want))
 	}
 
+	// While the owner may not read, enabling is refused; once it is a
+	// member again, the webhook resumes where it stopped: what was
+	// published meanwhile arrives, in order.
+	cli.fails(1, "may not read", "webhooks", "enable", created.ID)
+	cli.ok("members", "set", "isac", "soc", "reader")
+	cli.ok("webhooks", "enable", created.ID)
+	want = append(want, "indicator--00000000-0000-4000-8000-000000000600", "indicator--00000000-0000-4000-8000-000000000601")
+	waitFor(t, "the objects published while disabled", func() bool { return len(rcv.received()) >= len(want) })
+	if got := rcv.received(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("after enable received %v, want %v", got[len(got)-3:], want[len(want)-3:])
+	}
+
 	var rot client.NewWebhookSecret
 	cli.json(&rot, "webhooks", "rotate", created.ID, "--grace", "1h")
 	if !strings.HasPrefix(rot.Secret, "whsec_") || rot.Secret == created.Secret {

@@ -411,3 +411,9 @@ func (a *Admin) WebhookDeliveries(ctx context.Context, id string, limit int, opt
 	}
 	return l.Deliveries, nil
 }
+
+// EnableWebhook is POST /admin/v1/webhooks/{id}/enable: a disabled
+// subscription resumes after its acknowledged cursor.
+func (a *Admin) EnableWebhook(ctx context.Context, id string, opts ...CallOption) (*Webhook, error) {
+	return send[Webhook](ctx, a, http.MethodPost, AdminPath("webhooks", id, "enable"), nil, opts)
+}

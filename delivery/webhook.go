@@ -383,6 +383,14 @@ func (d *Dispatcher) round(ctx context.Context, w *store.Webhook) (busy bool, er
 		return false, err
 	}
 	changes, last := d.pick(w, pg.Changes)
+	if last.IsZero() && !w.State.Pending.IsZero() {
+		// The pending message's changes are gone (their versions were
+		// deleted since, and the deletions have later cursors): that
+		// message is empty now, so step over its range.
+		st := w.State
+		st.Cursor, st.Pending = w.State.Pending, time.Time{}
+		return true, d.st.RecordDelivery(ctx, w.ID, st, nil)
+	}
 	if last.IsZero() {
 		return false, nil
 	}
@@ -515,7 +523,6 @@ func (d *Dispatcher) attempt(ctx context.Context, w *store.Webhook, changes []st
 				outcome = "refused"
 			}
 		} else {
-			entry.Error = http.StatusText(status)
 			if status >= 300 && status < 400 {
 				entry.Error = fmt.Sprintf("%d %s: redirects are not followed", status, http.StatusText(status))
 			} else {

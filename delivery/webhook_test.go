@@ -625,3 +625,68 @@ func TestSign(t *testing.T) {
 		t.Fatalf("Sign=%s, want %s", got, want)
 	}
 }
+
+// TestWebhook_PendingDeleted: when the versions of a message being retried
+// are deleted meanwhile, the retry steps over the emptied range and the
+// deletion is delivered next.
+func TestWebhook_PendingDeleted(t *testing.T) {
+	e := newEnv(t, nil)
+	e.rcv.answer = func(n int) int {
+		if n == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	}
+	ids := e.publish(0, 1)
+	e.start()
+	eventually(t, "the first failure", func() bool { return e.webhook().State.Failures == 1 })
+	if _, err := e.db.DeleteObject(context.Background(), coll, ids[0], store.Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(time.Hour)
+	e.disp.Notify()
+	eventually(t, "the deletion delivered", func() bool {
+		e.rcv.mu.Lock()
+		defer e.rcv.mu.Unlock()
+		return len(e.rcv.got) == 1 && e.rcv.got[0].Kind == "delete" && e.rcv.got[0].ID == ids[0]
+	})
+}
+
+// TestWebhook_Disables: a deleted collection and a disabled owner stop a
+// subscription, each with its reason.
+func TestWebhook_Disables(t *testing.T) {
+	for name, tc := range map[string]struct {
+		change func(tx store.DirectoryTx) error
+		reason string
+	}{
+		"OwnerDisabled": {func(tx store.DirectoryTx) error {
+			a, err := tx.Account(owner)
+			if err != nil {
+				return err
+			}
+			a.Disabled = true
+			return tx.UpdateAccount(a)
+		}, "disabled"},
+		"OwnerDeleted":      {func(tx store.DirectoryTx) error { return tx.DeleteAccount(owner) }, "was deleted"},
+		"CollectionDeleted": {func(tx store.DirectoryTx) error { return tx.DeleteCollection(coll) }, "collection was deleted"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.start()
+			if err := e.db.ChangeDirectory(context.Background(), tc.change); err != nil {
+				t.Fatal(err)
+			}
+			if name != "CollectionDeleted" {
+				e.publish(0, 1)
+			}
+			e.disp.Notify()
+			eventually(t, "the subscription disabled", func() bool { return e.webhook().State.Disabled })
+			if r := e.webhook().State.Reason; !strings.Contains(r, tc.reason) {
+				t.Fatalf("reason=%q, want %q", r, tc.reason)
+			}
+			if n := e.rcv.count(); n != 0 {
+				t.Fatalf("%d requests, want none", n)
+			}
+		})
+	}
+}

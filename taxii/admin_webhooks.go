@@ -38,6 +38,7 @@ func (s *Server) webhookRoutes(v1 gin.IRouter) {
 	s.handle(v1, http.MethodGet, "/webhooks/:id", s.handleGetWebhook)
 	s.handle(v1, http.MethodDelete, "/webhooks/:id", s.handleDeleteWebhook)
 	s.handle(v1, http.MethodPost, "/webhooks/:id/rotate", s.handleRotateWebhook)
+	s.handle(v1, http.MethodPost, "/webhooks/:id/enable", s.handleEnableWebhook)
 	s.handle(v1, http.MethodGet, "/webhooks/:id/deliveries", s.handleWebhookDeliveries)
 }
 
@@ -297,6 +298,37 @@ func (s *Server) handleRotateWebhook(c *gin.Context) error {
 		w.Secrets = secrets
 		return &client.NewWebhookSecret{ID: w.ID, Secret: secret, PreviousExpires: until},
 			webhookEvent("admin.webhook.rotate", w, "grace="+grace.String()), tx.UpdateWebhook(w)
+	})
+	if err == nil {
+		s.webhookChanged()
+	}
+	return err
+}
+
+// handleEnableWebhook serves POST /admin/v1/webhooks/{id}/enable: a
+// subscription the dispatcher disabled (410, 24 h of failures, lost
+// access) starts again where it stopped, after its acknowledged cursor,
+// with a fresh retry budget; its owner must read the collection again.
+// Enabling an enabled one changes nothing and writes no audit row.
+func (s *Server) handleEnableWebhook(c *gin.Context) error {
+	cur, err := s.visibleWebhook(c)
+	if err != nil {
+		return err
+	}
+	err = s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		w, err := tx.Webhook(cur.ID)
+		if err != nil {
+			return nil, store.AuditEvent{}, err
+		}
+		if !w.State.Disabled {
+			return viewWebhook(w), store.AuditEvent{}, nil
+		}
+		if err := webhookOwnerMayRead(tx, w.Owner, w.Group, w.Collection); err != nil {
+			return nil, store.AuditEvent{}, err
+		}
+		detail := fmt.Sprintf("was disabled: %s", w.State.Reason)
+		w.State = store.WebhookState{Cursor: w.State.Cursor, Pending: w.State.Pending}
+		return viewWebhook(w), webhookEvent("admin.webhook.enable", w, detail), tx.UpdateWebhook(w)
 	})
 	if err == nil {
 		s.webhookChanged()

@@ -1,12 +1,14 @@
 package taxii_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/eitaxii/eitaxii/client"
+	"github.com/eitaxii/eitaxii/store"
 )
 
 func TestAdmin_Webhooks(t *testing.T) {
@@ -60,6 +62,7 @@ func TestAdmin_Webhooks(t *testing.T) {
 		admError(t, w.call(t, who, "DELETE", path, ""), http.StatusNotFound, "")
 		admError(t, w.call(t, who, "GET", path+"/deliveries", ""), http.StatusNotFound, "")
 		admError(t, w.call(t, who, "POST", path+"/rotate", `{}`), http.StatusNotFound, "")
+		admError(t, w.call(t, who, "POST", path+"/enable", ""), http.StatusNotFound, "")
 	}
 	if l := admDecode[client.WebhookList](t, w.call(t, admGroupAdmin, "GET", "/admin/v1/webhooks", ""), http.StatusOK); len(l.Webhooks) != 1 {
 		t.Fatalf("group admin lists %d webhooks, want 1", len(l.Webhooks))
@@ -84,6 +87,35 @@ func TestAdmin_Webhooks(t *testing.T) {
 	}
 	w.checkEvent(t, "admin.webhook.rotate", admGroupAdmin, "isac", "webhook "+created.ID+" of collection "+admCollOff)
 	admError(t, w.call(t, admGroupAdmin, "POST", path+"/rotate", `{"grace":"forever"}`), http.StatusBadRequest, "grace")
+
+	// Enable: an enabled webhook is left alone; a disabled one resumes
+	// after its cursor with a fresh retry budget, if its owner still reads.
+	before := len(w.adminEvents(t))
+	admDecode[client.Webhook](t, w.call(t, admGroupAdmin, "POST", path+"/enable", ""), http.StatusOK)
+	if n := len(w.adminEvents(t)); n != before {
+		t.Fatalf("enabling an enabled webhook wrote %d audit rows", n-before)
+	}
+	cursor := time.Date(2024, 11, 5, 6, 0, 0, 42000, time.UTC)
+	disable := func() {
+		t.Helper()
+		st := store.WebhookState{Disabled: true, Reason: "the target answered 410 Gone", Cursor: cursor, Failures: 3, FailingSince: cursor}
+		if err := w.db.RecordDelivery(context.Background(), created.ID, st, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	disable()
+	got = admDecode[client.Webhook](t, w.call(t, admGroupAdmin, "GET", path, ""), http.StatusOK)
+	if got.State.Enabled || got.State.DisabledReason != "the target answered 410 Gone" {
+		t.Fatalf("state=%+v, want disabled with the reason", got.State)
+	}
+	got = admDecode[client.Webhook](t, w.call(t, admGroupAdmin, "POST", path+"/enable", ""), http.StatusOK)
+	if !got.State.Enabled || got.State.Failures != 0 || got.State.Cursor != "2024-11-05T06:00:00.000042Z" {
+		t.Fatalf("after enable state=%+v, want enabled, no failures, the cursor kept", got.State)
+	}
+	w.checkEvent(t, "admin.webhook.enable", admGroupAdmin, "isac", "webhook "+created.ID+" of collection "+admCollOff)
+	disable()
+	admStatus(t, w.call(t, admGroupAdmin, "DELETE", "/admin/v1/groups/"+admOfficials+"/members/"+admReader, ""), http.StatusOK)
+	admError(t, w.call(t, admGroupAdmin, "POST", path+"/enable", ""), http.StatusBadRequest, "may not read")
 
 	admStatus(t, w.call(t, admGroupAdmin, "DELETE", path, ""), http.StatusNoContent)
 	w.checkEvent(t, "admin.webhook.delete", admGroupAdmin, "isac", "webhook "+created.ID+" of collection "+admCollOff)

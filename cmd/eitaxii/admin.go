@@ -50,7 +50,7 @@ resources:
   groups       list|show|create|update|delete     sharing groups (API roots)
   members      list|set|remove                    roles of accounts in a group
   collections  list|show|create|update|delete     collections of a group, with policies
-  webhooks     list|show|create|delete|rotate|deliveries  signed webhook subscriptions
+  webhooks     list|show|create|delete|rotate|enable|deliveries  signed webhook subscriptions
   audit        [--since 24h] [--account NAME] ... the audit log, as JSON lines
 
 options (before RESOURCE or after VERB):

@@ -14,6 +14,7 @@ const webhooksUsage = `usage:
   eitaxii admin webhooks create GROUP COLLECTION URL [FLAGS]   (COLLECTION: an id or an alias)
   eitaxii admin webhooks delete ID
   eitaxii admin webhooks rotate ID [--grace 24h]
+  eitaxii admin webhooks enable ID     (resume a disabled webhook after its last acknowledged change)
   eitaxii admin webhooks deliveries ID [--limit N]
 flags of create:
   --owner NAME        the account whose read access binds the deliveries (default: you)
@@ -39,7 +40,7 @@ func (a *adminCmd) webhooks(verb string, args []string) error {
 	grace := fs.String("grace", "", "grace period")
 	limit := fs.Int("limit", 0, "entries")
 	pos, err := a.parseVerbOf(fs, res, verb, args, map[string]arity{
-		"list": {0, 0}, "show": {1, 1}, "create": {3, 3}, "delete": {1, 1}, "rotate": {1, 1}, "deliveries": {1, 1}})
+		"list": {0, 0}, "show": {1, 1}, "create": {3, 3}, "delete": {1, 1}, "rotate": {1, 1}, "enable": {1, 1}, "deliveries": {1, 1}})
 	if err != nil {
 		return err
 	}
@@ -84,6 +85,9 @@ func (a *adminCmd) webhooks(verb string, args []string) error {
 		return err
 	case "delete":
 		return a.deleted(a.api.DeleteWebhook(a.ctx, pos[0]), "webhook "+pos[0])
+	case "enable":
+		w, err := a.api.EnableWebhook(a.ctx, pos[0], a.keep)
+		return printOne(a, w, err, a.printWebhook)
 	case "rotate":
 		var body client.WebhookRotateBody
 		if set["grace"] {

@@ -147,6 +147,13 @@ groups:
 		t.Fatalf("%d messages with a bad signature", rcv.bad)
 	}
 
+	// The dispatcher's metrics are on /metrics (a superadmin may read it).
+	resp, body := do(t, "GET", base+"/metrics", "root", rootPassword, "")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `eitaxii_webhook_deliveries_total{outcome="ok"}`) ||
+		!strings.Contains(string(body), "eitaxii_webhook_retry_queue 0") {
+		t.Fatalf("/metrics: %d, no webhook metrics:\n%.2000s", resp.StatusCode, body)
+	}
+
 	out := cli.ok("webhooks", "list")
 	lineMatches(t, out, created.ID, `isac\s+6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b11\s+soc\s+\S+\s+enabled`)
 	out = cli.ok("webhooks", "deliveries", created.ID)
@@ -177,6 +184,18 @@ groups:
 	})
 	if got := rcv.received(); len(got) != len(want) {
 		t.Fatalf("received %d objects after the owner left, want %d", len(got), len(want))
+	}
+
+	// While the owner may not read, enabling is refused; once it is a
+	// member again, the webhook resumes where it stopped: what was
+	// published meanwhile arrives, in order.
+	cli.fails(1, "may not read", "webhooks", "enable", created.ID)
+	cli.ok("members", "set", "isac", "soc", "reader")
+	cli.ok("webhooks", "enable", created.ID)
+	want = append(want, "indicator--00000000-0000-4000-8000-000000000600", "indicator--00000000-0000-4000-8000-000000000601")
+	waitFor(t, "the objects published while disabled", func() bool { return len(rcv.received()) >= len(want) })
+	if got := rcv.received(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("after enable received %v, want %v", got[len(got)-3:], want[len(want)-3:])
 	}
 
 	var rot client.NewWebhookSecret

@@ -180,7 +180,14 @@ func verifyWebhooks(tx *bbolt.Tx, report func(format string, args ...any)) {
 	hooks := verifyKeys(tx, bucketWebhooks, report, func(w *store.Webhook) string { return w.ID })
 	ids := make([]string, len(hooks))
 	for i := range hooks {
-		ids[i] = hooks[i].ID
+		w := &hooks[i]
+		ids[i] = w.ID
+		if len(w.Secrets) == 0 {
+			report("%s/%s: no signing secret", bucketWebhooks, w.ID)
+		}
+		if !w.State.Pending.IsZero() && !w.State.Pending.After(w.State.Cursor) {
+			report("%s/%s: pending message ends at %v, not after the cursor %v", bucketWebhooks, w.ID, w.State.Pending, w.State.Cursor)
+		}
 	}
 	_ = tx.Bucket(bucketWebhookLog).ForEach(func(id, v []byte) error {
 		log := tx.Bucket(bucketWebhookLog).Bucket(id)

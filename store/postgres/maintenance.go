@@ -103,13 +103,14 @@ const maxProblems = 1000
 // exceeds its collection's last_added (else a later change could reuse
 // it), and no cursor is both a version's and a deletion's; each
 // object has exactly one latest and one first version, and they are its
-// greatest and smallest; each version's type is its id's; and the
-// certificate index matches the accounts' certificates; each webhook
-// subscription has its progress row, secrets numbered without gaps and a
-// delivery log within its window of store.MaxWebhookDeliveries entries. It
-// reads from one
-// snapshot. It returns the problems found (none means healthy); the error
-// is for failing to check at all, and is none of this package's.
+// greatest and smallest; each version's type is its id's; the
+// certificate index matches the accounts' certificates; and each webhook
+// subscription has its progress row, at least one secret (numbered
+// without gaps), a pending message (if any) ending after its cursor, and
+// a delivery log within its window of store.MaxWebhookDeliveries entries.
+// It reads from one snapshot. It returns the problems found (none means
+// healthy); the error is for failing to check at all, and is none of
+// this package's.
 func (db *DB) Verify(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -156,6 +157,12 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 		// store.MaxWebhookDeliveries entries.
 		{`SELECT w.id FROM webhooks w WHERE NOT EXISTS (SELECT 1 FROM webhook_progress p WHERE p.webhook = w.id)`,
 			scanf("webhook %s: no progress row")},
+		{`SELECT w.id FROM webhooks w WHERE NOT EXISTS (SELECT 1 FROM webhook_secrets s WHERE s.webhook = w.id)`,
+			scanf("webhook %s: no signing secret")},
+		// A message in flight ends after the acknowledged cursor (NULL: the
+		// zero time, before every change).
+		{`SELECT webhook, pending, cursor_at FROM webhook_progress WHERE pending <= cursor_at`,
+			scanf("webhook %s: pending message ends at %d µs, not after the cursor %d µs")},
 		{`SELECT webhook, count(*), max(position) FROM webhook_secrets GROUP BY webhook HAVING max(position) <> count(*) - 1`,
 			scanf("webhook %s: %d secrets numbered up to %d")},
 		{`SELECT d.webhook, d.seq, p.log_seq FROM webhook_deliveries d JOIN webhook_progress p ON p.webhook = d.webhook

@@ -15,6 +15,7 @@ import (
 	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
+	"github.com/eitaxii/eitaxii/store/postgres"
 )
 
 // `eitaxii backup`, `eitaxii restore` and `eitaxii check` keep a store safe:
@@ -53,10 +54,15 @@ Run it as the user the server runs as. Exit status: 0 done, 1 refused or failed,
 `
 
 const checkUsage = `usage: eitaxii check --data-dir DIR
+       eitaxii check --database
 
 Verifies DIR/` + storeFile + ` (stop the server first): bbolt's page consistency,
-and that every index entry points to a stored version and back. Prints each
-problem and exits 1 if there is any; otherwise prints a one-line summary.
+and that every index entry points to a stored version and back. With
+--database, verifies the PostgreSQL store EITAXII_DATABASE_URL names, while
+its servers run: the invariants its schema does not enforce (date_added
+order and high-water marks, latest versions, the change feed's deletions,
+the directory's rules). Prints each problem and exits 1 if there is any;
+otherwise prints a one-line summary.
 `
 
 // errProblems makes a command exit with status 1 after it has printed
@@ -231,6 +237,10 @@ func (a *adminCmd) downloadBackup(w io.Writer) (int64, error) {
 // verifyCopy opens a copy just written as a store and verifies it. Its
 // error lists the problems found.
 func verifyCopy(ctx context.Context, path string) (*storeSummary, error) {
+	if head, err := readHead(path, len(postgresBackupMagic)); err == nil && head == postgresBackupMagic {
+		return nil, errors.New("the server keeps its store in PostgreSQL: back the database up with pg_dump or " +
+			"continuous archiving; eitaxii backup copies the embedded store only")
+	}
 	problems, stats, err := bolt.Check(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("the copy is not a usable store: %w", err)
@@ -242,6 +252,22 @@ func verifyCopy(ctx context.Context, path string) (*storeSummary, error) {
 		return nil, fmt.Errorf("the copy fails verification: %s", strings.Join(problems, "; "))
 	}
 	return &storeSummary{stats}, nil
+}
+
+// postgresBackupMagic starts the text archive a node on PostgreSQL sends
+// for GET /admin/v1/backup (postgres.DB.Backup).
+const postgresBackupMagic = "eitaxii-postgres-backup "
+
+// readHead returns the first n bytes of the file at path.
+func readHead(path string, n int) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	m, err := io.ReadFull(f, b)
+	return string(b[:m]), err
 }
 
 // storeSummary is what a store holds, as check and backup report it.
@@ -360,12 +386,17 @@ func runCheck(ctx context.Context, args []string, e *env) int {
 func check(ctx context.Context, args []string, e *env) error {
 	fs := newAdminFlagSet("check")
 	dataDir := fs.String("data-dir", "", "data directory to check")
+	database := fs.Bool("database", false, "check the PostgreSQL store named by EITAXII_DATABASE_URL instead")
 	if _, err := parseArgs(fs, args, 0); err != nil {
 		return err
 	}
 	switch {
+	case *database && *dataDir != "":
+		return usagef("", "give --data-dir DIR or --database, not both")
+	case *database:
+		return checkDatabase(ctx, e)
 	case *dataDir == "":
-		return usagef("", "--data-dir DIR is required")
+		return usagef("", "--data-dir DIR (or --database) is required")
 	}
 	path := filepath.Join(*dataDir, storeFile)
 	problems, stats, err := bolt.Check(ctx, path)
@@ -380,5 +411,38 @@ func check(ctx context.Context, args []string, e *env) error {
 		return errProblems
 	}
 	fmt.Fprintf(e.stdout, "%s: ok: %s\n", path, &storeSummary{stats})
+	return nil
+}
+
+// checkDatabase verifies the PostgreSQL store of EITAXII_DATABASE_URL: the
+// project's invariants that the schema does not enforce (postgres.DB.Verify).
+// Servers may keep running: the check reads one snapshot per table.
+func checkDatabase(ctx context.Context, e *env) error {
+	url := e.variable("EITAXII_DATABASE_URL")
+	if url == "" {
+		return usagef("", "--database checks the store EITAXII_DATABASE_URL names; set it")
+	}
+	db, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		return fmt.Errorf("EITAXII_DATABASE_URL: %w", err)
+	}
+	defer db.Close()
+	problems, err := db.Verify(ctx)
+	if err != nil {
+		return err
+	}
+	where := databaseName(url)
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(e.stdout, clean(p))
+		}
+		fmt.Fprintf(e.stderr, "eitaxii check: %s: %d problems\n", where, len(problems))
+		return errProblems
+	}
+	stats, err := db.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: ok: %s\n", where, &storeSummary{stats})
 	return nil
 }

@@ -240,3 +240,82 @@ func TestMigrate(t *testing.T) {
 		t.Fatalf("second migrate into the same database: exit %d\n%s", code, out)
 	}
 }
+
+// Ensure that `eitaxii check --database` verifies a PostgreSQL store, and
+// that `eitaxii backup --server` on a node that keeps its store in
+// PostgreSQL says to use pg_dump and leaves no file behind.
+func TestCheckAndBackup_PostgreSQL(t *testing.T) {
+	url := pgtest.URL(t)
+	dir := t.TempDir()
+	base, stdout, _, _ := startServe(t, "--data-dir", dir, "--database-url", url)
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
+	}
+	vars := map[string]string{"EITAXII_DATABASE_URL": url, "EITAXII_PASSWORD": m[1]}
+	cmd := func(args ...string) (int, string) {
+		var out, errOut syncBuffer
+		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }}
+		code := run(t.Context(), args, e)
+		return code, out.String() + errOut.String()
+	}
+	if code, out := cmd("check", "--database"); code != 0 || !strings.Contains(out, ": ok: 1 collections") {
+		t.Fatalf("check --database: exit %d\n%s", code, out)
+	}
+	file := filepath.Join(t.TempDir(), "backup.db")
+	if code, out := cmd("backup", "--server", base, "--user", "admin", "--out", file); code != 1 || !strings.Contains(out, "pg_dump") {
+		t.Fatalf("backup of a node on PostgreSQL: exit %d\n%s", code, out)
+	}
+	for _, f := range []string{file, file + ".tmp"} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Fatalf("backup left %s behind: %v", f, err)
+		}
+	}
+}
+
+// Ensure that a node whose database goes away answers TAXII requests 503
+// with a TAXII error body and Retry-After, and /readyz 503, and serves
+// again by itself when the database is back (issue 11).
+func TestServe_DatabaseAway(t *testing.T) {
+	url := pgtest.URL(t)
+	base, stdout, _, _ := startServe(t, "--data-dir", t.TempDir(), "--database-url", url)
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
+	}
+	password := m[1]
+	objects := base + "/demo/collections/indicators/objects/"
+	if resp, body := do(t, "GET", objects, "admin", password, ""); resp.StatusCode != 200 {
+		t.Fatalf("before: %d %s", resp.StatusCode, body)
+	}
+
+	up := pgtest.Down(t)
+	resp, body := do(t, "GET", objects, "admin", password, "")
+	var taxiiErr struct {
+		Title      string `json:"title"`
+		HTTPStatus string `json:"http_status"`
+	}
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || json.Unmarshal(body, &taxiiErr) != nil || taxiiErr.HTTPStatus != "503" ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/taxii+json") {
+		t.Fatalf("with the database away: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if resp, _ := do(t, "GET", base+"/readyz", "", "", ""); resp.StatusCode != 503 {
+		t.Fatalf("/readyz with the database away: %d, want 503", resp.StatusCode)
+	}
+
+	up()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, body := do(t, "GET", objects, "admin", password, "")
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node did not recover after the database came back: %d %s", resp.StatusCode, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if resp, _ := do(t, "GET", base+"/readyz", "", "", ""); resp.StatusCode != 200 {
+		t.Fatalf("/readyz after the database is back: %d", resp.StatusCode)
+	}
+}

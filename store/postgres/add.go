@@ -64,11 +64,12 @@ type newRow struct {
 // Objects without created or modified (SCOs) are versioned by their first
 // date_added (REQ-107). Returns ErrCollectionNotFound for an unknown
 // collection, in which case nothing is stored.
-func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Status, error) {
+func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (_ *store.Status, err error) {
+	defer unavailable(&err)
 	id := db.newID().String() // once: the write may run twice (see committer)
 	var st *store.Status
 	var newest int64 // last_added after a commit that stored versions
-	err := db.commits.commit(ctx, s.Collection, func(ctx context.Context, tx pgx.Tx) error {
+	err = db.commits.commit(ctx, s.Collection, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		st, newest, err = db.addObjects(ctx, tx, s, id)
 		return err

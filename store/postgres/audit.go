@@ -22,7 +22,8 @@ func queueAudit(b *pgx.Batch, ev *store.AuditEvent) error {
 
 // AppendAudit appends events in one transaction; events with a zero Time
 // get the store clock's. It returns no error of this package.
-func (db *DB) AppendAudit(ctx context.Context, evs ...store.AuditEvent) error {
+func (db *DB) AppendAudit(ctx context.Context, evs ...store.AuditEvent) (err error) {
+	defer unavailable(&err)
 	if len(evs) == 0 {
 		return ctx.Err()
 	}
@@ -44,7 +45,8 @@ const maxAudit = 10000
 
 // FindAudit returns the events q selects, oldest first, at most q.Limit
 // (10,000 when 0). It returns no error of this package.
-func (db *DB) FindAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEvent, error) {
+func (db *DB) FindAudit(ctx context.Context, q store.AuditQuery) (_ []store.AuditEvent, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -15,7 +15,8 @@ import (
 // date_added) and the deletions (their tombstones by cursor) merged. A
 // limit below 1 or above store.MaxChanges reads store.MaxChanges. Returns
 // ErrCollectionNotFound.
-func (db *DB) ReadChanges(ctx context.Context, collID string, after time.Time, limit int) (*store.ChangePage, error) {
+func (db *DB) ReadChanges(ctx context.Context, collID string, after time.Time, limit int) (_ *store.ChangePage, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

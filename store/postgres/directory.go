@@ -74,7 +74,8 @@ func sqlState(err error) string {
 // one collection of a group even here: when another collection of the
 // group has c's alias, it returns a *store.ConflictError (AliasTaken) and
 // changes nothing.
-func (db *DB) EnsureCollection(ctx context.Context, c store.Collection) error {
+func (db *DB) EnsureCollection(ctx context.Context, c store.Collection) (err error) {
+	defer unavailable(&err)
 	return db.begin(ctx, func(tx pgx.Tx) error {
 		if err := lockDirectoryTx(ctx, tx); err != nil {
 			return err
@@ -104,7 +105,8 @@ func lockDirectoryTx(ctx context.Context, tx pgx.Tx) error {
 // any node (ChangeDirectory and EnsureCollection): a node compares it with
 // the one it loaded to learn that its copy of the directory is stale. It
 // returns no error of this package.
-func (db *DB) DirectoryVersion(ctx context.Context) (uint64, error) {
+func (db *DB) DirectoryVersion(ctx context.Context) (_ uint64, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -125,12 +127,13 @@ func aliasOf(c *store.Collection) *string {
 
 // LoadDirectory reads the whole directory from one snapshot, each list
 // sorted by key in byte order. It returns no error of this package.
-func (db *DB) LoadDirectory(ctx context.Context) (*store.Directory, error) {
+func (db *DB) LoadDirectory(ctx context.Context) (_ *store.Directory, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	d := &store.Directory{}
-	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		t := &dirTx{ctx: ctx, tx: tx}
 		var err error
 		if d.Organizations, err = loadDocs[store.Organization](t, `SELECT doc FROM organizations ORDER BY name COLLATE "C"`); err != nil {
@@ -164,12 +167,12 @@ func (db *DB) LoadDirectory(ctx context.Context) (*store.Directory, error) {
 // schema's unique indexes back those it can. fn is run again (up to 10
 // times) when PostgreSQL breaks a deadlock by failing the transaction; tx
 // is valid only until fn returns.
-func (db *DB) ChangeDirectory(ctx context.Context, fn func(tx store.DirectoryTx) error) error {
+func (db *DB) ChangeDirectory(ctx context.Context, fn func(tx store.DirectoryTx) error) (err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	t := &dirTx{ctx: ctx, now: db.now}
-	var err error
 	for attempt := 1; ; attempt++ {
 		err = db.begin(ctx, func(tx pgx.Tx) error {
 			t.tx, t.deleted = tx, nil // nothing survives a failed attempt
@@ -206,7 +209,8 @@ func (db *DB) ChangeDirectory(ctx context.Context, fn func(tx store.DirectoryTx)
 // RecordUse records when tokens were last used and when accounts last read,
 // in one transaction; entries that no longer exist are skipped and times
 // never move backwards. It returns no error of this package.
-func (db *DB) RecordUse(ctx context.Context, tokens, reads map[string]time.Time) error {
+func (db *DB) RecordUse(ctx context.Context, tokens, reads map[string]time.Time) (err error) {
+	defer unavailable(&err)
 	if len(tokens) == 0 && len(reads) == 0 {
 		return ctx.Err()
 	}

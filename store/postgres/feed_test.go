@@ -72,3 +72,38 @@ func TestWatch_AcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// Ensure that a watcher keeps hearing of commits after the database
+// restarts: the listener reconnects and listens again, and the stores'
+// pools reconnect, without restarting the stores.
+func TestWatch_DatabaseRestart(t *testing.T) {
+	url := pgtest.URL(t)
+	a := mustOpen(t, url, postgres.Options{})
+	b := mustOpen(t, url, postgres.Options{})
+	storetest.MustCollection(t, a, storetest.APIRoot, storetest.CollA)
+	ctx := context.Background()
+	ch, err := a.Watch(ctx, storetest.CollA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Restart(t)
+	// The first uses of a pool's connections after the restart may fail
+	// until it has replaced them: publish until a request is stored.
+	var st *store.Status
+	for try := 0; ; try++ {
+		st, err = b.AddObjects(ctx, &store.Submission{APIRoot: storetest.APIRoot, Collection: storetest.CollA,
+			Received: time.Now(), Objects: storetest.Indicators(t, 0, 1)})
+		if err == nil {
+			break
+		}
+		if try == 50 {
+			t.Fatalf("publishing after the restart: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st.SuccessCount != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	recs := storetest.AllVersions(t, b, storetest.CollA)
+	hintWithin(t, ch, recs[len(recs)-1].DateAdded, 15*time.Second)
+}

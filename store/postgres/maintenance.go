@@ -72,23 +72,25 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // Size returns the size of the database in bytes (pg_database_size: tables,
 // indexes and TOAST). It returns no error of this package.
-func (db *DB) Size(ctx context.Context) (int64, error) {
+func (db *DB) Size(ctx context.Context) (_ int64, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	var n int64
-	err := db.pool.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n)
+	err = db.pool.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n)
 	return n, err
 }
 
 // Stats counts the collections, object versions and statuses, and reports
 // the database's size. It returns no error of this package.
-func (db *DB) Stats(ctx context.Context) (store.Stats, error) {
+func (db *DB) Stats(ctx context.Context) (_ store.Stats, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return store.Stats{}, err
 	}
 	var s store.Stats
-	err := db.pool.QueryRow(ctx, `SELECT
+	err = db.pool.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM collections), (SELECT count(*) FROM object_versions),
 		(SELECT count(*) FROM statuses), pg_database_size(current_database())`).
 		Scan(&s.Collections, &s.ObjectVersions, &s.Statuses, &s.Size)

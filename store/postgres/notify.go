@@ -80,7 +80,8 @@ func newFeed(db *DB) *feed {
 // The channel is closed when ctx is done, when the collection is deleted
 // (on this node at once, on another within a few seconds) and when the
 // store closes. Returns ErrCollectionNotFound for an unknown collection.
-func (db *DB) Watch(ctx context.Context, collID string) (<-chan time.Time, error) {
+func (db *DB) Watch(ctx context.Context, collID string) (_ <-chan time.Time, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

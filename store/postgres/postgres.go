@@ -250,7 +250,8 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // Ping checks that the database answers and accepts writes (a read-only
 // standby does not).
-func (db *DB) Ping(ctx context.Context) error {
+func (db *DB) Ping(ctx context.Context) (err error) {
+	defer unavailable(&err)
 	var readOnly string
 	if err := db.pool.QueryRow(ctx, "SHOW transaction_read_only").Scan(&readOnly); err != nil {
 		return err

@@ -17,13 +17,15 @@ import (
 // date_added). Without match[version] only the latest version of each
 // object is returned (REQ-62). Returns ErrCollectionNotFound or
 // ErrBadCursor.
-func (db *DB) FindObjects(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
+func (db *DB) FindObjects(ctx context.Context, collID string, q store.Query) (_ *store.Page, err error) {
+	defer unavailable(&err)
 	return db.scanCollection(ctx, kindObjects, collID, q, true)
 }
 
 // FindManifest is FindObjects without the objects' bytes (TAXII Get Object
 // Manifests, §5.3). Returns ErrCollectionNotFound or ErrBadCursor.
-func (db *DB) FindManifest(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
+func (db *DB) FindManifest(ctx context.Context, collID string, q store.Query) (_ *store.Page, err error) {
+	defer unavailable(&err)
 	return db.scanCollection(ctx, kindManifest, collID, q, false)
 }
 
@@ -32,7 +34,8 @@ func (db *DB) FindManifest(ctx context.Context, collID string, q store.Query) (*
 // ignored (REQ-78). Returns ErrNotFound when the collection holds no
 // version of the object, whatever the filters (REQ-76),
 // ErrCollectionNotFound or ErrBadCursor.
-func (db *DB) FindObject(ctx context.Context, collID, objectID string, q store.Query) (*store.Page, error) {
+func (db *DB) FindObject(ctx context.Context, collID, objectID string, q store.Query) (_ *store.Page, err error) {
+	defer unavailable(&err)
 	q.Filter.IDs, q.Filter.Types = nil, nil
 	return db.scanObject(ctx, kindObject, collID, objectID, q, true)
 }
@@ -41,7 +44,8 @@ func (db *DB) FindObject(ctx context.Context, collID, objectID string, q store.Q
 // Get Object Versions, §5.8); match[version] does not apply (REQ-84).
 // Returns ErrNotFound, ErrCollectionNotFound or ErrBadCursor, as
 // FindObject.
-func (db *DB) FindObjectVersions(ctx context.Context, collID, objectID string, q store.Query) (*store.Page, error) {
+func (db *DB) FindObjectVersions(ctx context.Context, collID, objectID string, q store.Query) (_ *store.Page, err error) {
+	defer unavailable(&err)
 	q.Filter.IDs, q.Filter.Types = nil, nil
 	q.Filter.Versions = store.VersionSet{All: true}
 	return db.scanObject(ctx, kindVersions, collID, objectID, q, false)
@@ -348,14 +352,15 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 // recomputes cannot race a publisher. Returns ErrNotFound when
 // the object is absent or the filters select none of its versions
 // (REQ-83), ErrCollectionNotFound for an unknown collection.
-func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store.Filter) (int, error) {
+func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store.Filter) (_ int, err error) {
+	defer unavailable(&err)
 	normalize(&f)
 	if f.Versions.IsZero() {
 		f.Versions.All = true
 	}
 	n := 0
 	var newest int64
-	err := db.begin(ctx, func(tx pgx.Tx) error {
+	err = db.begin(ctx, func(tx pgx.Tx) error {
 		last, err := lockCollection(ctx, tx, collID)
 		if err != nil {
 			return err

@@ -16,12 +16,13 @@ import (
 // there is none, including a status of another API root (REQ-48): the API
 // root is part of the key, so that case costs the same lookup as an
 // unknown id.
-func (db *DB) FindStatusRecord(ctx context.Context, apiRoot, id string) (*store.StatusRecord, error) {
+func (db *DB) FindStatusRecord(ctx context.Context, apiRoot, id string) (_ *store.StatusRecord, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var doc []byte
-	err := db.pool.QueryRow(ctx, "SELECT doc FROM statuses WHERE api_root = $1 AND id = $2", apiRoot, id).Scan(&doc)
+	err = db.pool.QueryRow(ctx, "SELECT doc FROM statuses WHERE api_root = $1 AND id = $2", apiRoot, id).Scan(&doc)
 	if errNoRows(err) {
 		return nil, fmt.Errorf("status %s: %w", id, store.ErrNotFound)
 	}

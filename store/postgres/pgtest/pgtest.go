@@ -56,6 +56,7 @@ type server struct {
 	dir   string // the throwaway cluster's directory; "" for EnvURL
 	asPG  bool   // the cluster runs as the postgres OS user
 	ctl   string // pg_ctl of the throwaway cluster
+	opts  string // the server options it was started with
 }
 
 var (
@@ -227,6 +228,7 @@ func startCluster(bin string) (*server, error) {
 	// fsync off: a crashed test cluster is thrown away anyway.
 	opts := fmt.Sprintf("-c listen_addresses='' -c unix_socket_directories='%s' -c fsync=off -c synchronous_commit=off "+
 		"-c full_page_writes=off -c max_connections=300 -c shared_buffers=64MB", dir)
+	s.opts = opts
 	out, err = s.run(s.ctl, "start", "-D", data, "-w", "-t", "60", "-l", filepath.Join(dir, "log"), "-o", opts)
 	if err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
@@ -248,6 +250,50 @@ func (s *server) run(prog string, args ...string) ([]byte, error) {
 	}
 	cmd.Dir = s.dir // readable by postgres, unlike a root-only working directory
 	return cmd.CombinedOutput()
+}
+
+// Restart stops the throwaway cluster (fast shutdown: every connection of
+// every database is cut, what was committed is kept) and starts it again,
+// for tests of what survives a database restart. (An immediate stop would
+// lose the last commits: the cluster runs with synchronous_commit off.) It affects every test using the
+// cluster, so such a test must not run in parallel with others. It skips
+// tb when the server is EITAXII_TEST_DATABASE_URL's, which the tests do
+// not own.
+func Restart(tb testing.TB) {
+	tb.Helper()
+	once.Do(start)
+	if shared == nil || shared.dir == "" {
+		tb.Skip("pgtest: the server is not a throwaway cluster; not restarting it")
+	}
+	Down(tb)()
+}
+
+// Down stops the throwaway cluster as Restart does and returns the
+// function that starts it again, for tests of what a server does while its
+// database is away; the cluster is started again at cleanup if the test
+// has not. The same rules as Restart's apply.
+func Down(tb testing.TB) (up func()) {
+	tb.Helper()
+	once.Do(start)
+	if shared == nil || shared.dir == "" {
+		tb.Skip("pgtest: the server is not a throwaway cluster; not stopping it")
+	}
+	data := filepath.Join(shared.dir, "data")
+	if out, err := shared.run(shared.ctl, "stop", "-D", data, "-m", "fast", "-w"); err != nil {
+		tb.Fatalf("pgtest: pg_ctl stop: %v: %s", err, out)
+	}
+	started := false
+	up = func() {
+		if started {
+			return
+		}
+		started = true
+		if out, err := shared.run(shared.ctl, "start", "-D", data, "-w", "-t", "60", "-l", filepath.Join(shared.dir, "log"), "-o", shared.opts); err != nil {
+			tb.Fatalf("pgtest: pg_ctl start: %v: %s", err, out)
+		}
+	}
+	tb.Cleanup(up)
+	return up
 }
 
 // stop stops the throwaway cluster and removes its directory.

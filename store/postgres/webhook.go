@@ -90,8 +90,10 @@ func fromMicros(us *int64) time.Time {
 // Webhooks returns every subscription, sorted by id in byte order. The
 // subscriptions are as few as the directory's entries and read whole like
 // it (LoadDirectory): the contract asks for every one. It returns no error
-// of this package.
-func (db *DB) Webhooks(ctx context.Context) ([]store.Webhook, error) {
+// of this package but store.ErrUnavailable, as every method here when the
+// database cannot be reached.
+func (db *DB) Webhooks(ctx context.Context) (_ []store.Webhook, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -99,7 +101,8 @@ func (db *DB) Webhooks(ctx context.Context) ([]store.Webhook, error) {
 }
 
 // Webhook returns the subscription with the given id, or store.ErrNotFound.
-func (db *DB) Webhook(ctx context.Context, id string) (*store.Webhook, error) {
+func (db *DB) Webhook(ctx context.Context, id string) (_ *store.Webhook, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -148,7 +151,8 @@ SELECT log_seq FROM p`
 // progress row; PostgreSQL flushes their commits together). Returns
 // store.ErrNotFound when the subscription does not exist, in which case
 // nothing is written.
-func (db *DB) RecordDelivery(ctx context.Context, id string, st store.WebhookState, d *store.WebhookDelivery) error {
+func (db *DB) RecordDelivery(ctx context.Context, id string, st store.WebhookState, d *store.WebhookDelivery) (err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -158,7 +162,7 @@ func (db *DB) RecordDelivery(ctx context.Context, id string, st store.WebhookSta
 		entry.Error = clip(entry.Error, store.MaxWebhookError)
 	}
 	var seq int64
-	err := db.pool.QueryRow(ctx, recordDeliverySQL, id,
+	err = db.pool.QueryRow(ctx, recordDeliverySQL, id,
 		st.Disabled, st.Reason, toMicros(st.Cursor), toMicros(st.Pending), st.Failures, toMicros(st.FailingSince), toMicros(st.NextAttempt),
 		store.MaxWebhookDeliveries, d != nil,
 		toMicros(entry.Time), entry.MessageID, entry.Attempt, toMicros(entry.First), toMicros(entry.Last), entry.Changes,
@@ -187,7 +191,8 @@ func clip(s string, n int) string {
 // statement: the subscription's row joined with its newest entries, one
 // row with NULLs when the log is empty, none when the subscription does
 // not exist. Returns store.ErrNotFound then.
-func (db *DB) WebhookDeliveries(ctx context.Context, id string, limit int) ([]store.WebhookDelivery, error) {
+func (db *DB) WebhookDeliveries(ctx context.Context, id string, limit int) (_ []store.WebhookDelivery, err error) {
+	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -3,9 +3,11 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/postgres"
 	"github.com/eitaxii/eitaxii/store/postgres/pgtest"
 	"github.com/jackc/pgx/v5"
@@ -171,5 +173,65 @@ func TestDispatchLease_SessionLost(t *testing.T) {
 	defer cancelShort()
 	if _, _, err := a.DispatchLease(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("the node that lost the lease: err=%v, want context.DeadlineExceeded", err)
+	}
+}
+
+// Ensure that Verify reports what the webhook tables' constraints cannot
+// refuse: a subscription without progress or without a secret, secrets
+// numbered with a gap, a pending message not after the cursor, and a
+// delivery log entry outside its window.
+func TestVerify_Webhooks(t *testing.T) {
+	url := pgtest.URL(t)
+	db, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	ids := []string{"00000000-0000-4000-8000-00000000c0a1", "00000000-0000-4000-8000-00000000c0a2", "00000000-0000-4000-8000-00000000c0a3"}
+	err = db.ChangeDirectory(ctx, func(tx store.DirectoryTx) error {
+		for _, id := range ids {
+			w := store.Webhook{ID: id, Owner: "alice", Group: "g", Collection: "c", URL: "https://soc.example/h",
+				Secrets: []store.WebhookSecret{{Key: []byte("k1")}, {Key: []byte("k2")}}}
+			if err := tx.CreateWebhook(&w); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if err := db.RecordDelivery(ctx, ids[1], store.WebhookState{}, &store.WebhookDelivery{Attempt: i, MessageID: "m"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if problems, err := db.Verify(ctx); err != nil || len(problems) != 0 {
+		t.Fatalf("Verify before = %q, %v", problems, err)
+	}
+	mustExec(t, url, "DELETE FROM webhook_progress WHERE webhook = $1", ids[0])
+	mustExec(t, url, "DELETE FROM webhook_secrets WHERE webhook = $1 AND position = 0", ids[1])
+	mustExec(t, url, "DELETE FROM webhook_secrets WHERE webhook = $1", ids[2])
+	mustExec(t, url, "UPDATE webhook_progress SET cursor_at = 10, pending = 10 WHERE webhook = $1", ids[2])
+	mustExec(t, url, "UPDATE webhook_progress SET log_seq = 200 WHERE webhook = $1", ids[1])
+	problems, err := db.Verify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"webhook " + ids[0] + ": no progress row",
+		"webhook " + ids[2] + ": no signing secret",
+		"webhook " + ids[2] + ": pending message ends at 10 µs, not after the cursor 10 µs",
+		"webhook " + ids[1] + ": 1 secrets numbered up to 1",
+		"webhook " + ids[1] + ": delivery log entry 1 outside the window ending at 200",
+	}
+	for _, w := range want {
+		if !slices.Contains(problems, w) {
+			t.Errorf("Verify does not report %q; it reports %q", w, problems)
+		}
+	}
+	if len(problems) != len(want)+2 { // entries 2 and 3 are outside the window too
+		t.Errorf("Verify reports %d problems, want %d: %q", len(problems), len(want)+2, problems)
 	}
 }

@@ -396,7 +396,7 @@ func check(ctx context.Context, args []string, e *env) error {
 	case *database:
 		return checkDatabase(ctx, e)
 	case *dataDir == "":
-		return usagef("", "--data-dir DIR (or --database) is required")
+		return usagef("", "--data-dir DIR is required (or --database, for the PostgreSQL store)")
 	}
 	path := filepath.Join(*dataDir, storeFile)
 	problems, stats, err := bolt.Check(ctx, path)

@@ -361,3 +361,59 @@ func (r *idleReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Webhooks is GET /admin/v1/webhooks: the subscriptions of the groups the
+// caller administers ("" for all), sorted by id.
+func (a *Admin) Webhooks(ctx context.Context, group string, opts ...CallOption) ([]Webhook, error) {
+	var q url.Values
+	if group != "" {
+		q = url.Values{"group": {group}}
+	}
+	l, err := get[WebhookList](ctx, a, AdminPath("webhooks"), q, opts)
+	if err != nil {
+		return nil, err
+	}
+	return l.Webhooks, nil
+}
+
+// Webhook is GET /admin/v1/webhooks/{id}.
+func (a *Admin) Webhook(ctx context.Context, id string, opts ...CallOption) (*Webhook, error) {
+	return get[Webhook](ctx, a, AdminPath("webhooks", id), nil, opts)
+}
+
+// CreateWebhook is POST /admin/v1/webhooks; the answer holds the secret,
+// shown once.
+func (a *Admin) CreateWebhook(ctx context.Context, body WebhookBody, opts ...CallOption) (*NewWebhook, error) {
+	return send[NewWebhook](ctx, a, http.MethodPost, AdminPath("webhooks"), &body, opts)
+}
+
+// DeleteWebhook is DELETE /admin/v1/webhooks/{id}.
+func (a *Admin) DeleteWebhook(ctx context.Context, id string) error {
+	return a.call(ctx, http.MethodDelete, AdminPath("webhooks", id), nil, nil, nil, nil)
+}
+
+// RotateWebhook is POST /admin/v1/webhooks/{id}/rotate; the answer holds
+// the new secret, shown once.
+func (a *Admin) RotateWebhook(ctx context.Context, id string, body WebhookRotateBody, opts ...CallOption) (*NewWebhookSecret, error) {
+	return send[NewWebhookSecret](ctx, a, http.MethodPost, AdminPath("webhooks", id, "rotate"), &body, opts)
+}
+
+// WebhookDeliveries is GET /admin/v1/webhooks/{id}/deliveries: up to
+// limit (0: the server's default, 100) attempts, newest first.
+func (a *Admin) WebhookDeliveries(ctx context.Context, id string, limit int, opts ...CallOption) ([]WebhookDelivery, error) {
+	var q url.Values
+	if limit > 0 {
+		q = url.Values{"limit": {strconv.Itoa(limit)}}
+	}
+	l, err := get[WebhookDeliveryList](ctx, a, AdminPath("webhooks", id, "deliveries"), q, opts)
+	if err != nil {
+		return nil, err
+	}
+	return l.Deliveries, nil
+}
+
+// EnableWebhook is POST /admin/v1/webhooks/{id}/enable: a disabled
+// subscription resumes after its acknowledged cursor.
+func (a *Admin) EnableWebhook(ctx context.Context, id string, opts ...CallOption) (*Webhook, error) {
+	return send[Webhook](ctx, a, http.MethodPost, AdminPath("webhooks", id, "enable"), nil, opts)
+}

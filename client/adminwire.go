@@ -293,3 +293,105 @@ type ObjectRef struct {
 type AuditPage struct {
 	Events []AuditEvent `json:"events"`
 }
+
+// Webhook is a webhook subscription as the admin API shows it: never its
+// secrets, only when each was made and when it stops signing.
+type Webhook struct {
+	ID         string   `json:"id"`
+	Owner      string   `json:"owner"`
+	Group      string   `json:"group"`
+	Collection string   `json:"collection"`
+	URL        string   `json:"url"`
+	Types      []string `json:"types,omitempty"`
+	// IncludeObjects: messages carry the objects; false: a notice of the
+	// cursor range only.
+	IncludeObjects bool            `json:"include_objects"`
+	Secrets        []WebhookSecret `json:"secrets"`
+	Created        time.Time       `json:"created"`
+	State          WebhookState    `json:"state"`
+}
+
+// WebhookSecret describes one signing secret, newest first.
+type WebhookSecret struct {
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+// WebhookState is a subscription's delivery progress. Cursors are written
+// as TAXII writes date_added.
+type WebhookState struct {
+	Enabled bool `json:"enabled"`
+	// DisabledReason says why the dispatcher stopped it.
+	DisabledReason string `json:"disabled_reason,omitempty"`
+	// Cursor is the position after the last change the target
+	// acknowledged; "" before the first.
+	Cursor       string    `json:"cursor,omitempty"`
+	Failures     int       `json:"failures,omitempty"`
+	FailingSince time.Time `json:"failing_since,omitzero"`
+	NextAttempt  time.Time `json:"next_attempt,omitzero"`
+}
+
+// WebhookList is GET /admin/v1/webhooks.
+type WebhookList struct {
+	Webhooks []Webhook `json:"webhooks"`
+}
+
+// WebhookBody is the body of POST /admin/v1/webhooks. Group and
+// Collection (an id or an alias) name the collection; URL is the target;
+// Owner is the account whose read access binds the deliveries (the caller
+// if absent); Types filters by STIX type (all if absent);
+// IncludeObjects is true if absent; From is "now" (the default: changes
+// after creation) or "start" (everything the collection holds).
+type WebhookBody struct {
+	Group          *string  `json:"group,omitempty"`
+	Collection     *string  `json:"collection,omitempty"`
+	URL            *string  `json:"url,omitempty"`
+	Owner          *string  `json:"owner,omitempty"`
+	Types          []string `json:"types,omitempty"`
+	IncludeObjects *bool    `json:"include_objects,omitempty"`
+	From           *string  `json:"from,omitempty"`
+}
+
+// NewWebhook is the answer to POST /admin/v1/webhooks: the subscription
+// and its signing secret ("whsec_" and base64), shown here and never
+// again.
+type NewWebhook struct {
+	Webhook
+	Secret string `json:"secret"`
+}
+
+// WebhookRotateBody is the body of POST /admin/v1/webhooks/{id}/rotate.
+// Grace is how long the secrets in use keep signing beside the new one, a
+// Go duration ("24h", the default; "0s" ends them at once).
+type WebhookRotateBody struct {
+	Grace *string `json:"grace,omitempty"`
+}
+
+// NewWebhookSecret is the answer to a rotation: the new secret, shown once,
+// and when the previous ones stop signing.
+type NewWebhookSecret struct {
+	ID              string    `json:"id"`
+	Secret          string    `json:"secret"`
+	PreviousExpires time.Time `json:"previous_expires"`
+}
+
+// WebhookDelivery is one attempt in a subscription's delivery log.
+type WebhookDelivery struct {
+	Time      time.Time `json:"time"`
+	MessageID string    `json:"message_id"`
+	Attempt   int       `json:"attempt"`
+	First     string    `json:"first,omitempty"`
+	Last      string    `json:"last,omitempty"`
+	Changes   int       `json:"changes"`
+	// Status is the HTTP status answered; 0 when none was (refused
+	// address, timeout, connection error).
+	Status    int    `json:"status"`
+	LatencyMS int64  `json:"latency_ms"`
+	Error     string `json:"error,omitempty"`
+}
+
+// WebhookDeliveryList is GET /admin/v1/webhooks/{id}/deliveries, newest
+// first.
+type WebhookDeliveryList struct {
+	Deliveries []WebhookDelivery `json:"deliveries"`
+}

@@ -31,6 +31,8 @@ const (
 	CollectionExists
 	// AliasTaken: a collection alias names one collection of its group.
 	AliasTaken
+	// WebhookExists: a webhook subscription's id is unique.
+	WebhookExists
 )
 
 // ConflictError is the error of a directory change that would break an
@@ -64,6 +66,7 @@ var conflictMessages = [...]string{
 	GroupHasCollections:     "group %[1]q still has collections",
 	CollectionExists:        "id: a collection %[1]s already exists on this server",
 	AliasTaken:              "alias: collection %[2]s of this group already has alias %[1]q",
+	WebhookExists:           "webhook %[1]s already exists",
 }
 
 // Error returns the message the admin API answers with (409).

@@ -23,8 +23,9 @@ func TestConflictError_Messages(t *testing.T) {
 		{store.GroupHasCollections, `group "k" still has collections`},
 		{store.CollectionExists, `id: a collection k already exists on this server`},
 		{store.AliasTaken, `alias: collection h of this group already has alias "k"`},
+		{store.WebhookExists, `webhook k already exists`},
 		{0, `conflict (invariant 0) on "k"`},
-		{store.AliasTaken + 1, `conflict (invariant 10) on "k"`},
+		{store.WebhookExists + 1, `conflict (invariant 11) on "k"`},
 	}
 	for _, tt := range tests {
 		err := &store.ConflictError{Invariant: tt.inv, Key: "k", Holder: "h", Index: 2}

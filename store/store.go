@@ -1,7 +1,7 @@
 // Package store is eitaxii's storage contract: the types the server keeps
 // (collections, object versions and their change feed, statuses, the
 // directory, the audit log), the interfaces a backend implements (Store,
-// DirectoryTx) and the errors their methods return. It imports no
+// DirectoryTx, WebhookStore) and the errors their methods return. It imports no
 // database; the bbolt backend is store/bolt, and a backend is chosen in
 // cmd only.
 //
@@ -59,6 +59,10 @@ func (e *CursorError) Is(target error) bool { return target == ErrBadCursor }
 // from the backend itself (I/O, corruption, a closed store) that matches
 // none of this package's errors.
 type Store interface {
+	// WebhookStore keeps webhook subscriptions' progress and delivery
+	// logs (see webhook.go).
+	WebhookStore
+
 	// AddObjects stores the objects of s in one transaction together with
 	// the status that reports them, and returns that status (complete,
 	// REQ-72). Each new version gets a date_added that is unique and
@@ -298,8 +302,25 @@ type DirectoryTx interface {
 	// group has c's alias.
 	UpdateCollection(c *Collection) error
 	// DeleteCollection deletes a collection and every object stored in it.
-	// Returns ErrNotFound when it does not exist.
+	// Returns ErrNotFound when it does not exist. Its webhooks stay (the
+	// dispatcher disables them).
 	DeleteCollection(id string) error
+
+	// Webhook returns the webhook subscription with the given id, or
+	// ErrNotFound.
+	Webhook(id string) (*Webhook, error)
+	// CreateWebhook adds a new subscription, with an empty delivery log;
+	// the caller has made sure that its owner and collection exist.
+	// Returns a ConflictError (WebhookExists) when one with that id
+	// exists.
+	CreateWebhook(w *Webhook) error
+	// UpdateWebhook replaces the subscription with that id, its State
+	// included (read it in the same transaction to keep the dispatcher's
+	// progress). Returns ErrNotFound when there is none.
+	UpdateWebhook(w *Webhook) error
+	// DeleteWebhook deletes a subscription and its delivery log. Returns
+	// ErrNotFound when it does not exist.
+	DeleteWebhook(id string) error
 }
 
 // Stats counts what a store holds.

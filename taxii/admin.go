@@ -60,6 +60,8 @@ func (s *Server) adminRoutes(r gin.IRouter) {
 	s.handle(v1, http.MethodPatch, "/groups/:name/collections/:id", s.handleUpdateCollection)
 	s.handle(v1, http.MethodDelete, "/groups/:name/collections/:id", s.handleDeleteCollection)
 
+	s.webhookRoutes(v1)
+
 	s.handle(v1, http.MethodGet, "/audit", s.handleAdminAudit)
 	s.handle(super, http.MethodGet, "/backup", s.handleAdminBackup)
 }

@@ -155,6 +155,17 @@ func (m *Metrics) ObserveCommit(d time.Duration, writes int) {
 	m.commitWrites.Observe(float64(writes))
 }
 
+// Register adds collectors of other subsystems (the webhook dispatcher's)
+// to the server's registry, served on /metrics with the rest.
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // registerStore adds the store's size; a second server on the same
 // metrics keeps the first registration.
 func (m *Metrics) registerStore(st store.Store) {

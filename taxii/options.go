@@ -186,6 +186,14 @@ type Options struct {
 	// more and the client is disconnected as slow (it resumes from its
 	// last event id and loses nothing). delivery.DefaultQueue if zero.
 	StreamQueue int
+	// WebhookAllowHosts are the webhook target hosts exempt from the
+	// SSRF guard (webhooks.allow_hosts): plain http and private or
+	// loopback addresses are allowed for them. The dispatcher gets the
+	// same list.
+	WebhookAllowHosts []string
+	// OnWebhookChange, if set, is called after a webhook subscription is
+	// created, rotated or deleted (the dispatcher's Notify).
+	OnWebhookChange func()
 }
 
 // DefaultMaxPageBytes is Options.MaxPageBytes when zero: 8 MiB.

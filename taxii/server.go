@@ -55,6 +55,9 @@ type Server struct {
 	streamSlots readSlots
 	streamsCtx  context.Context
 	endStreams  context.CancelFunc
+	// webhookHosts are exempt from the webhook target guard
+	// (Options.WebhookAllowHosts).
+	webhookHosts delivery.Hosts
 }
 
 // NewServer checks opts, applies its directory to st (see Options), and
@@ -63,7 +66,8 @@ func NewServer(ctx context.Context, opts Options, st store.Store, v *stix.Valida
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, store: st, validator: v, log: opts.Logger, now: opts.Now, metrics: opts.Metrics}
+	s := &Server{opts: opts, store: st, validator: v, log: opts.Logger, now: opts.Now, metrics: opts.Metrics,
+		webhookHosts: delivery.NewHosts(opts.WebhookAllowHosts)}
 	s.hub = delivery.NewHub(st, delivery.HubOptions{Queue: opts.StreamQueue, Logger: opts.Logger})
 	s.streamsCtx, s.endStreams = context.WithCancel(context.Background())
 	s.metrics.registerStore(st)

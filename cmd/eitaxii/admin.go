@@ -50,6 +50,7 @@ resources:
   groups       list|show|create|update|delete     sharing groups (API roots)
   members      list|set|remove                    roles of accounts in a group
   collections  list|show|create|update|delete     collections of a group, with policies
+  webhooks     list|show|create|delete|rotate|enable|deliveries  signed webhook subscriptions
   audit        [--since 24h] [--account NAME] ... the audit log, as JSON lines
 
 options (before RESOURCE or after VERB):
@@ -68,6 +69,7 @@ a resource's verbs and flags. Exit status: 0 done, 1 refused or failed, 2 usage.
 // adminResourceUsage is the usage of each resource, printed with usage
 // errors about it.
 var adminResourceUsage = map[string]string{
+	"webhooks": webhooksUsage,
 	"me": `usage: eitaxii admin me
   prints your account, its organization and your role in each group
 `,
@@ -154,6 +156,7 @@ var adminAliases = map[string]string{
 	"group": "groups", "groups": "groups",
 	"member": "members", "members": "members",
 	"collection": "collections", "collections": "collections",
+	"webhook": "webhooks", "webhooks": "webhooks",
 	"audit": "audit",
 }
 
@@ -265,6 +268,8 @@ func (a *adminCmd) dispatch(args []string) (string, error) {
 		err = a.members(verb, args)
 	case "collections":
 		err = a.collections(verb, args)
+	case "webhooks":
+		err = a.webhooks(verb, args)
 	}
 	return resource, err
 }

@@ -55,6 +55,21 @@ type Config struct {
 	// CredentialCacheSize bounds the verified Basic credentials kept
 	// (taxii.Options.CredentialCacheSize); 10,000 if 0.
 	CredentialCacheSize int `yaml:"credential_cache_size"`
+	// Webhooks configure webhook delivery.
+	Webhooks WebhooksConfig `yaml:"webhooks"`
+}
+
+// WebhooksConfig configures webhook delivery (package delivery).
+type WebhooksConfig struct {
+	// AllowHosts are target hosts (names or IP addresses, no port) exempt
+	// from the SSRF guard: plain http and loopback or private addresses
+	// are allowed for them, for a receiver on this machine or network.
+	AllowHosts []string `yaml:"allow_hosts"`
+	// MaxChanges and MaxBytes cap one message (changes, bytes of
+	// objects); 100 and 1 MiB if 0. Set max_changes: 1 for receivers that
+	// want one object per message.
+	MaxChanges int `yaml:"max_changes"`
+	MaxBytes   int `yaml:"max_bytes"`
 }
 
 // LoginLimitConfig is taxii.LoginLimit: failed password logins allowed per
@@ -183,7 +198,7 @@ func (c *Config) serverOptions() (taxii.Options, error) {
 	}, RateLimit: c.RateLimit.limit(), CredentialCacheSize: c.CredentialCacheSize,
 		LoginLimit:   taxii.LoginLimit{PerAddress: c.LoginLimit.PerAddress, PerAccount: c.LoginLimit.PerAccount},
 		MaxPageBytes: c.MaxPageBytes, MaxConcurrentReads: c.MaxConcurrentReads,
-		MaxStreamsPerAccount: c.MaxStreamsPerAccount}
+		MaxStreamsPerAccount: c.MaxStreamsPerAccount, WebhookAllowHosts: c.Webhooks.AllowHosts}
 	for _, d := range []struct {
 		key, text string
 		dst       *time.Duration

@@ -83,16 +83,16 @@ func TestServe_TwoNodesOnPostgreSQL(t *testing.T) {
 		t.Fatalf("create token: %d %s (%v)", resp.StatusCode, body, err)
 	}
 	// Node B learns of it within a second too.
-	waitFor(t, "node B accepts a token made through node A", func() bool { return bearer(t, baseB+"/taxii2/", tok.Token) == http.StatusOK })
+	withinSecond(t, "node B accepts a token made through node A", func() bool { return bearer(t, baseB+"/taxii2/", tok.Token) == http.StatusOK })
 	if resp, body := doJSON(t, "DELETE", baseA+"/admin/v1/accounts/admin/tokens/"+tok.ID, password, ""); resp.StatusCode != 204 {
 		t.Fatalf("revoke: %d %s", resp.StatusCode, body)
 	}
-	waitFor(t, "node B refuses a token revoked through node A", func() bool { return bearer(t, baseB+"/taxii2/", tok.Token) == http.StatusUnauthorized })
+	withinSecond(t, "node B refuses a token revoked through node A", func() bool { return bearer(t, baseB+"/taxii2/", tok.Token) == http.StatusUnauthorized })
 }
 
-// waitFor fails the test unless cond holds within a second, the bound on
+// withinSecond fails the test unless cond holds within a second, the bound on
 // how long a directory change on one node takes to apply on another.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func withinSecond(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	start := time.Now()
 	for !cond() {

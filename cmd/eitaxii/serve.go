@@ -16,6 +16,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/eitaxii/eitaxii/delivery"
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/taxii"
 	"github.com/gin-gonic/gin"
@@ -148,6 +149,16 @@ func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
 	}
 	opts.Logger = log
 	opts.Metrics = metrics
+	hookMetrics := delivery.NewWebhookMetrics()
+	if err := metrics.Register(hookMetrics.Collectors()...); err != nil {
+		return err
+	}
+	dispatcher, err := delivery.NewDispatcher(delivery.WebhookOptions{Store: db, AllowHosts: delivery.NewHosts(cfg.Webhooks.AllowHosts),
+		MaxChanges: cfg.Webhooks.MaxChanges, MaxBytes: cfg.Webhooks.MaxBytes, Metrics: hookMetrics, Logger: log})
+	if err != nil {
+		return err
+	}
+	opts.OnWebhookChange = dispatcher.Notify
 	gin.SetMode(gin.ReleaseMode)
 	srv, err := taxii.NewServer(ctx, opts, db, validator)
 	if err != nil {
@@ -204,6 +215,19 @@ func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
 	if e.onListen != nil {
 		e.onListen(ln.Addr())
 	}
+
+	// The dispatcher runs beside the HTTP server and stops first on
+	// shutdown (it waits for its deliveries in flight, each bounded by
+	// their request timeout); the store closes after both.
+	dctx, stopDispatch := context.WithCancel(ctx)
+	dispatchDone := make(chan struct{})
+	go func() {
+		defer close(dispatchDone)
+		if err := dispatcher.Run(dctx); err != nil {
+			log.Error("webhook dispatcher stopped", "err", err)
+		}
+	}()
+	defer func() { stopDispatch(); <-dispatchDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -7,7 +7,7 @@
 //
 //	taxii-load SCENARIO --url URL [flags]
 //
-// Scenarios: ingest, poll, scale, mixed, loginflood, many-pollers, stream, and
+// Scenarios: ingest, poll, scale, mixed, loginflood, many-pollers, stream, webhooks and
 // accounts-config, which prints the accounts many-pollers needs (see usage
 // below). It sends traffic
 // only to the server named by --url; point it at a server you own.
@@ -101,6 +101,14 @@ Scenarios:
            Use a --seed the collection has not seen (its versions must be
            new), and a server whose max_streams_per_account allows
            --subscribers streams (-1).
+  webhooks (eitaxii) --webhooks subscriptions to the collection, made with the
+           run's credentials (a group admin's), POST to a receiver this
+           process runs on --receiver-addr (the server must list its host in
+           webhooks.allow_hosts); --objects are published (20000 if 0), the
+           receiver answers 503 for the first --fail-for, then 204; every
+           subscription must receive every confirmed version once (after
+           deduplicating by webhook-id), in cursor order, with valid
+           signatures, within --duration. Reports deliveries/s.
   accounts-config
            print the --accounts accounts for the server's configuration
            (password TAXII_LOAD_PASSWORD hashed at --bcrypt-cost, tokens
@@ -166,9 +174,12 @@ type config struct {
 	bcryptCost    int
 	password      string // TAXII_LOAD_PASSWORD, for the load accounts
 
-	subscribers int
-	resume      bool
-	idle        time.Duration
+	subscribers  int
+	resume       bool
+	idle         time.Duration
+	webhooks     int
+	receiverAddr string
+	failFor      time.Duration
 
 	json  bool
 	quiet bool
@@ -228,6 +239,10 @@ func parseFlags(args []string, e *env) (*config, error) {
 	fs.BoolVar(&cfg.resume, "resume", false, "stream: subscribers disconnect at random points and resume with Last-Event-ID")
 	fs.DurationVar(&cfg.idle, "idle", 2*time.Second, "stream: how long all subscribers stay connected and idle before the server's RSS is read and publishing starts")
 
+	fs.IntVar(&cfg.webhooks, "webhooks", 4, "webhooks: subscriptions to make")
+	fs.StringVar(&cfg.receiverAddr, "receiver-addr", "127.0.0.1:0", "webhooks: address the receiver listens on")
+	fs.DurationVar(&cfg.failFor, "fail-for", 0, "webhooks: the receiver answers 503 for this long first")
+
 	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON on stdout instead of a table")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line on stderr")
 
@@ -236,16 +251,16 @@ func parseFlags(args []string, e *env) (*config, error) {
 			fs.Usage()
 			return nil, flag.ErrHelp
 		}
-		return nil, errors.New("give a scenario first: ingest, poll, scale, mixed, loginflood, many-pollers, stream or accounts-config")
+		return nil, errors.New("give a scenario first: ingest, poll, scale, mixed, loginflood, many-pollers, stream, webhooks or accounts-config")
 	}
 	cfg.scenario = args[0]
 	switch cfg.scenario {
-	case "ingest", "poll", "scale", "mixed", "loginflood", "many-pollers", "stream", "accounts-config":
+	case "ingest", "poll", "scale", "mixed", "loginflood", "many-pollers", "stream", "webhooks", "accounts-config":
 	case "help":
 		fs.Usage()
 		return nil, flag.ErrHelp
 	default:
-		return nil, fmt.Errorf("unknown scenario %q: ingest, poll, scale, mixed, loginflood, many-pollers, stream or accounts-config", cfg.scenario)
+		return nil, fmt.Errorf("unknown scenario %q: ingest, poll, scale, mixed, loginflood, many-pollers, stream, webhooks or accounts-config", cfg.scenario)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return nil, err
@@ -281,6 +296,10 @@ func parseFlags(args []string, e *env) (*config, error) {
 		return nil, errors.New("--clients must be from 1 to 1024")
 	case cfg.pollers < 1 || cfg.pollers > 1024:
 		return nil, errors.New("--pollers must be from 1 to 1024")
+	case cfg.webhooks < 1 || cfg.webhooks > 1000:
+		return nil, errors.New("--webhooks must be from 1 to 1000")
+	case cfg.failFor < 0:
+		return nil, errors.New("--fail-for must not be negative")
 	case cfg.envelopeSize < 1 || cfg.fillEnvelopeSize < 1:
 		return nil, errors.New("--envelope-size and --fill-envelope-size must be at least 1")
 	case cfg.objects < 0 || cfg.objects > maxItems:
@@ -387,6 +406,9 @@ func (cfg *config) params() map[string]string {
 	case "loginflood":
 		p["pollers"], p["poll_interval"], p["flooders"] = strconv.Itoa(cfg.pollers), cfg.pollInterval.String(), strconv.Itoa(cfg.flooders)
 		p["flood_user"], p["flood_source"] = cfg.floodUser, cfg.floodSource.String()
+	case "webhooks":
+		p["webhooks"], p["fail_for"], p["objects"] = strconv.Itoa(cfg.webhooks), cfg.failFor.String(), strconv.FormatInt(cfg.objects, 10)
+		p["clients"], p["envelope_size"] = strconv.Itoa(cfg.clients), strconv.Itoa(cfg.envelopeSize)
 	case "many-pollers":
 		p["accounts"], p["account_auth"], p["clients"] = strconv.Itoa(cfg.accounts), cfg.accountAuth, strconv.Itoa(cfg.clients)
 		p["poll_min"], p["poll_max"], p["limit"] = cfg.pollMin.String(), cfg.pollMax.String(), strconv.Itoa(cfg.limit)
@@ -457,6 +479,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		r.runManyPollers(ctx)
 	case "stream":
 		r.runStream(ctx)
+	case "webhooks":
+		r.runWebhooks(ctx)
 	}
 	stopProgress()
 	if ctx.Err() != nil {
@@ -536,6 +560,8 @@ func (r *runner) report(started time.Time) *Report {
 			how = "across disconnections and resumptions with Last-Event-ID"
 		}
 		rep.Check.Summary = fmt.Sprintf("%s; each of %d subscribers received all %d versions exactly once, in order, %s", confirmed, r.cfg.subscribers, r.expectN, how)
+	case "webhooks":
+		rep.Check.Summary = fmt.Sprintf("%s; each of %d webhooks received all %d versions, each once, in cursor order, signed", confirmed, r.cfg.webhooks, r.expectN)
 	case "scale":
 		rep.Check.Summary = fmt.Sprintf("%s; at sizes %s, added_after listed exactly the newest %d versions and the first page was stable, on every repeat", confirmed, strings.Join(r.measured, ", "), newestWindow)
 	}

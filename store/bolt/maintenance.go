@@ -86,6 +86,7 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 			report("bbolt: %v", err)
 		}
 		verifyDirectory(tx, report)
+		verifyWebhooks(tx, report)
 		err := tx.Bucket(bucketCollections).ForEach(func(id, _ []byte) error {
 			coll := tx.Bucket(bucketC).Bucket(id)
 			if coll == nil {

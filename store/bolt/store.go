@@ -20,6 +20,9 @@
 //	status_by_time/        request time (8-byte µs) statusID -> nil, for retention
 //	orgs/, accounts/, tokens/, groups/   name or id -> JSON (the directory)
 //	audit/                 time (8-byte µs) sequence (8-byte) -> JSON(AuditEvent)
+//	webhooks/              subscription id -> JSON(Webhook), its configuration and its State
+//	webhook_log/<id>/      sequence (8-byte) -> JSON(WebhookDelivery), the newest
+//	                       store.MaxWebhookDeliveries attempts of subscription id
 //
 // The directory has no index buckets: its unique keys are the bucket keys,
 // and the other invariants (a certificate fingerprint registered to one
@@ -154,7 +157,7 @@ func (db *DB) initialize(tx *bbolt.Tx) error {
 		}
 	}
 	for _, name := range [][]byte{bucketCollections, bucketC, bucketStatus, bucketStatusTime,
-		bucketOrgs, bucketAccounts, bucketTokens, bucketGroups, bucketAudit} {
+		bucketOrgs, bucketAccounts, bucketTokens, bucketGroups, bucketAudit, bucketWebhooks, bucketWebhookLog} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}

@@ -52,6 +52,7 @@ func conflict(err error) error {
 		"groups_pkey":               store.GroupExists,
 		"collections_pkey":          store.CollectionExists,
 		"collections_alias":         store.AliasTaken,
+		"webhooks_pkey":             store.WebhookExists,
 	}[pg.ConstraintName]
 	if inv == 0 {
 		return err

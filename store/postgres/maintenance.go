@@ -12,7 +12,8 @@ import (
 // backupTables are the tables Backup copies, in an order a restore can
 // load them in (referenced tables first).
 var backupTables = []string{"schema_migrations", "settings", "organizations", "accounts", "account_certificates",
-	"tokens", "groups", "group_members", "collections", "object_versions", "deletions", "statuses", "audit"}
+	"tokens", "groups", "group_members", "collections", "object_versions", "deletions", "statuses", "audit",
+	"webhooks", "webhook_secrets", "webhook_progress", "webhook_deliveries"}
 
 // Backup writes a consistent copy of the whole store to w while writers go
 // on, and returns the bytes written. The copy is read from one snapshot (a
@@ -104,10 +105,14 @@ const maxProblems = 1000
 // exceeds its collection's last_added (else a later change could reuse
 // it), and no cursor is both a version's and a deletion's; each
 // object has exactly one latest and one first version, and they are its
-// greatest and smallest; each version's type is its id's; and the
-// certificate index matches the accounts' certificates. It reads from one
-// snapshot. It returns the problems found (none means healthy); the error
-// is for failing to check at all, and is none of this package's.
+// greatest and smallest; each version's type is its id's; the
+// certificate index matches the accounts' certificates; and each webhook
+// subscription has its progress row, at least one secret (numbered
+// without gaps), a pending message (if any) ending after its cursor, and
+// a delivery log within its window of store.MaxWebhookDeliveries entries.
+// It reads from one snapshot. It returns the problems found (none means
+// healthy); the error is for failing to check at all, and is none of
+// this package's.
 func (db *DB) Verify(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -147,6 +152,24 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 			SELECT c.account, c.fingerprint FROM account_certificates c
 			WHERE NOT EXISTS (SELECT 1 FROM f WHERE f.fingerprint = c.fingerprint AND f.account = c.account)`,
 			scanf("account %s: the certificate index has %s, which the account does not list")},
+		// Webhooks: a subscription has one progress row (the foreign key
+		// only says a progress row has a subscription); its secrets are
+		// numbered from 0 without gaps (their order is their age); its
+		// delivery log holds the window below log_seq only, so no more than
+		// store.MaxWebhookDeliveries entries.
+		{`SELECT w.id FROM webhooks w WHERE NOT EXISTS (SELECT 1 FROM webhook_progress p WHERE p.webhook = w.id)`,
+			scanf("webhook %s: no progress row")},
+		{`SELECT w.id FROM webhooks w WHERE NOT EXISTS (SELECT 1 FROM webhook_secrets s WHERE s.webhook = w.id)`,
+			scanf("webhook %s: no signing secret")},
+		// A message in flight ends after the acknowledged cursor (NULL: the
+		// zero time, before every change).
+		{`SELECT webhook, pending, cursor_at FROM webhook_progress WHERE pending <= cursor_at`,
+			scanf("webhook %s: pending message ends at %d µs, not after the cursor %d µs")},
+		{`SELECT webhook, count(*), max(position) FROM webhook_secrets GROUP BY webhook HAVING max(position) <> count(*) - 1`,
+			scanf("webhook %s: %d secrets numbered up to %d")},
+		{`SELECT d.webhook, d.seq, p.log_seq FROM webhook_deliveries d JOIN webhook_progress p ON p.webhook = d.webhook
+			WHERE d.seq > p.log_seq OR d.seq <= p.log_seq - ` + fmt.Sprint(store.MaxWebhookDeliveries),
+			scanf("webhook %s: delivery log entry %d outside the window ending at %d")},
 	}
 	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		for _, c := range checks {

@@ -33,6 +33,15 @@
 // database restarts, and reads its watched collections' newest cursors
 // every few seconds in case a notification was lost (see notify.go).
 //
+// Webhook subscriptions (migrations/0002_webhooks.sql) are changed inside
+// ChangeDirectory, under its lock and with its audit rows; the
+// dispatcher's progress and the delivery log, capped per subscription,
+// are written by RecordDelivery in one statement. The dispatcher runs on
+// one node at a time: DispatchLease holds a session-level advisory lock
+// on a connection of its own, which PostgreSQL releases when that session
+// ends, so a node that dies hands the lease over without an expiry to
+// wait for (see lease.go).
+//
 // next tokens are stateless and signed with a key kept in the database, so
 // every node accepts every node's tokens. Work that must run once across
 // nodes (status, audit and tombstone pruning) takes an advisory
@@ -71,6 +80,9 @@ const (
 	lockPruneDeletions int64 = 0x656974617869_0004
 	// lockDirectory serializes directory changes across nodes.
 	lockDirectory int64 = 0x656974617869_0005
+	// lockDispatch is the webhook dispatch lease, a session-level lock
+	// (see lease.go).
+	lockDispatch int64 = 0x656974617869_0006
 )
 
 // Options configure a DB. The zero value is usable.
@@ -95,6 +107,7 @@ type DB struct {
 	cursorKey []byte
 	feed      *feed
 	commits   *committer
+	leases    *leases
 }
 
 var _ store.Store = (*DB)(nil)
@@ -125,7 +138,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", redact(err, password))
 	}
-	db := &DB{pool: pool, now: opts.Now, newID: opts.NewID}
+	db := &DB{pool: pool, now: opts.Now, newID: opts.NewID, leases: newLeases()}
 	db.feed = newFeed(db)
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
@@ -249,10 +262,13 @@ func (db *DB) Ping(ctx context.Context) (err error) {
 	return nil
 }
 
-// Close finishes the Add Objects requests already submitted, closes every
-// Watch channel and the connections, waiting for the queries in progress
-// to finish. Calls made afterwards fail.
+// Close ends the dispatch lease if this store holds it (closing its
+// session, so another node may take it), finishes the Add Objects requests
+// already submitted, closes every Watch channel and the connections,
+// waiting for the queries in progress to finish. Calls made afterwards
+// fail.
 func (db *DB) Close() error {
+	db.leases.close()
 	db.commits.close()
 	db.feed.close()
 	db.pool.Close()

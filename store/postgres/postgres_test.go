@@ -263,9 +263,23 @@ func TestChangeDirectory_ConcurrentNodes(t *testing.T) {
 // Ensure that Backup writes every table from one snapshot, in the
 // documented format, while a writer goes on.
 func TestBackup_Format(t *testing.T) {
-	db := mustOpen(t, pgtest.URL(t), postgres.Options{})
+	url := pgtest.URL(t)
+	db := mustOpen(t, url, postgres.Options{})
 	storetest.MustCollection(t, db, storetest.APIRoot, storetest.CollA)
 	storetest.MustAdd(t, db, time.Now(), storetest.CollA, storetest.Indicators(t, 0, 3)...)
+	// Every table of the schema is in the backup (one added by a
+	// migration and forgotten in the list would be lost) but
+	// directory_version, a counter whose one row a restore's schema has.
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables int
+	err = conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'directory_version'").Scan(&tables)
+	conn.Close(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	var buf strings.Builder
 	n, err := db.Backup(context.Background(), &buf)
 	if err != nil || n != int64(buf.Len()) {
@@ -275,8 +289,8 @@ func TestBackup_Format(t *testing.T) {
 	if want := fmt.Sprintf("eitaxii-postgres-backup 1 schema %d\n", postgres.SchemaVersion()); !strings.HasPrefix(out, want) || !strings.HasSuffix(out, "\\.\nend\n") {
 		t.Errorf("backup starts %q, ends %q", out[:min(len(out), 60)], out[max(0, len(out)-20):])
 	}
-	if got := strings.Count(out, "\ntable "); got != 13 {
-		t.Errorf("%d tables in the backup, want 13", got)
+	if got := strings.Count(out, "\ntable "); got != tables {
+		t.Errorf("%d tables in the backup, the schema has %d", got, tables)
 	}
 	if !strings.Contains(out, storetest.STIXID("indicator", 2)) {
 		t.Error("the backup lacks a stored object")

@@ -53,8 +53,8 @@ var (
 
 // CopyReport counts what Copy copied.
 type CopyReport struct {
-	Organizations, Accounts, Tokens, Groups, Collections int
-	ObjectVersions, Statuses, AuditEvents                int
+	Organizations, Accounts, Tokens, Groups, Collections, Webhooks int
+	ObjectVersions, Statuses, AuditEvents                          int
 	// Sampled is how many object versions were read back from the
 	// destination and compared byte for byte with the source.
 	Sampled int
@@ -73,7 +73,9 @@ const sampleEvery = 97
 // (ErrNotEmpty otherwise): the directory (organizations, accounts with
 // their password hashes and certificates, token hashes, groups with their
 // members, collections with their policies), every object version with its
-// date_added and exact bytes, every status, and every audit row. It then
+// date_added and exact bytes, every status, every audit row, and every
+// webhook subscription with its secrets and progress (its delivery log is
+// not copied). It then
 // checks that dst holds as many of each as src and that a sample of object
 // versions reads back byte for byte, and returns the counts. Deletion
 // records of the change feed are not copied: the high-water mark is, so
@@ -88,7 +90,11 @@ func Copy(ctx context.Context, dst, src Transfer) (*CopyReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the source directory: %w", err)
 	}
-	if err := copyDirectory(ctx, dst, dir, rep); err != nil {
+	webhooks, err := src.Webhooks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the source's webhooks: %w", err)
+	}
+	if err := copyDirectory(ctx, dst, dir, webhooks, rep); err != nil {
 		return nil, fmt.Errorf("copy the directory: %w", err)
 	}
 	for _, c := range dir.Collections {
@@ -146,6 +152,12 @@ func checkEmpty(ctx context.Context, s Store) error {
 		return fmt.Errorf("%w: it holds %d collections, %d object versions, %d statuses, %d accounts",
 			ErrNotEmpty, st.Collections, st.ObjectVersions, st.Statuses, len(d.Accounts))
 	}
+	if hooks, err := s.Webhooks(ctx); err != nil || len(hooks) > 0 {
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: it holds webhook subscriptions", ErrNotEmpty)
+	}
 	if evs, err := s.FindAudit(ctx, AuditQuery{Limit: 1}); err != nil || len(evs) > 0 {
 		if err != nil {
 			return err
@@ -157,7 +169,7 @@ func checkEmpty(ctx context.Context, s Store) error {
 
 // copyDirectory creates dir in dst in one transaction, each entry as it
 // is (times, hashes and identity ids included).
-func copyDirectory(ctx context.Context, dst Store, dir *Directory, rep *CopyReport) error {
+func copyDirectory(ctx context.Context, dst Store, dir *Directory, webhooks []Webhook, rep *CopyReport) error {
 	return dst.ChangeDirectory(ctx, func(tx DirectoryTx) error {
 		for i := range dir.Organizations {
 			if err := tx.CreateOrganization(&dir.Organizations[i]); err != nil {
@@ -184,6 +196,12 @@ func copyDirectory(ctx context.Context, dst Store, dir *Directory, rep *CopyRepo
 				return err
 			}
 		}
+		for i := range webhooks {
+			if err := tx.CreateWebhook(&webhooks[i]); err != nil {
+				return err
+			}
+		}
+		rep.Webhooks = len(webhooks)
 		rep.Organizations, rep.Accounts, rep.Tokens = len(dir.Organizations), len(dir.Accounts), len(dir.Tokens)
 		rep.Groups, rep.Collections = len(dir.Groups), len(dir.Collections)
 		return nil

@@ -15,8 +15,9 @@ const migrateUsage = `usage: eitaxii migrate --from DATA_DIR_OR_DB_FILE [--to DA
 
 Copies an embedded (bbolt) store into an empty PostgreSQL database: every
 organization, account (password hash, certificates), token hash, group with
-its members, collection with its policy, object version with its date_added
-and exact bytes, status and audit row. It then checks the counts and reads a
+its members, collection with its policy, webhook subscription with its
+secrets and progress, object version with its date_added and exact bytes,
+status and audit row (webhook delivery logs are not copied). It then checks the counts and reads a
 sample of object versions back byte for byte. A database that already holds
 anything is refused. Stop the server that uses the store first.
 
@@ -74,8 +75,8 @@ func migrate(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "migrated %s: %d organizations, %d accounts, %d tokens, %d groups, %d collections, "+
-		"%d object versions, %d statuses, %d audit rows; counts checked, %d object versions read back byte for byte\n",
-		path, rep.Organizations, rep.Accounts, rep.Tokens, rep.Groups, rep.Collections,
+		"%d webhooks, %d object versions, %d statuses, %d audit rows; counts checked, %d object versions read back byte for byte\n",
+		path, rep.Organizations, rep.Accounts, rep.Tokens, rep.Groups, rep.Collections, rep.Webhooks,
 		rep.ObjectVersions, rep.Statuses, rep.AuditEvents, rep.Sampled)
 	return nil
 }

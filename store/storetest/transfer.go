@@ -28,7 +28,8 @@ func transfer(tb testing.TB, db *DB) store.Transfer {
 func (s *suite) TestTransfer_Copy(t *testing.T) {
 	ctx := context.Background()
 	src := s.MustOpenDB(t)
-	dir := src.seedDirectory(t)
+	src.seedWebhooks(t) // the directory fixture and two subscriptions
+	dir := src.mustLoad(t)
 	id1, id2, sco := stixID("indicator", 1), stixID("indicator", 2), stixID("ipv4-addr", 3)
 	for i := range 3 {
 		src.MustAdd(t, collA, indicator(t, id1, created.Add(time.Duration(i)*time.Hour)))
@@ -43,6 +44,11 @@ func (s *suite) TestTransfer_Copy(t *testing.T) {
 	if err := src.AppendAudit(ctx, store.AuditEvent{Time: t0.Add(time.Hour), Action: "admin.account.update", Account: dirAlice}); err != nil {
 		t.Fatal(err)
 	}
+	// A subscription's progress is copied with it.
+	if err := src.RecordDelivery(ctx, hookA, store.WebhookState{Cursor: dateAdded(1), Failures: 2},
+		&store.WebhookDelivery{Time: t0, Attempt: 1, Status: 503}); err != nil {
+		t.Fatal(err)
+	}
 	if err := src.RecordUse(ctx, map[string]time.Time{tokAlice: t0.Add(time.Minute)}, map[string]time.Time{dirBob: t0.Add(2 * time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
@@ -53,12 +59,15 @@ func (s *suite) TestTransfer_Copy(t *testing.T) {
 		t.Fatalf("Copy: %v", err)
 	}
 	want := store.CopyReport{Organizations: len(dir.Organizations), Accounts: len(dir.Accounts), Tokens: len(dir.Tokens),
-		Groups: len(dir.Groups), Collections: len(dir.Collections), ObjectVersions: 5, Statuses: 5, AuditEvents: 1, Sampled: rep.Sampled}
+		Groups: len(dir.Groups), Collections: len(dir.Collections), Webhooks: 2, ObjectVersions: 5, Statuses: 5, AuditEvents: 1, Sampled: rep.Sampled}
 	if *rep != want || rep.Sampled < 2 {
 		t.Errorf("report %+v, want %+v with at least one sample per non-empty collection", *rep, want)
 	}
 	if got, want := dst.mustLoad(t), src.mustLoad(t); !reflect.DeepEqual(got, want) {
 		t.Errorf("directory copied as %+v\nwant %+v", got, want)
+	}
+	if got, want := mustWebhooks(t, dst), mustWebhooks(t, src); !reflect.DeepEqual(got, want) {
+		t.Errorf("webhooks copied as %+v\nwant %+v", got, want)
 	}
 	for _, coll := range []string{collA, collB} {
 		got, want := mustReadChanges(t, dst, coll, time.Time{}, 0), mustReadChanges(t, src, coll, time.Time{}, 0)

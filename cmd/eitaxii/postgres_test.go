@@ -29,22 +29,26 @@ func startNode(t *testing.T, dir, url string) (string, *syncBuffer) {
 	return base, stderr
 }
 
-// Ensure that two `eitaxii serve` nodes on one PostgreSQL database serve the
-// same store (issue 11): what is published on one is read on the other, a
-// next token made by one works on the other, and a token revoked through
-// one is refused by the other within a second; and that the log names the
-// database without its password.
-func TestServe_TwoNodesOnPostgreSQL(t *testing.T) {
-	url := pgtest.URL(t)
-	dirA, dirB := t.TempDir(), t.TempDir()
-	baseA, stdout, _, _ := startServe(t, "--data-dir", dirA, "--database-url", url)
+// startFirstNode starts a node on a new database with the starter
+// configuration and returns its base URL, its data directory and the
+// admin password it printed.
+func startFirstNode(t *testing.T, url string) (base, dir, password string) {
+	t.Helper()
+	dir = t.TempDir()
+	base, stdout, _, _ := startServe(t, "--data-dir", dir, "--database-url", url)
 	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
 	if m == nil {
 		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
 	}
-	password := m[1]
-	// Node B runs the same configuration, as nodes behind one load
-	// balancer do.
+	return base, dir, m[1]
+}
+
+// startSecondNode starts another node on url with the configuration of
+// the node whose data directory is dirA, as nodes behind one load balancer
+// run, and returns its base URL and log.
+func startSecondNode(t *testing.T, url, dirA string) (string, *syncBuffer) {
+	t.Helper()
+	dirB := t.TempDir()
 	cfg, err := os.ReadFile(filepath.Join(dirA, starterConfig))
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +56,18 @@ func TestServe_TwoNodesOnPostgreSQL(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dirB, starterConfig), cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	baseB, logB := startNode(t, dirB, url)
+	return startNode(t, dirB, url)
+}
+
+// Ensure that two `eitaxii serve` nodes on one PostgreSQL database serve the
+// same store (issue 11): what is published on one is read on the other, a
+// next token made by one works on the other, and a token revoked through
+// one is refused by the other within a second; and that the log names the
+// database without its password.
+func TestServe_TwoNodesOnPostgreSQL(t *testing.T) {
+	url := pgtest.URL(t)
+	baseA, dirA, password := startFirstNode(t, url)
+	baseB, logB := startSecondNode(t, url, dirA)
 	if u, _ := pgtestPassword(url); u != "" && strings.Contains(logB.String(), u) {
 		t.Fatalf("the log shows the database password:\n%s", logB.String())
 	}
@@ -248,13 +263,8 @@ func TestMigrate(t *testing.T) {
 // PostgreSQL says to use pg_dump and leaves no file behind.
 func TestCheckAndBackup_PostgreSQL(t *testing.T) {
 	url := pgtest.URL(t)
-	dir := t.TempDir()
-	base, stdout, _, _ := startServe(t, "--data-dir", dir, "--database-url", url)
-	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
-	if m == nil {
-		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
-	}
-	vars := map[string]string{"EITAXII_DATABASE_URL": url, "EITAXII_PASSWORD": m[1]}
+	base, _, password := startFirstNode(t, url)
+	vars := map[string]string{"EITAXII_DATABASE_URL": url, "EITAXII_PASSWORD": password}
 	cmd := func(args ...string) (int, string) {
 		var out, errOut syncBuffer
 		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }}
@@ -280,12 +290,7 @@ func TestCheckAndBackup_PostgreSQL(t *testing.T) {
 // again by itself when the database is back (issue 11).
 func TestServe_DatabaseAway(t *testing.T) {
 	url := pgtest.URL(t)
-	base, stdout, _, _ := startServe(t, "--data-dir", t.TempDir(), "--database-url", url)
-	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
-	if m == nil {
-		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
-	}
-	password := m[1]
+	base, _, password := startFirstNode(t, url)
 	objects := base + "/demo/collections/indicators/objects/"
 	if resp, body := do(t, "GET", objects, "admin", password, ""); resp.StatusCode != 200 {
 		t.Fatalf("before: %d %s", resp.StatusCode, body)
@@ -327,21 +332,8 @@ func TestServe_DatabaseAway(t *testing.T) {
 // nodes).
 func TestStream_AcrossNodes(t *testing.T) {
 	url := pgtest.URL(t)
-	dirA, dirB := t.TempDir(), t.TempDir()
-	baseA, stdout, _, _ := startServe(t, "--data-dir", dirA, "--database-url", url)
-	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
-	if m == nil {
-		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
-	}
-	password := m[1]
-	cfg, err := os.ReadFile(filepath.Join(dirA, starterConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dirB, starterConfig), cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	baseB, _ := startNode(t, dirB, url)
+	baseA, dirA, password := startFirstNode(t, url)
+	baseB, _ := startSecondNode(t, url, dirA)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()

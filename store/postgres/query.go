@@ -19,14 +19,14 @@ import (
 // ErrBadCursor.
 func (db *DB) FindObjects(ctx context.Context, collID string, q store.Query) (_ *store.Page, err error) {
 	defer unavailable(&err)
-	return db.scanCollection(ctx, kindObjects, collID, q, true)
+	return db.scanCollection(ctx, store.KindObjects, collID, q, true)
 }
 
 // FindManifest is FindObjects without the objects' bytes (TAXII Get Object
 // Manifests, §5.3). Returns ErrCollectionNotFound or ErrBadCursor.
 func (db *DB) FindManifest(ctx context.Context, collID string, q store.Query) (_ *store.Page, err error) {
 	defer unavailable(&err)
-	return db.scanCollection(ctx, kindManifest, collID, q, false)
+	return db.scanCollection(ctx, store.KindManifest, collID, q, false)
 }
 
 // FindObject returns a page of the versions of one object (TAXII Get an
@@ -37,7 +37,7 @@ func (db *DB) FindManifest(ctx context.Context, collID string, q store.Query) (_
 func (db *DB) FindObject(ctx context.Context, collID, objectID string, q store.Query) (_ *store.Page, err error) {
 	defer unavailable(&err)
 	q.Filter.IDs, q.Filter.Types = nil, nil
-	return db.scanObject(ctx, kindObject, collID, objectID, q, true)
+	return db.scanObject(ctx, store.KindObject, collID, objectID, q, true)
 }
 
 // FindObjectVersions returns a page of every version of one object (TAXII
@@ -48,7 +48,7 @@ func (db *DB) FindObjectVersions(ctx context.Context, collID, objectID string, q
 	defer unavailable(&err)
 	q.Filter.IDs, q.Filter.Types = nil, nil
 	q.Filter.Versions = store.VersionSet{All: true}
-	return db.scanObject(ctx, kindVersions, collID, objectID, q, false)
+	return db.scanObject(ctx, store.KindVersions, collID, objectID, q, false)
 }
 
 // pager accumulates records up to the limit and the byte cap.
@@ -89,7 +89,7 @@ func (p *pager) offer(r store.Record, dateAdded int64, size int) bool {
 func (db *DB) finish(p *pager, kind, collID, objectID string, f *store.Filter) *store.Page {
 	pg := &store.Page{Records: p.records, More: p.more}
 	if p.more {
-		pg.Next = db.encodeCursor(&cursor{Kind: kind, Collection: collID, Object: objectID, After: p.lastAdded, Filter: toTokenFilter(f).compacted()})
+		pg.Next = db.tokens().Next(kind, collID, objectID, p.lastAdded, f)
 	}
 	return pg
 }
@@ -106,7 +106,7 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, after, err := db.resolve(kind, collID, "", &q)
+	f, after, err := db.tokens().Resolve(kind, collID, "", &q)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +259,7 @@ func loadVersions(ctx context.Context, q interface {
 // spec_version first, then match[version] among the rest.
 func selectVersions(vs []storedVersion, f *store.Filter) []storedVersion {
 	if f.SpecVersions != nil {
-		vs = slices.DeleteFunc(slices.Clone(vs), func(v storedVersion) bool { return !slices.Contains(f.SpecVersions, v.specVersion) })
+		vs = slices.DeleteFunc(slices.Clone(vs), func(v storedVersion) bool { return !f.MatchesSpecVersion(v.specVersion) })
 	}
 	if f.Versions.All || len(vs) == 0 {
 		return vs
@@ -281,7 +281,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, after, err := db.resolve(kind, collID, objectID, &q)
+	f, after, err := db.tokens().Resolve(kind, collID, objectID, &q)
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +354,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 // (REQ-83), ErrCollectionNotFound for an unknown collection.
 func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store.Filter) (_ int, err error) {
 	defer unavailable(&err)
-	normalize(&f)
+	f.Normalize()
 	if f.Versions.IsZero() {
 		f.Versions.All = true
 	}

@@ -120,6 +120,11 @@ func NewTokenCodec(key []byte) TokenCodec { return TokenCodec{key: key} }
 // Encode returns the URL-safe token for c.
 func (k TokenCodec) Encode(c *Cursor) string {
 	payload, _ := json.Marshal(c) // plain struct: cannot fail
+	return k.sign(payload)
+}
+
+// sign returns the token of payload: payload and its MAC in base64url.
+func (k TokenCodec) sign(payload []byte) string {
 	mac := hmac.New(sha256.New, k.key)
 	mac.Write(payload)
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(payload)[:len(payload)+macSize])

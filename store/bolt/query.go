@@ -387,6 +387,6 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store
 	if err != nil {
 		return 0, err
 	}
-	db.feed.notify(collID, last)
+	db.feed.Notify(collID, last)
 	return n, nil
 }

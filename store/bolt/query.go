@@ -44,21 +44,6 @@ func (db *DB) FindObjectVersions(ctx context.Context, collID, objectID string, q
 	return db.scanObject(ctx, store.KindVersions, collID, objectID, q, false)
 }
 
-// pager accumulates matching records up to the limit and the byte cap and
-// notes whether more exist.
-type pager struct {
-	limit     int
-	maxBytes  int // 0: no byte cap
-	records   []store.Record
-	bytes     int
-	more      bool
-	lastAdded int64
-}
-
-func newPager(q *store.Query) *pager {
-	return &pager{limit: max(q.Limit, 1), maxBytes: max(q.MaxBytes, 0)}
-}
-
 // recordSize is what r counts against Query.MaxBytes (see Page): the
 // object's bytes when the page carries them, else the record's text.
 func recordSize(r *record, withRaw bool) int {
@@ -70,26 +55,14 @@ func recordSize(r *record, withRaw bool) int {
 
 // offer adds r as a Record if there is room for its size, cloning its raw
 // bytes (which alias the transaction's memory) when withRaw. Otherwise it
-// records that more exist and reports false so the scan can stop: a full
-// page, by count or by bytes; the first record always fits.
-func (p *pager) offer(r *record, withRaw bool) bool {
+// reports false so the scan can stop: a full page, by count or by bytes.
+func offer(p *store.Pager, r *record, withRaw bool) bool {
 	n := recordSize(r, withRaw)
-	if len(p.records) == p.limit || p.maxBytes > 0 && len(p.records) > 0 && p.bytes+n > p.maxBytes {
-		p.more = true
+	if !p.Fits(n) {
 		return false
 	}
-	p.records = append(p.records, toRecord(r, withRaw))
-	p.bytes += n
-	p.lastAdded = r.dateAdded
+	p.Add(toRecord(r, withRaw), r.dateAdded, n)
 	return true
-}
-
-func (db *DB) finish(p *pager, kind, collID, objectID string, f *store.Filter) *store.Page {
-	pg := &store.Page{Records: p.records, More: p.more}
-	if p.more {
-		pg.Next = db.tokens().Next(kind, collID, objectID, p.lastAdded, f)
-	}
-	return pg
 }
 
 // scan reads one page of the collection collID, or of its object objectID
@@ -97,12 +70,12 @@ func (db *DB) finish(p *pager, kind, collID, objectID string, f *store.Filter) *
 // collection's version index and objects bucket to fill, which offers the
 // records that f selects, added after after, to p.
 func (db *DB) scan(ctx context.Context, kind, collID, objectID string, q *store.Query,
-	fill func(p *pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error) (*store.Page, error) {
+	fill func(p *store.Pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error) (*store.Page, error) {
 	f, after, err := db.tokens().Resolve(kind, collID, objectID, q)
 	if err != nil {
 		return nil, err
 	}
-	p := newPager(q)
+	p := store.NewPager(q)
 	err = db.view(ctx, func(tx *bbolt.Tx) error {
 		_, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
@@ -113,11 +86,11 @@ func (db *DB) scan(ctx context.Context, kind, collID, objectID string, q *store.
 	if err != nil {
 		return nil, err
 	}
-	return db.finish(p, kind, collID, objectID, &f), nil
+	return p.Page(db.tokens(), kind, collID, objectID, &f), nil
 }
 
 func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Query, withRaw bool) (*store.Page, error) {
-	return db.scan(ctx, kind, collID, "", &q, func(p *pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error {
+	return db.scan(ctx, kind, collID, "", &q, func(p *store.Pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error {
 		sel := versionSelector{f: f, versions: versions.Cursor()}
 		next := scanFrom(objects, after)
 		if f.IDs != nil {
@@ -139,14 +112,14 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 			if !f.MatchesIDType(r.id) || !f.MatchesSpecVersion(r.specVersion) || !sel.selects(r.id, r.vkey[:]) {
 				continue
 			}
-			if len(p.records) == p.limit {
-				p.more = true
+			if len(p.Records) == p.Limit {
+				p.More = true
 				break
 			}
 			if r, err = decodeRecord(r.dateAdded, v, true); err != nil {
 				return err
 			}
-			if !p.offer(&r, withRaw) {
+			if !offer(p, &r, withRaw) {
 				break // full by bytes
 			}
 		}
@@ -306,7 +279,7 @@ func selectVersions(vs []objectVersion, f *store.Filter) []objectVersion {
 }
 
 func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q store.Query, withRaw bool) (*store.Page, error) {
-	return db.scan(ctx, kind, collID, objectID, &q, func(p *pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error {
+	return db.scan(ctx, kind, collID, objectID, &q, func(p *store.Pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error {
 		vs, err := loadVersions(versions, objects, objectID)
 		if err != nil {
 			return err
@@ -320,7 +293,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 			if vs[i].rec.dateAdded <= after {
 				continue
 			}
-			if !p.offer(&vs[i].rec, withRaw) {
+			if !offer(p, &vs[i].rec, withRaw) {
 				break
 			}
 		}

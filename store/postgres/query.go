@@ -51,47 +51,12 @@ func (db *DB) FindObjectVersions(ctx context.Context, collID, objectID string, q
 	return db.scanObject(ctx, store.KindVersions, collID, objectID, q, false)
 }
 
-// pager accumulates records up to the limit and the byte cap.
-type pager struct {
-	limit, maxBytes int
-	records         []store.Record
-	bytes           int
-	more            bool
-	lastAdded       int64
-}
-
-func newPager(q *store.Query) *pager {
-	return &pager{limit: max(q.Limit, 1), maxBytes: max(q.MaxBytes, 0)}
-}
-
 // recordSize is what r counts against Query.MaxBytes (see store.Page).
 func recordSize(r *store.Record, withRaw bool, rawLen int) int {
 	if withRaw {
 		return rawLen
 	}
 	return len(r.ID) + len(r.Version) + len(r.SpecVersion) + len(store.MediaTypeSTIX21) + len(store.TimestampLayout)
-}
-
-// offer adds r if the page has room for it by count and bytes (the first
-// record always fits); otherwise it notes that more exist and reports
-// false.
-func (p *pager) offer(r store.Record, dateAdded int64, size int) bool {
-	if len(p.records) == p.limit || p.maxBytes > 0 && len(p.records) > 0 && p.bytes+size > p.maxBytes {
-		p.more = true
-		return false
-	}
-	p.records = append(p.records, r)
-	p.bytes += size
-	p.lastAdded = dateAdded
-	return true
-}
-
-func (db *DB) finish(p *pager, kind, collID, objectID string, f *store.Filter) *store.Page {
-	pg := &store.Page{Records: p.records, More: p.more}
-	if p.more {
-		pg.Next = db.tokens().Next(kind, collID, objectID, p.lastAdded, f)
-	}
-	return pg
 }
 
 // args collects the parameters of a query being built.
@@ -110,9 +75,9 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 	if err != nil {
 		return nil, err
 	}
-	p := newPager(&q)
+	p := store.NewPager(&q)
 	a := args{}
-	sql := pageSQL(&a, &f, collID, after, p.limit+1, withRaw)
+	sql := pageSQL(&a, &f, collID, after, p.Limit+1, withRaw)
 	// The collection check and the page travel in one round trip. They
 	// are separate statements, so a collection deleted in between reads
 	// as an empty page of a collection that existed, which it was.
@@ -133,7 +98,7 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 			if withRaw {
 				r.Raw = raw
 			}
-			if !p.offer(r, da, recordSize(&r, withRaw, len(raw))) {
+			if !p.Offer(r, da, recordSize(&r, withRaw, len(raw))) {
 				break
 			}
 		}
@@ -145,7 +110,7 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 	if !exists {
 		return nil, fmt.Errorf("%s: %w", collID, store.ErrCollectionNotFound)
 	}
-	return db.finish(p, kind, collID, "", &f), nil
+	return p.Page(db.tokens(), kind, collID, "", &f), nil
 }
 
 // maxTypeBranches bounds the match[type] values read as one ordered
@@ -297,7 +262,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 	}
 	vs = selectVersions(vs, &f)
 	slices.SortFunc(vs, func(a, b storedVersion) int { return cmp.Compare(a.dateAdded, b.dateAdded) })
-	p := newPager(&q)
+	p := store.NewPager(&q)
 	var page []int64
 	for _, v := range vs {
 		if v.dateAdded <= after {
@@ -305,7 +270,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 		}
 		r := store.Record{ID: objectID, Version: v.version, SpecVersion: v.specVersion,
 			MediaType: store.MediaTypeSTIX21, DateAdded: microsToTime(v.dateAdded)}
-		if !p.offer(r, v.dateAdded, recordSize(&r, withRaw, v.rawLen)) {
+		if !p.Offer(r, v.dateAdded, recordSize(&r, withRaw, v.rawLen)) {
 			break
 		}
 		page = append(page, v.dateAdded)
@@ -330,16 +295,16 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 			return nil, err
 		}
 		// A version deleted between the two reads drops out of the page.
-		kept := p.records[:0]
-		for _, r := range p.records {
+		kept := p.Records[:0]
+		for _, r := range p.Records {
 			if raw, ok := raws[r.DateAdded.UnixMicro()]; ok {
 				r.Raw = raw
 				kept = append(kept, r)
 			}
 		}
-		p.records = kept
+		p.Records = kept
 	}
-	return db.finish(p, kind, collID, objectID, &f), nil
+	return p.Page(db.tokens(), kind, collID, objectID, &f), nil
 }
 
 // DeleteObject deletes the versions of an object that f selects (TAXII

@@ -26,6 +26,8 @@ func TestFilter_Selects(t *testing.T) {
 		{"IDAndOtherType", store.Filter{IDs: []string{id}, Types: []string{"malware"}}, "2.1", false},
 		{"SpecVersion", store.Filter{SpecVersions: []string{"2.0", "2.1"}}, "2.1", true},
 		{"OtherSpecVersion", store.Filter{SpecVersions: []string{"2.0"}}, "2.1", false},
+		// An empty list (given, with no value) keeps nothing.
+		{"EmptyIDs", store.Filter{IDs: []string{}}, "2.1", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := store.SelectsID(&tc.f, id) && tc.f.SelectsSpecVersion(tc.sv)
@@ -37,5 +39,9 @@ func TestFilter_Selects(t *testing.T) {
 	// An id without "--" is its own type.
 	if !store.SelectsID(&store.Filter{Types: []string{"odd"}}, "odd") {
 		t.Error(`"odd" is not of type "odd"`)
+	}
+	// The type ends at the first "--".
+	if !store.SelectsID(&store.Filter{Types: []string{"x-a"}}, "x-a--b--c") {
+		t.Error(`"x-a--b--c" is not of type "x-a"`)
 	}
 }

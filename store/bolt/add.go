@@ -66,7 +66,7 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Statu
 		if changed {
 			// Only if this transaction commits (a failed group commit runs
 			// fn again in another), and only once it has.
-			tx.OnCommit(func() { db.feed.notify(s.Collection, last) })
+			tx.OnCommit(func() { db.feed.Notify(s.Collection, last) })
 		}
 		st.SuccessCount = len(st.Successes)
 		if len(st.Successes) == 0 {

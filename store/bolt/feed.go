@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"sync"
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
@@ -73,20 +72,20 @@ func (db *DB) Watch(ctx context.Context, collID string) (<-chan time.Time, error
 	// Registered before the existence check: a deletion committed before
 	// the check fails it, one committed after it is seen by the sweep that
 	// follows that deletion (update), which finds this watcher.
-	w, err := db.feed.add(collID)
-	if err != nil {
-		return nil, err
+	w, ok := db.feed.Add(collID)
+	if !ok {
+		return nil, errClosed
 	}
-	err = db.view(ctx, func(tx *bbolt.Tx) error {
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
 		_, _, _, err := collectionBuckets(tx, collID)
 		return err
 	})
 	if err != nil {
-		db.feed.remove(w)
+		db.feed.Remove(w)
 		return nil, err
 	}
-	db.feed.setStop(w, context.AfterFunc(ctx, func() { db.feed.remove(w) }))
-	return w.ch, nil
+	db.feed.Bind(ctx, w)
+	return w.C(), nil
 }
 
 // ReadChanges returns up to limit changes after the cursor after; see
@@ -219,136 +218,20 @@ func (db *DB) PruneDeletions(ctx context.Context, before time.Time) (int, error)
 	return total, nil
 }
 
-// feed hands change hints to the in-process subscribers of collections.
-type feed struct {
-	mu       sync.Mutex
-	closed   bool
-	watchers map[string]map[*watcher]struct{} // by collection id
-}
-
-// watcher is one subscription. Its fields are guarded by feed.mu; ch is
-// sent to and closed only under it, so a send never meets a closed channel.
-type watcher struct {
-	coll   string
-	ch     chan time.Time
-	last   int64 // newest cursor sent, so that hints only move forward
-	stop   func() bool
-	closed bool
-}
-
-func newFeed() *feed { return &feed{watchers: map[string]map[*watcher]struct{}{}} }
-
-func (f *feed) add(coll string) (*watcher, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		return nil, errClosed
-	}
-	w := &watcher{coll: coll, ch: make(chan time.Time, 1)}
-	if f.watchers[coll] == nil {
-		f.watchers[coll] = map[*watcher]struct{}{}
-	}
-	f.watchers[coll][w] = struct{}{}
-	return w, nil
-}
-
-// setStop records how to release w's context hook, or releases it at once
-// when w is already closed.
-func (f *feed) setStop(w *watcher, stop func() bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if w.closed {
-		stop()
-		return
-	}
-	w.stop = stop
-}
-
-// remove closes w's channel; it may be called more than once.
-func (f *feed) remove(w *watcher) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.removeLocked(w)
-}
-
-func (f *feed) removeLocked(w *watcher) {
-	if w.closed {
-		return
-	}
-	w.closed = true
-	close(w.ch)
-	if w.stop != nil {
-		w.stop()
-	}
-	ws := f.watchers[w.coll]
-	delete(ws, w)
-	if len(ws) == 0 {
-		delete(f.watchers, w.coll)
-	}
-}
-
-// notify tells the collection's watchers that its newest cursor is now
-// cursor (µs). Commit handlers of successive transactions may run out of
-// order, hence the check against what each watcher was last sent.
-func (f *feed) notify(coll string, cursor int64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.watchers[coll]) == 0 {
-		return
-	}
-	t := microsToTime(cursor)
-	for w := range f.watchers[coll] {
-		if cursor <= w.last {
-			continue
-		}
-		w.last = cursor
-		select { // drop the hint not yet received: the newer one replaces it
-		case <-w.ch:
-		default:
-		}
-		w.ch <- t // cannot block: only this code sends, under f.mu, to an empty buffer
-	}
-}
-
-// snapshot returns the current watchers, for the sweep after a write.
-func (f *feed) snapshot() []*watcher {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var ws []*watcher
-	for _, m := range f.watchers {
-		for w := range m {
-			ws = append(ws, w)
-		}
-	}
-	return ws
-}
-
-// close closes every watcher and refuses new ones.
-func (f *feed) close() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.closed = true
-	for _, m := range f.watchers {
-		for w := range m {
-			f.removeLocked(w)
-		}
-	}
-}
-
 // closeDeletedWatches closes the watchers of collections that no longer
 // exist. It runs after every committed write that may delete a collection
 // (every update; AddObjects never deletes one), and costs nothing without
 // watchers.
 func (db *DB) closeDeletedWatches() {
-	ws := db.feed.snapshot()
+	ws := db.feed.Snapshot()
 	if len(ws) == 0 {
 		return
 	}
-	var gone []*watcher
+	var gone []*store.Watcher
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketC)
 		for _, w := range ws {
-			if c.Bucket([]byte(w.coll)) == nil {
+			if c.Bucket([]byte(w.Collection())) == nil {
 				gone = append(gone, w)
 			}
 		}
@@ -358,7 +241,7 @@ func (db *DB) closeDeletedWatches() {
 		return // the store is closing: Close closes every watcher
 	}
 	for _, w := range gone {
-		db.feed.remove(w)
+		db.feed.Remove(w)
 	}
 }
 

@@ -12,26 +12,17 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// endpoint kinds bound into next tokens, so a token of one endpoint is
-// refused by another.
-const (
-	kindObjects  = "objects"
-	kindManifest = "manifest"
-	kindObject   = "object"
-	kindVersions = "versions"
-)
-
 // FindObjects returns a page of the collection's object versions (TAXII Get
 // Objects, §5.4). Without match[version] only the latest version of each
 // object is returned (REQ-62). Returns ErrCollectionNotFound or ErrBadCursor.
 func (db *DB) FindObjects(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
-	return db.scanCollection(ctx, kindObjects, collID, q, true)
+	return db.scanCollection(ctx, store.KindObjects, collID, q, true)
 }
 
 // FindManifest is FindObjects without the objects' bytes (TAXII Get Object
 // Manifests, §5.3): one record per selected version (REQ-54..57).
 func (db *DB) FindManifest(ctx context.Context, collID string, q store.Query) (*store.Page, error) {
-	return db.scanCollection(ctx, kindManifest, collID, q, false)
+	return db.scanCollection(ctx, store.KindManifest, collID, q, false)
 }
 
 // FindObject returns a page of the versions of one object (TAXII Get an
@@ -41,7 +32,7 @@ func (db *DB) FindManifest(ctx context.Context, collID string, q store.Query) (*
 // ErrBadCursor.
 func (db *DB) FindObject(ctx context.Context, collID, objectID string, q store.Query) (*store.Page, error) {
 	q.Filter.IDs, q.Filter.Types = nil, nil
-	return db.scanObject(ctx, kindObject, collID, objectID, q, true)
+	return db.scanObject(ctx, store.KindObject, collID, objectID, q, true)
 }
 
 // FindObjectVersions returns a page of every version of one object (TAXII
@@ -50,81 +41,7 @@ func (db *DB) FindObject(ctx context.Context, collID, objectID string, q store.Q
 func (db *DB) FindObjectVersions(ctx context.Context, collID, objectID string, q store.Query) (*store.Page, error) {
 	q.Filter.IDs, q.Filter.Types = nil, nil
 	q.Filter.Versions = store.VersionSet{All: true}
-	return db.scanObject(ctx, kindVersions, collID, objectID, q, false)
-}
-
-// resolve applies a next token to q: it checks that the token was issued for
-// this endpoint, collection and object, and that the filters q repeats agree
-// with the token's (the token's win; INT-04, REQ-98). It returns the
-// effective filter, whose match[version] is the latest version when none
-// is given (REQ-62), and the date_added (µs) to continue after, or -1 when
-// the scan starts at the beginning.
-func (db *DB) resolve(kind, collID, objectID string, q *store.Query) (store.Filter, int64, error) {
-	f, after, err := db.resolveNext(kind, collID, objectID, q)
-	latestByDefault(&f)
-	return f, after, err
-}
-
-// latestByDefault makes f select the latest version when it names none.
-func latestByDefault(f *store.Filter) {
-	if f.Versions.IsZero() {
-		f.Versions.Last = true
-	}
-}
-
-// resolveNext is resolve before the default of match[version].
-func (db *DB) resolveNext(kind, collID, objectID string, q *store.Query) (store.Filter, int64, error) {
-	f := q.Filter
-	normalize(&f)
-	after := int64(-1)
-	if !f.AddedAfter.IsZero() {
-		// date_added > X  <=>  date_added >= floor_µs(X) + 1.
-		after = f.AddedAfter.UnixMicro() // floors: a sub-µs remainder is still "after"
-		// No date_added is before the epoch, and a negative bound would
-		// wrap around in the unsigned added/ key: everything is after it.
-		after = max(after, -1)
-	}
-	if q.Next == "" {
-		return f, after, nil
-	}
-	c, err := db.decodeCursor(q.Next)
-	if err != nil {
-		return store.Filter{}, 0, err
-	}
-	if c.Kind != kind || c.Collection != collID || c.Object != objectID {
-		return store.Filter{}, 0, &store.CursorError{Problem: "it belongs to another endpoint or collection"}
-	}
-	if c.Filter.Hash != nil {
-		// The filters were too long to carry: the request must repeat
-		// them exactly.
-		issued := f
-		latestByDefault(&issued) // the default the token was issued with
-		req := toTokenFilter(&issued)
-		if !bytes.Equal(req.fingerprint(), c.Filter.Hash) {
-			return store.Filter{}, 0, &store.CursorError{Problem: "this query's filters are too long to travel in next; repeat all of them with it"}
-		}
-		return f, c.After, nil
-	}
-	tok := c.Filter.filter()
-	if !consistentWith(&f, &tok) {
-		return store.Filter{}, 0, &store.CursorError{Problem: "the request's filters differ from those the token was issued for"}
-	}
-	return tok, c.After, nil
-}
-
-// pager accumulates matching records up to the limit and the byte cap and
-// notes whether more exist.
-type pager struct {
-	limit     int
-	maxBytes  int // 0: no byte cap
-	records   []store.Record
-	bytes     int
-	more      bool
-	lastAdded int64
-}
-
-func newPager(q *store.Query) *pager {
-	return &pager{limit: max(q.Limit, 1), maxBytes: max(q.MaxBytes, 0)}
+	return db.scanObject(ctx, store.KindVersions, collID, objectID, q, false)
 }
 
 // recordSize is what r counts against Query.MaxBytes (see Page): the
@@ -138,26 +55,14 @@ func recordSize(r *record, withRaw bool) int {
 
 // offer adds r as a Record if there is room for its size, cloning its raw
 // bytes (which alias the transaction's memory) when withRaw. Otherwise it
-// records that more exist and reports false so the scan can stop: a full
-// page, by count or by bytes; the first record always fits.
-func (p *pager) offer(r *record, withRaw bool) bool {
+// reports false so the scan can stop: a full page, by count or by bytes.
+func offer(p *store.Pager, r *record, withRaw bool) bool {
 	n := recordSize(r, withRaw)
-	if len(p.records) == p.limit || p.maxBytes > 0 && len(p.records) > 0 && p.bytes+n > p.maxBytes {
-		p.more = true
+	if !p.Fits(n) {
 		return false
 	}
-	p.records = append(p.records, toRecord(r, withRaw))
-	p.bytes += n
-	p.lastAdded = r.dateAdded
+	p.Add(toRecord(r, withRaw), r.dateAdded, n)
 	return true
-}
-
-func (db *DB) finish(p *pager, kind, collID, objectID string, f *store.Filter) *store.Page {
-	pg := &store.Page{Records: p.records, More: p.more}
-	if p.more {
-		pg.Next = db.encodeCursor(&cursor{Kind: kind, Collection: collID, Object: objectID, After: p.lastAdded, Filter: toTokenFilter(f).compacted()})
-	}
-	return pg
 }
 
 // scan reads one page of the collection collID, or of its object objectID
@@ -165,12 +70,12 @@ func (db *DB) finish(p *pager, kind, collID, objectID string, f *store.Filter) *
 // collection's version index and objects bucket to fill, which offers the
 // records that f selects, added after after, to p.
 func (db *DB) scan(ctx context.Context, kind, collID, objectID string, q *store.Query,
-	fill func(p *pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error) (*store.Page, error) {
-	f, after, err := db.resolve(kind, collID, objectID, q)
+	fill func(p *store.Pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error) (*store.Page, error) {
+	f, after, err := db.tokens().Resolve(kind, collID, objectID, q)
 	if err != nil {
 		return nil, err
 	}
-	p := newPager(q)
+	p := store.NewPager(q)
 	err = db.view(ctx, func(tx *bbolt.Tx) error {
 		_, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
@@ -181,11 +86,11 @@ func (db *DB) scan(ctx context.Context, kind, collID, objectID string, q *store.
 	if err != nil {
 		return nil, err
 	}
-	return db.finish(p, kind, collID, objectID, &f), nil
+	return p.Page(db.tokens(), kind, collID, objectID, &f), nil
 }
 
 func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Query, withRaw bool) (*store.Page, error) {
-	return db.scan(ctx, kind, collID, "", &q, func(p *pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error {
+	return db.scan(ctx, kind, collID, "", &q, func(p *store.Pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error {
 		sel := versionSelector{f: f, versions: versions.Cursor()}
 		next := scanFrom(objects, after)
 		if f.IDs != nil {
@@ -204,17 +109,17 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 			if err != nil {
 				return err
 			}
-			if !matchesIDType(f, r.id) || !matchesSpecVersion(f, r.specVersion) || !sel.selects(r.id, r.vkey[:]) {
+			if !store.SelectsID(f, r.id) || !f.SelectsSpecVersion(r.specVersion) || !sel.selects(r.id, r.vkey[:]) {
 				continue
 			}
-			if len(p.records) == p.limit {
-				p.more = true
+			if len(p.Records) == p.Limit {
+				p.More = true
 				break
 			}
 			if r, err = decodeRecord(r.dateAdded, v, true); err != nil {
 				return err
 			}
-			if !p.offer(&r, withRaw) {
+			if !offer(p, &r, withRaw) {
 				break // full by bytes
 			}
 		}
@@ -349,7 +254,7 @@ func loadVersions(versions, objects *bbolt.Bucket, id string) ([]objectVersion, 
 // selectVersions keeps the versions f selects: spec_version, then
 // match[version] over the remaining ones (first and last by version).
 func selectVersions(vs []objectVersion, f *store.Filter) []objectVersion {
-	vs = slices.DeleteFunc(slices.Clone(vs), func(v objectVersion) bool { return !matchesSpecVersion(f, v.rec.specVersion) })
+	vs = slices.DeleteFunc(slices.Clone(vs), func(v objectVersion) bool { return !f.SelectsSpecVersion(v.rec.specVersion) })
 	if f.Versions.All || len(vs) == 0 {
 		return vs
 	}
@@ -374,7 +279,7 @@ func selectVersions(vs []objectVersion, f *store.Filter) []objectVersion {
 }
 
 func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q store.Query, withRaw bool) (*store.Page, error) {
-	return db.scan(ctx, kind, collID, objectID, &q, func(p *pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error {
+	return db.scan(ctx, kind, collID, objectID, &q, func(p *store.Pager, f *store.Filter, after int64, versions, objects *bbolt.Bucket) error {
 		vs, err := loadVersions(versions, objects, objectID)
 		if err != nil {
 			return err
@@ -388,7 +293,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 			if vs[i].rec.dateAdded <= after {
 				continue
 			}
-			if !p.offer(&vs[i].rec, withRaw) {
+			if !offer(p, &vs[i].rec, withRaw) {
 				break
 			}
 		}
@@ -402,7 +307,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 // number of versions deleted. ErrNotFound when the object is absent or the
 // filters select none of its versions (REQ-83); ErrCollectionNotFound.
 func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store.Filter) (int, error) {
-	normalize(&f)
+	f.Normalize()
 	if f.Versions.IsZero() {
 		f.Versions.All = true
 	}
@@ -455,6 +360,6 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store
 	if err != nil {
 		return 0, err
 	}
-	db.feed.notify(collID, last)
+	db.feed.Notify(collID, last)
 	return n, nil
 }

@@ -91,7 +91,7 @@ type Options struct {
 type DB struct {
 	bolt      *bbolt.DB
 	commits   *committer
-	feed      *feed
+	feed      *store.Watchers
 	now       func() time.Time
 	newID     func() uuid.UUID
 	cursorKey []byte
@@ -121,7 +121,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, locked(err))
 	}
-	db := &DB{bolt: bdb, now: opts.Now, newID: opts.NewID, feed: newFeed()}
+	db := &DB{bolt: bdb, now: opts.Now, newID: opts.NewID, feed: new(store.Watchers)}
 	if err := bdb.Update(db.initialize); err != nil {
 		bdb.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -176,7 +176,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Writes submitted afterwards fail.
 func (db *DB) Close() error {
 	db.commits.close()
-	db.feed.close()
+	db.feed.Close()
 	return db.bolt.Close()
 }
 

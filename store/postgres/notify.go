@@ -45,29 +45,21 @@ func queueNotify(b *pgx.Batch, collID string) {
 	b.Queue("SELECT pg_notify('"+notifyChannel+"', $1)", collID)
 }
 
-// feed delivers hints to the store's watchers.
+// feed delivers hints to the store's watchers (store.Watchers) and runs
+// the listener, started by the first Watch.
 type feed struct {
 	db *DB
+	ws store.Watchers
 
-	mu       sync.Mutex
-	closed   bool
-	watchers map[string]map[*watcher]struct{} // by collection id
-	started  bool                             // the listener runs
-	stop     context.CancelFunc               // stops the listener
-	done     chan struct{}                    // closed when the listener has stopped
-}
-
-// watcher is one Watch channel.
-type watcher struct {
-	coll   string
-	ch     chan time.Time
-	last   int64 // newest cursor sent (µs)
-	closed bool
-	stop   func() bool // unregisters the context callback
+	mu      sync.Mutex
+	closed  bool
+	started bool               // the listener runs
+	stop    context.CancelFunc // stops the listener
+	done    chan struct{}      // closed when the listener has stopped
 }
 
 func newFeed(db *DB) *feed {
-	return &feed{db: db, watchers: map[string]map[*watcher]struct{}{}, done: make(chan struct{})}
+	return &feed{db: db, done: make(chan struct{})}
 }
 
 // Watch subscribes to a collection's change feed: the channel receives the
@@ -98,29 +90,24 @@ func (db *DB) Watch(ctx context.Context, collID string) (_ <-chan time.Time, err
 		err = fmt.Errorf("%s: %w", collID, store.ErrCollectionNotFound)
 	}
 	if err != nil {
-		f.remove(w)
+		f.ws.Remove(w)
 		return nil, err
 	}
-	f.mu.Lock()
 	// Changes up to now are the caller's to read: hints start after them.
-	w.last = max(w.last, last)
-	f.mu.Unlock()
-	f.setStop(w, context.AfterFunc(ctx, func() { f.remove(w) }))
-	return w.ch, nil
+	f.ws.Since(w, last)
+	f.ws.Bind(ctx, w)
+	return w.C(), nil
 }
 
-func (f *feed) add(coll string) (*watcher, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
+// add subscribes to coll, starting the listener if it does not run yet.
+func (f *feed) add(coll string) (*store.Watcher, error) {
+	w, ok := f.ws.Add(coll)
+	if !ok {
 		return nil, errClosed
 	}
-	w := &watcher{coll: coll, ch: make(chan time.Time, 1)}
-	if f.watchers[coll] == nil {
-		f.watchers[coll] = map[*watcher]struct{}{}
-	}
-	f.watchers[coll][w] = struct{}{}
-	if !f.started {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.started && !f.closed {
 		f.started = true
 		ctx, cancel := context.WithCancel(context.Background())
 		f.stop = cancel
@@ -129,90 +116,22 @@ func (f *feed) add(coll string) (*watcher, error) {
 	return w, nil
 }
 
-func (f *feed) setStop(w *watcher, stop func() bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if w.closed {
-		stop()
-		return
-	}
-	w.stop = stop
-}
-
-func (f *feed) remove(w *watcher) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.removeLocked(w)
-}
-
-func (f *feed) removeLocked(w *watcher) {
-	if w.closed {
-		return
-	}
-	w.closed = true
-	close(w.ch)
-	if w.stop != nil {
-		w.stop()
-	}
-	ws := f.watchers[w.coll]
-	delete(ws, w)
-	if len(ws) == 0 {
-		delete(f.watchers, w.coll)
-	}
-}
-
 // notify sends newest (µs) to the watchers of coll that have not been
 // sent it or a later cursor, replacing a hint they have not received.
-func (f *feed) notify(coll string, newest int64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	at := microsToTime(newest)
-	for w := range f.watchers[coll] {
-		if newest <= w.last {
-			continue
-		}
-		w.last = newest
-		select {
-		case <-w.ch: // an unread older hint: replaced
-		default:
-		}
-		w.ch <- at
-	}
-}
+func (f *feed) notify(coll string, newest int64) { f.ws.Notify(coll, newest) }
 
 // dropped closes the watchers of a collection that no longer exists.
-func (f *feed) dropped(coll string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for w := range f.watchers[coll] {
-		f.removeLocked(w)
-	}
-}
-
-// watched returns the ids of the collections that have watchers.
-func (f *feed) watched() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	ids := make([]string, 0, len(f.watchers))
-	for id := range f.watchers {
-		ids = append(ids, id)
-	}
-	return ids
-}
+func (f *feed) dropped(coll string) { f.ws.Drop(coll) }
 
 // close stops the listener and closes every watcher.
 func (f *feed) close() {
+	f.ws.Close()
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
 		return
 	}
 	f.closed = true
-	for _, ws := range f.watchers {
-		for w := range ws {
-			f.removeLocked(w)
-		}
-	}
 	started := f.started
 	if started {
 		f.stop()
@@ -282,10 +201,7 @@ func (f *feed) session(ctx context.Context) error {
 
 // refreshOne reads one collection's newest cursor for its watchers.
 func (f *feed) refreshOne(ctx context.Context, coll string) {
-	f.mu.Lock()
-	_, ok := f.watchers[coll]
-	f.mu.Unlock()
-	if !ok {
+	if !f.ws.Watching(coll) {
 		return
 	}
 	var last int64
@@ -301,7 +217,7 @@ func (f *feed) refreshOne(ctx context.Context, coll string) {
 // refresh reads the newest cursor of every watched collection, and closes
 // the watchers of those deleted.
 func (f *feed) refresh(ctx context.Context) {
-	ids := f.watched()
+	ids := f.ws.Collections()
 	if len(ids) == 0 {
 		return
 	}

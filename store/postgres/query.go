@@ -19,14 +19,14 @@ import (
 // ErrBadCursor.
 func (db *DB) FindObjects(ctx context.Context, collID string, q store.Query) (_ *store.Page, err error) {
 	defer unavailable(&err)
-	return db.scanCollection(ctx, kindObjects, collID, q, true)
+	return db.scanCollection(ctx, store.KindObjects, collID, q, true)
 }
 
 // FindManifest is FindObjects without the objects' bytes (TAXII Get Object
 // Manifests, §5.3). Returns ErrCollectionNotFound or ErrBadCursor.
 func (db *DB) FindManifest(ctx context.Context, collID string, q store.Query) (_ *store.Page, err error) {
 	defer unavailable(&err)
-	return db.scanCollection(ctx, kindManifest, collID, q, false)
+	return db.scanCollection(ctx, store.KindManifest, collID, q, false)
 }
 
 // FindObject returns a page of the versions of one object (TAXII Get an
@@ -37,7 +37,7 @@ func (db *DB) FindManifest(ctx context.Context, collID string, q store.Query) (_
 func (db *DB) FindObject(ctx context.Context, collID, objectID string, q store.Query) (_ *store.Page, err error) {
 	defer unavailable(&err)
 	q.Filter.IDs, q.Filter.Types = nil, nil
-	return db.scanObject(ctx, kindObject, collID, objectID, q, true)
+	return db.scanObject(ctx, store.KindObject, collID, objectID, q, true)
 }
 
 // FindObjectVersions returns a page of every version of one object (TAXII
@@ -48,20 +48,7 @@ func (db *DB) FindObjectVersions(ctx context.Context, collID, objectID string, q
 	defer unavailable(&err)
 	q.Filter.IDs, q.Filter.Types = nil, nil
 	q.Filter.Versions = store.VersionSet{All: true}
-	return db.scanObject(ctx, kindVersions, collID, objectID, q, false)
-}
-
-// pager accumulates records up to the limit and the byte cap.
-type pager struct {
-	limit, maxBytes int
-	records         []store.Record
-	bytes           int
-	more            bool
-	lastAdded       int64
-}
-
-func newPager(q *store.Query) *pager {
-	return &pager{limit: max(q.Limit, 1), maxBytes: max(q.MaxBytes, 0)}
+	return db.scanObject(ctx, store.KindVersions, collID, objectID, q, false)
 }
 
 // recordSize is what r counts against Query.MaxBytes (see store.Page).
@@ -70,28 +57,6 @@ func recordSize(r *store.Record, withRaw bool, rawLen int) int {
 		return rawLen
 	}
 	return len(r.ID) + len(r.Version) + len(r.SpecVersion) + len(store.MediaTypeSTIX21) + len(store.TimestampLayout)
-}
-
-// offer adds r if the page has room for it by count and bytes (the first
-// record always fits); otherwise it notes that more exist and reports
-// false.
-func (p *pager) offer(r store.Record, dateAdded int64, size int) bool {
-	if len(p.records) == p.limit || p.maxBytes > 0 && len(p.records) > 0 && p.bytes+size > p.maxBytes {
-		p.more = true
-		return false
-	}
-	p.records = append(p.records, r)
-	p.bytes += size
-	p.lastAdded = dateAdded
-	return true
-}
-
-func (db *DB) finish(p *pager, kind, collID, objectID string, f *store.Filter) *store.Page {
-	pg := &store.Page{Records: p.records, More: p.more}
-	if p.more {
-		pg.Next = db.encodeCursor(&cursor{Kind: kind, Collection: collID, Object: objectID, After: p.lastAdded, Filter: toTokenFilter(f).compacted()})
-	}
-	return pg
 }
 
 // args collects the parameters of a query being built.
@@ -106,13 +71,13 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, after, err := db.resolve(kind, collID, "", &q)
+	f, after, err := db.tokens().Resolve(kind, collID, "", &q)
 	if err != nil {
 		return nil, err
 	}
-	p := newPager(&q)
+	p := store.NewPager(&q)
 	a := args{}
-	sql := pageSQL(&a, &f, collID, after, p.limit+1, withRaw)
+	sql := pageSQL(&a, &f, collID, after, p.Limit+1, withRaw)
 	// The collection check and the page travel in one round trip. They
 	// are separate statements, so a collection deleted in between reads
 	// as an empty page of a collection that existed, which it was.
@@ -133,7 +98,7 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 			if withRaw {
 				r.Raw = raw
 			}
-			if !p.offer(r, da, recordSize(&r, withRaw, len(raw))) {
+			if !p.Offer(r, da, recordSize(&r, withRaw, len(raw))) {
 				break
 			}
 		}
@@ -145,7 +110,7 @@ func (db *DB) scanCollection(ctx context.Context, kind, collID string, q store.Q
 	if !exists {
 		return nil, fmt.Errorf("%s: %w", collID, store.ErrCollectionNotFound)
 	}
-	return db.finish(p, kind, collID, "", &f), nil
+	return p.Page(db.tokens(), kind, collID, "", &f), nil
 }
 
 // maxTypeBranches bounds the match[type] values read as one ordered
@@ -259,7 +224,7 @@ func loadVersions(ctx context.Context, q interface {
 // spec_version first, then match[version] among the rest.
 func selectVersions(vs []storedVersion, f *store.Filter) []storedVersion {
 	if f.SpecVersions != nil {
-		vs = slices.DeleteFunc(slices.Clone(vs), func(v storedVersion) bool { return !slices.Contains(f.SpecVersions, v.specVersion) })
+		vs = slices.DeleteFunc(slices.Clone(vs), func(v storedVersion) bool { return !f.SelectsSpecVersion(v.specVersion) })
 	}
 	if f.Versions.All || len(vs) == 0 {
 		return vs
@@ -281,7 +246,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, after, err := db.resolve(kind, collID, objectID, &q)
+	f, after, err := db.tokens().Resolve(kind, collID, objectID, &q)
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +262,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 	}
 	vs = selectVersions(vs, &f)
 	slices.SortFunc(vs, func(a, b storedVersion) int { return cmp.Compare(a.dateAdded, b.dateAdded) })
-	p := newPager(&q)
+	p := store.NewPager(&q)
 	var page []int64
 	for _, v := range vs {
 		if v.dateAdded <= after {
@@ -305,7 +270,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 		}
 		r := store.Record{ID: objectID, Version: v.version, SpecVersion: v.specVersion,
 			MediaType: store.MediaTypeSTIX21, DateAdded: microsToTime(v.dateAdded)}
-		if !p.offer(r, v.dateAdded, recordSize(&r, withRaw, v.rawLen)) {
+		if !p.Offer(r, v.dateAdded, recordSize(&r, withRaw, v.rawLen)) {
 			break
 		}
 		page = append(page, v.dateAdded)
@@ -330,16 +295,16 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 			return nil, err
 		}
 		// A version deleted between the two reads drops out of the page.
-		kept := p.records[:0]
-		for _, r := range p.records {
+		kept := p.Records[:0]
+		for _, r := range p.Records {
 			if raw, ok := raws[r.DateAdded.UnixMicro()]; ok {
 				r.Raw = raw
 				kept = append(kept, r)
 			}
 		}
-		p.records = kept
+		p.Records = kept
 	}
-	return db.finish(p, kind, collID, objectID, &f), nil
+	return p.Page(db.tokens(), kind, collID, objectID, &f), nil
 }
 
 // DeleteObject deletes the versions of an object that f selects (TAXII
@@ -354,7 +319,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 // (REQ-83), ErrCollectionNotFound for an unknown collection.
 func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store.Filter) (_ int, err error) {
 	defer unavailable(&err)
-	normalize(&f)
+	f.Normalize()
 	if f.Versions.IsZero() {
 		f.Versions.All = true
 	}

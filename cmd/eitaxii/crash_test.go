@@ -410,6 +410,8 @@ type publisher struct {
 	// of stopping; for a server whose database goes away.
 	retry bool
 	acks  atomic.Int64 // envelopes acknowledged, readable while it runs
+	// With retry: envelopes answered 503, and sent without response.
+	unavailable, unanswered atomic.Int64
 	own   []struct {
 		id string
 		v  int
@@ -459,6 +461,7 @@ func (pb *publisher) run(t *testing.T, hc *http.Client, base string, round int, 
 		switch {
 		case err != nil && pb.retry:
 			e.outcome = outcomeUnknown
+			pb.unanswered.Add(1)
 			if !pause() {
 				return
 			}
@@ -469,6 +472,7 @@ func (pb *publisher) run(t *testing.T, hc *http.Client, base string, round int, 
 			return
 		case resp.StatusCode == http.StatusServiceUnavailable && pb.retry && bodyErr == nil:
 			e.outcome = outcomeUnknown
+			pb.unavailable.Add(1)
 			if !isTAXIIError(resp, data, "503") {
 				t.Errorf("POST: 503 without a TAXII error body: %v %.300s", resp.Header, data)
 			}

@@ -390,8 +390,15 @@ func TestNodes_DatabaseRestartUnderLoad(t *testing.T) {
 	for _, node := range []string{"a", "b"} {
 		ackedBefore, unknownBefore := countOutcomes(l, node, 0)
 		ackedAfter, unknownAfter := countOutcomes(l, node, restartAt)
-		t.Logf("node %s: %d envelopes acknowledged, %d not (%d and %d from the restart on)",
-			node, ackedBefore, unknownBefore, ackedAfter, unknownAfter)
+		var unavailable, unanswered int64
+		for _, pb := range pubs {
+			if pb.node == node {
+				unavailable += pb.unavailable.Load()
+				unanswered += pb.unanswered.Load()
+			}
+		}
+		t.Logf("node %s: %d envelopes acknowledged, %d not (%d and %d from the restart on); %d answered 503, %d without response",
+			node, ackedBefore, unknownBefore, ackedAfter, unknownAfter, unavailable, unanswered)
 	}
 	// Neither node was restarted: both serve every acknowledged version.
 	checkAfterCrash(t, hc, n.a.base, l, nil, 1, true)

@@ -412,7 +412,7 @@ type publisher struct {
 	acks  atomic.Int64 // envelopes acknowledged, readable while it runs
 	// With retry: envelopes answered 503, and sent without response.
 	unavailable, unanswered atomic.Int64
-	own   []struct {
+	own                     []struct {
 		id string
 		v  int
 	}

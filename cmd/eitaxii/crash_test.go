@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -104,12 +105,16 @@ type proc struct {
 
 var discoveryLine = regexp.MustCompile(`discovery=(http://127\.0\.0\.1:\d+)/taxii2/`)
 
-// startProc starts `eitaxii serve --config cfg` and returns once /healthz
-// answers. The process is killed in t.Cleanup if still running.
-func startProc(t *testing.T, bin, cfg string) *proc {
+// startProc starts `eitaxii serve --config cfg`, with env (KEY=value)
+// added to the environment, and returns once /healthz answers. The process
+// is killed in t.Cleanup if still running.
+func startProc(t *testing.T, bin, cfg string, env ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(bin, "serve", "--config", cfg), out: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -376,6 +381,7 @@ type sentEnvelope struct {
 	outcome int
 	status  *store.Status // the 202 body, when it was read in full
 	round   int
+	node    string // the publisher's node, in tests of several
 }
 
 // ledger records what the clients sent and what the server answered.
@@ -397,8 +403,16 @@ func (l *ledger) add(e *sentEnvelope, keys []string, raws [][]byte) {
 // publisher is one publishing client; it lives across rounds, so later
 // rounds post new versions of objects from earlier ones.
 type publisher struct {
-	rng *rand.Rand
-	own []struct {
+	rng  *rand.Rand
+	node string // names the node it posts to, in tests of several
+	// retry: a 503 (a TAXII error) or no response is an envelope of
+	// unknown outcome, and the publisher goes on after a pause instead
+	// of stopping; for a server whose database goes away.
+	retry bool
+	acks  atomic.Int64 // envelopes acknowledged, readable while it runs
+	// With retry: envelopes answered 503, and sent without response.
+	unavailable, unanswered atomic.Int64
+	own                     []struct {
 		id string
 		v  int
 	}
@@ -432,15 +446,40 @@ func (pb *publisher) run(t *testing.T, hc *http.Client, base string, round int, 
 			k, _ := versionKey(raw)
 			keys, raws = append(keys, k), append(raws, raw)
 		}
-		e := &sentEnvelope{keys: keys, round: round}
+		e := &sentEnvelope{keys: keys, round: round, node: pb.node}
 		l.add(e, keys, raws)
 		onSend(n)
 		resp, data, err, bodyErr := exchange(hc, "POST", base+crashObjects, envelopeOf(raws))
+		pause := func() bool {
+			select {
+			case <-stop:
+				return false
+			case <-time.After(20 * time.Millisecond):
+				return true
+			}
+		}
 		switch {
+		case err != nil && pb.retry:
+			e.outcome = outcomeUnknown
+			pb.unanswered.Add(1)
+			if !pause() {
+				return
+			}
+			continue
 		case err != nil:
 			// No response: the server died first. Stop; the round is over.
 			e.outcome = outcomeUnknown
 			return
+		case resp.StatusCode == http.StatusServiceUnavailable && pb.retry && bodyErr == nil:
+			e.outcome = outcomeUnknown
+			pb.unavailable.Add(1)
+			if !isTAXIIError(resp, data, "503") {
+				t.Errorf("POST: 503 without a TAXII error body: %v %.300s", resp.Header, data)
+			}
+			if !pause() {
+				return
+			}
+			continue
 		case resp.StatusCode != http.StatusAccepted:
 			e.outcome = outcomeUnknown
 			if bodyErr == nil {
@@ -451,6 +490,7 @@ func (pb *publisher) run(t *testing.T, hc *http.Client, base string, round int, 
 		// The 202 status line means the write was committed: the handler
 		// answers only after AddObjects returned.
 		e.outcome = outcomeAcked
+		pb.acks.Add(1)
 		if bodyErr != nil {
 			return // the body was cut off by the kill: no status id to check
 		}
@@ -471,6 +511,17 @@ func (pb *publisher) run(t *testing.T, hc *http.Client, base string, round int, 
 		}
 		e.status = &st
 	}
+}
+
+// isTAXIIError reports whether a response is a TAXII error with the given
+// http_status.
+func isTAXIIError(resp *http.Response, data []byte, status string) bool {
+	var e struct {
+		Title      string `json:"title"`
+		HTTPStatus string `json:"http_status"`
+	}
+	return strings.HasPrefix(resp.Header.Get("Content-Type"), "application/taxii+json") &&
+		json.Unmarshal(data, &e) == nil && e.Title != "" && e.HTTPStatus == status
 }
 
 // pollToken is a next token seen before a crash, and the last object

@@ -29,11 +29,15 @@ type Transfer interface {
 	// ascending by DateAdded and later than every change the collection
 	// has; newest (at least the last record's DateAdded, or zero) becomes
 	// the collection's high-water mark of the change feed, so that cursors
-	// handed out by the source stay behind every later change. Nothing is
-	// stored when it fails. Returns ErrCollectionNotFound, or an error
+	// handed out by the source stay behind every later change. Deletions
+	// are not imported: deletedUpTo (zero for none) is the greatest cursor
+	// of the source's deletions, and a reader of the change feed resuming
+	// from before it is told of a gap (ChangePage.Gap), as after pruned
+	// deletions, so that it rebuilds its state rather than miss one.
+	// Nothing is stored when it fails. Returns ErrCollectionNotFound, or an error
 	// matching ErrImport for records out of order, a version already
 	// present, or a version that is not a timestamp.
-	ImportVersions(ctx context.Context, collID string, recs []Record, newest time.Time) error
+	ImportVersions(ctx context.Context, collID string, recs []Record, newest, deletedUpTo time.Time) error
 	// ImportStatus stores a status record as it is (its id, counts and
 	// details), received at the given time for the status retention. It
 	// returns an error matching ErrImport when the API root already has a
@@ -75,11 +79,11 @@ const sampleEvery = 97
 // members, collections with their policies), every object version with its
 // date_added and exact bytes, every status, every audit row, and every
 // webhook subscription with its secrets and progress (its delivery log is
-// not copied). It then
-// checks that dst holds as many of each as src and that a sample of object
-// versions reads back byte for byte, and returns the counts. Deletion
-// records of the change feed are not copied: the high-water mark is, so
-// cursors stay ordered. Next tokens issued by src are not valid on dst
+// not copied). It then checks that dst holds as many of each as src and
+// that a sample of object versions reads back byte for byte, and returns
+// the counts. Deletion records of the change feed are not copied: the
+// high-water mark is, so cursors stay ordered, and a stream or webhook
+// resuming from before a deletion is told of a gap. Next tokens issued by src are not valid on dst
 // (each store signs its own). Writers must not change src during the copy.
 func Copy(ctx context.Context, dst, src Transfer) (*CopyReport, error) {
 	if err := checkEmpty(ctx, dst); err != nil {
@@ -212,7 +216,7 @@ func copyDirectory(ctx context.Context, dst Store, dir *Directory, webhooks []We
 // read through the change feed, in date_added order, and reads a sample
 // back. It returns how many versions it copied and sampled.
 func copyCollection(ctx context.Context, dst, src Transfer, collID string) (copied, sampled int, err error) {
-	var after time.Time
+	var after, deleted time.Time
 	var recs []Record
 	var samples []Record
 	for {
@@ -222,7 +226,9 @@ func copyCollection(ctx context.Context, dst, src Transfer, collID string) (copi
 		}
 		recs = recs[:0]
 		for _, ch := range page.Changes {
-			if !ch.Deleted {
+			if ch.Deleted {
+				deleted = ch.Cursor
+			} else {
 				recs = append(recs, ch.Record)
 				if (copied+len(recs))%sampleEvery == 1 {
 					samples = append(samples, ch.Record)
@@ -230,12 +236,12 @@ func copyCollection(ctx context.Context, dst, src Transfer, collID string) (copi
 			}
 			after = ch.Cursor
 		}
-		newest := time.Time{}
+		var newest, deletedUpTo time.Time
 		if !page.More {
-			newest = page.Newest
+			newest, deletedUpTo = page.Newest, deleted
 		}
 		if len(recs) > 0 || !newest.IsZero() {
-			if err := dst.ImportVersions(ctx, collID, recs, newest); err != nil {
+			if err := dst.ImportVersions(ctx, collID, recs, newest, deletedUpTo); err != nil {
 				return copied, sampled, err
 			}
 		}

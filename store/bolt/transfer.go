@@ -59,7 +59,7 @@ func (db *DB) ExportAudit(ctx context.Context, fn func(ev *store.AuditEvent) err
 
 // ImportVersions stores recs with their date_added values in one write
 // transaction, as AddObjects would have stored them then.
-func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Record, newest time.Time) error {
+func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Record, newest, deletedUpTo time.Time) error {
 	return db.update(ctx, func(tx *bbolt.Tx) error {
 		coll, versions, objects, err := collectionBuckets(tx, collID)
 		if err != nil {
@@ -92,6 +92,14 @@ func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Re
 			last = da
 		}
 		last = max(last, newest.UnixMicro())
+		if !deletedUpTo.IsZero() {
+			// As if those deletions had been pruned: readers from before
+			// them get ChangePage.Gap.
+			pruned := max(getMicros(coll, keyPrunedDeleted), min(deletedUpTo.UnixMicro(), last))
+			if err := coll.Put(keyPrunedDeleted, addedKey(pruned)); err != nil {
+				return err
+			}
+		}
 		return coll.Put(keyLastAdded, addedKey(last))
 	})
 }

@@ -79,7 +79,7 @@ func (db *DB) ExportAudit(ctx context.Context, fn func(ev *store.AuditEvent) err
 // Nothing is stored when it fails. Returns ErrCollectionNotFound, or an
 // error matching ErrImport for records out of order, a version already
 // present, or a version that is not a timestamp.
-func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Record, newest time.Time) error {
+func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Record, newest, deletedUpTo time.Time) error {
 	return db.begin(ctx, func(tx pgx.Tx) error {
 		last, err := lockCollection(ctx, tx, collID)
 		if err != nil {
@@ -131,7 +131,14 @@ func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Re
 			return err
 		}
 		last = max(last, newest.UnixMicro())
-		_, err = tx.Exec(ctx, "UPDATE collections SET last_added = greatest(last_added, $2) WHERE id = $1", collID, last)
+		// Deletions are not imported; as if they had been pruned, readers
+		// from before the last of them get ChangePage.Gap.
+		pruned := int64(0)
+		if !deletedUpTo.IsZero() {
+			pruned = min(deletedUpTo.UnixMicro(), last)
+		}
+		_, err = tx.Exec(ctx, `UPDATE collections SET last_added = greatest(last_added, $2), pruned_deleted = greatest(pruned_deleted, $3)
+			WHERE id = $1`, collID, last, pruned)
 		return err
 	})
 }

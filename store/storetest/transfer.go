@@ -83,6 +83,20 @@ func (s *suite) TestTransfer_Copy(t *testing.T) {
 		if !got.Newest.Equal(want.Newest) {
 			t.Errorf("%s: newest cursor %v, want the source's %v", coll, got.Newest, want.Newest)
 		}
+		// Deletions are not copied: a reader resuming from before one is
+		// told of a gap, so that it rebuilds rather than miss it.
+		for _, ch := range want.Changes {
+			if !ch.Deleted {
+				continue
+			}
+			before := ch.Cursor.Add(-time.Microsecond)
+			if pg := mustReadChanges(t, dst, coll, before, 0); !pg.Gap {
+				t.Errorf("%s: reading the copy from before the source's deletion at %v gives no gap", coll, ch.Cursor)
+			}
+			if pg := mustReadChanges(t, dst, coll, ch.Cursor, 0); pg.Gap {
+				t.Errorf("%s: reading the copy from the deletion's own cursor %v gives a gap", coll, ch.Cursor)
+			}
+		}
 	}
 	gotSt, err := dst.FindStatusRecord(ctx, apiRoot, st.ID)
 	wantSt, _ := src.FindStatusRecord(ctx, apiRoot, st.ID)
@@ -138,7 +152,7 @@ func (s *suite) TestTransfer_ImportRefuses(t *testing.T) {
 		{"VersionNotATimestamp", []store.Record{rec(1, v), rec(2, "yesterday")}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tr.ImportVersions(ctx, collA, tt.recs, time.Time{}); !errors.Is(err, store.ErrImport) {
+			if err := tr.ImportVersions(ctx, collA, tt.recs, time.Time{}, time.Time{}); !errors.Is(err, store.ErrImport) {
 				t.Fatalf("ImportVersions = %v, want ErrImport", err)
 			}
 			if recs := allVersions(t, db, collA); len(recs) != 0 {
@@ -146,13 +160,13 @@ func (s *suite) TestTransfer_ImportRefuses(t *testing.T) {
 			}
 		})
 	}
-	if err := tr.ImportVersions(ctx, collB, []store.Record{rec(1, v)}, time.Time{}); !errors.Is(err, store.ErrCollectionNotFound) {
+	if err := tr.ImportVersions(ctx, collB, []store.Record{rec(1, v)}, time.Time{}, time.Time{}); !errors.Is(err, store.ErrCollectionNotFound) {
 		t.Errorf("ImportVersions into an unknown collection = %v, want ErrCollectionNotFound", err)
 	}
-	if err := tr.ImportVersions(ctx, collA, []store.Record{rec(3, v)}, time.Time{}); err != nil {
+	if err := tr.ImportVersions(ctx, collA, []store.Record{rec(3, v)}, time.Time{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.ImportVersions(ctx, collA, []store.Record{rec(2, v)}, time.Time{}); !errors.Is(err, store.ErrImport) {
+	if err := tr.ImportVersions(ctx, collA, []store.Record{rec(2, v)}, time.Time{}, time.Time{}); !errors.Is(err, store.ErrImport) {
 		t.Errorf("ImportVersions before the collection's last change = %v, want ErrImport", err)
 	}
 }

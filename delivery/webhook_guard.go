@@ -93,6 +93,12 @@ var (
 	metadataV4     = netip.MustParseAddr("169.254.169.254")
 	metadataV6     = netip.MustParseAddr("fd00:ec2::254")
 	nat64WellKnown = netip.MustParsePrefix("64:ff9b::/96")
+	// Prefixes that reach IPv4 or site addresses by other means: the
+	// local-use NAT64 prefix (RFC 8215), IPv4-compatible addresses
+	// (deprecated, RFC 4291) and site-local ones (deprecated, RFC 3879).
+	nat64Local   = netip.MustParsePrefix("64:ff9b:1::/48")
+	v4Compatible = netip.MustParsePrefix("::/96")
+	siteLocal    = netip.MustParsePrefix("fec0::/10")
 )
 
 // forbidden says why ip may not be a webhook target ("" if it may).
@@ -119,6 +125,8 @@ func forbidden(ip netip.Addr) string {
 		return "a multicast or broadcast address"
 	case sharedRange.Contains(ip):
 		return "a shared (carrier-grade NAT) address"
+	case nat64Local.Contains(ip) || v4Compatible.Contains(ip) || siteLocal.Contains(ip):
+		return "an address translated to a local network"
 	}
 	return ""
 }
@@ -143,7 +151,9 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 				return &TargetError{Problem: fmt.Sprintf("cannot check address %q", address)}
 			}
 			if why := forbidden(ap.Addr()); why != "" {
-				return &TargetError{Problem: fmt.Sprintf("%s resolves to %s, %s", host, ap.Addr(), why)}
+				// Not the address itself: the delivery log is read by
+				// group admins, who must not map the server's network.
+				return &TargetError{Problem: fmt.Sprintf("%s resolves to %s", host, why)}
 			}
 			return nil
 		}

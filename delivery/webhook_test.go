@@ -498,7 +498,11 @@ func TestCheckTarget(t *testing.T) {
 		{"https://[::ffff:127.0.0.1]/", "loopback"},
 		{"https://[64:ff9b::a00:1]/", "private"},
 		{"https://100.64.0.1/", "shared"},
+		{"https://[64:ff9b:1::a00:5]/", "local network"},
+		{"https://[::a00:5]/", "local network"},
+		{"https://[fec0::1]/", "local network"},
 		{"https://93.184.216.34/", ""},
+		{"https://[2001:db8::1]/", ""},
 	} {
 		_, err := delivery.CheckTarget(tc.url, allow)
 		switch {

@@ -1,6 +1,7 @@
 package taxii
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -209,13 +210,6 @@ func (s *Server) handleCreateWebhook(c *gin.Context) error {
 // could not read over TAXII (the dispatcher checks again at every
 // delivery).
 func webhookOwnerMayRead(tx store.DirectoryTx, owner, group, coll string) error {
-	a, err := tx.Account(owner)
-	if err != nil {
-		return badRequest("owner: no account %q", owner)
-	}
-	if a.Disabled {
-		return badRequest("owner: account %q is disabled", owner)
-	}
 	g, err := tx.Group(group)
 	if err != nil {
 		return err
@@ -224,8 +218,24 @@ func webhookOwnerMayRead(tx store.DirectoryTx, owner, group, coll string) error 
 	if err != nil {
 		return err
 	}
-	if role, ok := g.Members[owner]; !ok || !access.CanRead(c.Policy.ReadRole, role) {
-		return badRequest("owner: %s may not read this collection (a member of group %s with a role that reads it)", owner, group)
+	// An account that is no member of the group gets the same answer
+	// whether it exists or not: a group admin learns nothing of the
+	// accounts of other organizations.
+	mayNotRead := badRequest("owner: %s may not read this collection (an enabled member of group %s with a role that reads it)", owner, group)
+	role, member := g.Members[owner]
+	if !member {
+		return mayNotRead
+	}
+	a, err := tx.Account(owner)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return mayNotRead
+	case err != nil:
+		return err
+	case a.Disabled:
+		return badRequest("owner: account %q is disabled", owner)
+	case !access.CanRead(c.Policy.ReadRole, role):
+		return mayNotRead
 	}
 	return nil
 }

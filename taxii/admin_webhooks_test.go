@@ -26,7 +26,7 @@ func TestAdmin_Webhooks(t *testing.T) {
 		{`{"group":"officials","collection":"indicators","url":"https://169.254.169.254/"}`, "metadata"},
 		{`{"group":"officials","collection":"indicators","url":"https://soc.example/","owner":"plain"}`, "may not read"},
 		{`{"group":"officials","collection":"indicators","url":"https://soc.example/","owner":"off"}`, "disabled"},
-		{`{"group":"officials","collection":"indicators","url":"https://soc.example/","owner":"nobody"}`, "no account"},
+		{`{"group":"officials","collection":"indicators","url":"https://soc.example/","owner":"nobody"}`, "may not read"},
 		{`{"group":"officials","collection":"indicators","url":"https://soc.example/","types":["Not A Type"]}`, "types[0]"},
 		{`{"group":"officials","collection":"indicators","url":"https://soc.example/","from":"yesterday"}`, "from"},
 		{`{"group":"officials","collection":"indicators","url":"https://soc.example/","secret":"mine"}`, "unknown field"},

@@ -97,8 +97,9 @@ func loadAll[T any](tx *bbolt.Tx, bucket []byte, out *[]T) error {
 // writer at a time, so the invariants checked by reading the transaction's
 // view cannot be broken by a concurrent change between check and write.
 type dirTx struct {
-	tx  *bbolt.Tx
-	now func() time.Time
+	tx   *bbolt.Tx
+	now  func() time.Time
+	feed *store.Watchers // whose watchers of a deleted collection are closed on commit
 }
 
 // ChangeDirectory runs fn in one write transaction, committed when fn
@@ -107,7 +108,7 @@ type dirTx struct {
 // or not at all. fn runs once.
 func (db *DB) ChangeDirectory(ctx context.Context, fn func(store.DirectoryTx) error) error {
 	return db.update(ctx, func(tx *bbolt.Tx) error {
-		if err := fn(&dirTx{tx: tx, now: db.now}); err != nil {
+		if err := fn(&dirTx{tx: tx, now: db.now, feed: db.feed}); err != nil {
 			return err
 		}
 		return bumpDirectoryVersion(tx)
@@ -457,6 +458,8 @@ func (t *dirTx) DeleteCollection(id string) error {
 	if err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 		return err
 	}
+	// Its watchers end once the deletion is committed, and only then.
+	t.tx.OnCommit(func() { t.feed.Drop(id) })
 	return nil
 }
 

@@ -70,8 +70,8 @@ func (db *DB) Watch(ctx context.Context, collID string) (<-chan time.Time, error
 		return nil, err
 	}
 	// Registered before the existence check: a deletion committed before
-	// the check fails it, one committed after it is seen by the sweep that
-	// follows that deletion (update), which finds this watcher.
+	// the check fails it, one committed after it drops this watcher when
+	// it commits (dirTx.DeleteCollection).
 	w, ok := db.feed.Add(collID)
 	if !ok {
 		return nil, errClosed
@@ -216,33 +216,6 @@ func (db *DB) PruneDeletions(ctx context.Context, before time.Time) (int, error)
 		}
 	}
 	return total, nil
-}
-
-// closeDeletedWatches closes the watchers of collections that no longer
-// exist. It runs after every committed write that may delete a collection
-// (every update; AddObjects never deletes one), and costs nothing without
-// watchers.
-func (db *DB) closeDeletedWatches() {
-	ws := db.feed.Snapshot()
-	if len(ws) == 0 {
-		return
-	}
-	var gone []*store.Watcher
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketC)
-		for _, w := range ws {
-			if c.Bucket([]byte(w.Collection())) == nil {
-				gone = append(gone, w)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return // the store is closing: Close closes every watcher
-	}
-	for _, w := range gone {
-		db.feed.Remove(w)
-	}
 }
 
 // verifyDeleted checks a collection's tombstones: each is decodable, under a

@@ -194,11 +194,7 @@ func (db *DB) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := db.bolt.Update(fn); err != nil {
-		return err
-	}
-	db.closeDeletedWatches()
-	return nil
+	return db.bolt.Update(fn)
 }
 
 // collectionBuckets returns the versions and objects buckets of a

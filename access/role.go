@@ -55,3 +55,12 @@ func CanWrite(writeRole, role Role) bool {
 func CanSee(readRole, writeRole, role Role) bool {
 	return CanRead(readRole, role) || CanWrite(writeRole, role)
 }
+
+// MaySeeStatus reports whether caller may see the status of a request that
+// publisher sent to a collection whose least reading role is readRole: a
+// status names objects and failure reasons, so only its publisher and
+// those who may read the collection see it (to anyone else it does not
+// exist). collectionGone is set when the collection was deleted since.
+func MaySeeStatus(caller, publisher string, collectionGone bool, readRole, role Role) bool {
+	return caller == publisher || (!collectionGone && CanRead(readRole, role))
+}

@@ -50,3 +50,26 @@ func TestRole_Rank(t *testing.T) {
 		}
 	}
 }
+
+// REQ-26: a status is its publisher's, and readable collection members';
+// to anyone else it does not exist.
+func TestMaySeeStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		caller, publisher string
+		gone              bool
+		readRole, role    access.Role
+		want              bool
+	}{
+		{"publisher", "alice", "alice", false, access.RoleAdmin, access.RoleReader, true},
+		{"publisher of a deleted collection", "alice", "alice", true, "", access.RoleReader, true},
+		{"reader of the collection", "bob", "alice", false, "", access.RoleReader, true},
+		{"member below the read role", "bob", "alice", false, access.RoleAdmin, access.RolePublisher, false},
+		{"collection deleted", "bob", "alice", true, "", access.RoleAdmin, false},
+		{"not a member", "bob", "alice", false, "", "", false},
+	} {
+		if got := access.MaySeeStatus(tc.caller, tc.publisher, tc.gone, tc.readRole, tc.role); got != tc.want {
+			t.Errorf("%s: MaySeeStatus = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/client"
@@ -117,11 +118,12 @@ func (s *Server) handleStatus(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	// A status names objects and failure reasons: only its publisher and
-	// those who may read the collection see it; to anyone else it does not
-	// exist.
 	coll := g.byID[rec.Collection]
-	if rec.Account != caller(c).Name && (coll == nil || !access.CanRead(coll.Policy.ReadRole, role)) {
+	var readRole access.Role
+	if coll != nil {
+		readRole = coll.Policy.ReadRole
+	}
+	if !access.MaySeeStatus(caller(c).Name, rec.Account, coll == nil, readRole, role) {
 		return errNotFound
 	}
 	writeJSON(c, http.StatusOK, &rec.Status)
@@ -365,15 +367,29 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	raws, err := stix.DecodeEnvelope(body, stix.EnvelopeLimits{MaxObjects: s.opts.MaxObjectsPerEnvelope})
+	st, err := s.publish(c.Request.Context(), g, coll, role, caller(c), body, c.ClientIP(), received)
 	if err != nil {
 		return err
 	}
-	p := caller(c)
+	c.Set(ctxObjects, st.SuccessCount)
+	writeJSON(c, http.StatusAccepted, st)
+	return nil
+}
+
+// publish decodes an envelope that p sent to coll and stores its valid
+// objects with their status in one transaction (see handleAddObjects):
+// the one publishing pipeline of the TAXII API and the console. The
+// caller has checked that p may write coll and bounded the body.
+func (s *Server) publish(ctx context.Context, g *group, coll *store.Collection, role access.Role, p *principal,
+	body []byte, addr string, received time.Time) (*store.Status, error) {
+	raws, err := stix.DecodeEnvelope(body, stix.EnvelopeLimits{MaxObjects: s.opts.MaxObjectsPerEnvelope})
+	if err != nil {
+		return nil, err
+	}
 	sub := &store.Submission{APIRoot: g.Name, Collection: coll.ID, Account: p.Name, Received: received,
 		Blind: !access.CanRead(coll.Policy.ReadRole, role),
 		Audit: &store.AuditEvent{Action: "publish", Account: p.Name, Organization: p.Organization,
-			Group: g.Name, Collection: coll.ID, RemoteAddr: c.ClientIP()}}
+			Group: g.Name, Collection: coll.ID, RemoteAddr: addr}}
 	dir := s.dir.Load()
 	var from string // "" for an account whose organization is gone
 	if org := dir.orgs[p.Organization]; org != nil {
@@ -410,12 +426,10 @@ func (s *Server) handleAddObjects(c *gin.Context) error {
 		last.Message += fmt.Sprintf(" [the status lists the first %d failures; %d more are counted in failure_count but not listed]",
 			maxListedFailures, sub.Unlisted)
 	}
-	st, err := s.store.AddObjects(c.Request.Context(), sub)
+	st, err := s.store.AddObjects(ctx, sub)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.Set(ctxObjects, st.SuccessCount)
 	s.metrics.published.WithLabelValues(coll.ID).Add(float64(st.SuccessCount))
-	writeJSON(c, http.StatusAccepted, st)
-	return nil
+	return st, nil
 }

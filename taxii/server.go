@@ -7,6 +7,7 @@ package taxii
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"log/slog"
 	"math"
@@ -296,24 +297,43 @@ var errLoginLimited = errorf(http.StatusTooManyRequests, "Too Many Requests",
 // working. A missing header is no failure either: clients that wait for a
 // challenge send a request without one first.
 func (s *Server) login(c *gin.Context) (*principal, error) {
-	now := s.now()
-	// After this request's own refusal, if any, so that its address's
-	// row counts it.
-	defer func() { s.recordRefusals(s.logins.sweep(now)) }()
 	if n := len(c.Request.Header.Values("Authorization")); n > 1 {
 		return nil, errorf(http.StatusBadRequest, "Bad Request",
 			"the request has "+strconv.Itoa(n)+" Authorization headers; send exactly one")
 	}
-	header := c.GetHeader("Authorization")
+	p, retry, err := s.checkLogin(loginAttempt{header: c.GetHeader("Authorization"), tls: c.Request.TLS,
+		addr: c.ClientIP(), line: c.Request.Method + " " + c.Request.URL.Path})
+	if retry != "" {
+		c.Header("Retry-After", retry)
+	}
+	return p, err
+}
+
+// loginAttempt is one request's credentials and origin, as checkLogin
+// sees them: the TAXII and admin APIs' Authorization header, or the
+// console's sign-in form turned into a Basic header.
+type loginAttempt struct {
+	header string
+	tls    *tls.ConnectionState
+	addr   string // the client's address
+	line   string // method and path, for the audit row of a refusal
+}
+
+// checkLogin is login without the HTTP request: it returns the principal,
+// or the refusal and the Retry-After value that goes with it ("" for
+// none). See login for the rules.
+func (s *Server) checkLogin(a loginAttempt) (*principal, string, error) {
+	now := s.now()
+	// After this request's own refusal, if any, so that its address's
+	// row counts it.
+	defer func() { s.recordRefusals(s.logins.sweep(now)) }()
 	dir := s.dir.Load()
-	addr := c.ClientIP()
-	name, isBasic := basicName(header)
+	name, isBasic := basicName(a.header)
 	var guard *checkGuard
 	if isBasic {
-		if wait, limited := s.logins.limited(addr, name, now); limited {
-			s.refused(c, dir, header, now)
-			c.Header("Retry-After", retryAfter(wait))
-			return nil, errLoginLimited
+		if wait, limited := s.logins.limited(a.addr, name, now); limited {
+			s.refused(a, dir, now)
+			return nil, retryAfter(wait), errLoginLimited
 		}
 		// Checked again in the bcrypt slot, and failures counted before
 		// it is freed: concurrent wrong passwords then cannot all pass
@@ -322,35 +342,33 @@ func (s *Server) login(c *gin.Context) (*principal, error) {
 		// The clock is read again in the slot: a login may wait there
 		// while newer ones refill the buckets.
 		guard = &checkGuard{
-			admit:  func() bool { _, limited := s.logins.limited(addr, name, s.now()); return !limited },
-			failed: func() { s.logins.failed(addr, name, s.now()) },
+			admit:  func() bool { _, limited := s.logins.limited(a.addr, name, s.now()); return !limited },
+			failed: func() { s.logins.failed(a.addr, name, s.now()) },
 		}
 	}
-	p, err := s.auth.authenticate(dir, header, c.Request.TLS, guard)
+	p, err := s.auth.authenticate(dir, a.header, a.tls, guard)
 	switch {
 	case p != nil:
 		if p.via == "password" {
-			s.logins.succeeded(addr, name)
+			s.logins.succeeded(a.addr, name)
 		}
-		return p, nil
+		return p, "", nil
 	case err == errLoginBusy:
-		c.Header("Retry-After", "1")
-		return nil, err
+		return nil, "1", err
 	case err == errLoginLimited:
-		s.refused(c, dir, header, now)
-		wait, _ := s.logins.limited(addr, name, s.now())
-		c.Header("Retry-After", retryAfter(wait))
-		return nil, err
+		s.refused(a, dir, now)
+		wait, _ := s.logins.limited(a.addr, name, s.now())
+		return nil, retryAfter(wait), err
 	}
-	s.refused(c, dir, header, now)
-	return nil, errUnauthorized
+	s.refused(a, dir, now)
+	return nil, "", errUnauthorized
 }
 
 // refused counts and audits one refused login.
-func (s *Server) refused(c *gin.Context, dir *directory, header string, now time.Time) {
+func (s *Server) refused(a loginAttempt, dir *directory, now time.Time) {
 	s.metrics.authFailures.Inc()
-	s.recordRefusals(s.logins.refused(store.AuditEvent{Time: now, Action: "auth.refused", RemoteAddr: c.ClientIP(),
-		Account: attemptedAccount(dir, header), Detail: clip(c.Request.Method+" "+c.Request.URL.Path, maxRefusalDetail)}, now))
+	s.recordRefusals(s.logins.refused(store.AuditEvent{Time: now, Action: "auth.refused", RemoteAddr: a.addr,
+		Account: attemptedAccount(dir, a.header), Detail: clip(a.line, maxRefusalDetail)}, now))
 }
 
 // maxRefusalDetail bounds the request line kept in a refusal's audit row:

@@ -12,6 +12,30 @@ import (
 	"go.etcd.io/bbolt"
 )
 
+// mustRewrite closes the store, changes its file with fn in one bbolt
+// transaction, and opens it again, unverified at cleanup (fn may leave it
+// inconsistent on purpose).
+func (db *DB) mustRewrite(tb testing.TB, fn func(tx *bbolt.Tx) error) {
+	tb.Helper()
+	if err := db.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := bbolt.Open(db.Path, 0o600, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	err = raw.Update(fn)
+	if cerr := raw.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db.DB = nil
+	db.Unverified = true
+	db.MustReopen(tb)
+}
+
 // Ensure that a file written before collections kept activity counters
 // (no version_count, no added_by_hour/, no session buckets) gets them
 // right at Open: the versions stored, and the hours of those within
@@ -34,18 +58,12 @@ func TestOpen_CountsActivityOfAnOlderFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.MustAdd(t, collB, benchIndicators(t, 6, 2)...)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
 
 	// Take the file back to the layout of the build before: what this
 	// change added is removed (collB keeps a wrong hour count, as a file
-	// half-written by some build might).
-	raw, err := bbolt.Open(db.Path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = raw.Update(func(tx *bbolt.Tx) error {
+	// half-written by some build might). Until the counters are back,
+	// Verify reports them.
+	db.mustRewrite(t, func(tx *bbolt.Tx) error {
 		for _, name := range []string{"sessions", "sessions_by_account", "sessions_by_expiry"} {
 			if err := tx.DeleteBucket([]byte(name)); err != nil {
 				return err
@@ -72,13 +90,6 @@ func TestOpen_CountsActivityOfAnOlderFile(t *testing.T) {
 		}
 		return nil
 	})
-	raw.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.DB = nil
-	db.Unverified = true // until the counters are back, Verify reports them
-	db.MustReopen(t)
 	db.Unverified = false
 
 	for _, tt := range []struct {
@@ -122,21 +133,9 @@ func TestDB_Verify_VersionCount(t *testing.T) {
 	db := MustOpenDB(t)
 	db.MustCollection(t, apiRoot, collA)
 	db.MustAdd(t, collA, benchIndicators(t, 0, 2)...)
-	db.Close()
-	raw, err := bbolt.Open(db.Path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = raw.Update(func(tx *bbolt.Tx) error {
+	db.mustRewrite(t, func(tx *bbolt.Tx) error {
 		return tx.Bucket([]byte("c")).Bucket([]byte(collA)).Put([]byte("version_count"), binary.BigEndian.AppendUint64(nil, 3))
 	})
-	raw.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.DB = nil
-	db.Unverified = true
-	db.MustReopen(t)
 	problems, err := db.Verify(ctx)
 	if err != nil || len(problems) != 1 || !strings.Contains(problems[0], "version_count 3, but 2 versions stored") {
 		t.Fatalf("Verify with a wrong counter: %q, %v", problems, err)

@@ -3,6 +3,7 @@ package bolt_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -139,5 +140,31 @@ func TestDB_Verify_VersionCount(t *testing.T) {
 	problems, err := db.Verify(ctx)
 	if err != nil || len(problems) != 1 || !strings.Contains(problems[0], "version_count 3, but 2 versions stored") {
 		t.Fatalf("Verify with a wrong counter: %q, %v", problems, err)
+	}
+}
+
+// CollectionActivity of a collection of 1k and of 100k versions added over
+// the last day: the cost follows the hours kept, not the objects.
+func BenchmarkDB_CollectionActivity(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) {
+			db := MustOpenDB(b)
+			db.MustCollection(b, apiRoot, collA)
+			const requests = 24
+			start := time.Now().Add(-24 * time.Hour)
+			for r := range requests { // one request an hour
+				db.Clock.Set(start.Add(time.Duration(r) * time.Hour))
+				db.MustAdd(b, collA, benchIndicators(b, r*n/requests, n/requests)...)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				a, err := db.CollectionActivity(ctx, collA, start)
+				if err != nil || len(a.Hours) < requests {
+					b.Fatalf("CollectionActivity = %+v, %v", a, err)
+				}
+			}
+		})
 	}
 }

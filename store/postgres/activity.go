@@ -6,18 +6,19 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
-	"github.com/jackc/pgx/v5"
 )
 
 // Collection activity (store.Activity): collections.versions and
 // collection_hours (migrations/0003_console.sql), kept by the
 // transactions that add and delete versions under the collection's row
-// lock; deleting a collection cascades to its hours.
+// lock; DeleteCollection deletes its hours.
 
 // hourCounts groups the versions a transaction stores (ascending by
 // date_added) by the hour of their date_added, as collection_hours keys
 // them.
 func hourCounts(rows []newRow) (hours, added []int64) {
+	// Empty, not nil: pgx sends a nil slice as NULL.
+	hours, added = []int64{}, []int64{}
 	for _, r := range rows {
 		h := store.HourOf(r.v.dateAdded)
 		if n := len(hours); n > 0 && hours[n-1] == h {
@@ -29,25 +30,31 @@ func hourCounts(rows []newRow) (hours, added []int64) {
 	return hours, added
 }
 
-// addHoursSQL adds $3 (counts) to the hours $2 of collection $1, and
-// drops its hours older than store.ActivityWindow ($4 µs) before the
-// newest of them, in one statement. The two parts cannot touch the same
-// row: what is dropped is older than every hour added.
-const addHoursSQL = `
-	WITH old AS (
-		DELETE FROM collection_hours WHERE collection = $1 AND hour < (SELECT max(h) FROM unnest($2::bigint[]) h) - $4::bigint)
-	INSERT INTO collection_hours (collection, hour, added)
-	SELECT $1, h, n FROM unnest($2::bigint[], $3::bigint[]) AS x (h, n)
-	ON CONFLICT (collection, hour) DO UPDATE SET added = collection_hours.added + EXCLUDED.added`
+// withHours prefixes a statement that updates the collections row with
+// the upkeep of the collection's hour counts, so that a publish pays for
+// them in a statement it sends anyway: it adds $3 (counts) to the hours $2
+// of collection $1, and drops the hours older than store.ActivityWindow
+// ($4 µs) before the newest of them. PostgreSQL runs both parts whether
+// the statement reads them or not, and they cannot touch the same row:
+// what is dropped is older than every hour added. With no hours (empty
+// arrays) neither writes anything. The statement's own parameters start
+// at $5.
+func withHours(update string) string {
+	return `
+	WITH hours AS (SELECT h, n FROM unnest($2::bigint[], $3::bigint[]) AS x (h, n)),
+	old AS (
+		DELETE FROM collection_hours WHERE collection = $1 AND hour < (SELECT max(h) FROM hours) - $4::bigint),
+	added AS (
+		INSERT INTO collection_hours (collection, hour, added) SELECT $1, h, n FROM hours
+		ON CONFLICT (collection, hour) DO UPDATE SET added = collection_hours.added + EXCLUDED.added)
+	` + update
+}
 
-// queueAddHours queues the hour counts of the versions rows stored in
-// collection collID; nothing when rows is empty.
-func queueAddHours(b *pgx.Batch, collID string, rows []newRow) {
-	if len(rows) == 0 {
-		return
-	}
+// hoursArgs returns the arguments $1 to $4 of a withHours statement for
+// the versions rows stored in collection collID.
+func hoursArgs(collID string, rows []newRow) []any {
 	hours, added := hourCounts(rows)
-	b.Queue(addHoursSQL, collID, hours, added, store.ActivityWindow.Microseconds())
+	return []any{collID, hours, added, store.ActivityWindow.Microseconds()}
 }
 
 // CollectionActivity reads the collection's counters in one query: its

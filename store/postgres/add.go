@@ -190,11 +190,13 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission, id
 		return nil, 0, err
 	}
 	b := &pgx.Batch{}
-	// The activity counters ride on statements of this batch: versions on
-	// the collection's update, the hours in one more (only when versions
-	// were stored).
-	b.Queue("UPDATE collections SET last_added = $2, versions = versions + $3 WHERE id = $1", s.Collection, last, len(rows))
-	queueAddHours(b, s.Collection, rows)
+	if len(rows) == 0 {
+		b.Queue("UPDATE collections SET last_added = $2 WHERE id = $1", s.Collection, last)
+	} else {
+		// The activity counters ride on the collection's update.
+		b.Queue(withHours("UPDATE collections SET last_added = $5, versions = versions + $6 WHERE id = $1"),
+			append(hoursArgs(s.Collection, rows), last, len(rows))...)
+	}
 	rec := store.StatusRecord{APIRoot: s.APIRoot, Collection: s.Collection, Account: s.Account, Status: *st}
 	doc, err := json.Marshal(&rec)
 	if err != nil {

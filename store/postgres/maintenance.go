@@ -132,6 +132,9 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 			LEFT JOIN (SELECT collection, count(*) AS n FROM object_versions GROUP BY collection) m ON m.collection = c.id
 			WHERE c.versions <> coalesce(m.n, 0)`,
 			scanf("collection %s: versions counter %d, but %d versions stored")},
+		{`SELECT h.collection, count(*) FROM collection_hours h
+			WHERE NOT EXISTS (SELECT 1 FROM collections c WHERE c.id = h.collection) GROUP BY 1`,
+			scanf("collection %s: %d hour counts, but no such collection")},
 		{`SELECT c.id, c.last_added, m.at FROM collections c
 			JOIN (SELECT collection, max(change_at) AS at FROM deletions GROUP BY collection) m ON m.collection = c.id
 			WHERE m.at > c.last_added OR c.pruned_deleted > c.last_added`,

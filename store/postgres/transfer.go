@@ -137,11 +137,10 @@ func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Re
 		if !deletedUpTo.IsZero() {
 			pruned = min(deletedUpTo.UnixMicro(), last)
 		}
-		b := &pgx.Batch{}
-		b.Queue(`UPDATE collections SET last_added = greatest(last_added, $2), pruned_deleted = greatest(pruned_deleted, $3),
-			versions = versions + $4 WHERE id = $1`, collID, last, pruned, len(rows))
-		queueAddHours(b, collID, rows)
-		return tx.SendBatch(ctx, b).Close()
+		_, err = tx.Exec(ctx, withHours(`UPDATE collections SET last_added = greatest(last_added, $5),
+			pruned_deleted = greatest(pruned_deleted, $6), versions = versions + $7 WHERE id = $1`),
+			append(hoursArgs(collID, rows), last, pruned, len(rows))...)
+		return err
 	})
 }
 

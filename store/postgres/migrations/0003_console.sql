@@ -30,9 +30,11 @@ UPDATE collections c SET versions = v.n
 -- Versions added per UTC hour (hour: µs of its start), by the hour of
 -- their date_added; additions only. A write drops the hours older than
 -- store.ActivityWindow (48 h) before the newest it writes, which keeps a
--- collection's rows bounded.
+-- collection's rows bounded. collection is not a foreign key: its check
+-- would cost every publish a lookup of the row the publish has locked
+-- already; DeleteCollection deletes a collection's hours itself.
 CREATE TABLE collection_hours (
-	collection text NOT NULL REFERENCES collections (id) ON DELETE CASCADE,
+	collection text NOT NULL,
 	hour       bigint NOT NULL,
 	added      bigint NOT NULL CHECK (added > 0),
 	PRIMARY KEY (collection, hour)

@@ -688,7 +688,7 @@ func (t *dirTx) DeleteCollection(id string) error {
 	}
 	b := &pgx.Batch{}
 	b.Queue("DELETE FROM collection_hours WHERE collection = $1", id) // no foreign key cascades to them
-	queueNotify(b, id) // other nodes close their watchers
+	queueNotify(b, id)                                                // other nodes close their watchers
 	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
 		return err
 	}

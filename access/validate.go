@@ -47,7 +47,7 @@ var (
 	namePattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 	accountPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
 	// reservedRootNames are paths the server uses or will use itself.
-	reservedRootNames = map[string]bool{"taxii2": true, "admin": true, "metrics": true, "healthz": true, "readyz": true}
+	reservedRootNames = map[string]bool{"taxii2": true, "admin": true, "console": true, "metrics": true, "healthz": true, "readyz": true}
 )
 
 // OrganizationName checks the name of an organization (field "name").
@@ -70,7 +70,7 @@ func AccountName(name string) error {
 // path (field "name").
 func GroupName(name string) error {
 	if !namePattern.MatchString(name) || reservedRootNames[name] {
-		return fieldErrorf("name", "%q cannot name an API root (lowercase letters, digits, . _ -; at most 63, starting with a letter or digit; not taxii2, admin, metrics, healthz, readyz)", name)
+		return fieldErrorf("name", "%q cannot name an API root (lowercase letters, digits, . _ -; at most 63, starting with a letter or digit; not taxii2, admin, console, metrics, healthz, readyz)", name)
 	}
 	return nil
 }

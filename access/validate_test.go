@@ -24,6 +24,7 @@ func TestRules(t *testing.T) {
 		{"AccountNameDash", access.AccountName("-alice"), `name: "-alice" is not a valid account name`},
 		{"GroupName", access.GroupName("officials"), ""},
 		{"GroupNameReserved", access.GroupName("taxii2"), `name: "taxii2" cannot name an API root`},
+		{"GroupNameConsole", access.GroupName("console"), `name: "console" cannot name an API root`},
 		{"Kind", access.Kind("machine"), ""},
 		{"KindBad", access.Kind("robot"), `kind: "robot" is neither person nor machine`},
 		{"CollectionID", access.CollectionID("7b1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"), ""},

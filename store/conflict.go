@@ -33,6 +33,8 @@ const (
 	AliasTaken
 	// WebhookExists: a webhook subscription's id is unique.
 	WebhookExists
+	// SessionExists: a console session's hash is unique.
+	SessionExists
 )
 
 // ConflictError is the error of a directory change that would break an
@@ -67,6 +69,7 @@ var conflictMessages = [...]string{
 	CollectionExists:        "id: a collection %[1]s already exists on this server",
 	AliasTaken:              "alias: collection %[2]s of this group already has alias %[1]q",
 	WebhookExists:           "webhook %[1]s already exists",
+	SessionExists:           "a session with this hash already exists",
 }
 
 // Error returns the message the admin API answers with (409).

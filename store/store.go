@@ -1,9 +1,9 @@
 // Package store is eitaxii's storage contract: the types the server keeps
 // (collections, object versions and their change feed, statuses, the
-// directory, the audit log), the interfaces a backend implements (Store,
-// DirectoryTx, WebhookStore) and the errors their methods return. It imports no
-// database; the bbolt backend is store/bolt, and a backend is chosen in
-// cmd only.
+// directory, the audit log, console sessions), the interfaces a backend
+// implements (Store, DirectoryTx, WebhookStore, SessionStore) and the
+// errors their methods return. It imports no database; the bbolt backend
+// is store/bolt, and a backend is chosen in cmd only.
 //
 // Every method takes a context, checked before the work starts. Values
 // returned by a store are copies the caller owns. Errors are typed: callers
@@ -62,6 +62,8 @@ type Store interface {
 	// WebhookStore keeps webhook subscriptions' progress and delivery
 	// logs (see webhook.go).
 	WebhookStore
+	// SessionStore keeps the console's sessions (see session.go).
+	SessionStore
 
 	// AddObjects stores the objects of s in one transaction together with
 	// the status that reports them, and returns that status (complete,
@@ -76,6 +78,13 @@ type Store interface {
 	// Returns ErrCollectionNotFound for an unknown collection, in which
 	// case nothing is stored.
 	AddObjects(ctx context.Context, s *Submission) (*Status, error)
+
+	// CollectionActivity returns the collection's Activity (see
+	// activity.go), from counters the backend keeps, in time independent
+	// of how many objects the collection holds; Hours start at since
+	// truncated to the hour. Returns ErrCollectionNotFound for an unknown
+	// collection.
+	CollectionActivity(ctx context.Context, collID string, since time.Time) (*Activity, error)
 
 	// FindObjects returns a page of the collection's object versions
 	// (TAXII Get Objects, §5.4), ascending by date_added. Without

@@ -12,7 +12,9 @@ import (
 // Transfer is what copying a whole store into another needs beyond Store:
 // reading every status and audit row, and writing object versions and
 // statuses as they were, with their date_added values and times, rather
-// than as new ones. Both backends implement it; Copy uses it.
+// than as new ones. Both backends implement it; Copy uses it. Console
+// sessions are not transferred: they are ephemeral (see session.go), and
+// a user signs in again on the new store.
 type Transfer interface {
 	Store
 	// ExportStatuses calls fn with every status record and the time its
@@ -84,7 +86,10 @@ const sampleEvery = 97
 // the counts. Deletion records of the change feed are not copied: the
 // high-water mark is, so cursors stay ordered, and a stream or webhook
 // resuming from before a deletion is told of a gap. Next tokens issued by src are not valid on dst
-// (each store signs its own). Writers must not change src during the copy.
+// (each store signs its own). Console sessions are not copied (they are
+// ephemeral: users sign in again); each collection's activity counters on
+// dst are kept by ImportVersions as it stores the versions. Writers must
+// not change src during the copy.
 func Copy(ctx context.Context, dst, src Transfer) (*CopyReport, error) {
 	if err := checkEmpty(ctx, dst); err != nil {
 		return nil, err

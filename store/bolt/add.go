@@ -50,17 +50,24 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Statu
 		// full, not half full (bbolt's default suits random keys).
 		objects.FillPercent = 0.95
 		changed := false
+		var act activity
 		for i := range s.Objects {
 			o := &s.Objects[i]
 			detail, real, added, err := addOne(versions, objects, o, &last, now, s.Blind)
 			if err != nil {
 				return err
 			}
+			if added {
+				act.added(last)
+			}
 			changed = changed || added
 			st.Successes = append(st.Successes, detail)
 			stored = append(stored, store.ObjectRef{ID: real.ID, Version: real.Version})
 		}
 		if err := coll.Put(keyLastAdded, binary.BigEndian.AppendUint64(nil, uint64(last))); err != nil {
+			return err
+		}
+		if err := act.apply(coll); err != nil {
 			return err
 		}
 		if changed {

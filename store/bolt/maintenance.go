@@ -102,7 +102,9 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 			if v := coll.Get(keyLastAdded); len(v) == 8 {
 				last = int64(binary.BigEndian.Uint64(v))
 			}
+			stored := int64(0)
 			err := objects.ForEach(func(k, v []byte) error {
+				stored++
 				if err := ctx.Err(); err != nil {
 					return err
 				}
@@ -126,6 +128,9 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 			})
 			if err != nil {
 				return err
+			}
+			if n := getMicros(coll, keyVersionCount); n != stored {
+				report("collection %s: version_count %d, but %d versions stored", id, n, stored)
 			}
 			err = versions.ForEach(func(vk, da []byte) error {
 				if objects.Get(da) == nil {

@@ -355,6 +355,9 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store
 			}
 		}
 		n = len(vs)
+		if err := addVersionCount(coll, -int64(n)); err != nil {
+			return err
+		}
 		return coll.Put(keyLastAdded, addedKey(last))
 	})
 	if err != nil {

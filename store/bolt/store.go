@@ -15,7 +15,10 @@
 //	c/<collID>/versions/   type 0x00 UUID (16) versionKey (12) -> date_added
 //	c/<collID>/deleted/    cursor (8-byte µs) -> tombstone (id, version) of a deleted version
 //	c/<collID>             "last_added" -> the greatest date_added or cursor ever handed out,
-//	                       "pruned_deleted" -> the greatest tombstone cursor pruned
+//	                       "pruned_deleted" -> the greatest tombstone cursor pruned,
+//	                       "version_count" -> versions stored (8-byte; see activity.go)
+//	c/<collID>/added_by_hour/  hour (8-byte µs) -> versions added in it (8-byte), the
+//	                       store.ActivityWindow before the newest hour only
 //	status/                statusID -> JSON(statusRecord)
 //	status_by_time/        request time (8-byte µs) statusID -> nil, for retention
 //	orgs/, accounts/, tokens/, groups/   name or id -> JSON (the directory)
@@ -23,6 +26,13 @@
 //	webhooks/              subscription id -> JSON(Webhook), its configuration and its State
 //	webhook_log/<id>/      sequence (8-byte) -> JSON(WebhookDelivery), the newest
 //	                       store.MaxWebhookDeliveries attempts of subscription id
+//	sessions/              session hash -> JSON(sessionRecord), console sessions
+//	sessions_by_account/   account 0x00 hash -> nil
+//	sessions_by_expiry/    expires (8-byte µs) hash -> nil
+//
+// Buckets added after the first release (sessions, version_count and
+// added_by_hour) are created by Open in a file that lacks them, which
+// therefore keeps schema version 1: older builds ignore them.
 //
 // The directory has no index buckets: its unique keys are the bucket keys,
 // and the other invariants (a certificate fingerprint registered to one
@@ -157,12 +167,16 @@ func (db *DB) initialize(tx *bbolt.Tx) error {
 		}
 	}
 	for _, name := range [][]byte{bucketCollections, bucketC, bucketStatus, bucketStatusTime,
-		bucketOrgs, bucketAccounts, bucketTokens, bucketGroups, bucketAudit, bucketWebhooks, bucketWebhookLog} {
+		bucketOrgs, bucketAccounts, bucketTokens, bucketGroups, bucketAudit, bucketWebhooks, bucketWebhookLog,
+		bucketSessions, bucketSessionsAccount, bucketSessionsExpiries} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
 	}
-	return nil
+	// A file written before collections kept activity counters gets them
+	// now, once: countActivity skips a collection that has them.
+	c := tx.Bucket(bucketC)
+	return c.ForEachBucket(func(id []byte) error { return countActivity(c.Bucket(id)) })
 }
 
 // Ping checks that the store is open and writable, with an empty write

@@ -66,6 +66,7 @@ func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Re
 			return err
 		}
 		last := getMicros(coll, keyLastAdded)
+		var act activity
 		for i := range recs {
 			r := &recs[i]
 			da := r.DateAdded.UnixMicro()
@@ -90,6 +91,10 @@ func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Re
 				return err
 			}
 			last = da
+			act.added(da)
+		}
+		if err := act.apply(coll); err != nil {
+			return err
 		}
 		last = max(last, newest.UnixMicro())
 		if !deletedUpTo.IsZero() {

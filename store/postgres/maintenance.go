@@ -13,7 +13,7 @@ import (
 // load them in (referenced tables first).
 var backupTables = []string{"schema_migrations", "settings", "organizations", "accounts", "account_certificates",
 	"tokens", "groups", "group_members", "collections", "object_versions", "deletions", "statuses", "audit",
-	"webhooks", "webhook_secrets", "webhook_progress", "webhook_deliveries"}
+	"webhooks", "webhook_secrets", "webhook_progress", "webhook_deliveries", "collection_hours", "sessions"}
 
 // Backup writes a consistent copy of the whole store to w while writers go
 // on, and returns the bytes written. The copy is read from one snapshot (a
@@ -128,6 +128,10 @@ func (db *DB) Verify(ctx context.Context) ([]string, error) {
 			JOIN (SELECT collection, max(date_added) AS da FROM object_versions GROUP BY collection) m ON m.collection = c.id
 			WHERE m.da > c.last_added`,
 			scanf("collection %s: last_added %d below its greatest date_added %d")},
+		{`SELECT c.id, c.versions, coalesce(m.n, 0) FROM collections c
+			LEFT JOIN (SELECT collection, count(*) AS n FROM object_versions GROUP BY collection) m ON m.collection = c.id
+			WHERE c.versions <> coalesce(m.n, 0)`,
+			scanf("collection %s: versions counter %d, but %d versions stored")},
 		{`SELECT c.id, c.last_added, m.at FROM collections c
 			JOIN (SELECT collection, max(change_at) AS at FROM deletions GROUP BY collection) m ON m.collection = c.id
 			WHERE m.at > c.last_added OR c.pruned_deleted > c.last_added`,

@@ -83,6 +83,8 @@ const (
 	// lockDispatch is the webhook dispatch lease, a session-level lock
 	// (see lease.go).
 	lockDispatch int64 = 0x656974617869_0006
+	// lockPruneSessions guards the pruning of expired console sessions.
+	lockPruneSessions int64 = 0x656974617869_0007
 )
 
 // Options configure a DB. The zero value is usable.

@@ -351,7 +351,7 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store
 		b.Queue("DELETE FROM object_versions WHERE collection = $1 AND date_added = ANY($2)", collID, das)
 		b.Queue(`INSERT INTO deletions (collection, change_at, object_id, version)
 			SELECT $1, a, $2, v FROM unnest($3::bigint[], $4::text[]) AS x (a, v)`, collID, objectID, ats, versions)
-		b.Queue("UPDATE collections SET last_added = $2 WHERE id = $1", collID, last)
+		b.Queue("UPDATE collections SET last_added = $2, versions = versions - $3 WHERE id = $1", collID, last, len(vs))
 		b.Queue(refreshFlags, collID, objectID)
 		queueNotify(b, collID)
 		n, newest = len(vs), last

@@ -137,9 +137,15 @@ func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Re
 		if !deletedUpTo.IsZero() {
 			pruned = min(deletedUpTo.UnixMicro(), last)
 		}
-		_, err = tx.Exec(ctx, `UPDATE collections SET last_added = greatest(last_added, $2), pruned_deleted = greatest(pruned_deleted, $3)
-			WHERE id = $1`, collID, last, pruned)
-		return err
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE collections SET last_added = greatest(last_added, $2), pruned_deleted = greatest(pruned_deleted, $3),
+			versions = versions + $4 WHERE id = $1`, collID, last, pruned, len(rows))
+		das := make([]int64, len(rows))
+		for i, r := range rows {
+			das[i] = r.v.dateAdded
+		}
+		queueAddHours(b, collID, das)
+		return tx.SendBatch(ctx, b).Close()
 	})
 }
 

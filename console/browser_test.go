@@ -42,7 +42,7 @@ func browserContext(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancel()
@@ -129,6 +129,7 @@ func TestBrowserPasteAndPublish(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`table.review`)),
 		textInto(`table.review`, &review),
 	); err != nil {
+		screenshot(t, ctx, "review-failed")
 		t.Fatalf("paste and review: %v", err)
 	}
 	screenshot(t, ctx, "review")
@@ -137,7 +138,7 @@ func TestBrowserPasteAndPublish(t *testing.T) {
 	}
 	var status string
 	if err := chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`form button[type=submit]:not([name])`)),
+		chromedp.Click(chromedp.ID(`publish-selected`)),
 		chromedp.WaitVisible(chromedp.CSS(`dl.facts`)),
 		textInto(`main`, &status),
 	); err != nil {

@@ -69,7 +69,9 @@ var conflictMessages = [...]string{
 	CollectionExists:        "id: a collection %[1]s already exists on this server",
 	AliasTaken:              "alias: collection %[2]s of this group already has alias %[1]q",
 	WebhookExists:           "webhook %[1]s already exists",
-	SessionExists:           "a session with this hash already exists",
+	// %.0[1]s prints nothing: the hash is not repeated to a client, and an
+	// indexed verb keeps fmt from reporting the other arguments as extra.
+	SessionExists: "a session with this hash already exists%.0[1]s",
 }
 
 // Error returns the message the admin API answers with (409).

@@ -25,7 +25,8 @@ func TestConflictError_Messages(t *testing.T) {
 		{store.AliasTaken, `alias: collection h of this group already has alias "k"`},
 		{store.WebhookExists, `webhook k already exists`},
 		{0, `conflict (invariant 0) on "k"`},
-		{store.WebhookExists + 1, `conflict (invariant 11) on "k"`},
+		{store.SessionExists, `a session with this hash already exists`},
+		{store.SessionExists + 1, `conflict (invariant 12) on "k"`},
 	}
 	for _, tt := range tests {
 		err := &store.ConflictError{Invariant: tt.inv, Key: "k", Holder: "h", Index: 2}

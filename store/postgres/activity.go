@@ -14,11 +14,12 @@ import (
 // transactions that add and delete versions under the collection's row
 // lock; deleting a collection cascades to its hours.
 
-// hourCounts groups the date_added values (µs, ascending) of the versions
-// a transaction stores by hour, as collection_hours keys them.
-func hourCounts(das []int64) (hours, added []int64) {
-	for _, da := range das {
-		h := store.HourOf(da)
+// hourCounts groups the versions a transaction stores (ascending by
+// date_added) by the hour of their date_added, as collection_hours keys
+// them.
+func hourCounts(rows []newRow) (hours, added []int64) {
+	for _, r := range rows {
+		h := store.HourOf(r.v.dateAdded)
 		if n := len(hours); n > 0 && hours[n-1] == h {
 			added[n-1]++
 			continue
@@ -39,13 +40,13 @@ const addHoursSQL = `
 	SELECT $1, h, n FROM unnest($2::bigint[], $3::bigint[]) AS x (h, n)
 	ON CONFLICT (collection, hour) DO UPDATE SET added = collection_hours.added + EXCLUDED.added`
 
-// queueAddHours queues the hour counts of the versions with date_added
-// das (ascending) stored in collection collID; nothing when das is empty.
-func queueAddHours(b *pgx.Batch, collID string, das []int64) {
-	if len(das) == 0 {
+// queueAddHours queues the hour counts of the versions rows stored in
+// collection collID; nothing when rows is empty.
+func queueAddHours(b *pgx.Batch, collID string, rows []newRow) {
+	if len(rows) == 0 {
 		return
 	}
-	hours, added := hourCounts(das)
+	hours, added := hourCounts(rows)
 	b.Queue(addHoursSQL, collID, hours, added, store.ActivityWindow.Microseconds())
 }
 

@@ -194,11 +194,7 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission, id
 	// the collection's update, the hours in one more (only when versions
 	// were stored).
 	b.Queue("UPDATE collections SET last_added = $2, versions = versions + $3 WHERE id = $1", s.Collection, last, len(rows))
-	das := make([]int64, len(rows))
-	for i, r := range rows {
-		das[i] = r.v.dateAdded
-	}
-	queueAddHours(b, s.Collection, das)
+	queueAddHours(b, s.Collection, rows)
 	rec := store.StatusRecord{APIRoot: s.APIRoot, Collection: s.Collection, Account: s.Account, Status: *st}
 	doc, err := json.Marshal(&rec)
 	if err != nil {

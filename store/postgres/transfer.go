@@ -140,11 +140,7 @@ func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Re
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE collections SET last_added = greatest(last_added, $2), pruned_deleted = greatest(pruned_deleted, $3),
 			versions = versions + $4 WHERE id = $1`, collID, last, pruned, len(rows))
-		das := make([]int64, len(rows))
-		for i, r := range rows {
-			das[i] = r.v.dateAdded
-		}
-		queueAddHours(b, collID, das)
+		queueAddHours(b, collID, rows)
 		return tx.SendBatch(ctx, b).Close()
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
@@ -81,6 +82,13 @@ type Console struct {
 	mux   *http.ServeMux
 	pages map[string]*template.Template
 
+	// liveBoards counts the open live boards per account (maxLiveBoards).
+	liveMu     sync.Mutex
+	liveBoards map[string]int
+	// lastPrune is when this node last deleted expired sessions (Unix
+	// seconds): sign-ins prune at most every sessionPruneEvery.
+	lastPrune atomic.Int64
+
 	// live ends the live board's streams on Close.
 	liveCtx  context.Context
 	endLive  context.CancelFunc
@@ -98,7 +106,7 @@ func New(o Options) (*Console, error) {
 	if o.Store == nil || o.Service == nil {
 		return nil, errors.New("console: Store and Service are required")
 	}
-	c := &Console{opts: o.Settings.withDefaults(), store: o.Store, svc: o.Service, log: o.Logger}
+	c := &Console{opts: o.Settings.withDefaults(), store: o.Store, svc: o.Service, log: o.Logger, liveBoards: map[string]int{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

@@ -84,8 +84,8 @@ func newEnv(t *testing.T, settings func(*taxii.Options)) *env {
 	}
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	var accounts []taxii.Account
-	for _, u := range []string{"ana", "rita", "vic"} {
-		accounts = append(accounts, taxii.Account{Name: u, PasswordHash: hash(t, password(u))})
+	for _, u := range []string{"ana", "rita", "vic", "root"} {
+		accounts = append(accounts, taxii.Account{Name: u, PasswordHash: hash(t, password(u)), Superadmin: u == "root"})
 	}
 	opts := taxii.Options{
 		Discovery: taxii.Discovery{Title: "t"},
@@ -329,5 +329,55 @@ func TestSessionEnds(t *testing.T) {
 	e.clock.advance(2 * time.Hour) // past the default idle time
 	if resp, _ := b.do("GET", "/console/", nil); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("after 2 h idle: %d, want a redirect to sign-in", resp.StatusCode)
+	}
+}
+
+// A sign-in deletes the sessions that have expired.
+func TestSignInPrunesExpiredSessions(t *testing.T) {
+	e := newEnv(t, nil)
+	e.browser().mustSignIn("ana")
+	e.clock.advance(13 * time.Hour) // past the default lifetime, and the prune interval
+	e.browser().mustSignIn("rita")
+	n, err := e.db.PruneSessions(context.Background(), e.clock.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d expired sessions left after a sign-in", n)
+	}
+}
+
+// Disabling the account, or changing its password, ends its sessions at
+// once (the admin API's change reloads the directory the console reads).
+func TestSessionEndsWithTheCredential(t *testing.T) {
+	e := newEnv(t, nil)
+	admin := func(body string) {
+		t.Helper()
+		req, _ := http.NewRequest("PATCH", e.url+"/admin/v1/accounts/ana", strings.NewReader(body))
+		req.SetBasicAuth("root", password("root"))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("PATCH %s: %d %s", body, resp.StatusCode, b)
+		}
+	}
+	b := e.browser()
+	b.mustSignIn("ana")
+	admin(`{"disabled":true}`)
+	if resp, _ := b.do("GET", "/console/", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after the account was disabled: %d, want a redirect to sign-in", resp.StatusCode)
+	}
+	admin(`{"disabled":false}`)
+	b = e.browser()
+	b.mustSignIn("ana")
+	admin(`{"password":"` + password("ana") + `-new"}`)
+	if resp, _ := b.do("GET", "/console/", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after the password changed: %d, want a redirect to sign-in", resp.StatusCode)
 	}
 }

@@ -21,12 +21,6 @@ const maxLiveBoards = 8
 // liveWriteTimeout bounds one write to a live board that reads nothing.
 const liveWriteTimeout = 30 * time.Second
 
-// liveSlots counts the open live boards per account.
-var liveSlots = struct {
-	sync.Mutex
-	n map[string]int
-}{n: map[string]int{}}
-
 func (c *Console) handleLive(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "live", page{Title: "Live board"})
 }
@@ -54,21 +48,21 @@ type liveEvent struct {
 func (c *Console) handleLiveEvents(w http.ResponseWriter, r *http.Request) {
 	s := sessionOf(r)
 	name := s.viewer.Account.Name
-	liveSlots.Lock()
-	if liveSlots.n[name] >= maxLiveBoards {
-		liveSlots.Unlock()
+	c.liveMu.Lock()
+	if c.liveBoards[name] >= maxLiveBoards {
+		c.liveMu.Unlock()
 		w.Header().Set("Retry-After", "30")
 		http.Error(w, "too many live boards open for this account", http.StatusTooManyRequests)
 		return
 	}
-	liveSlots.n[name]++
-	liveSlots.Unlock()
+	c.liveBoards[name]++
+	c.liveMu.Unlock()
 	defer func() {
-		liveSlots.Lock()
-		if liveSlots.n[name]--; liveSlots.n[name] <= 0 {
-			delete(liveSlots.n, name)
+		c.liveMu.Lock()
+		if c.liveBoards[name]--; c.liveBoards[name] <= 0 {
+			delete(c.liveBoards, name)
 		}
-		liveSlots.Unlock()
+		c.liveMu.Unlock()
 	}()
 	c.liveDone.Add(1)
 	defer c.liveDone.Done()

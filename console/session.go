@@ -32,6 +32,22 @@ const (
 // writes it again: idle expiry needs minutes, not a write per request.
 const touchEvery = time.Minute
 
+// sessionPruneEvery is how often a node deletes expired sessions, on a
+// sign-in: sessions are created there, so that is where they would pile up.
+const sessionPruneEvery = 10 * time.Minute
+
+// pruneSessions deletes expired sessions if this node has not for
+// sessionPruneEvery. A failure is logged: the sign-in goes on.
+func (c *Console) pruneSessions(ctx context.Context, now time.Time) {
+	last := c.lastPrune.Load()
+	if now.Unix()-last < int64(sessionPruneEvery/time.Second) || !c.lastPrune.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	if _, err := c.store.PruneSessions(ctx, now); err != nil {
+		c.log.WarnContext(ctx, "console: pruning expired sessions", "err", err)
+	}
+}
+
 // Limits of the sign-in form.
 const (
 	maxNameBytes     = 256
@@ -283,6 +299,7 @@ func (c *Console) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
+	c.pruneSessions(r.Context(), now)
 	clearCookie(w, r, signInCookie, c.opts.SecureCookies)
 	http.SetCookie(w, c.cookie(r, sessionCookie, secret, int(c.opts.SessionLifetime/time.Second)))
 	http.Redirect(w, r, next, http.StatusSeeOther)

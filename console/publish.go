@@ -133,6 +133,23 @@ func (c *Console) readUpload(w http.ResponseWriter, r *http.Request, field strin
 	return []byte(text), nil
 }
 
+// publishError shows the publish page again with what was wrong.
+func (c *Console) publishError(w http.ResponseWriter, r *http.Request, status int, g *Group, coll *Collection, msg string) {
+	c.render(w, r, status, "publish", page{Title: "Publish", Data: publishData{Group: g, Collection: coll, Error: msg}})
+}
+
+// pasted reads the form's IOC text (pasted or a text file) and extracts
+// its indicators; on a bad form it answers with the publish page and
+// returns false.
+func (c *Console) pasted(w http.ResponseWriter, r *http.Request, g *Group, coll *Collection) (string, ioc.Result, bool) {
+	text, err := c.readUpload(w, r, "text")
+	if err != nil {
+		c.publishError(w, r, http.StatusBadRequest, g, coll, err.Error())
+		return "", ioc.Result{}, false
+	}
+	return string(text), ioc.Extract(string(text), ioc.Options{}), true
+}
+
 // handleReview extracts the indicators of a pasted list and shows them for
 // review: nothing is stored yet.
 func (c *Console) handleReview(w http.ResponseWriter, r *http.Request) {
@@ -140,18 +157,16 @@ func (c *Console) handleReview(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	text, err := c.readUpload(w, r, "text")
-	if err != nil {
-		c.render(w, r, http.StatusBadRequest, "publish", page{Title: "Publish", Data: publishData{Group: g, Collection: coll, Error: err.Error()}})
+	text, res, ok := c.pasted(w, r, g, coll)
+	if !ok {
 		return
 	}
-	res := ioc.Extract(string(text), ioc.Options{})
 	if len(res.Candidates) == 0 {
 		c.render(w, r, http.StatusOK, "publish", page{Title: "Publish", Data: publishData{Group: g, Collection: coll,
-			Text: string(text), Error: "No indicator was found in the text."}})
+			Text: text, Error: "No indicator was found in the text."}})
 		return
 	}
-	d := reviewData{Group: g, Collection: coll, Text: string(text), Candidates: res.Candidates, Truncated: res.Truncated,
+	d := reviewData{Group: g, Collection: coll, Text: text, Candidates: res.Candidates, Truncated: res.Truncated,
 		TLPLevels: tlpOptions(coll.Policy, ""), Confidence: "50"}
 	for _, cand := range res.Candidates {
 		if len(cand.Warnings) > 0 {
@@ -172,14 +187,12 @@ func (c *Console) handlePublish(w http.ResponseWriter, r *http.Request) {
 		c.publishSTIX(w, r, g, coll)
 		return
 	}
-	text, err := c.readUpload(w, r, "text")
-	if err != nil {
-		c.render(w, r, http.StatusBadRequest, "publish", page{Title: "Publish", Data: publishData{Group: g, Collection: coll, Error: err.Error()}})
+	text, res, ok := c.pasted(w, r, g, coll)
+	if !ok {
 		return
 	}
-	res := ioc.Extract(string(text), ioc.Options{})
 	f := r.PostForm
-	d := reviewData{Group: g, Collection: coll, Text: string(text), Candidates: res.Candidates, Truncated: res.Truncated,
+	d := reviewData{Group: g, Collection: coll, Text: text, Candidates: res.Candidates, Truncated: res.Truncated,
 		TLPLevels: tlpOptions(coll.Policy, f.Get("tlp")), Confidence: f.Get("confidence"), Labels: f.Get("labels"), Name: f.Get("name")}
 	fail := func(msg string) {
 		d.Error = msg
@@ -246,7 +259,7 @@ func (c *Console) publishSTIX(w http.ResponseWriter, r *http.Request, g *Group, 
 		objects, err = stixObjects(data)
 	}
 	if err != nil {
-		c.render(w, r, http.StatusBadRequest, "publish", page{Title: "Publish", Data: publishData{Group: g, Collection: coll, Error: err.Error()}})
+		c.publishError(w, r, http.StatusBadRequest, g, coll, err.Error())
 		return
 	}
 	c.publishObjects(w, r, g, coll, objects)
@@ -286,8 +299,7 @@ func (c *Console) publishObjects(w http.ResponseWriter, r *http.Request, g *Grou
 		st, err := c.svc.Publish(r.Context(), v, coll, env, remoteAddr(r))
 		if err != nil {
 			if errors.Is(err, stix.ErrBadEnvelope) {
-				c.render(w, r, http.StatusUnprocessableEntity, "publish", page{Title: "Publish",
-					Data: publishData{Group: g, Collection: coll, Error: "Nothing was published: " + err.Error()}})
+				c.publishError(w, r, http.StatusUnprocessableEntity, g, coll, "Nothing was published: "+err.Error())
 				return
 			}
 			c.fail(w, r, err)

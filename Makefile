@@ -43,6 +43,10 @@ check:
 	  echo "taxii must know only the store contract, not pgx or store/postgres"; exit 1; fi
 	@if $(GO) list -deps ./delivery/... | grep -E 'gin-gonic|eitaxii/taxii|go\.etcd\.io/bbolt|eitaxii/store/'; then \
 	  echo "delivery knows only the store contract: not gin, taxii or a backend"; exit 1; fi
+	@if $(GO) list -deps ./console | grep -E 'gin-gonic|eitaxii/taxii|go\.etcd\.io/bbolt|eitaxii/store/|jackc/pgx'; then \
+	  echo "console knows only the store contract and its Service: not gin, taxii or a backend"; exit 1; fi
+	@if $(GO) list -deps ./ioc | grep -E '^github\.com/eitaxii/eitaxii/' | grep -vE '^github\.com/eitaxii/eitaxii/(ioc|stix)(/|$$)'; then \
+	  echo "ioc imports only stix"; exit 1; fi
 	@if $(GO) list -deps ./access/... | grep -E 'gin-gonic|eitaxii/store|eitaxii/taxii|bbolt|^net/http(/|$$)'; then \
 	  echo "access must not depend on gin, store, taxii, bbolt or net/http"; exit 1; fi
 	@if $(GO) list -deps ./client/... | grep -E 'gin-gonic|bbolt|^github\.com/eitaxii/eitaxii/' | grep -vE '^github\.com/eitaxii/eitaxii/client(/|$$)'; then \

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/eitaxii/eitaxii/console"
 	"github.com/google/uuid"
 	"log/slog"
 	"net/netip"
@@ -186,6 +187,10 @@ type Options struct {
 	// more and the client is disconnected as slow (it resumes from its
 	// last event id and loses nothing). delivery.DefaultQueue if zero.
 	StreamQueue int
+
+	// Console configures the analyst console under /console/ (on unless
+	// Console.Disabled).
+	Console console.Settings
 	// WebhookAllowHosts are the webhook target hosts exempt from the
 	// SSRF guard (webhooks.allow_hosts): plain http and private or
 	// loopback addresses are allowed for them. The dispatcher gets the

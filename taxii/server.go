@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"github.com/eitaxii/eitaxii/console"
 	"log/slog"
 	"math"
 	"net/http"
@@ -56,6 +57,8 @@ type Server struct {
 	streamSlots readSlots
 	streamsCtx  context.Context
 	endStreams  context.CancelFunc
+	// console serves /console/ (console.go).
+	console *console.Console
 	// webhookHosts are exempt from the webhook target guard
 	// (Options.WebhookAllowHosts).
 	webhookHosts delivery.Hosts
@@ -81,6 +84,11 @@ func NewServer(ctx context.Context, opts Options, st store.Store, v *stix.Valida
 	s.auth = newAuthenticator(s.opts.CredentialCacheSize, s.opts.PasswordChecks, opts.Now, s.metrics.passwordChecks.Inc)
 	s.logins = newLoginGuard(s.opts.LoginLimit)
 	s.audit = newAuditor(st, s.log, s.auth, &s.opts)
+	cons, err := console.New(console.Options{Settings: opts.Console, Store: st, Service: consoleService{s}, Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	s.console = cons
 	s.engine = s.routes()
 	// The loop outlives NewServer's ctx (a start-up deadline): it ends
 	// with Close.
@@ -95,6 +103,7 @@ func NewServer(ctx context.Context, opts Options, st store.Store, v *stix.Valida
 // store.
 func (s *Server) Close() error {
 	s.EndStreams()
+	s.console.Close()
 	s.stop()
 	s.done.Wait()
 	for _, ev := range s.logins.flush() {
@@ -122,6 +131,11 @@ func (s *Server) routes() *gin.Engine {
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 	e.GET("/metrics", s.handleMetrics())
+	// The console signs its users in itself (sessions), before the
+	// API's authentication.
+	serveConsole := gin.WrapH(s.console)
+	e.Any("/console", serveConsole)
+	e.Any("/console/*path", serveConsole)
 	e.Use(s.authenticate)
 	e.NoRoute(func(c *gin.Context) { s.writeError(c, errNotFound) })
 	// gin's 405 lookup reuses its route-search state across the method

@@ -105,7 +105,7 @@ func runServe(ctx context.Context, args []string, e *env) error {
 	if !useTLS && !*insecure && !loopback(cfg.Listen) {
 		return fmt.Errorf("listen: %s is not a loopback address and no TLS is configured; set tls.cert_file and tls.key_file, or pass --insecure-http behind a TLS-terminating proxy", cfg.Listen)
 	}
-	return serve(ctx, cfg, useTLS, e)
+	return serve(ctx, cfg, useTLS, *insecure, e)
 }
 
 // loopback reports whether addr listens only on a loopback interface.
@@ -128,7 +128,7 @@ func loopback(addr string) bool {
 // 100 MB.
 const gcPercent = 300
 
-func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
+func serve(ctx context.Context, cfg *Config, useTLS, behindProxy bool, e *env) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
@@ -149,6 +149,9 @@ func serve(ctx context.Context, cfg *Config, useTLS bool, e *env) error {
 	}
 	opts.Logger = log
 	opts.Metrics = metrics
+	// Behind a TLS-terminating proxy the browser speaks TLS: the console's
+	// cookie must be Secure although this hop is plain HTTP.
+	opts.Console.SecureCookies = behindProxy
 	hookMetrics := delivery.NewWebhookMetrics()
 	if err := metrics.Register(hookMetrics.Collectors()...); err != nil {
 		return err

@@ -1,0 +1,121 @@
+package taxii
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/eitaxii/eitaxii/access"
+	"github.com/eitaxii/eitaxii/console"
+	"github.com/eitaxii/eitaxii/delivery"
+	"github.com/eitaxii/eitaxii/store"
+)
+
+// consoleService is the console's view of the server (console.Service):
+// the same directory snapshot, login checks and publishing pipeline as
+// the TAXII API, so that both answer every question the same way.
+type consoleService struct{ s *Server }
+
+var _ console.Service = consoleService{}
+
+func (cs consoleService) Now() time.Time { return cs.s.now() }
+
+func (cs consoleService) Viewer(account string) *console.Viewer {
+	dir := cs.s.dir.Load()
+	acct := dir.accounts[account]
+	if acct == nil || acct.Disabled {
+		return nil
+	}
+	return viewerOf(dir, acct)
+}
+
+// viewerOf lists what acct may see: its groups and, in each, the
+// collections access.CanSee lets it see (the TAXII API hides the others).
+func viewerOf(dir *directory, acct *accountEntry) *console.Viewer {
+	v := &console.Viewer{Account: acct.Account}
+	for _, name := range dir.groupOrder {
+		role, member := acct.groups[name]
+		g := dir.groups[name]
+		if !member || g == nil {
+			continue
+		}
+		cg := &console.Group{Group: g.Group, Role: role}
+		for _, c := range g.sorted {
+			if !access.CanSee(c.Policy.ReadRole, c.Policy.WriteRole, role) {
+				continue
+			}
+			cg.Collections = append(cg.Collections, &console.Collection{Collection: *c,
+				CanRead: access.CanRead(c.Policy.ReadRole, role), CanWrite: access.CanWrite(c.Policy.WriteRole, role)})
+		}
+		v.Groups = append(v.Groups, cg)
+	}
+	slices.SortFunc(v.Groups, func(a, b *console.Group) int {
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	return v
+}
+
+func (cs consoleService) CheckPassword(ctx context.Context, name, password, remoteAddr string) (*console.Viewer, error) {
+	// The form's name and password go through exactly the check of an
+	// HTTP Basic header, limits and audit included.
+	header := "Basic " + base64.StdEncoding.EncodeToString([]byte(name+":"+password))
+	p, retry, err := cs.s.checkLogin(loginAttempt{header: header, addr: remoteAddr, line: "POST /console/sign-in"})
+	if err != nil {
+		msg := "the account name or the password is wrong"
+		var e *Error
+		if errors.As(err, &e) && err != errUnauthorized {
+			msg = e.Description
+		}
+		return nil, &console.SignInError{Message: msg, RetryAfter: retry}
+	}
+	return viewerOf(cs.s.dir.Load(), p.accountEntry), nil
+}
+
+func (cs consoleService) CertificateViewer(state *tls.ConnectionState) (*console.Viewer, string) {
+	if state == nil || len(state.VerifiedChains) == 0 {
+		return nil, ""
+	}
+	fp := sha256.Sum256(state.PeerCertificates[0].Raw)
+	dir := cs.s.dir.Load()
+	acct := dir.certs[fp]
+	if acct == nil || acct.Disabled {
+		return nil, ""
+	}
+	return viewerOf(dir, acct), hex.EncodeToString(fp[:])
+}
+
+func (cs consoleService) Publish(ctx context.Context, v *console.Viewer, coll *console.Collection, envelope []byte,
+	remoteAddr string) (*store.Status, error) {
+	received := cs.s.now()
+	dir := cs.s.dir.Load()
+	acct := dir.accounts[v.Account.Name]
+	g := dir.groups[coll.APIRoot]
+	if acct == nil || acct.Disabled || g == nil {
+		return nil, store.ErrCollectionNotFound
+	}
+	role, member := acct.groups[g.Name]
+	c := g.byID[coll.ID]
+	// Decided again on the snapshot of now: the page that offered the
+	// form may be older than a membership change.
+	if !member || c == nil || !access.CanWrite(c.Policy.WriteRole, role) {
+		return nil, store.ErrCollectionNotFound
+	}
+	return cs.s.publish(ctx, g, c, role, &principal{accountEntry: acct, via: "console"}, envelope, remoteAddr, received)
+}
+
+func (cs consoleService) RecordRead(ev store.AuditEvent) { cs.s.audit.record(ev) }
+
+func (cs consoleService) Subscribe(ctx context.Context, collID string) (*delivery.Subscription, error) {
+	return cs.s.hub.Subscribe(ctx, collID)
+}

@@ -687,8 +687,9 @@ func (t *dirTx) DeleteCollection(id string) error {
 		return err
 	}
 	b := &pgx.Batch{}
-	b.Queue("DELETE FROM collection_hours WHERE collection = $1", id) // no foreign key cascades to them
-	queueNotify(b, id)                                                // other nodes close their watchers
+	// No foreign key cascades to the collection's hour counts.
+	b.Queue("DELETE FROM collection_hours WHERE collection = $1", id)
+	queueNotify(b, id) // other nodes close their watchers
 	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
 		return err
 	}

@@ -111,9 +111,11 @@ func Refang(s string) string {
 }
 
 // replaceFold replaces every case-insensitive occurrence of the ASCII
-// string from.
+// string from. Only ASCII letters are folded, so that the lower-cased copy
+// keeps every byte's offset (strings.ToLower would not: it turns invalid
+// UTF-8 into three-byte replacement characters).
 func replaceFold(s, from, to string) string {
-	lower := strings.ToLower(s)
+	lower := asciiLower(s)
 	if !strings.Contains(lower, from) {
 		return s
 	}
@@ -297,4 +299,15 @@ func normalizeDomains(ds []string) []string {
 		}
 	}
 	return out
+}
+
+// asciiLower lower-cases ASCII letters only, byte for byte.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

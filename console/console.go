@@ -9,6 +9,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -220,7 +221,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		p.Viewer, p.CSRF = s.viewer, s.CSRF
 	}
 	p.Now = c.svc.Now()
-	var b strings.Builder
+	var b bytes.Buffer
 	if err := t.Execute(&b, p); err != nil {
 		c.log.ErrorContext(r.Context(), "console: rendering a page", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -229,7 +230,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write([]byte(b.String()))
+	w.Write(b.Bytes())
 }
 
 // notFound answers 404 with the console's page: the same for a hidden

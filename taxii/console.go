@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/eitaxii/eitaxii/access"
@@ -54,15 +55,7 @@ func viewerOf(dir *directory, acct *accountEntry) *console.Viewer {
 		}
 		v.Groups = append(v.Groups, cg)
 	}
-	slices.SortFunc(v.Groups, func(a, b *console.Group) int {
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(v.Groups, func(a, b *console.Group) int { return strings.Compare(a.Name, b.Name) })
 	return v
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -254,48 +255,35 @@ func (c *Console) publishSTIX(w http.ResponseWriter, r *http.Request, g *Group, 
 	if err == nil && len(bytes.TrimSpace(data)) == 0 {
 		err = errors.New("Choose a STIX file to upload.")
 	}
-	var objects []json.RawMessage
-	if err == nil {
-		objects, err = stixObjects(data)
-	}
 	if err != nil {
 		c.publishError(w, r, http.StatusBadRequest, g, coll, err.Error())
+		return
+	}
+	objects, err := stix.FileObjects(data, stix.EnvelopeLimits{})
+	if err != nil {
+		c.publishError(w, r, http.StatusUnprocessableEntity, g, coll, "Nothing was published: "+err.Error())
 		return
 	}
 	c.publishObjects(w, r, g, coll, objects)
 }
 
-// stixObjects returns the objects of a STIX file: a bundle's or an
-// envelope's objects, or the file itself when it is one object. Each is
-// checked by the publishing pipeline afterwards, as a TAXII request's.
-func stixObjects(data []byte) ([]json.RawMessage, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, errors.New("The file is not a JSON object (a STIX object, a bundle or a TAXII envelope): " + err.Error())
-	}
-	var typ string
-	_ = json.Unmarshal(top["type"], &typ)
-	list, hasObjects := top["objects"]
-	if typ == "bundle" || (typ == "" && hasObjects) {
-		var objs []json.RawMessage
-		if err := json.Unmarshal(list, &objs); err != nil || len(objs) == 0 {
-			return nil, errors.New("The file's objects member is not a non-empty list.")
-		}
-		return objs, nil
-	}
-	if typ == "" {
-		return nil, errors.New("The file has no type member and no objects: it is not STIX.")
-	}
-	return []json.RawMessage{data}, nil
-}
-
 // publishObjects sends objects through the publishing pipeline in as few
 // envelopes as the group's max_content_length allows, then shows the
-// status (or, for several envelopes, the list of statuses).
+// status (or, for several envelopes, the list of statuses). An object too
+// large for any envelope stops it before anything is sent.
 func (c *Console) publishObjects(w http.ResponseWriter, r *http.Request, g *Group, coll *Collection, objects []json.RawMessage) {
 	v := sessionOf(r).viewer
+	envs, tooLarge := stix.PackEnvelopes(objects, g.MaxContentLength)
+	if len(tooLarge) > 0 {
+		// Refused before anything is sent: a publish is all or nothing
+		// where the console can know it in advance.
+		c.publishError(w, r, http.StatusRequestEntityTooLarge, g, coll, fmt.Sprintf(
+			"Nothing was published: %d of the %d objects (the first is number %d) are larger than the %d bytes %s accepts in one request.",
+			len(tooLarge), len(objects), tooLarge[0]+1, g.MaxContentLength, g.Name))
+		return
+	}
 	var ids []string
-	for _, env := range envelopes(objects, g.MaxContentLength) {
+	for _, env := range envs {
 		st, err := c.svc.Publish(r.Context(), v, coll, env, remoteAddr(r))
 		if err != nil {
 			if errors.Is(err, stix.ErrBadEnvelope) {
@@ -317,36 +305,6 @@ func (c *Console) publishObjects(w http.ResponseWriter, r *http.Request, g *Grou
 type statusesData struct {
 	Group *Group
 	IDs   []string
-}
-
-// envelopes packs objects into TAXII envelopes of at most limit bytes
-// each (an object larger than limit goes alone, and the pipeline refuses
-// it with a clear message).
-func envelopes(objects []json.RawMessage, limit int64) [][]byte {
-	const frame = len(`{"objects":[]}`)
-	var out [][]byte
-	var cur bytes.Buffer
-	flush := func() {
-		if cur.Len() > 0 {
-			cur.WriteString("]}")
-			out = append(out, bytes.Clone(cur.Bytes()))
-			cur.Reset()
-		}
-	}
-	for _, o := range objects {
-		if cur.Len() > 0 && limit > 0 && int64(cur.Len()+1+len(o)+2) > limit {
-			flush()
-		}
-		if cur.Len() == 0 {
-			cur.Grow(frame + len(o))
-			cur.WriteString(`{"objects":[`)
-		} else {
-			cur.WriteByte(',')
-		}
-		cur.Write(o)
-	}
-	flush()
-	return out
 }
 
 // statusData is the status page's data.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -71,21 +69,14 @@ func readInput(name string, stdin io.Reader) ([]byte, error) {
 	return data, err
 }
 
-// validateDocument checks one file: a single object, or a bundle or
-// envelope (anything with an "objects" member). It returns the number of
-// objects and one line per finding, prefixed with the object's id (or its
-// place in the list when it has none).
+// validateDocument checks one file: a single object, a bundle or an
+// envelope (stix.FileObjects). It returns the number of objects and one
+// line per finding, prefixed with the object's id (or its place in the
+// list when it has none).
 func validateDocument(v *stix.Validator, data []byte) (int, []string) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return 0, []string{"not a JSON object: " + err.Error()}
-	}
-	raws := []json.RawMessage{bytes.TrimSpace(data)}
-	if _, isList := top["objects"]; isList {
-		var err error
-		if raws, err = stix.DecodeEnvelope(data, stix.EnvelopeLimits{}); err != nil {
-			return 0, []string{err.Error()}
-		}
+	raws, err := stix.FileObjects(data, stix.EnvelopeLimits{})
+	if err != nil {
+		return 0, []string{err.Error()}
 	}
 	var out []string
 	for i, raw := range raws {

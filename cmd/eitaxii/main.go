@@ -12,6 +12,7 @@
 //	eitaxii migrate --from DATA_DIR --to DATABASE_URL
 //	eitaxii poll --server URL --collection ID [--since-file STATE] [--format stix|jsonl|csv|values] ...
 //	eitaxii watch --server URL --collection ID [--since-file STATE] [--format jsonl|csv|values] ...
+//	eitaxii publish --server URL --collection ID [--input stix|csv|text] [--dry-run] FILE
 package main
 
 import (
@@ -79,6 +80,9 @@ const usage = `usage:
                              (eitaxii poll --help)
   eitaxii watch --server URL --collection ID [--since-file STATE] [--format F] [--out FILE]
                              the same, kept current from eitaxii's live stream
+  eitaxii publish --server URL --collection ID [--tlp LEVEL] [--dry-run] FILE
+                             publish a STIX file, a CSV or a text list of indicators
+                             to any TAXII 2.1 server (eitaxii publish --help)
 `
 
 // run executes one command and returns the process exit status.
@@ -111,6 +115,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		return runPoll(ctx, args[1:], e)
 	case "watch":
 		return runWatch(ctx, args[1:], e)
+	case "publish":
+		return runPublish(ctx, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

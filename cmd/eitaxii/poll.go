@@ -83,6 +83,10 @@ type consumer struct {
 	appendOut  bool
 	types      commaList
 
+	// forWriting makes resolve look for a collection the caller may
+	// publish to (eitaxii publish) instead of one it may read.
+	forWriting bool
+
 	c       *client.Client
 	rootURL string
 	coll    client.CollectionResource
@@ -369,9 +373,12 @@ func (k *consumer) resolve() error {
 }
 
 // use checks that the collection may be read (INT-11: before any request
-// for its objects) and records it.
+// for its objects), or written when forWriting, and records it.
 func (k *consumer) use(root string, coll *client.CollectionResource) error {
-	if !coll.CanRead {
+	if k.forWriting && !coll.CanWrite {
+		return fmt.Errorf("collection %s (%s): you may not publish to it: %w", coll.ID, coll.Title, errNoCollection)
+	}
+	if !k.forWriting && !coll.CanRead {
 		return fmt.Errorf("collection %s (%s): you may not read it: %w", coll.ID, coll.Title, errNoCollection)
 	}
 	k.rootURL, k.coll = root, *coll

@@ -30,7 +30,7 @@ func runValidate(args []string, e *env) error {
 	}
 	bad := false
 	for _, name := range args {
-		data, err := readInput(name, e.stdin)
+		data, err := readInput(name, e.stdin, maxValidateFile)
 		if err != nil {
 			fmt.Fprintf(e.stdout, "%s: %v\n", name, err)
 			bad = true
@@ -52,7 +52,8 @@ func runValidate(args []string, e *env) error {
 	return nil
 }
 
-func readInput(name string, stdin io.Reader) ([]byte, error) {
+// readInput reads the file name ("-" for stdin) of at most max bytes.
+func readInput(name string, stdin io.Reader, max int64) ([]byte, error) {
 	var r io.Reader = stdin
 	if name != "-" {
 		f, err := os.Open(name)
@@ -62,9 +63,9 @@ func readInput(name string, stdin io.Reader) ([]byte, error) {
 		defer f.Close()
 		r = f
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxValidateFile+1))
-	if err == nil && len(data) > maxValidateFile {
-		err = fmt.Errorf("larger than %d bytes", maxValidateFile)
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err == nil && int64(len(data)) > max {
+		err = fmt.Errorf("larger than %d bytes", max)
 	}
 	return data, err
 }

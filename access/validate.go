@@ -75,6 +75,10 @@ func GroupName(name string) error {
 	return nil
 }
 
+// ReservedRootName reports whether name is a path the server keeps for
+// itself (taxii2, admin, console, ...), which no sharing group may take.
+func ReservedRootName(name string) bool { return reservedRootNames[name] }
+
 // Kind checks an account's kind (field "kind"): person or machine.
 func Kind(kind string) error {
 	if kind != "person" && kind != "machine" {

@@ -3,6 +3,7 @@ package taxii
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -139,6 +140,9 @@ func (s *Server) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := refuseReservedGroups(d); err != nil {
+		return err
+	}
 	s.dirVersion.Store(version)
 	dir := buildDirectory(d)
 	s.dir.Store(dir)
@@ -146,6 +150,23 @@ func (s *Server) reload(ctx context.Context) error {
 	// reader is cut off now, not at its next request.
 	s.checkStreams(dir)
 	s.metrics.trackAccounts(d.Accounts)
+	return nil
+}
+
+// refuseReservedGroups refuses a directory with a group whose API root
+// would shadow one of the server's own paths: a store written before
+// console (or another name) was reserved. The config file and the admin
+// API refuse such names; the store cannot rename a group in place, so the
+// message says how to move it.
+func refuseReservedGroups(d *store.Directory) error {
+	for _, g := range d.Groups {
+		if access.ReservedRootName(g.Name) {
+			return fmt.Errorf("the store holds a sharing group named %q, a path this server now keeps for itself (/%s/); "+
+				"groups cannot be renamed in place: with the release you upgraded from, create a group under another name "+
+				"(eitaxii admin groups create), copy each collection's objects into it (eitaxii poll --format stix, then "+
+				"eitaxii publish), move its members, delete %q, and start this release again", g.Name, g.Name, g.Name)
+		}
+	}
 	return nil
 }
 

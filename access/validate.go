@@ -3,6 +3,7 @@ package access
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -184,6 +185,40 @@ func Certificates(fps []string) ([]string, error) {
 		n := fmt.Sprintf("%x", k[:])
 		if seen[n] {
 			return nil, fieldErrorf(fmt.Sprintf("certificates[%d]", i), "listed twice")
+		}
+		seen[n] = true
+		norm = append(norm, n)
+	}
+	return norm, nil
+}
+
+// MaxOwnDomains bounds a group's own_domains list.
+const MaxOwnDomains = 100
+
+// domainLabel is one label of a DNS name: letters, digits and inner
+// hyphens, at most 63 bytes.
+var domainLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// OwnDomains checks a group's own domains (field "own_domains[i]"): DNS
+// names of at least two labels, at most 253 bytes, each once, at most
+// MaxOwnDomains. It returns them normalized to lower case without a
+// trailing dot. What the console and `eitaxii publish` extract from
+// pasted text is flagged when it is one of them or below one.
+func OwnDomains(domains []string) ([]string, error) {
+	if len(domains) > MaxOwnDomains {
+		return nil, fieldErrorf("own_domains", "at most %d domains", MaxOwnDomains)
+	}
+	seen := map[string]bool{}
+	norm := make([]string, 0, len(domains))
+	for i, d := range domains {
+		field := fmt.Sprintf("own_domains[%d]", i)
+		n := strings.TrimSuffix(strings.ToLower(d), ".")
+		labels := strings.Split(n, ".")
+		if len(n) > 253 || len(labels) < 2 || slices.ContainsFunc(labels, func(l string) bool { return !domainLabel.MatchString(l) }) {
+			return nil, fieldErrorf(field, "%q is not a domain name (labels of letters, digits and hyphens, at least two, e.g. \"elections.example.gov\")", d)
+		}
+		if seen[n] {
+			return nil, fieldErrorf(field, "%q is listed twice", n)
 		}
 		seen[n] = true
 		norm = append(norm, n)

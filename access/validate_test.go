@@ -2,6 +2,8 @@ package access_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,6 +104,38 @@ func TestCertificates(t *testing.T) {
 	}
 	if _, err := access.Certificates([]string{fp, strings.ToUpper(fp)}); err == nil || err.Error() != "certificates[1]: listed twice" {
 		t.Fatalf("listed twice: %v", err)
+	}
+}
+
+// Ensure that OwnDomains normalizes domain names, refuses what is not one
+// and bounds the list.
+func TestOwnDomains(t *testing.T) {
+	got, err := access.OwnDomains([]string{"Elections.Example.GOV.", "sos-state.us"})
+	if err != nil || !slices.Equal(got, []string{"elections.example.gov", "sos-state.us"}) {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	for _, tc := range []struct{ in []string }{
+		{[]string{"localhost"}},          // one label
+		{[]string{"ok.gov", "bad_.gov"}}, // underscore
+		{[]string{"-lead.gov"}},          // leading hyphen
+		{[]string{"a..gov"}},             // empty label
+		{[]string{"http://x.gov"}},       // a URL, not a name
+		{[]string{strings.Repeat("a", 64) + ".gov"}},
+		{[]string{strings.Repeat(strings.Repeat("a", 60)+".", 5) + "gov"}}, // 308 bytes
+	} {
+		if _, err := access.OwnDomains(tc.in); err == nil || !strings.Contains(err.Error(), "is not a domain name") {
+			t.Errorf("%q: %v", tc.in, err)
+		}
+	}
+	if _, err := access.OwnDomains([]string{"a.gov", "A.gov"}); err == nil || err.Error() != `own_domains[1]: "a.gov" is listed twice` {
+		t.Fatalf("listed twice: %v", err)
+	}
+	many := make([]string, access.MaxOwnDomains+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("d%d.gov", i)
+	}
+	if _, err := access.OwnDomains(many); err == nil || err.Error() != "own_domains: at most 100 domains" {
+		t.Fatalf("too many: %v", err)
 	}
 }
 

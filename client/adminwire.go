@@ -178,8 +178,8 @@ type RevokedTokens struct {
 	Revoked int `json:"revoked"`
 }
 
-// Group is a sharing group as the admin API shows it; Members is {} when
-// empty.
+// Group is a sharing group as the admin API shows it; Members is {} and
+// OwnDomains [] when empty.
 type Group struct {
 	Name             string          `json:"name"`
 	Title            string          `json:"title"`
@@ -187,7 +187,11 @@ type Group struct {
 	MaxContentLength int64           `json:"max_content_length"`
 	IdentityID       string          `json:"identity_id"`
 	Members          map[string]Role `json:"members"`
-	Created          time.Time       `json:"created"`
+	// OwnDomains are the group's own domains: what the console and
+	// `eitaxii publish` extract below them is flagged, not shared by
+	// default.
+	OwnDomains []string  `json:"own_domains"`
+	Created    time.Time `json:"created"`
 }
 
 // GroupList is GET /admin/v1/groups.
@@ -207,6 +211,8 @@ type GroupPatch struct {
 	Title            *string `json:"title,omitempty"`
 	Description      *string `json:"description,omitempty"`
 	MaxContentLength *int64  `json:"max_content_length,omitempty"`
+	// OwnDomains replaces the whole list; [] empties it.
+	OwnDomains *[]string `json:"own_domains,omitempty"`
 }
 
 // MemberBody is the body of PUT /admin/v1/groups/{name}/members/{account}.

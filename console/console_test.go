@@ -93,6 +93,7 @@ func newEnv(t *testing.T, settings func(*taxii.Options)) *env {
 		Groups: []taxii.Group{
 			{Name: "officials", Title: "Election officials",
 				Members:     map[string]taxii.Role{"ana": taxii.RolePublisher, "rita": taxii.RoleReader},
+				OwnDomains:  []string{"sos.example.gov"},
 				Collections: []taxii.Collection{{ID: collOfficials, Title: "Indicators", Alias: "indicators"}}},
 			{Name: "vendors", Title: "Vendors",
 				Members:     map[string]taxii.Role{"vic": taxii.RolePublisher},
@@ -241,6 +242,26 @@ hxxp://evil-ballot[.]com/login
 203.0.113[.]7
 192.168.1.10
 `
+
+// Ensure that the review flags, and does not select, an indicator of the
+// group's own domains (its own_domains setting), and flags nothing of
+// another group's.
+func TestReviewFlagsOwnDomains(t *testing.T) {
+	e := newEnv(t, nil)
+	b := e.browser()
+	b.mustSignIn("ana")
+	base := "/console/g/officials/c/" + collOfficials
+	_, page := b.do("GET", base+"/publish", nil)
+	text := "hxxps://results.sos.example[.]gov/login\nevil-ballot[.]com\n"
+	resp, page := b.do("POST", base+"/review", url.Values{"csrf": {token(t, page)}, "text": {text}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "one of the sharing group&#39;s own domains (sos.example.gov)") {
+		t.Fatalf("review: %d\n%s", resp.StatusCode, page)
+	}
+	picks := regexp.MustCompile(`name="pick" value="(\d+)" id="pick-\d+"( checked)?`).FindAllStringSubmatch(page, -1)
+	if len(picks) != 2 || picks[0][2] != "" || picks[1][2] == "" {
+		t.Errorf("picks %q: want the own domain's URL unselected and evil-ballot.com selected", picks)
+	}
+}
 
 // Paste, review, publish: the status page shows what was stored, and a
 // reader of the group sees the objects.

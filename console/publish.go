@@ -148,7 +148,7 @@ func (c *Console) pasted(w http.ResponseWriter, r *http.Request, g *Group, coll 
 		c.publishError(w, r, http.StatusBadRequest, g, coll, err.Error())
 		return "", ioc.Result{}, false
 	}
-	return string(text), ioc.Extract(string(text), ioc.Options{}), true
+	return string(text), ioc.Extract(string(text), ioc.Options{OwnDomains: g.OwnDomains}), true
 }
 
 // handleReview extracts the indicators of a pasted list and shows them for

@@ -68,7 +68,10 @@ type Group struct {
 	// when a collection anonymizes publishers.
 	IdentityID string                 `json:"identity_id"`
 	Members    map[string]access.Role `json:"members,omitempty"`
-	Created    time.Time              `json:"created"`
+	// OwnDomains are the group's own domains (access.OwnDomains):
+	// indicators of them are flagged before they are shared.
+	OwnDomains []string  `json:"own_domains,omitempty"`
+	Created    time.Time `json:"created"`
 }
 
 // Directory is a snapshot of the whole directory, each list sorted by key.

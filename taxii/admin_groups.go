@@ -18,7 +18,7 @@ func viewGroup(g *store.Group) client.Group {
 		members[name] = client.Role(r)
 	}
 	return client.Group{Name: g.Name, Title: g.Title, Description: g.Description, MaxContentLength: g.MaxContentLength,
-		IdentityID: g.IdentityID, Members: members, Created: g.Created}
+		IdentityID: g.IdentityID, Members: members, OwnDomains: append([]string{}, g.OwnDomains...), Created: g.Created}
 }
 
 // handleListGroups serves GET /admin/v1/groups: every group for a
@@ -47,7 +47,8 @@ func (s *Server) handleGetGroup(c *gin.Context) error {
 // groupChange is the part of a group body that POST and PATCH share.
 type groupChange struct{ *client.GroupPatch }
 
-// validate checks the fields the body names.
+// validate checks the fields the body names and normalizes its own
+// domains.
 func (b groupChange) validate() error {
 	if err := checkTitleDescription(b.Title, b.Description); err != nil {
 		return err
@@ -56,6 +57,13 @@ func (b groupChange) validate() error {
 		if err := access.MaxContentLength(*b.MaxContentLength); err != nil {
 			return err
 		}
+	}
+	if b.OwnDomains != nil {
+		norm, err := access.OwnDomains(*b.OwnDomains)
+		if err != nil {
+			return err
+		}
+		*b.OwnDomains = norm
 	}
 	return nil
 }
@@ -80,6 +88,7 @@ func (b groupChange) apply(g *store.Group) string {
 	set(&l, &g.Title, b.Title, "title=%q")
 	set(&l, &g.Description, b.Description, "description changed")
 	set(&l, &g.MaxContentLength, b.MaxContentLength, "max_content_length=%d")
+	set(&l, &g.OwnDomains, b.OwnDomains, "own_domains=%q")
 	return l.String()
 }
 
@@ -139,7 +148,7 @@ func (s *Server) changeGroup(c *gin.Context, fn func(tx store.DirectoryTx, g *st
 }
 
 // handleUpdateGroup serves PATCH /admin/v1/groups/{name}: title,
-// description and max_content_length. A group's name is its API root's
+// description, max_content_length and own_domains. A group's name is its API root's
 // URL and does not change.
 func (s *Server) handleUpdateGroup(c *gin.Context) error {
 	if _, err := s.adminGroup(c); err != nil {
@@ -150,8 +159,8 @@ func (s *Server) handleUpdateGroup(c *gin.Context) error {
 		return err
 	}
 	gb := groupChange{&body}
-	if gb.Title == nil && gb.Description == nil && gb.MaxContentLength == nil {
-		return badRequest("body: nothing to change (give any of title, description, max_content_length)")
+	if *gb.GroupPatch == (client.GroupPatch{}) {
+		return badRequest("body: nothing to change (give any of title, description, max_content_length, own_domains)")
 	}
 	if err := gb.validate(); err != nil {
 		return err

@@ -830,6 +830,30 @@ func TestAdmin_Groups(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &root); err != nil || root.Title != "Officials & clerks" || root.MaxContentLength != 2048 {
 		t.Errorf("API root after PATCH: %s", rec.Body)
 	}
+	if g.OwnDomains == nil || len(g.OwnDomains) != 0 {
+		t.Errorf("own_domains before any: %#v, want []", g.OwnDomains)
+	}
+
+	// Own domains: normalized, replaced as a whole, emptied by [].
+	g = admDecode[client.Group](t, w.call(t, admGroupAdmin, "PATCH", "/admin/v1/groups/"+admOfficials, `{"own_domains":["SOS.Example.gov.","votes.example.org"]}`), http.StatusOK)
+	if !slices.Equal(g.OwnDomains, []string{"sos.example.gov", "votes.example.org"}) {
+		t.Errorf("own_domains %q", g.OwnDomains)
+	}
+	if ev := w.checkEvent(t, "admin.group.update", admGroupAdmin, "isac", "group "+admOfficials); !strings.Contains(ev.Detail, "sos.example.gov") {
+		t.Errorf("audit detail %q", ev.Detail)
+	}
+	g = admDecode[client.Group](t, w.call(t, admGroupAdmin, "PATCH", "/admin/v1/groups/"+admOfficials, `{"own_domains":["votes.example.org"]}`), http.StatusOK)
+	if got := admDecode[client.Group](t, w.call(t, admGroupAdmin, "GET", "/admin/v1/groups/"+admOfficials, ""), http.StatusOK); !slices.Equal(got.OwnDomains, []string{"votes.example.org"}) {
+		t.Errorf("own_domains after replacing: %q", got.OwnDomains)
+	}
+	admError(t, w.call(t, admGroupAdmin, "PATCH", "/admin/v1/groups/"+admOfficials, `{"own_domains":["a.gov","bad domain"]}`), http.StatusBadRequest, "own_domains[1]:")
+	if got := admDecode[client.Group](t, w.call(t, admGroupAdmin, "GET", "/admin/v1/groups/"+admOfficials, ""), http.StatusOK); !slices.Equal(got.OwnDomains, []string{"votes.example.org"}) {
+		t.Errorf("a refused PATCH changed own_domains: %q", got.OwnDomains)
+	}
+	g = admDecode[client.Group](t, w.call(t, admGroupAdmin, "PATCH", "/admin/v1/groups/"+admOfficials, `{"own_domains":[]}`), http.StatusOK)
+	if g.OwnDomains == nil || len(g.OwnDomains) != 0 {
+		t.Errorf("own_domains after []: %#v", g.OwnDomains)
+	}
 	admError(t, w.call(t, admGroupAdmin, "PATCH", "/admin/v1/groups/"+admOfficials, `{"name":"renamed"}`), http.StatusBadRequest, `unknown field "name"`)
 	admError(t, w.call(t, admGroupAdmin, "PATCH", "/admin/v1/groups/"+admOfficials, `{"title":""}`), http.StatusBadRequest, "title:")
 	admError(t, w.call(t, admGroupAdmin, "PATCH", "/admin/v1/groups/"+admOfficials, `{}`), http.StatusBadRequest, "nothing to change")

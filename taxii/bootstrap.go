@@ -97,6 +97,13 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			if grp.Members == nil {
 				grp.Members = map[string]access.Role{}
 			}
+			for _, d := range g.OwnDomains {
+				if !slices.Contains(grp.OwnDomains, d) {
+					grp.OwnDomains = append(grp.OwnDomains, d)
+					created = append(created, "own domain "+d+" of "+g.Name)
+					changed = true
+				}
+			}
 			// In name order: the audit row that lists them is the same on
 			// every start.
 			for _, name := range slices.Sorted(maps.Keys(g.Members)) {

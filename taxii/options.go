@@ -72,7 +72,9 @@ type Group struct {
 	Description      string
 	MaxContentLength int64
 	Members          map[string]Role
-	Collections      []Collection
+	// OwnDomains (access.OwnDomains) are added to the stored group's.
+	OwnDomains  []string
+	Collections []Collection
 }
 
 // Collection is a TAXII collection of a group.
@@ -378,9 +380,11 @@ func (o *Options) validate() error {
 		if g.MaxContentLength == 0 {
 			g.MaxContentLength = DefaultMaxContentLength
 		}
-		if err := under(key, requiredTitle(g.Title), access.Description(g.Description), access.MaxContentLength(g.MaxContentLength)); err != nil {
+		own, ownErr := access.OwnDomains(g.OwnDomains)
+		if err := under(key, requiredTitle(g.Title), access.Description(g.Description), access.MaxContentLength(g.MaxContentLength), ownErr); err != nil {
 			return err
 		}
+		g.OwnDomains = own
 		for name, role := range g.Members {
 			if !accounts[name] {
 				return fmt.Errorf("%s.members.%s: unknown account %q", key, name, name)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,6 +99,12 @@ func TestRules_SameEverywhere(t *testing.T) {
 			"control characters other than line breaks and tabs are not allowed"},
 		{"GroupMaxContentLength", func(o *taxii.Options) { o.Groups[0].MaxContentLength = -5 }, "groups[0].max_content_length",
 			"POST", "/admin/v1/groups", `{"name":"newg","title":"N","max_content_length":-5}`, "max_content_length", "must be a positive number of bytes"},
+		{"GroupOwnDomain", func(o *taxii.Options) { o.Groups[0].OwnDomains = []string{"sos.gov", "localhost"} }, "groups[0].own_domains[1]",
+			"PATCH", "/admin/v1/groups/officials", `{"own_domains":["sos.gov","localhost"]}`, "own_domains[1]",
+			`"localhost" is not a domain name (labels of letters, digits and hyphens, at least two, e.g. "elections.example.gov")`},
+		{"GroupOwnDomainTwice", func(o *taxii.Options) { o.Groups[0].OwnDomains = []string{"sos.gov", "SOS.gov."} }, "groups[0].own_domains[1]",
+			"POST", "/admin/v1/groups", `{"name":"newg","title":"N","own_domains":["sos.gov","SOS.gov."]}`, "own_domains[1]",
+			`"sos.gov" is listed twice`},
 		{"MemberRole", func(o *taxii.Options) { o.Groups[0].Members["bob"] = "owner" }, "groups[0].members.bob",
 			"PUT", "/admin/v1/groups/officials/members/" + admReader, `{"role":"owner"}`, "role", `"owner" is not a role (reader, publisher or admin)`},
 		{"OrganizationName", func(o *taxii.Options) { o.Organizations[0].Name = "Bad Org"; o.Accounts[0].Organization = "" }, "organizations[0].name",
@@ -142,5 +150,43 @@ func TestRules_SameEverywhere(t *testing.T) {
 	}
 	if err := newRulesServer(t, rulesBase()); err != nil {
 		t.Fatalf("the base configuration is refused: %v", err)
+	}
+}
+
+// Ensure that the configuration's own_domains are normalized into a new
+// group and that a later start adds those the stored group lacks, keeping
+// the ones set through the admin API (bootstrap creates what the store
+// lacks and changes nothing else).
+func TestBootstrap_OwnDomains(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "eitaxii.db")
+	start := func(domains ...string) []string {
+		t.Helper()
+		opts := rulesBase()
+		opts.Groups[0].OwnDomains = domains
+		db := openStore(t, path, bolt.Options{})
+		v, err := stix.NewValidator()
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := taxii.NewServer(context.Background(), opts, db, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Close()
+		d, err := db.LoadDirectory(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		return d.Groups[0].OwnDomains
+	}
+	if got := start("SOS.example.gov."); !slices.Equal(got, []string{"sos.example.gov"}) {
+		t.Fatalf("first start: %q", got)
+	}
+	if got := start("votes.example.org", "sos.example.gov"); !slices.Equal(got, []string{"sos.example.gov", "votes.example.org"}) {
+		t.Fatalf("second start: %q", got)
+	}
+	if got := start(); !slices.Equal(got, []string{"sos.example.gov", "votes.example.org"}) {
+		t.Fatalf("a start without own_domains removed some: %q", got)
 	}
 }

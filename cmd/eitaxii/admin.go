@@ -113,7 +113,9 @@ The token is printed once, at creation; the server keeps only its hash.
   eitaxii admin groups list
   eitaxii admin groups show NAME
   eitaxii admin groups create NAME --title TITLE [--description TEXT] [--max-content-length BYTES]
+      [--own-domains D1,D2,...]
   eitaxii admin groups update NAME [--title TITLE] [--description TEXT] [--max-content-length BYTES]
+      [--own-domains D1,D2,...]   (replaces the list; --own-domains "" empties it)
   eitaxii admin groups delete NAME      (refused while it has collections)
 `,
 	"members": `usage:

@@ -499,13 +499,14 @@ func (a *adminCmd) groups(verb string, args []string) error {
 	title := fs.String("title", "", "title")
 	description := fs.String("description", "", "description")
 	maxContent := fs.Int64("max-content-length", 0, "bytes")
+	ownDomains := fs.String("own-domains", "", "the group's own domains, comma-separated")
 	pos, err := a.parseVerbOf(fs, res, verb, args, crudVerbs)
 	if err != nil {
 		return err
 	}
 	set := visited(fs)
-	if (set["title"] || set["description"] || set["max-content-length"]) && verb != "create" && verb != "update" {
-		return usagef(res, "groups %s: --title, --description and --max-content-length are only for create and update", verb)
+	if (set["title"] || set["description"] || set["max-content-length"] || set["own-domains"]) && verb != "create" && verb != "update" {
+		return usagef(res, "groups %s: --title, --description, --max-content-length and --own-domains are only for create and update", verb)
 	}
 	if *maxContent < 0 {
 		return usagef(res, "groups %s: --max-content-length must be a positive number of bytes", verb)
@@ -519,6 +520,15 @@ func (a *adminCmd) groups(verb string, args []string) error {
 	}
 	if set["max-content-length"] {
 		body.MaxContentLength = maxContent
+	}
+	if set["own-domains"] {
+		domains := []string{}
+		for d := range strings.SplitSeq(*ownDomains, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				domains = append(domains, d)
+			}
+		}
+		body.OwnDomains = &domains
 	}
 	if verb == "update" && body == (client.GroupPatch{}) {
 		return usagef(res, "groups update: nothing to change")
@@ -549,7 +559,7 @@ func (a *adminCmd) groups(verb string, args []string) error {
 		}
 		a.fields("name", g.Name, "title", g.Title, "description", g.Description,
 			"max content length", strconv.FormatInt(g.MaxContentLength, 10), "identity", g.IdentityID,
-			"members", strings.Join(members, ", "), "created", when(g.Created))
+			"members", strings.Join(members, ", "), "own domains", strings.Join(g.OwnDomains, ", "), "created", when(g.Created))
 	})
 }
 

@@ -312,6 +312,18 @@ func TestAdmin_EndToEnd(t *testing.T) {
 		t.Fatalf("groups show --json: %+v", group)
 	}
 	cli.fails(1, `Bad Request: role: "owner" is not a role`, "members", "set", "officials", "alice", "owner")
+	out = cli.ok("groups", "update", "officials", "--own-domains", "SOS.example.gov, votes.example.org")
+	if !regexp.MustCompile(`(?m)^own domains:\s+sos\.example\.gov, votes\.example\.org$`).MatchString(out) {
+		t.Fatalf("groups update --own-domains:\n%s", out)
+	}
+	cli.fails(1, `Bad Request: own_domains[0]: "nodot" is not a domain name`, "groups", "update", "officials", "--own-domains", "nodot")
+	var owned struct {
+		OwnDomains []string `json:"own_domains"`
+	}
+	cli.json(&owned, "groups", "update", "officials", "--own-domains", "")
+	if owned.OwnDomains == nil || len(owned.OwnDomains) != 0 {
+		t.Fatalf("--own-domains \"\" left %#v", owned.OwnDomains)
+	}
 
 	// A collection with a policy; update changes only what it names.
 	var coll struct {

@@ -144,6 +144,7 @@ type GroupConfig struct {
 	Description      string             `yaml:"description"`
 	MaxContentLength int64              `yaml:"max_content_length"`
 	Members          map[string]string  `yaml:"members"`
+	OwnDomains       []string           `yaml:"own_domains"`
 	Collections      []CollectionConfig `yaml:"collections"`
 }
 
@@ -237,7 +238,7 @@ func (c *Config) serverOptions() (taxii.Options, error) {
 	}
 	for _, g := range c.Groups {
 		grp := taxii.Group{Name: g.Name, Title: g.Title, Description: g.Description,
-			MaxContentLength: g.MaxContentLength, Members: map[string]taxii.Role{}}
+			MaxContentLength: g.MaxContentLength, Members: map[string]taxii.Role{}, OwnDomains: g.OwnDomains}
 		for name, role := range g.Members {
 			grp.Members[name] = taxii.Role(role)
 		}

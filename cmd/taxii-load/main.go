@@ -100,7 +100,10 @@ Scenarios:
            resumes with Last-Event-ID, the same check across connections.
            Use a --seed the collection has not seen (its versions must be
            new), and a server whose max_streams_per_account allows
-           --subscribers streams (-1).
+           --subscribers streams (-1). --subscribe-url A,B: the subscribers
+           connect to these nodes round-robin (same paths as --url's
+           collection) while the publisher posts to --url: the
+           publish-to-receive latency across nodes of one database.
   webhooks (eitaxii) --webhooks subscriptions to the collection, made with the
            run's credentials (a group admin's), POST to a receiver this
            process runs on --receiver-addr (the server must list its host in
@@ -133,6 +136,7 @@ Flags:
 type config struct {
 	scenario   string
 	url        string
+	subscribe  []string // stream: node origins the subscribers use, round-robin; empty: --url's
 	apiRoot    string
 	collection string
 	auth       string
@@ -236,6 +240,8 @@ func parseFlags(args []string, e *env) (*config, error) {
 	fs.DurationVar(&cfg.pollMax, "poll-max", 300*time.Second, "many-pollers: greatest pause between an account's polls")
 	fs.IntVar(&cfg.bcryptCost, "bcrypt-cost", 10, "accounts-config: bcrypt cost of the accounts' password hash")
 	fs.IntVar(&cfg.subscribers, "subscribers", 1000, "stream: live streams held open")
+	var subscribeURL string
+	fs.StringVar(&subscribeURL, "subscribe-url", "", "stream: `URL[,URL...]` of the nodes the subscribers connect to, round-robin, while the publisher posts to --url (default: --url); each node must serve the same API root and collection")
 	fs.BoolVar(&cfg.resume, "resume", false, "stream: subscribers disconnect at random points and resume with Last-Event-ID")
 	fs.DurationVar(&cfg.idle, "idle", 2*time.Second, "stream: how long all subscribers stay connected and idle before the server's RSS is read and publishing starts")
 
@@ -267,6 +273,15 @@ func parseFlags(args []string, e *env) (*config, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if subscribeURL != "" {
+		for _, u := range strings.Split(subscribeURL, ",") {
+			origin, _, err := parseServerURL(strings.TrimSpace(u))
+			if err != nil {
+				return nil, fmt.Errorf("--subscribe-url: %v", err)
+			}
+			cfg.subscribe = append(cfg.subscribe, origin.String())
+		}
 	}
 
 	switch {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -51,7 +52,14 @@ func (r *runner) runStream(ctx context.Context) {
 		DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext, TLSClientConfig: r.c.hc.Transport.(*http.Transport).TLSClientConfig}
 	hc := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	defer tr.CloseIdleConnections()
-	streamURL := r.t.collection + "stream/"
+	streamURLs, err := r.streamURLs()
+	if err != nil {
+		r.problem("connect", "%v", err)
+		return
+	}
+	if len(r.cfg.subscribe) > 0 {
+		r.measures["subscriber_nodes"] = float64(len(streamURLs))
+	}
 
 	rssBefore := r.serverRSS()
 	ph := r.startPhase("connect")
@@ -68,7 +76,7 @@ func (r *runner) runStream(ctx context.Context) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			start := time.Now()
-			c, err := openSSE(ctx, hc, streamURL, r.c.auth, "")
+			c, err := openSSE(ctx, hc, streamURLs[i%len(streamURLs)], r.c.auth, "")
 			if err != nil {
 				failed.Add(1)
 				ph.fail("connect")
@@ -113,7 +121,7 @@ func (r *runner) runStream(ctx context.Context) {
 		received.Add(1)
 		go func() {
 			defer received.Done()
-			r.receive(rctx, hc, streamURL, subs[i], c, first, objects, uint64(i))
+			r.receive(rctx, hc, streamURLs[i%len(streamURLs)], subs[i], c, first, objects, uint64(i))
 		}()
 	}
 
@@ -156,6 +164,32 @@ func (r *runner) runStream(ctx context.Context) {
 		r.measures["server_cpu_us_per_event"] = (cpu - cpuBefore) * 1e6 / float64(objects*uint64(n))
 	}
 	r.checkStream(subs, objects, sent, answered)
+}
+
+// streamURLs is the collection's stream on each --subscribe-url node (on
+// --url's without one): subscriber i uses element i modulo its length,
+// for its first connection and its resumptions. A node is given as an
+// origin; the collection's path is --url's, as nodes of one deployment
+// serve the same API roots.
+func (r *runner) streamURLs() ([]string, error) {
+	coll, err := url.Parse(r.t.collection + "stream/")
+	if err != nil {
+		return nil, err
+	}
+	if len(r.cfg.subscribe) == 0 {
+		return []string{coll.String()}, nil
+	}
+	urls := make([]string, len(r.cfg.subscribe))
+	for i, o := range r.cfg.subscribe {
+		origin, err := url.Parse(o)
+		if err != nil {
+			return nil, err
+		}
+		u := *coll
+		u.Scheme, u.Host = origin.Scheme, origin.Host
+		urls[i] = u.String()
+	}
+	return urls, nil
 }
 
 // streamCPU is the server's CPU seconds so far (--server-pid), until the

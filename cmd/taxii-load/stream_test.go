@@ -1,6 +1,10 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/eitaxii/eitaxii/taxii"
@@ -11,7 +15,7 @@ import (
 // its latencies; and that it fails when the server refuses subscribers
 // (an account past max_streams_per_account).
 func TestRun_Stream(t *testing.T) {
-	url, _ := newTestServerWith(t, func(o *taxii.Options, _ string) { o.MaxStreamsPerAccount = -1 })
+	url, h := newTestServerWith(t, func(o *taxii.Options, _ string) { o.MaxStreamsPerAccount = -1 })
 	t.Run("Live", func(t *testing.T) {
 		code, rep, stderr := runJSON(t, "stream", "--url", url, "--subscribers", "20", "--objects", "15", "--idle", "0", "--seed", "50")
 		checkPassed(t, code, rep, stderr)
@@ -27,6 +31,45 @@ func TestRun_Stream(t *testing.T) {
 		checkPassed(t, code, rep, stderr)
 		if rep.Measures["connections"] <= 10 {
 			t.Errorf("%v connections: the subscribers never resumed", rep.Measures["connections"])
+		}
+	})
+	t.Run("SubscribeURL", func(t *testing.T) {
+		// Two more listeners on the same server stand for two nodes of
+		// one database; the publisher posts to url, which no subscriber
+		// uses.
+		var streams, posts [2]atomic.Int64
+		nodes := make([]string, 2)
+		for i := range nodes {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/stream/") {
+					streams[i].Add(1)
+				}
+				if r.Method == http.MethodPost {
+					posts[i].Add(1)
+				}
+				h.ServeHTTP(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			nodes[i] = srv.URL
+		}
+		code, rep, stderr := runJSON(t, "stream", "--url", url, "--subscribe-url", nodes[0]+","+nodes[1], "--subscribers", "9", "--objects", "12", "--idle", "0", "--resume", "--seed", "53")
+		checkPassed(t, code, rep, stderr)
+		if rep.Measures["subscriber_nodes"] != 2 {
+			t.Errorf("measures %v, want 2 subscriber nodes", rep.Measures)
+		}
+		// Round-robin: subscribers 0, 2, 4, 6, 8 on the first node, the
+		// others on the second, each resuming where it started.
+		a, b := streams[0].Load(), streams[1].Load()
+		if a+b != int64(rep.Measures["connections"]) || a < 5 || b < 4 {
+			t.Errorf("streams %d and %d of %v connections, want every one on the nodes, at least 5 and 4", a, b, rep.Measures["connections"])
+		}
+		if p := posts[0].Load() + posts[1].Load(); p != 0 {
+			t.Errorf("%d POSTs to the subscribers' nodes, want all on --url", p)
+		}
+	})
+	t.Run("BadSubscribeURL", func(t *testing.T) {
+		if code, _, _ := runJSON(t, "stream", "--url", url, "--subscribe-url", "ftp://x", "--seed", "54"); code != exitUsage {
+			t.Errorf("exit %d, want %d (usage) for an ftp:// --subscribe-url", code, exitUsage)
 		}
 	})
 	t.Run("Refused", func(t *testing.T) {

@@ -49,7 +49,7 @@ func (db *DB) Webhook(ctx context.Context, id string) (*store.Webhook, error) {
 // is safe to run again (the committer reruns a write alone when the group
 // it was in failed, after rolling that group back).
 func (db *DB) RecordDelivery(ctx context.Context, id string, st store.WebhookState, d *store.WebhookDelivery) error {
-	return db.commits.commit(ctx, func(tx *bbolt.Tx) error {
+	return db.commits.Commit(ctx, func(tx *bbolt.Tx) error {
 		w, err := get[store.Webhook](tx, bucketWebhooks, id, "webhook")
 		if err != nil {
 			return err

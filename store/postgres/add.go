@@ -69,11 +69,11 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (_ *store.Sta
 	id := db.newID().String() // once: the write may run twice (see committer)
 	var st *store.Status
 	var newest int64 // last_added after a commit that stored versions
-	err = db.commits.commit(ctx, s.Collection, func(ctx context.Context, tx pgx.Tx) error {
+	err = db.commits.Commit(ctx, write{coll: s.Collection, fn: func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		st, newest, err = db.addObjects(ctx, tx, s, id)
 		return err
-	})
+	}})
 	if err != nil {
 		return nil, err
 	}

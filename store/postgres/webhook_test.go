@@ -10,27 +10,15 @@ import (
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/postgres"
 	"github.com/eitaxii/eitaxii/store/postgres/pgtest"
-	"github.com/jackc/pgx/v5"
 )
 
 // leaseSessions counts the sessions holding the dispatch lease's advisory
 // lock (a 64-bit key is split into classid, objid).
 func leaseSessions(tb testing.TB, url string) int {
 	tb.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var n int
-	err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+	return mustQueryInt(tb, url, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 		WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'eitaxii webhook dispatch lease'
-		AND a.datname = current_database()`).Scan(&n)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return n
+		AND a.datname = current_database()`)
 }
 
 type leaseResult struct {

@@ -274,6 +274,17 @@ func (w *admWorld) lastEvent(t testing.TB) store.AuditEvent {
 	return evs[len(evs)-1]
 }
 
+// mustDelete deletes path as user (204), checks the audit event of the
+// delete (checkEvent with action, user, org and target), and that the
+// resource is gone: a GET and a second DELETE of path answer 404.
+func (w *admWorld) mustDelete(t testing.TB, user, path, action, org, target string) {
+	t.Helper()
+	admStatus(t, w.call(t, user, "DELETE", path, ""), http.StatusNoContent)
+	w.checkEvent(t, action, user, org, target)
+	admError(t, w.call(t, user, "GET", path, ""), http.StatusNotFound, "")
+	admError(t, w.call(t, user, "DELETE", path, ""), http.StatusNotFound, "")
+}
+
 // checkEvent checks the newest admin audit row.
 func (w *admWorld) checkEvent(t testing.TB, action, actor, org, target string) store.AuditEvent {
 	t.Helper()
@@ -376,10 +387,7 @@ func TestAdmin_Organizations(t *testing.T) {
 	}
 
 	admError(t, w.call(t, admSuper, "DELETE", "/admin/v1/organizations/county", ""), http.StatusConflict, "still has accounts")
-	admStatus(t, w.call(t, admSuper, "DELETE", "/admin/v1/organizations/state-x", ""), http.StatusNoContent)
-	w.checkEvent(t, "admin.organization.delete", admSuper, "isac", "organization state-x")
-	admError(t, w.call(t, admSuper, "GET", "/admin/v1/organizations/state-x", ""), http.StatusNotFound, "")
-	admError(t, w.call(t, admSuper, "DELETE", "/admin/v1/organizations/state-x", ""), http.StatusNotFound, "")
+	w.mustDelete(t, admSuper, "/admin/v1/organizations/state-x", "admin.organization.delete", "isac", "organization state-x")
 }
 
 // Ensure that a superadmin manages every account and its new credentials
@@ -840,10 +848,7 @@ func TestAdmin_Groups(t *testing.T) {
 	admError(t, w.call(t, admGroupAdmin, "DELETE", "/admin/v1/groups/"+admOfficials, ""), http.StatusForbidden, "superadmin")
 	admError(t, w.call(t, admOutsider, "DELETE", "/admin/v1/groups/"+admOfficials, ""), http.StatusForbidden, "superadmin")
 	admError(t, w.call(t, admSuper, "DELETE", "/admin/v1/groups/"+admOfficials, ""), http.StatusConflict, "still has collections")
-	admStatus(t, w.call(t, admSuper, "DELETE", "/admin/v1/groups/auditors", ""), http.StatusNoContent)
-	w.checkEvent(t, "admin.group.delete", admSuper, "isac", "group auditors")
-	admError(t, w.call(t, admSuper, "GET", "/admin/v1/groups/auditors", ""), http.StatusNotFound, "")
-	admError(t, w.call(t, admSuper, "DELETE", "/admin/v1/groups/auditors", ""), http.StatusNotFound, "")
+	w.mustDelete(t, admSuper, "/admin/v1/groups/auditors", "admin.group.delete", "isac", "group auditors")
 }
 
 // Ensure that membership changes take effect on discovery and collections

@@ -110,18 +110,8 @@ func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Re
 			if o.versions[v.key] != nil {
 				return fmt.Errorf("%w: %s version %s is already present", store.ErrImport, r.ID, r.Version)
 			}
-			o.versions[v.key] = v
-			if o.latest == nil || o.latest.key.less(v.key) {
-				o.latest = v
-			}
-			if o.first == nil || v.key.less(o.first.key) {
-				o.first = v
-			}
-			spec := r.SpecVersion
-			if spec == "" {
-				spec = "2.1"
-			}
-			rows = append(rows, newRow{id: r.ID, typ: typeOf(r.ID), specVersion: spec, v: v})
+			o.add(v)
+			rows = append(rows, newRow{id: r.ID, typ: typeOf(r.ID), specVersion: specVersion(r.SpecVersion), v: v})
 			last = da
 		}
 		if err := insertVersions(ctx, tx, collID, rows, objects); err != nil {

@@ -37,6 +37,22 @@ func askLease(ctx context.Context, db *postgres.DB) <-chan leaseResult {
 	return ch
 }
 
+// awaitLease returns the lease askLease asked for, failing tb with what
+// (what did not happen) unless it is granted within 10 s.
+func awaitLease(tb testing.TB, waiting <-chan leaseResult, what string) leaseResult {
+	tb.Helper()
+	select {
+	case r := <-waiting:
+		if r.err != nil {
+			tb.Fatalf("%s: %v", what, r.err)
+		}
+		return r
+	case <-time.After(10 * time.Second):
+		tb.Fatal(what)
+		return leaseResult{}
+	}
+}
+
 func waitDone(tb testing.TB, what string, ctx context.Context, within time.Duration) {
 	tb.Helper()
 	select {
@@ -86,15 +102,7 @@ func TestDispatchLease_TwoNodes(t *testing.T) {
 
 	first.Close()
 	waitDone(t, "first node after Close", lease1, time.Second)
-	var r leaseResult
-	select {
-	case r = <-waiting:
-	case <-time.After(10 * time.Second):
-		t.Fatal("second node did not get the lease after the first closed")
-	}
-	if r.err != nil {
-		t.Fatalf("second node: %v", r.err)
-	}
+	r := awaitLease(t, waiting, "second node did not get the lease after the first closed")
 	defer r.release()
 	if r.lease.Err() != nil {
 		t.Fatalf("second node's lease done at once: %v", r.lease.Err())
@@ -112,14 +120,7 @@ func TestDispatchLease_TwoNodes(t *testing.T) {
 	r.release()
 	r.release() // a second call does nothing
 	waitDone(t, "second node after release", r.lease, time.Second)
-	select {
-	case r = <-waiting:
-	case <-time.After(10 * time.Second):
-		t.Fatal("third node did not get the lease after the second released it")
-	}
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
+	r = awaitLease(t, waiting, "third node did not get the lease after the second released it")
 	r.release()
 }
 
@@ -143,15 +144,7 @@ func TestDispatchLease_SessionLost(t *testing.T) {
 		WHERE application_name = 'eitaxii webhook dispatch lease' AND datname = current_database()
 		AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)`)
 	waitDone(t, "holder after its session was terminated", lease, 10*time.Second)
-	var r leaseResult
-	select {
-	case r = <-waiting:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the other node did not take the lease over")
-	}
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
+	r := awaitLease(t, waiting, "the other node did not take the lease over")
 	defer r.release()
 	if n := leaseSessions(t, url); n != 1 {
 		t.Fatalf("%d sessions hold the lease, want 1", n)

@@ -165,21 +165,11 @@ func (w *admWorld) callAuth(t testing.TB, auth, method, target, body string) *ht
 // value and body as application/json.
 func callNode(t testing.TB, srv http.Handler, auth, method, target, body string) *httptest.ResponseRecorder {
 	t.Helper()
-	var r io.Reader
+	contentType := "" // none without a body
 	if body != "" {
-		r = strings.NewReader(body)
+		contentType = admJSON
 	}
-	req := httptest.NewRequest(method, target, r)
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", admJSON)
-	}
-	req.Header.Set("Accept", admJSON)
-	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, req)
-	return rec
+	return do(t, srv, method, target, body, "Authorization", auth, "Content-Type", contentType, "Accept", admJSON)
 }
 
 // admDecode checks a successful admin response (status, application/json)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 )
 
 // Webhooks. A webhook is a subscription of one account (its owner) to one
@@ -26,6 +27,19 @@ const MaxWebhookDeliveries = 100
 // MaxWebhookError is the longest WebhookDelivery.Error a backend keeps, in
 // bytes; RecordDelivery clips a longer one.
 const MaxWebhookError = 512
+
+// ClipWebhookError returns s cut to at most MaxWebhookError bytes, on a
+// rune boundary: the Error a backend keeps.
+func ClipWebhookError(s string) string {
+	if len(s) <= MaxWebhookError {
+		return s
+	}
+	s = s[:MaxWebhookError]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
 
 // Webhook is a subscription.
 type Webhook struct {

@@ -165,21 +165,11 @@ func (w *admWorld) callAuth(t testing.TB, auth, method, target, body string) *ht
 // value and body as application/json.
 func callNode(t testing.TB, srv http.Handler, auth, method, target, body string) *httptest.ResponseRecorder {
 	t.Helper()
-	var r io.Reader
+	contentType := "" // none without a body
 	if body != "" {
-		r = strings.NewReader(body)
+		contentType = admJSON
 	}
-	req := httptest.NewRequest(method, target, r)
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", admJSON)
-	}
-	req.Header.Set("Accept", admJSON)
-	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, req)
-	return rec
+	return do(t, srv, method, target, body, "Authorization", auth, "Content-Type", contentType, "Accept", admJSON)
 }
 
 // admDecode checks a successful admin response (status, application/json)
@@ -272,6 +262,17 @@ func (w *admWorld) lastEvent(t testing.TB) store.AuditEvent {
 		t.Fatal("no admin audit rows")
 	}
 	return evs[len(evs)-1]
+}
+
+// mustDelete deletes path as user (204), checks the audit event of the
+// delete (checkEvent with action, user, org and target), and that the
+// resource is gone: a GET and a second DELETE of path answer 404.
+func (w *admWorld) mustDelete(t testing.TB, user, path, action, org, target string) {
+	t.Helper()
+	admStatus(t, w.call(t, user, "DELETE", path, ""), http.StatusNoContent)
+	w.checkEvent(t, action, user, org, target)
+	admError(t, w.call(t, user, "GET", path, ""), http.StatusNotFound, "")
+	admError(t, w.call(t, user, "DELETE", path, ""), http.StatusNotFound, "")
 }
 
 // checkEvent checks the newest admin audit row.
@@ -376,10 +377,7 @@ func TestAdmin_Organizations(t *testing.T) {
 	}
 
 	admError(t, w.call(t, admSuper, "DELETE", "/admin/v1/organizations/county", ""), http.StatusConflict, "still has accounts")
-	admStatus(t, w.call(t, admSuper, "DELETE", "/admin/v1/organizations/state-x", ""), http.StatusNoContent)
-	w.checkEvent(t, "admin.organization.delete", admSuper, "isac", "organization state-x")
-	admError(t, w.call(t, admSuper, "GET", "/admin/v1/organizations/state-x", ""), http.StatusNotFound, "")
-	admError(t, w.call(t, admSuper, "DELETE", "/admin/v1/organizations/state-x", ""), http.StatusNotFound, "")
+	w.mustDelete(t, admSuper, "/admin/v1/organizations/state-x", "admin.organization.delete", "isac", "organization state-x")
 }
 
 // Ensure that a superadmin manages every account and its new credentials
@@ -864,10 +862,7 @@ func TestAdmin_Groups(t *testing.T) {
 	admError(t, w.call(t, admGroupAdmin, "DELETE", "/admin/v1/groups/"+admOfficials, ""), http.StatusForbidden, "superadmin")
 	admError(t, w.call(t, admOutsider, "DELETE", "/admin/v1/groups/"+admOfficials, ""), http.StatusForbidden, "superadmin")
 	admError(t, w.call(t, admSuper, "DELETE", "/admin/v1/groups/"+admOfficials, ""), http.StatusConflict, "still has collections")
-	admStatus(t, w.call(t, admSuper, "DELETE", "/admin/v1/groups/auditors", ""), http.StatusNoContent)
-	w.checkEvent(t, "admin.group.delete", admSuper, "isac", "group auditors")
-	admError(t, w.call(t, admSuper, "GET", "/admin/v1/groups/auditors", ""), http.StatusNotFound, "")
-	admError(t, w.call(t, admSuper, "DELETE", "/admin/v1/groups/auditors", ""), http.StatusNotFound, "")
+	w.mustDelete(t, admSuper, "/admin/v1/groups/auditors", "admin.group.delete", "isac", "group auditors")
 }
 
 // Ensure that membership changes take effect on discovery and collections

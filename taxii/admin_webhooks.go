@@ -63,11 +63,14 @@ func formatCursor(t time.Time) string {
 	return t.UTC().Format(delivery.CursorLayout)
 }
 
-// webhookChanged tells the dispatcher, if there is one.
-func (s *Server) webhookChanged() {
-	if s.opts.OnWebhookChange != nil {
+// changeWebhook is change for a change of webhooks: once it is stored, it
+// tells the dispatcher, if there is one.
+func (s *Server) changeWebhook(c *gin.Context, status int, fn func(tx store.DirectoryTx) (reply any, ev store.AuditEvent, err error)) error {
+	err := s.change(c, status, fn)
+	if err == nil && s.opts.OnWebhookChange != nil {
 		s.opts.OnWebhookChange()
 	}
+	return err
 }
 
 // visibleWebhook reads the webhook named in the URL if the caller manages
@@ -193,16 +196,12 @@ func (s *Server) handleCreateWebhook(c *gin.Context) error {
 	if len(w.Types) > 0 {
 		detail += " types=" + strings.Join(w.Types, ",")
 	}
-	err = s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+	return s.changeWebhook(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		if err := webhookOwnerMayRead(tx, owner, g.Name, coll.ID); err != nil {
 			return nil, store.AuditEvent{}, err
 		}
 		return &client.NewWebhook{Webhook: *viewWebhook(w), Secret: secret}, webhookEvent("admin.webhook.create", w, detail), tx.CreateWebhook(w)
 	})
-	if err == nil {
-		s.webhookChanged()
-	}
-	return err
 }
 
 // webhookOwnerMayRead checks, in the change's transaction, that owner may
@@ -252,17 +251,13 @@ func (s *Server) handleDeleteWebhook(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	err = s.change(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+	return s.changeWebhook(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		w, err := tx.Webhook(cur.ID)
 		if err != nil {
 			return nil, store.AuditEvent{}, err
 		}
 		return nil, webhookEvent("admin.webhook.delete", w, fmt.Sprintf("url=%q", w.URL)), tx.DeleteWebhook(w.ID)
 	})
-	if err == nil {
-		s.webhookChanged()
-	}
-	return err
 }
 
 // handleRotateWebhook serves POST /admin/v1/webhooks/{id}/rotate: a new
@@ -290,7 +285,7 @@ func (s *Server) handleRotateWebhook(c *gin.Context) error {
 	}
 	now := s.now()
 	until := now.Add(grace)
-	err = s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+	return s.changeWebhook(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		w, err := tx.Webhook(cur.ID)
 		if err != nil {
 			return nil, store.AuditEvent{}, err
@@ -309,10 +304,6 @@ func (s *Server) handleRotateWebhook(c *gin.Context) error {
 		return &client.NewWebhookSecret{ID: w.ID, Secret: secret, PreviousExpires: until},
 			webhookEvent("admin.webhook.rotate", w, "grace="+grace.String()), tx.UpdateWebhook(w)
 	})
-	if err == nil {
-		s.webhookChanged()
-	}
-	return err
 }
 
 // handleEnableWebhook serves POST /admin/v1/webhooks/{id}/enable: a
@@ -325,7 +316,7 @@ func (s *Server) handleEnableWebhook(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	err = s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+	return s.changeWebhook(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		w, err := tx.Webhook(cur.ID)
 		if err != nil {
 			return nil, store.AuditEvent{}, err
@@ -340,10 +331,6 @@ func (s *Server) handleEnableWebhook(c *gin.Context) error {
 		w.State = store.WebhookState{Cursor: w.State.Cursor, Pending: w.State.Pending}
 		return viewWebhook(w), webhookEvent("admin.webhook.enable", w, detail), tx.UpdateWebhook(w)
 	})
-	if err == nil {
-		s.webhookChanged()
-	}
-	return err
 }
 
 // handleWebhookDeliveries serves GET /admin/v1/webhooks/{id}/deliveries

@@ -117,8 +117,5 @@ func TestAdmin_Webhooks(t *testing.T) {
 	admStatus(t, w.call(t, admGroupAdmin, "DELETE", "/admin/v1/groups/"+admOfficials+"/members/"+admReader, ""), http.StatusOK)
 	admError(t, w.call(t, admGroupAdmin, "POST", path+"/enable", ""), http.StatusBadRequest, "may not read")
 
-	admStatus(t, w.call(t, admGroupAdmin, "DELETE", path, ""), http.StatusNoContent)
-	w.checkEvent(t, "admin.webhook.delete", admGroupAdmin, "isac", "webhook "+created.ID+" of collection "+admCollOff)
-	admError(t, w.call(t, admGroupAdmin, "GET", path, ""), http.StatusNotFound, "")
-	admError(t, w.call(t, admGroupAdmin, "DELETE", path, ""), http.StatusNotFound, "")
+	w.mustDelete(t, admGroupAdmin, path, "admin.webhook.delete", "isac", "webhook "+created.ID+" of collection "+admCollOff)
 }

@@ -128,12 +128,7 @@ func taxiiGet(t *testing.T, base, path, authz string) (int, string) {
 	}
 	req.Header.Set("Accept", "application/taxii+json;version=2.1")
 	req.Header.Set("Authorization", authz)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	resp, body := roundTrip(t, req)
 	return resp.StatusCode, string(body)
 }
 

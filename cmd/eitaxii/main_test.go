@@ -92,6 +92,13 @@ func do(t *testing.T, method, url, user, pass string, body string) (*http.Respon
 	if body != "" {
 		req.Header.Set("Content-Type", "application/taxii+json;version=2.1")
 	}
+	return roundTrip(t, req)
+}
+
+// roundTrip sends req with http.DefaultClient and returns the response
+// with its whole body, failing t if either cannot be had.
+func roundTrip(t *testing.T, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +111,17 @@ func do(t *testing.T, method, url, user, pass string, body string) (*http.Respon
 	return resp, b
 }
 
+// starterPassword returns the one-time admin password a first start
+// printed to stdout with the starter configuration.
+func starterPassword(t *testing.T, stdout *syncBuffer) string {
+	t.Helper()
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
+	}
+	return m[1]
+}
+
 const indicatorJSON = `{"type":"indicator","spec_version":"2.1","id":"indicator--%s","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.7']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`
 
 // Ensure that the embedded default writes a starter config with a one-time
@@ -113,11 +131,7 @@ func TestServe_EmbeddedDefault(t *testing.T) {
 	dir := t.TempDir()
 	base, stdout, _, stop := startServe(t, "--data-dir", dir)
 
-	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
-	if m == nil {
-		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
-	}
-	password := m[1]
+	password := starterPassword(t, stdout)
 	cfg, err := os.ReadFile(filepath.Join(dir, starterConfig))
 	if err != nil {
 		t.Fatal(err)
@@ -220,23 +234,13 @@ groups:
 	}
 	req, _ := http.NewRequest("GET", base+"/taxii2/", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	r, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ = io.ReadAll(r.Body)
-	r.Body.Close()
+	r, body := roundTrip(t, req)
 	if r.StatusCode != 200 || !strings.Contains(string(body), `"api_roots":["/election-officials/"]`) || strings.Contains(string(body), "vendors") {
 		t.Fatalf("county-feed discovery: %d %s", r.StatusCode, body)
 	}
 	req, _ = http.NewRequest("GET", base+"/vendors/", nil)
 	req.Header.Set("Authorization", "Token "+token)
-	r, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Body.Close()
-	if r.StatusCode != 404 {
+	if r, _ = roundTrip(t, req); r.StatusCode != 404 {
 		t.Fatalf("county-feed on another group's API root: %d, want 404", r.StatusCode)
 	}
 }

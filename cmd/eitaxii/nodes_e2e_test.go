@@ -47,6 +47,57 @@ func (n *twoNodes) start(t *testing.T) *proc {
 	return startProc(t, n.bin, n.cfg, n.env...)
 }
 
+// base is the base URL of node "a" or "b".
+func (n *twoNodes) base(node string) string {
+	if node == "a" {
+		return n.a.base
+	}
+	return n.b.base
+}
+
+// logTailsIfFailed logs the tail of both nodes' output if t has failed;
+// labelA names node A (which a test may have restarted).
+func (n *twoNodes) logTailsIfFailed(t *testing.T, labelA string) {
+	t.Helper()
+	if t.Failed() {
+		t.Logf("%s output tail:\n%s\nnode B output tail:\n%s", labelA, tail(n.a.out.String(), 3000), tail(n.b.out.String(), 3000))
+	}
+}
+
+// nodesLoad is the setup the load tests on two nodes share: the nodes, a
+// client, the test's seed, and publishers on both nodes recording what
+// they send in one ledger.
+type nodesLoad struct {
+	*twoNodes
+	hc     *http.Client
+	seed   uint64
+	nextID func() string
+	l      *ledger
+	pubs   []*publisher // perNode on node a, then perNode on node b
+}
+
+// startNodesLoad starts two nodes (startTwoNodes) and makes perNode
+// publishers for each, with publisher.retry set to retry.
+func startNodesLoad(t *testing.T, perNode int, retry bool) *nodesLoad {
+	t.Helper()
+	n := startTwoNodes(t)
+	seed := testSeed(t)
+	return &nodesLoad{
+		twoNodes: n,
+		hc:       newHTTPClient(),
+		seed:     seed,
+		nextID:   idSource(seed),
+		l:        &ledger{raw: map[string][]byte{}},
+		pubs:     append(newPublishers(seed, "a", perNode, 1, retry), newPublishers(seed, "b", perNode, 11, retry)...),
+	}
+}
+
+// run runs pb against its node in round 0 until stop is closed, recording
+// in the ledger and counting its sends with onSend.
+func (ld *nodesLoad) run(t *testing.T, pb *publisher, stop <-chan struct{}, onSend func(int)) {
+	pb.run(t, ld.hc, ld.base(pb.node), 0, stop, ld.nextID, ld.l, onSend)
+}
+
 // newPublishers returns count publishers posting to node.
 func newPublishers(seed uint64, node string, count int, first uint64, retry bool) []*publisher {
 	pubs := make([]*publisher, count)
@@ -203,19 +254,14 @@ func countOutcomes(l *ledger, node string, from int) (acked, unknown int) {
 // poller every acknowledged version exactly once and in one order, the
 // same on both nodes, with date_added strictly increasing.
 func TestNodes_PublishAndPoll(t *testing.T) {
-	n := startTwoNodes(t)
-	seed := testSeed(t)
-	hc := newHTTPClient()
-	nextID := idSource(seed)
-	l := &ledger{raw: map[string][]byte{}}
-	pubs := append(newPublishers(seed, "a", 3, 1, false), newPublishers(seed, "b", 3, 11, false)...)
+	ld := startNodesLoad(t, 3, false)
+	n, hc, l := ld.twoNodes, ld.hc, ld.l
 
 	onSend, reached := budget(4000)
 	stop, published := make(chan struct{}), make(chan struct{})
 	var pwg, fwg sync.WaitGroup
-	for _, pb := range pubs {
-		base := map[string]string{"a": n.a.base, "b": n.b.base}[pb.node]
-		pwg.Go(func() { pb.run(t, hc, base, 0, stop, nextID, l, onSend) })
+	for _, pb := range ld.pubs {
+		pwg.Go(func() { ld.run(t, pb, stop, onSend) })
 	}
 	type follower struct {
 		node  string
@@ -270,22 +316,17 @@ func TestNodes_PublishAndPoll(t *testing.T) {
 // get every envelope acknowledged meanwhile, and that a next token served
 // by the killed node pages on the other.
 func TestNodes_KillOneUnderLoad(t *testing.T) {
-	n := startTwoNodes(t)
-	seed := testSeed(t)
-	hc := newHTTPClient()
-	nextID := idSource(seed)
-	l := &ledger{raw: map[string][]byte{}}
-	pubs := append(newPublishers(seed, "a", 3, 1, false), newPublishers(seed, "b", 3, 11, false)...)
+	ld := startNodesLoad(t, 3, false)
+	n, hc, l := ld.twoNodes, ld.hc, ld.l
 
 	onSend, reached := budget(1500)
 	var afterKill atomic.Bool
 	onSendB, reachedB := budget(1500)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for _, pb := range pubs {
-		base, count := n.a.base, onSend
+	for _, pb := range ld.pubs {
+		count := onSend
 		if pb.node == "b" {
-			base = n.b.base
 			count = func(k int) {
 				onSend(k)
 				if afterKill.Load() {
@@ -293,10 +334,10 @@ func TestNodes_KillOneUnderLoad(t *testing.T) {
 				}
 			}
 		}
-		wg.Go(func() { pb.run(t, hc, base, 0, stop, nextID, l, count) })
+		wg.Go(func() { ld.run(t, pb, stop, count) })
 	}
 	var tok *pollToken
-	wg.Go(func() { tok = poll(t, newHTTPClient(), n.a.base, 0, rand.New(rand.NewPCG(seed, 100)), stop) })
+	wg.Go(func() { tok = poll(t, newHTTPClient(), n.a.base, 0, rand.New(rand.NewPCG(ld.seed, 100)), stop) })
 
 	await(t, reached, "1500 object versions sent to both nodes")
 	l.mu.Lock()
@@ -328,9 +369,7 @@ func TestNodes_KillOneUnderLoad(t *testing.T) {
 	n.a = n.start(t)
 	checkAfterCrash(t, hc, n.a.base, l, tok, 1, true)
 	sameOrder(t, "the restarted node A's objects against node B's", objsB, readObjects(t, hc, n.a.base, ""))
-	if t.Failed() {
-		t.Logf("node A (restarted) output tail:\n%s\nnode B output tail:\n%s", tail(n.a.out.String(), 3000), tail(n.b.out.String(), 3000))
-	}
+	n.logTailsIfFailed(t, "node A (restarted)")
 }
 
 // Ensure that restarting the database while publishers post to both nodes
@@ -338,19 +377,14 @@ func TestNodes_KillOneUnderLoad(t *testing.T) {
 // errors (or the request fails), and afterwards both accept publishes and
 // serve every version acknowledged before, during and after.
 func TestNodes_DatabaseRestartUnderLoad(t *testing.T) {
-	n := startTwoNodes(t)
-	seed := testSeed(t)
-	hc := newHTTPClient()
-	nextID := idSource(seed)
-	l := &ledger{raw: map[string][]byte{}}
-	pubs := append(newPublishers(seed, "a", 2, 1, true), newPublishers(seed, "b", 2, 11, true)...)
+	ld := startNodesLoad(t, 2, true)
+	n, hc, l, pubs := ld.twoNodes, ld.hc, ld.l, ld.pubs
 
 	onSend, reached := budget(1500)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, pb := range pubs {
-		base := map[string]string{"a": n.a.base, "b": n.b.base}[pb.node]
-		wg.Go(func() { pb.run(t, hc, base, 0, stop, nextID, l, onSend) })
+		wg.Go(func() { ld.run(t, pb, stop, onSend) })
 	}
 	acks := func(node string) (n int64) {
 		for _, pb := range pubs {
@@ -404,7 +438,5 @@ func TestNodes_DatabaseRestartUnderLoad(t *testing.T) {
 	checkAfterCrash(t, hc, n.a.base, l, nil, 1, true)
 	checkAfterCrash(t, hc, n.b.base, l, nil, 1, true)
 	sameOrder(t, "node B's objects against node A's", readObjects(t, hc, n.a.base, ""), readObjects(t, hc, n.b.base, ""))
-	if t.Failed() {
-		t.Logf("node A output tail:\n%s\nnode B output tail:\n%s", tail(n.a.out.String(), 3000), tail(n.b.out.String(), 3000))
-	}
+	n.logTailsIfFailed(t, "node A")
 }

@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -36,11 +34,7 @@ func startFirstNode(t *testing.T, url string) (base, dir, password string) {
 	t.Helper()
 	dir = t.TempDir()
 	base, stdout, _, _ := startServe(t, "--data-dir", dir, "--database-url", url)
-	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
-	if m == nil {
-		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
-	}
-	return base, dir, m[1]
+	return base, dir, starterPassword(t, stdout)
 }
 
 // startSecondNode starts another node on url with the configuration of
@@ -144,16 +138,7 @@ func doJSON(t *testing.T, method, url, password, body string) (*http.Response, [
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
+	return roundTrip(t, req)
 }
 
 // bearer answers the status of GET url with an API token.
@@ -165,11 +150,7 @@ func bearer(t *testing.T, url, token string) int {
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/taxii+json;version=2.1")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := roundTrip(t, req)
 	return resp.StatusCode
 }
 
@@ -213,11 +194,7 @@ func TestMigrate(t *testing.T) {
 	url := pgtest.URL(t)
 	dir := t.TempDir()
 	base, stdout, _, stop := startServe(t, "--data-dir", dir)
-	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(stdout.String())
-	if m == nil {
-		t.Fatalf("no password printed; stdout:\n%s", stdout.String())
-	}
-	password := m[1]
+	password := starterPassword(t, stdout)
 	objects := "/demo/collections/indicators/objects/"
 	for _, id := range []string{"6f1c3c2e-1b7a-4c5e-9a0b-2a4d7f0e9b11", "7a2d4d3f-2c8b-4d6f-8b1c-3b5e8f1a0c22"} {
 		if resp, body := do(t, "POST", base+objects, "admin", password, `{"objects":[`+fmt.Sprintf(indicatorJSON, id)+`]}`); resp.StatusCode != 202 {

@@ -188,12 +188,7 @@ func TestServe_LargeHeader(t *testing.T) {
 	}
 	req.SetBasicAuth("alice", "alice-password-1")
 	req.Header.Set("X-Pad", strings.Repeat("p", 100<<10))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, b := roundTrip(t, req)
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || resp.Header.Get("Content-Type") != "application/taxii+json;version=2.1" ||
 		!strings.Contains(string(b), `"http_status":"431"`) {
 		t.Fatalf("%d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), b)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
 	"github.com/gin-gonic/gin"
@@ -49,10 +50,24 @@ func newTestServerHandler(t testing.TB) (string, http.Handler) {
 // mod (given the bcrypt hash of testPassword, for accounts it adds).
 func newTestServerWith(t testing.TB, mod func(o *taxii.Options, hash string)) (string, http.Handler) {
 	t.Helper()
+	db, v, hash := openTestStore(t)
+	opts := testOptions(hash)
+	if mod != nil {
+		mod(&opts, hash)
+	}
+	return serveTest(t, opts, db, v)
+}
+
+// openTestStore opens a store on a new file, closed when the test ends
+// (after whatever the test registers later, such as the server), and
+// returns it with the STIX validator and the bcrypt hash of testPassword.
+func openTestStore(t testing.TB) (*bolt.DB, *stix.Validator, string) {
+	t.Helper()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "eitaxii.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { db.Close() })
 	v, err := validator()
 	if err != nil {
 		t.Fatal(err)
@@ -61,9 +76,16 @@ func newTestServerWith(t testing.TB, mod func(o *taxii.Options, hash string)) (s
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := taxii.Options{
+	return db, v, string(hash)
+}
+
+// testOptions is the test server's configuration: one group "load" with
+// one collection (alias "indicators") and testUser, whose password has
+// hash, its publisher; the log is discarded.
+func testOptions(hash string) taxii.Options {
+	return taxii.Options{
 		Discovery: taxii.Discovery{Title: "load test", Default: "load"},
-		Accounts:  []taxii.Account{{Name: testUser, PasswordHash: string(hash)}},
+		Accounts:  []taxii.Account{{Name: testUser, PasswordHash: hash}},
 		Groups: []taxii.Group{{
 			Name: "load", Title: "Load test",
 			Members:     map[string]taxii.Role{testUser: taxii.RolePublisher},
@@ -71,9 +93,12 @@ func newTestServerWith(t testing.TB, mod func(o *taxii.Options, hash string)) (s
 		}},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	if mod != nil {
-		mod(&opts, string(hash))
-	}
+}
+
+// serveTest serves a server with opts on db at 127.0.0.1 until the test
+// ends, and returns its URL and the server.
+func serveTest(t testing.TB, opts taxii.Options, db *bolt.DB, v *stix.Validator) (string, http.Handler) {
+	t.Helper()
 	srv, err := taxii.NewServer(context.Background(), opts, db, v)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +107,6 @@ func newTestServerWith(t testing.TB, mod func(o *taxii.Options, hash string)) (s
 	t.Cleanup(func() {
 		hs.Close()
 		srv.Close()
-		db.Close()
 	})
 	return hs.URL, srv
 }

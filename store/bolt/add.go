@@ -32,7 +32,7 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Statu
 		Failures:         s.Failures,
 		FailureCount:     len(s.Failures) + s.Unlisted,
 	}
-	err := db.commits.commit(ctx, func(tx *bbolt.Tx) error {
+	err := db.commits.Commit(ctx, func(tx *bbolt.Tx) error {
 		coll, versions, objects, err := collectionBuckets(tx, s.Collection)
 		if err != nil {
 			return err

@@ -189,7 +189,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // waiting for open transactions to finish, and closes every Watch channel.
 // Writes submitted afterwards fail.
 func (db *DB) Close() error {
-	db.commits.close()
+	db.commits.Close()
 	db.feed.Close()
 	return db.bolt.Close()
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"unicode/utf8"
 
 	"github.com/eitaxii/eitaxii/store"
 	"go.etcd.io/bbolt"
@@ -49,7 +48,7 @@ func (db *DB) Webhook(ctx context.Context, id string) (*store.Webhook, error) {
 // is safe to run again (the committer reruns a write alone when the group
 // it was in failed, after rolling that group back).
 func (db *DB) RecordDelivery(ctx context.Context, id string, st store.WebhookState, d *store.WebhookDelivery) error {
-	return db.commits.commit(ctx, func(tx *bbolt.Tx) error {
+	return db.commits.Commit(ctx, func(tx *bbolt.Tx) error {
 		w, err := get[store.Webhook](tx, bucketWebhooks, id, "webhook")
 		if err != nil {
 			return err
@@ -62,7 +61,7 @@ func (db *DB) RecordDelivery(ctx context.Context, id string, st store.WebhookSta
 			return nil
 		}
 		entry := *d
-		entry.Error = clip(entry.Error, store.MaxWebhookError)
+		entry.Error = store.ClipWebhookError(entry.Error)
 		data, err := json.Marshal(&entry)
 		if err != nil {
 			return err
@@ -88,18 +87,6 @@ func (db *DB) RecordDelivery(ctx context.Context, id string, st store.WebhookSta
 		}
 		return nil
 	})
-}
-
-// clip cuts s to at most n bytes, on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // WebhookDeliveries returns up to limit log entries, newest first.

@@ -42,6 +42,27 @@ type objectState struct {
 	latest, first *version
 }
 
+// add records v, a new version, among o's versions, as its latest or
+// first if it is.
+func (o *objectState) add(v *version) {
+	o.versions[v.key] = v
+	if o.latest == nil || o.latest.key.less(v.key) {
+		o.latest = v
+	}
+	if o.first == nil || v.key.less(o.first.key) {
+		o.first = v
+	}
+}
+
+// specVersion is the spec_version stored for an object whose
+// spec_version property is spec: an SCO without one is 2.1 (§3.2).
+func specVersion(spec string) string {
+	if spec == "" {
+		return "2.1"
+	}
+	return spec
+}
+
 // newRow is one version to insert.
 type newRow struct {
 	id, typ, specVersion string
@@ -69,11 +90,11 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (_ *store.Sta
 	id := db.newID().String() // once: the write may run twice (see committer)
 	var st *store.Status
 	var newest int64 // last_added after a commit that stored versions
-	err = db.commits.commit(ctx, s.Collection, func(ctx context.Context, tx pgx.Tx) error {
+	err = db.commits.Commit(ctx, write{coll: s.Collection, fn: func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		st, newest, err = db.addObjects(ctx, tx, s, id)
 		return err
-	})
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -139,19 +160,9 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission, id
 			t := microsToTime(da)
 			v.key, v.text = vkeyOf(t), t.Format(store.TimestampLayout)
 		}
-		o.versions[v.key] = v
+		o.add(v)
 		added[i] = v
-		if o.latest == nil || o.latest.key.less(v.key) {
-			o.latest = v
-		}
-		if o.first == nil || v.key.less(o.first.key) {
-			o.first = v
-		}
-		spec := h.SpecVersion
-		if spec == "" {
-			spec = "2.1" // an SCO without spec_version is 2.1 (§3.2)
-		}
-		rows = append(rows, newRow{id: h.ID, typ: typeOf(h.ID), specVersion: spec, v: v})
+		rows = append(rows, newRow{id: h.ID, typ: typeOf(h.ID), specVersion: specVersion(h.SpecVersion), v: v})
 	}
 	if err := fetchDuplicateRaws(ctx, tx, s.Collection, dups); err != nil {
 		return nil, 0, err

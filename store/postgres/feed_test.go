@@ -30,20 +30,29 @@ func hintWithin(tb testing.TB, ch <-chan time.Time, want time.Time, d time.Durat
 	}
 }
 
+// watchOtherNode opens two stores, two nodes, on a new database with
+// collection CollA, and returns the database's URL, the second store, and
+// a watch of CollA on the first.
+func watchOtherNode(t *testing.T) (url string, b *postgres.DB, ch <-chan time.Time) {
+	t.Helper()
+	url = pgtest.URL(t)
+	a := mustOpen(t, url, postgres.Options{})
+	b = mustOpen(t, url, postgres.Options{})
+	storetest.MustCollection(t, a, storetest.APIRoot, storetest.CollA)
+	ch, err := a.Watch(context.Background(), storetest.CollA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url, b, ch
+}
+
 // Ensure that a node's watchers hear of another node's commits, keep
 // hearing after their listening connection is killed (as when the
 // database restarts), and are closed when another node deletes the
 // collection.
 func TestWatch_AcrossNodes(t *testing.T) {
-	url := pgtest.URL(t)
-	a := mustOpen(t, url, postgres.Options{})
-	b := mustOpen(t, url, postgres.Options{})
-	storetest.MustCollection(t, a, storetest.APIRoot, storetest.CollA)
+	url, b, ch := watchOtherNode(t)
 	ctx := context.Background()
-	ch, err := a.Watch(ctx, storetest.CollA)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The notification is delivered at once; the periodic read (2 s)
 	// would do at worst.
 	storetest.MustAdd(t, b, time.Now(), storetest.CollA, storetest.Indicators(t, 0, 1)...)
@@ -77,19 +86,13 @@ func TestWatch_AcrossNodes(t *testing.T) {
 // restarts: the listener reconnects and listens again, and the stores'
 // pools reconnect, without restarting the stores.
 func TestWatch_DatabaseRestart(t *testing.T) {
-	url := pgtest.URL(t)
-	a := mustOpen(t, url, postgres.Options{})
-	b := mustOpen(t, url, postgres.Options{})
-	storetest.MustCollection(t, a, storetest.APIRoot, storetest.CollA)
+	_, b, ch := watchOtherNode(t)
 	ctx := context.Background()
-	ch, err := a.Watch(ctx, storetest.CollA)
-	if err != nil {
-		t.Fatal(err)
-	}
 	pgtest.Restart(t)
 	// The first uses of a pool's connections after the restart may fail
 	// until it has replaced them: publish until a request is stored.
 	var st *store.Status
+	var err error
 	for try := 0; ; try++ {
 		st, err = b.AddObjects(ctx, &store.Submission{APIRoot: storetest.APIRoot, Collection: storetest.CollA,
 			Received: time.Now(), Objects: storetest.Indicators(t, 0, 1)})

@@ -271,7 +271,7 @@ func (db *DB) Ping(ctx context.Context) (err error) {
 // fail.
 func (db *DB) Close() error {
 	db.leases.close()
-	db.commits.close()
+	db.commits.Close()
 	db.feed.close()
 	db.pool.Close()
 	return nil

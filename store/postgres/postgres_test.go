@@ -31,7 +31,29 @@ func mustOpen(tb testing.TB, url string, opts postgres.Options) *postgres.DB {
 	return db
 }
 
+// mustExec runs sql on url over a connection of its own.
 func mustExec(tb testing.TB, url, sql string, args ...any) {
+	tb.Helper()
+	withConn(tb, url, sql, func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, sql, args...)
+		return err
+	})
+}
+
+// mustQueryInt returns the integer that sql, a query of one row and
+// column, answers on url over a connection of its own.
+func mustQueryInt(tb testing.TB, url, sql string, args ...any) int {
+	tb.Helper()
+	var n int
+	withConn(tb, url, sql, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, sql, args...).Scan(&n)
+	})
+	return n
+}
+
+// withConn runs fn on a new connection to url, closed after it, and fails
+// tb, naming what, if either fails.
+func withConn(tb testing.TB, url, what string, fn func(context.Context, *pgx.Conn) error) {
 	tb.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
@@ -39,8 +61,8 @@ func mustExec(tb testing.TB, url, sql string, args ...any) {
 		tb.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql, args...); err != nil {
-		tb.Fatalf("%s: %v", sql, err)
+	if err := fn(ctx, conn); err != nil {
+		tb.Fatalf("%s: %v", what, err)
 	}
 }
 
@@ -270,16 +292,7 @@ func TestBackup_Format(t *testing.T) {
 	// Every table of the schema is in the backup (one added by a
 	// migration and forgotten in the list would be lost) but
 	// directory_version, a counter whose one row a restore's schema has.
-	conn, err := pgx.Connect(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables int
-	err = conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'directory_version'").Scan(&tables)
-	conn.Close(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tables := mustQueryInt(t, url, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'directory_version'")
 	var buf strings.Builder
 	n, err := db.Backup(context.Background(), &buf)
 	if err != nil || n != int64(buf.Len()) {

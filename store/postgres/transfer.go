@@ -25,22 +25,16 @@ func (db *DB) ExportStatuses(ctx context.Context, fn func(rec *store.StatusRecor
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var doc []byte
-		var received int64
-		if err := rows.Scan(&doc, &received); err != nil {
-			return err
-		}
+	var doc []byte
+	var received int64
+	_, err = pgx.ForEachRow(rows, []any{&doc, &received}, func() error {
 		var rec store.StatusRecord
 		if err := json.Unmarshal(doc, &rec); err != nil {
 			return err
 		}
-		if err := fn(&rec, microsToTime(received)); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+		return fn(&rec, microsToTime(received))
+	})
+	return err
 }
 
 // ExportAudit calls fn with every audit event, oldest first, and stops at
@@ -53,21 +47,15 @@ func (db *DB) ExportAudit(ctx context.Context, fn func(ev *store.AuditEvent) err
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
-			return err
-		}
+	var doc []byte
+	_, err = pgx.ForEachRow(rows, []any{&doc}, func() error {
 		var ev store.AuditEvent
 		if err := json.Unmarshal(doc, &ev); err != nil {
 			return err
 		}
-		if err := fn(&ev); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+		return fn(&ev)
+	})
+	return err
 }
 
 // ImportVersions stores recs, object versions of collection collID as
@@ -110,18 +98,8 @@ func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Re
 			if o.versions[v.key] != nil {
 				return fmt.Errorf("%w: %s version %s is already present", store.ErrImport, r.ID, r.Version)
 			}
-			o.versions[v.key] = v
-			if o.latest == nil || o.latest.key.less(v.key) {
-				o.latest = v
-			}
-			if o.first == nil || v.key.less(o.first.key) {
-				o.first = v
-			}
-			spec := r.SpecVersion
-			if spec == "" {
-				spec = "2.1"
-			}
-			rows = append(rows, newRow{id: r.ID, typ: typeOf(r.ID), specVersion: spec, v: v})
+			o.add(v)
+			rows = append(rows, newRow{id: r.ID, typ: typeOf(r.ID), specVersion: specVersion(r.SpecVersion), v: v})
 			last = da
 		}
 		if err := insertVersions(ctx, tx, collID, rows, objects); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/jackc/pgx/v5"
@@ -159,7 +158,7 @@ func (db *DB) RecordDelivery(ctx context.Context, id string, st store.WebhookSta
 	var entry store.WebhookDelivery
 	if d != nil {
 		entry = *d
-		entry.Error = clip(entry.Error, store.MaxWebhookError)
+		entry.Error = store.ClipWebhookError(entry.Error)
 	}
 	var seq int64
 	err = db.pool.QueryRow(ctx, recordDeliverySQL, id,
@@ -171,18 +170,6 @@ func (db *DB) RecordDelivery(ctx context.Context, id string, st store.WebhookSta
 		return fmt.Errorf("webhook %q: %w", id, store.ErrNotFound)
 	}
 	return err
-}
-
-// clip cuts s to at most n bytes, on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // WebhookDeliveries returns up to limit entries of the subscription's

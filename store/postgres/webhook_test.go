@@ -10,27 +10,15 @@ import (
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/postgres"
 	"github.com/eitaxii/eitaxii/store/postgres/pgtest"
-	"github.com/jackc/pgx/v5"
 )
 
 // leaseSessions counts the sessions holding the dispatch lease's advisory
 // lock (a 64-bit key is split into classid, objid).
 func leaseSessions(tb testing.TB, url string) int {
 	tb.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var n int
-	err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+	return mustQueryInt(tb, url, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 		WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'eitaxii webhook dispatch lease'
-		AND a.datname = current_database()`).Scan(&n)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return n
+		AND a.datname = current_database()`)
 }
 
 type leaseResult struct {
@@ -47,6 +35,22 @@ func askLease(ctx context.Context, db *postgres.DB) <-chan leaseResult {
 		ch <- leaseResult{l, r, err}
 	}()
 	return ch
+}
+
+// awaitLease returns the lease askLease asked for, failing tb with what
+// (what did not happen) unless it is granted within 10 s.
+func awaitLease(tb testing.TB, waiting <-chan leaseResult, what string) leaseResult {
+	tb.Helper()
+	select {
+	case r := <-waiting:
+		if r.err != nil {
+			tb.Fatalf("%s: %v", what, r.err)
+		}
+		return r
+	case <-time.After(10 * time.Second):
+		tb.Fatal(what)
+		return leaseResult{}
+	}
 }
 
 func waitDone(tb testing.TB, what string, ctx context.Context, within time.Duration) {
@@ -98,15 +102,7 @@ func TestDispatchLease_TwoNodes(t *testing.T) {
 
 	first.Close()
 	waitDone(t, "first node after Close", lease1, time.Second)
-	var r leaseResult
-	select {
-	case r = <-waiting:
-	case <-time.After(10 * time.Second):
-		t.Fatal("second node did not get the lease after the first closed")
-	}
-	if r.err != nil {
-		t.Fatalf("second node: %v", r.err)
-	}
+	r := awaitLease(t, waiting, "second node did not get the lease after the first closed")
 	defer r.release()
 	if r.lease.Err() != nil {
 		t.Fatalf("second node's lease done at once: %v", r.lease.Err())
@@ -124,14 +120,7 @@ func TestDispatchLease_TwoNodes(t *testing.T) {
 	r.release()
 	r.release() // a second call does nothing
 	waitDone(t, "second node after release", r.lease, time.Second)
-	select {
-	case r = <-waiting:
-	case <-time.After(10 * time.Second):
-		t.Fatal("third node did not get the lease after the second released it")
-	}
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
+	r = awaitLease(t, waiting, "third node did not get the lease after the second released it")
 	r.release()
 }
 
@@ -155,15 +144,7 @@ func TestDispatchLease_SessionLost(t *testing.T) {
 		WHERE application_name = 'eitaxii webhook dispatch lease' AND datname = current_database()
 		AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)`)
 	waitDone(t, "holder after its session was terminated", lease, 10*time.Second)
-	var r leaseResult
-	select {
-	case r = <-waiting:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the other node did not take the lease over")
-	}
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
+	r := awaitLease(t, waiting, "the other node did not take the lease over")
 	defer r.release()
 	if n := leaseSessions(t, url); n != 1 {
 		t.Fatalf("%d sessions hold the lease, want 1", n)

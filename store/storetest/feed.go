@@ -64,6 +64,17 @@ func hintUpTo(tb testing.TB, ch <-chan time.Time, want time.Time) (received int)
 	}
 }
 
+// noHintPending fails tb if ch holds a hint (or is closed) after the hint
+// of newest, the newest change, has been read.
+func noHintPending(tb testing.TB, ch <-chan time.Time, newest time.Time) {
+	tb.Helper()
+	select {
+	case c, ok := <-ch:
+		tb.Errorf("hint %s (open %v) pending after the newest %s: nothing changed since", c, ok, newest)
+	default:
+	}
+}
+
 // mustClose waits until ch is closed, discarding hints.
 func mustClose(tb testing.TB, ch <-chan time.Time) {
 	tb.Helper()
@@ -175,11 +186,7 @@ func (s *suite) TestDB_Watch_AfterCommit(t *testing.T) {
 	if n := hintUpTo(t, ch, want); n > 2 {
 		t.Errorf("%d hints for 2 changes", n)
 	}
-	select {
-	case c, ok := <-ch:
-		t.Errorf("hint %s (open %v) after the newest: nothing changed since", c, ok)
-	default:
-	}
+	noHintPending(t, ch, want)
 }
 
 // Ensure that a receiver that does not read holds up no writer and then
@@ -200,11 +207,7 @@ func (s *suite) TestDB_Watch_LatestWins(t *testing.T) {
 	if got := hintUpTo(t, ch, newest); got > n+1 {
 		t.Errorf("%d hints for %d changes", got, n+1)
 	}
-	select {
-	case c := <-ch:
-		t.Errorf("hint %s pending after the newest %s", c, newest)
-	default:
-	}
+	noHintPending(t, ch, newest)
 }
 
 // Ensure that additions and deletions read back in one order by cursor,

@@ -309,16 +309,20 @@ func (s *suite) TestDB_FindObjects_RawVerbatim(t *testing.T) {
 	}
 }
 
+// objectCase is a read of one object's versions (named by their fixture
+// numbers) through filter.
+type objectCase struct {
+	name   string
+	id     string
+	filter store.Filter
+	want   []int
+}
+
 // Get an Object (REQ-75..78).
 func (s *suite) TestDB_FindObject(t *testing.T) {
 	f := s.newFixture(t)
 	ctx := context.Background()
-	tests := []struct {
-		name   string
-		id     string
-		filter store.Filter
-		want   []int
-	}{
+	tests := []objectCase{
 		{"Default", ind1, store.Filter{}, []int{ind1v3}},
 		{"DefaultOlderAddedLater", ind3, store.Filter{}, []int{ind3v2}}, // REQ-105
 		{"All", ind1, store.Filter{Versions: all()}, []int{ind1v1, ind1v2, ind1v3}},
@@ -376,12 +380,7 @@ func (s *suite) TestDB_FindObject(t *testing.T) {
 func (s *suite) TestDB_FindObjectVersions(t *testing.T) {
 	f := s.newFixture(t)
 	ctx := context.Background()
-	tests := []struct {
-		name   string
-		id     string
-		filter store.Filter
-		want   []int
-	}{
+	tests := []objectCase{
 		{"OK", ind1, store.Filter{}, []int{ind1v1, ind1v2, ind1v3}},
 		// Ascending by date_added, not by version (REQ-85, REQ-105).
 		{"ByDateAdded", ind3, store.Filter{}, []int{ind3v2, ind3v1}},

@@ -34,22 +34,29 @@ const (
 // in group officials, whose collections are iocsID (alias iocs, title
 // Indicators) and otherID (title Other).
 func startPollServer(t *testing.T) string {
+	return startOfficials(t, "poll test", "", `
+      - {id: `+iocsID+`, title: Indicators, alias: iocs}
+      - {id: `+otherID+`, title: Other}`)
+}
+
+// startOfficials runs serve with accounts pub (publisher) and county
+// (reader) in group officials; settings are YAML lines of the group (at
+// its indentation), collections the entries of its collections list.
+func startOfficials(t *testing.T, title, settings, collections string) string {
 	t.Helper()
 	ch, _ := bcrypt.GenerateFromPassword([]byte(countyPassword), bcrypt.MinCost)
 	ph, _ := bcrypt.GenerateFromPassword([]byte(publisherPass), bcrypt.MinCost)
 	cfg := writeConfig(t, `
 data_dir: `+t.TempDir()+`
-discovery: {title: poll test, default: officials}
+discovery: {title: `+title+`, default: officials}
 accounts:
   - {name: county, password_hash: "`+string(ch)+`"}
   - {name: pub, password_hash: "`+string(ph)+`"}
 groups:
   - name: officials
-    title: Election Officials
+    title: Election Officials`+settings+`
     members: {county: reader, pub: publisher}
-    collections:
-      - {id: `+iocsID+`, title: Indicators, alias: iocs}
-      - {id: `+otherID+`, title: Other}
+    collections:`+collections+`
 `)
 	base, _, _, _ := startServe(t, "--config", cfg)
 	return base

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // publishLimit is the test group's max_content_length: small enough that
@@ -21,25 +19,9 @@ const publishLimit = 4096
 // publishLimit): pub publishes, county reads; collection iocsID (alias
 // iocs) takes at most TLP:AMBER.
 func startPublishServer(t *testing.T) string {
-	t.Helper()
-	ch, _ := bcrypt.GenerateFromPassword([]byte(countyPassword), bcrypt.MinCost)
-	ph, _ := bcrypt.GenerateFromPassword([]byte(publisherPass), bcrypt.MinCost)
-	cfg := writeConfig(t, `
-data_dir: `+t.TempDir()+`
-discovery: {title: publish test, default: officials}
-accounts:
-  - {name: county, password_hash: "`+string(ch)+`"}
-  - {name: pub, password_hash: "`+string(ph)+`"}
-groups:
-  - name: officials
-    title: Election Officials
-    max_content_length: `+fmt.Sprint(publishLimit)+`
-    members: {county: reader, pub: publisher}
-    collections:
-      - {id: `+iocsID+`, title: Indicators, alias: iocs, tlp_ceiling: amber}
-`)
-	base, _, _, _ := startServe(t, "--config", cfg)
-	return base
+	return startOfficials(t, "publish test", `
+    max_content_length: `+fmt.Sprint(publishLimit), `
+      - {id: `+iocsID+`, title: Indicators, alias: iocs, tlp_ceiling: amber}`)
 }
 
 // publishCLI returns a runner of eitaxii commands as account name.

@@ -60,14 +60,14 @@ func (c *clock) advance(d time.Duration) {
 }
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	srv   *taxii.Server
 	db    store.Store
 	clock *clock
 }
 
-func newEnv(t *testing.T, settings func(*taxii.Options)) *env {
+func newEnv(t testing.TB, settings func(*taxii.Options)) *env {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "t.db"), bolt.Options{})
@@ -155,7 +155,7 @@ func (b *browser) do(method, path string, form url.Values) (*http.Response, stri
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // token returns the CSRF token of a page.
-func token(t *testing.T, page string) string {
+func token(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(page)
 	if m == nil {

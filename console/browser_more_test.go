@@ -1,0 +1,129 @@
+package console_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// evaluate runs a JavaScript expression in the page and keeps its value.
+func evaluate[T any](expr string, dst *T) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		v, err := chromedp.Evaluate[T](expr)(ctx, t)
+		*dst = v
+		return err
+	})
+}
+
+// Ensure that, in the browser, a form whose CSRF token was changed is
+// refused and stores nothing, and that a session past its idle time sends
+// the browser back to the sign-in page (issue 13: CSRF and session
+// expiry enforced).
+func TestBrowserCSRFAndExpiry(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := browserContext(t)
+	signInBrowser(t, ctx, e, "ana")
+	var page string
+	var forged bool
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(e.url+"/console/g/officials/c/"+collOfficials+"/publish"),
+		chromedp.WaitVisible(chromedp.ID(`#text`)),
+		chromedp.SendKeys(chromedp.ID(`#text`), "evil-ballot[.]com"),
+		chromedp.Click(chromedp.CSS(`form[action$="/review"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.review`)),
+		// What a forged cross-site form would carry: not this session's token.
+		evaluate(`document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'forged'); true`, &forged),
+		chromedp.Click(chromedp.ID(`publish-selected`)),
+		chromedp.WaitVisible(chromedp.CSS(`main h1`)),
+		textInto(`main`, &page),
+	); err != nil {
+		screenshot(t, ctx, "csrf-failed")
+		t.Fatalf("forged publish: %v", err)
+	}
+	screenshot(t, ctx, "csrf-refused")
+	if !strings.Contains(page, "The form was refused") {
+		t.Fatalf("a forged token was not refused; the page shows:\n%s", page)
+	}
+	st, err := e.db.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ObjectVersions != 0 {
+		t.Fatalf("%d versions stored by a forged form", st.ObjectVersions)
+	}
+
+	e.clock.advance(2 * time.Hour) // past the default idle time
+	var hasSignIn bool
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(e.url+"/console/g/officials/c/"+collOfficials+"/publish"),
+		chromedp.WaitVisible(chromedp.ID(`#password`)),
+		evaluate(`document.querySelector('#text') === null`, &hasSignIn),
+	); err != nil {
+		screenshot(t, ctx, "expiry-failed")
+		t.Fatalf("after the idle time: %v", err)
+	}
+	if !hasSignIn {
+		t.Fatal("the publish page is still shown after the session's idle time")
+	}
+	screenshot(t, ctx, "expired-sign-in")
+}
+
+// Ensure that a member of another group sees none of this group in the
+// browser: not on the home page, not on the live board, and a 404 for
+// the collection's pages (issue 13: another group's data absent).
+func TestBrowserOtherGroupAbsent(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := browserContext(t)
+	signInBrowser(t, ctx, e, "vic")
+	var home string
+	if err := chromedp.Do(ctx, textInto(`main`, &home)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(home, "Election officials") || strings.Contains(home, collOfficials) || !strings.Contains(home, "Vendors") {
+		t.Fatalf("vic's home shows:\n%s", home)
+	}
+	for _, path := range []string{"/console/g/officials/c/" + collOfficials + "/", "/console/g/officials/c/" + collOfficials + "/publish"} {
+		var body string
+		if err := chromedp.Do(ctx, chromedp.Navigate(e.url+path), chromedp.WaitVisible(chromedp.CSS(`main`)), textInto(`main`, &body)); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if !strings.Contains(body, "Not found") || strings.Contains(body, "Indicators") {
+			t.Errorf("%s shows:\n%s", path, body)
+		}
+	}
+	screenshot(t, ctx, "other-group-404")
+}
+
+// Ensure that the pages fit a phone's width: nothing wider than the
+// screen but the tables, which scroll inside their own box (issue 13:
+// usable on a phone-width screen).
+func TestBrowserPhoneWidth(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := browserContext(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	signInBrowser(t, ctx, e, "ana")
+	for _, p := range []struct{ name, path, ready string }{
+		{"phone-home", "/console/", `section.group`},
+		{"phone-publish", "/console/g/officials/c/" + collOfficials + "/publish", `#text`},
+		{"phone-collection", "/console/g/officials/c/" + collOfficials + "/", `main`},
+		{"phone-live", "/console/live", `body[data-live=ready]`},
+	} {
+		var overflow int
+		if err := chromedp.Do(ctx,
+			chromedp.Navigate(e.url+p.path),
+			chromedp.WaitVisible(chromedp.CSS(p.ready)),
+			evaluate(`document.documentElement.scrollWidth - window.innerWidth`, &overflow),
+		); err != nil {
+			t.Fatalf("%s: %v", p.path, err)
+		}
+		screenshot(t, ctx, p.name)
+		if overflow > 0 {
+			t.Errorf("%s is %d px wider than a 390 px screen", p.path, overflow)
+		}
+	}
+}

@@ -3,14 +3,18 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/taxii"
 )
 
 // BenchmarkConsolePages times each console page, from the request to the
@@ -29,8 +33,11 @@ func BenchmarkConsolePages(b *testing.B) {
 			b.Fatalf("EITAXII_BENCH_OBJECTS=%q: %v", s, err)
 		}
 	}
-	e := newEnv(b, nil)
+	e := newEnv(b, quiet)
 	middle := fillIndicators(b, e, n)
+	if st, err := e.db.Stats(context.Background()); err != nil || st.ObjectVersions != n {
+		b.Fatalf("filled %+v, %v; want %d versions", st, err, n)
+	}
 	br := e.browser()
 	br.mustSignIn("ana")
 	coll := "/console/g/officials/c/" + collOfficials + "/"
@@ -54,6 +61,10 @@ func BenchmarkConsolePages(b *testing.B) {
 		})
 	}
 }
+
+// quiet drops the server's request log, which would otherwise print a
+// line for every request timed.
+func quiet(o *taxii.Options) { o.Logger = slog.New(slog.DiscardHandler) }
 
 // fillIndicators stores n indicators in the officials' collection, in
 // requests of 10,000 as a big publisher would send them, and returns the
@@ -86,4 +97,37 @@ func fillIndicators(b *testing.B, e *env, n int) string {
 		}
 	}
 	return id(n / 2)
+}
+
+// BenchmarkReview10k times the paste-to-review step with 10,000 IOCs
+// pasted: the POST that refangs, extracts, builds each pattern and renders
+// the review table (issue 13: under a second).
+//
+//	go test -run '^$' -bench Review10k -benchtime 5x ./console/
+func BenchmarkReview10k(b *testing.B) {
+	e := newEnv(b, quiet)
+	br := e.browser()
+	br.mustSignIn("ana")
+	var sb strings.Builder
+	for i := range 10000 {
+		switch i % 4 {
+		case 0:
+			fmt.Fprintf(&sb, "45.%d.%d.%d\n", i/65536%256, i/256%256, i%256)
+		case 1:
+			fmt.Fprintf(&sb, "hxxp://host%d.evil-ballot[.]com/login\n", i)
+		case 2:
+			fmt.Fprintf(&sb, "%064x\n", i)
+		default:
+			fmt.Fprintf(&sb, "c2-%d.example-bad[.]org\n", i)
+		}
+	}
+	base := "/console/g/officials/c/" + collOfficials
+	_, page := br.do("GET", base+"/publish", nil)
+	form := url.Values{"csrf": {token(b, page)}, "text": {sb.String()}}
+	for b.Loop() {
+		resp, page := br.do("POST", base+"/review", form)
+		if resp.StatusCode != http.StatusOK || strings.Count(page, `name="pick"`) != 10000 {
+			b.Fatalf("review: %d, %d rows", resp.StatusCode, strings.Count(page, `name="pick"`))
+		}
+	}
 }

@@ -26,6 +26,13 @@ import (
 // maxWebhookTypes bounds a subscription's type filter.
 const maxWebhookTypes = 50
 
+// MaxWebhooksPerCollection bounds the subscriptions of one collection:
+// each is a delivery in flight and a dispatcher's read on every change.
+// It is checked before the creating transaction, so concurrent creations
+// may pass it by as many as run at once; it bounds work, it is no
+// invariant of the directory.
+const MaxWebhooksPerCollection = 100
+
 // defaultRotationGrace is how long the replaced secrets keep signing.
 const defaultRotationGrace = 24 * time.Hour
 
@@ -174,6 +181,20 @@ func (s *Server) handleCreateWebhook(c *gin.Context) error {
 	}
 	if from != "now" && from != "start" {
 		return badRequest(`from: "now" or "start"`)
+	}
+	hooks, err := s.store.Webhooks(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	n := 0
+	for i := range hooks {
+		if hooks[i].Collection == coll.ID {
+			n++
+		}
+	}
+	if n >= MaxWebhooksPerCollection {
+		return &Error{Status: http.StatusConflict, Title: "Conflict",
+			Description: fmt.Sprintf("collection: already has %d webhooks, the most one collection takes; delete one first", n)}
 	}
 	include := body.IncludeObjects == nil || *body.IncludeObjects
 	key, secret, err := delivery.NewSecret()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/taxii"
 )
 
 func TestAdmin_Webhooks(t *testing.T) {
@@ -118,4 +119,23 @@ func TestAdmin_Webhooks(t *testing.T) {
 	admError(t, w.call(t, admGroupAdmin, "POST", path+"/enable", ""), http.StatusBadRequest, "may not read")
 
 	w.mustDelete(t, admGroupAdmin, path, "admin.webhook.delete", "isac", "webhook "+created.ID+" of collection "+admCollOff)
+}
+
+// Ensure that a collection takes at most MaxWebhooksPerCollection
+// subscriptions (every input bounded): one more is 409 with a message that
+// says what to do, and deleting one makes room.
+func TestAdmin_WebhooksPerCollection(t *testing.T) {
+	w := newAdmWorld(t)
+	body := `{"group":"officials","collection":"indicators","url":"https://soc.example/hook"}`
+	var first string
+	for i := range taxii.MaxWebhooksPerCollection {
+		created := admDecode[client.NewWebhook](t, w.call(t, admGroupAdmin, "POST", "/admin/v1/webhooks", body), http.StatusCreated)
+		if i == 0 {
+			first = created.ID
+		}
+	}
+	admError(t, w.call(t, admGroupAdmin, "POST", "/admin/v1/webhooks", body), http.StatusConflict,
+		"collection: already has 100 webhooks, the most one collection takes; delete one first")
+	admStatus(t, w.call(t, admGroupAdmin, "DELETE", "/admin/v1/webhooks/"+first, ""), http.StatusNoContent)
+	admDecode[client.NewWebhook](t, w.call(t, admGroupAdmin, "POST", "/admin/v1/webhooks", body), http.StatusCreated)
 }

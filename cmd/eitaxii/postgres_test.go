@@ -5,9 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -352,4 +356,58 @@ func TestStream_AcrossNodes(t *testing.T) {
 		}
 	}
 	t.Fatalf("node B's stream ended without the object published on node A: %v", lines.Err())
+}
+
+// Ensure that a console session made on one node works on the other, as
+// behind a load balancer, and that signing out on the other ends it on
+// both (issue 13: sessions work on every node on PostgreSQL).
+func TestConsole_SessionOnEveryNode(t *testing.T) {
+	url := pgtest.URL(t)
+	baseA, dirA, password := startFirstNode(t, url)
+	baseB, _ := startSecondNode(t, url, dirA)
+	jar, _ := cookiejar.New(nil) // cookies are per host, not per port: both nodes see them
+	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	get := func(base, path string) (int, string) {
+		t.Helper()
+		resp, err := hc.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	post := func(base, path string, form neturl.Values) int {
+		t.Helper()
+		resp, err := hc.PostForm(base+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	_, page := get(baseA, "/console/sign-in")
+	m := csrf.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no sign-in form on node A:\n%s", page)
+	}
+	if code := post(baseA, "/console/sign-in", neturl.Values{"csrf": {m[1]}, "name": {"admin"}, "password": {password}, "next": {"/console/"}}); code != http.StatusSeeOther {
+		t.Fatalf("sign in on node A: %d", code)
+	}
+	code, home := get(baseB, "/console/")
+	if code != http.StatusOK || !strings.Contains(home, "/demo/") {
+		t.Fatalf("node B with node A's session: %d\n%s", code, home)
+	}
+	m = csrf.FindStringSubmatch(home)
+	if m == nil {
+		t.Fatalf("no sign-out form on node B:\n%s", home)
+	}
+	if code := post(baseB, "/console/sign-out", neturl.Values{"csrf": {m[1]}}); code != http.StatusSeeOther {
+		t.Fatalf("sign out on node B: %d", code)
+	}
+	if code, _ := get(baseA, "/console/"); code != http.StatusSeeOther {
+		t.Fatalf("node A after signing out on node B: %d, want a redirect to sign-in", code)
+	}
 }

@@ -56,16 +56,16 @@ func TestBrowserCSRFAndExpiry(t *testing.T) {
 	}
 
 	e.clock.advance(2 * time.Hour) // past the default idle time
-	var hasSignIn bool
+	var publishFormGone bool
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(e.url+"/console/g/officials/c/"+collOfficials+"/publish"),
 		chromedp.WaitVisible(chromedp.ID(`#password`)),
-		evaluate(`document.querySelector('#text') === null`, &hasSignIn),
+		evaluate(`document.querySelector('#text') === null`, &publishFormGone),
 	); err != nil {
 		screenshot(t, ctx, "expiry-failed")
 		t.Fatalf("after the idle time: %v", err)
 	}
-	if !hasSignIn {
+	if !publishFormGone {
 		t.Fatal("the publish page is still shown after the session's idle time")
 	}
 	screenshot(t, ctx, "expired-sign-in")

@@ -104,6 +104,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 					changed = true
 				}
 			}
+			if len(grp.OwnDomains) > access.MaxOwnDomains {
+				return fmt.Errorf("groups: %s: own_domains: the stored group's and the configuration's are more than %d together; remove some through the admin API", g.Name, access.MaxOwnDomains)
+			}
 			// In name order: the audit row that lists them is the same on
 			// every start.
 			for _, name := range slices.Sorted(maps.Keys(g.Members)) {

@@ -3,6 +3,7 @@ package taxii_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -159,7 +160,7 @@ func TestRules_SameEverywhere(t *testing.T) {
 // lacks and changes nothing else).
 func TestBootstrap_OwnDomains(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "eitaxii.db")
-	start := func(domains ...string) []string {
+	start := func(domains ...string) ([]string, error) {
 		t.Helper()
 		opts := rulesBase()
 		opts.Groups[0].OwnDomains = domains
@@ -170,7 +171,8 @@ func TestBootstrap_OwnDomains(t *testing.T) {
 		}
 		srv, err := taxii.NewServer(context.Background(), opts, db, v)
 		if err != nil {
-			t.Fatal(err)
+			db.Close()
+			return nil, err
 		}
 		srv.Close()
 		d, err := db.LoadDirectory(context.Background())
@@ -178,15 +180,23 @@ func TestBootstrap_OwnDomains(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.Close()
-		return d.Groups[0].OwnDomains
+		return d.Groups[0].OwnDomains, nil
 	}
-	if got := start("SOS.example.gov."); !slices.Equal(got, []string{"sos.example.gov"}) {
-		t.Fatalf("first start: %q", got)
+	if got, err := start("SOS.example.gov."); err != nil || !slices.Equal(got, []string{"sos.example.gov"}) {
+		t.Fatalf("first start: %q, %v", got, err)
 	}
-	if got := start("votes.example.org", "sos.example.gov"); !slices.Equal(got, []string{"sos.example.gov", "votes.example.org"}) {
-		t.Fatalf("second start: %q", got)
+	if got, err := start("votes.example.org", "sos.example.gov"); err != nil || !slices.Equal(got, []string{"sos.example.gov", "votes.example.org"}) {
+		t.Fatalf("second start: %q, %v", got, err)
 	}
-	if got := start(); !slices.Equal(got, []string{"sos.example.gov", "votes.example.org"}) {
-		t.Fatalf("a start without own_domains removed some: %q", got)
+	if got, err := start(); err != nil || !slices.Equal(got, []string{"sos.example.gov", "votes.example.org"}) {
+		t.Fatalf("a start without own_domains removed some: %q, %v", got, err)
+	}
+	// 99 more: each list is within the bound, together they are not.
+	var more []string
+	for i := range 99 {
+		more = append(more, fmt.Sprintf("d%d.example.net", i))
+	}
+	if _, err := start(more...); err == nil || !strings.Contains(err.Error(), "own_domains: the stored group's and the configuration's are more than 100 together") {
+		t.Fatalf("101 own domains in all: %v", err)
 	}
 }

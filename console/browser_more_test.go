@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,25 @@ func evaluate[T any](expr string, dst *T) chromedp.Action[chromedp.Void] {
 		v, err := chromedp.Evaluate[T](expr)(ctx, t)
 		*dst = v
 		return err
+	})
+}
+
+// leftPage waits until the browser has loaded a page without sel: the
+// answer to a form sent from the page that had it. While the old page is
+// torn down, queries fail; those are retried, not errors.
+func leftPage(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		expr := `document.readyState === 'complete' && document.querySelector(` + strconv.Quote(sel) + `) === null && document.querySelector('main') !== null`
+		for {
+			if done, err := chromedp.Evaluate[bool](expr)(ctx, t); err == nil && done {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("still on the page with %s: %w", sel, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
 	})
 }
 
@@ -37,7 +58,7 @@ func TestBrowserCSRFAndExpiry(t *testing.T) {
 		// What a forged cross-site form would carry: not this session's token.
 		evaluate(`document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'forged'); true`, &forged),
 		chromedp.Click(chromedp.ID(`publish-selected`)),
-		chromedp.WaitVisible(chromedp.CSS(`main h1`)),
+		leftPage(`table.review`),
 		textInto(`main`, &page),
 	); err != nil {
 		screenshot(t, ctx, "csrf-failed")

@@ -40,7 +40,7 @@ func BenchmarkConsolePages(b *testing.B) {
 	}
 	br := e.browser()
 	br.mustSignIn("ana")
-	coll := "/console/g/officials/c/" + collOfficials + "/"
+	coll := officialsBase + "/"
 	for _, p := range []struct{ name, path string }{
 		{"home", "/console/"},
 		{"collection", coll},
@@ -121,11 +121,9 @@ func BenchmarkReview10k(b *testing.B) {
 			fmt.Fprintf(&sb, "c2-%d.example-bad[.]org\n", i)
 		}
 	}
-	base := "/console/g/officials/c/" + collOfficials
-	_, page := br.do("GET", base+"/publish", nil)
-	form := url.Values{"csrf": {token(b, page)}, "text": {sb.String()}}
+	form := url.Values{"csrf": {br.publishToken()}, "text": {sb.String()}}
 	for b.Loop() {
-		resp, page := br.do("POST", base+"/review", form)
+		resp, page := br.do("POST", officialsBase+"/review", form)
 		if resp.StatusCode != http.StatusOK || strings.Count(page, `name="pick"`) != 10000 {
 			b.Fatalf("review: %d, %d rows", resp.StatusCode, strings.Count(page, `name="pick"`))
 		}

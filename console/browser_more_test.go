@@ -50,7 +50,7 @@ func TestBrowserCSRFAndExpiry(t *testing.T) {
 	var page string
 	var forged bool
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(e.url+"/console/g/officials/c/"+collOfficials+"/publish"),
+		chromedp.Navigate(e.url+officialsBase+"/publish"),
 		chromedp.WaitVisible(chromedp.ID(`#text`)),
 		chromedp.SendKeys(chromedp.ID(`#text`), "evil-ballot[.]com"),
 		chromedp.Click(chromedp.CSS(`form[action$="/review"] button[type=submit]`)),
@@ -79,7 +79,7 @@ func TestBrowserCSRFAndExpiry(t *testing.T) {
 	e.clock.advance(2 * time.Hour) // past the default idle time
 	var publishFormGone bool
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(e.url+"/console/g/officials/c/"+collOfficials+"/publish"),
+		chromedp.Navigate(e.url+officialsBase+"/publish"),
 		chromedp.WaitVisible(chromedp.ID(`#password`)),
 		evaluate(`document.querySelector('#text') === null`, &publishFormGone),
 	); err != nil {
@@ -106,7 +106,7 @@ func TestBrowserOtherGroupAbsent(t *testing.T) {
 	if strings.Contains(home, "Election officials") || strings.Contains(home, collOfficials) || !strings.Contains(home, "Vendors") {
 		t.Fatalf("vic's home shows:\n%s", home)
 	}
-	for _, path := range []string{"/console/g/officials/c/" + collOfficials + "/", "/console/g/officials/c/" + collOfficials + "/publish"} {
+	for _, path := range []string{officialsBase + "/", officialsBase + "/publish"} {
 		var body string
 		if err := chromedp.Do(ctx, chromedp.Navigate(e.url+path), chromedp.WaitVisible(chromedp.CSS(`main`)), textInto(`main`, &body)); err != nil {
 			t.Fatalf("%s: %v", path, err)
@@ -130,8 +130,8 @@ func TestBrowserPhoneWidth(t *testing.T) {
 	signInBrowser(t, ctx, e, "ana")
 	for _, p := range []struct{ name, path, ready string }{
 		{"phone-home", "/console/", `section.group`},
-		{"phone-publish", "/console/g/officials/c/" + collOfficials + "/publish", `#text`},
-		{"phone-collection", "/console/g/officials/c/" + collOfficials + "/", `main`},
+		{"phone-publish", officialsBase + "/publish", `#text`},
+		{"phone-collection", officialsBase + "/", `main`},
 		{"phone-live", "/console/live", `body[data-live=ready]`},
 	} {
 		var overflow int

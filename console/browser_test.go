@@ -120,7 +120,7 @@ func TestBrowserPasteAndPublish(t *testing.T) {
 	}
 	var review string
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(e.url+"/console/g/officials/c/"+collOfficials+"/publish"),
+		chromedp.Navigate(e.url+officialsBase+"/publish"),
 		chromedp.WaitVisible(chromedp.ID(`#text`)),
 		tabTo("text"),
 		chromedp.KeyEvent(defanged),
@@ -150,7 +150,7 @@ func TestBrowserPasteAndPublish(t *testing.T) {
 	}
 	var list string
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(e.url+"/console/g/officials/c/"+collOfficials+"/"),
+		chromedp.Navigate(e.url+officialsBase+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`table.objects`)),
 		textInto(`table.objects`, &list),
 	); err != nil {

@@ -171,6 +171,20 @@ func (b *browser) signIn(user, pw string) (*http.Response, string) {
 	return b.do("POST", "/console/sign-in", url.Values{"csrf": {token(b.e.t, page)}, "name": {user}, "password": {pw}, "next": {"/console/"}})
 }
 
+// officialsBase is the console path of the officials' collection.
+const officialsBase = "/console/g/officials/c/" + collOfficials
+
+// publishToken opens the officials' publish page and returns its CSRF
+// token.
+func (b *browser) publishToken() string {
+	b.e.t.Helper()
+	_, page := b.do("GET", officialsBase+"/publish", nil)
+	return token(b.e.t, page)
+}
+
+// pickBox is a review row's checkbox; group 2 is set when it is checked.
+var pickBox = regexp.MustCompile(`name="pick" value="(\d+)" id="pick-\d+"( checked)?`)
+
 func (b *browser) mustSignIn(user string) {
 	b.e.t.Helper()
 	resp, page := b.signIn(user, password(user))
@@ -250,14 +264,12 @@ func TestReviewFlagsOwnDomains(t *testing.T) {
 	e := newEnv(t, nil)
 	b := e.browser()
 	b.mustSignIn("ana")
-	base := "/console/g/officials/c/" + collOfficials
-	_, page := b.do("GET", base+"/publish", nil)
 	text := "hxxps://results.sos.example[.]gov/login\nevil-ballot[.]com\n"
-	resp, page := b.do("POST", base+"/review", url.Values{"csrf": {token(t, page)}, "text": {text}})
+	resp, page := b.do("POST", officialsBase+"/review", url.Values{"csrf": {b.publishToken()}, "text": {text}})
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "one of the sharing group&#39;s own domains (sos.example.gov)") {
 		t.Fatalf("review: %d\n%s", resp.StatusCode, page)
 	}
-	picks := regexp.MustCompile(`name="pick" value="(\d+)" id="pick-\d+"( checked)?`).FindAllStringSubmatch(page, -1)
+	picks := pickBox.FindAllStringSubmatch(page, -1)
 	if len(picks) != 2 || picks[0][2] != "" || picks[1][2] == "" {
 		t.Errorf("picks %q: want the own domain's URL unselected and evil-ballot.com selected", picks)
 	}
@@ -269,15 +281,14 @@ func TestPasteReviewPublish(t *testing.T) {
 	e := newEnv(t, nil)
 	b := e.browser()
 	b.mustSignIn("ana")
-	base := "/console/g/officials/c/" + collOfficials
-	_, page := b.do("GET", base+"/publish", nil)
-	tok := token(t, page)
+	base := officialsBase
+	tok := b.publishToken()
 	resp, page := b.do("POST", base+"/review", url.Values{"csrf": {tok}, "text": {defanged}})
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "evil-ballot.com") || !strings.Contains(page, "203.0.113.7") {
 		t.Fatalf("review: %d\n%s", resp.StatusCode, page)
 	}
 	// The private address is listed with a warning, not selected.
-	picks := regexp.MustCompile(`name="pick" value="(\d+)" id="pick-\d+"( checked)?`).FindAllStringSubmatch(page, -1)
+	picks := pickBox.FindAllStringSubmatch(page, -1)
 	form := url.Values{"csrf": {tok}, "text": {defanged}, "tlp": {"green"}, "confidence": {"70"}, "labels": {"election"}}
 	unchecked := 0
 	for _, p := range picks {
@@ -318,7 +329,7 @@ func TestPostWithoutCSRFIsRefused(t *testing.T) {
 	e := newEnv(t, nil)
 	b := e.browser()
 	b.mustSignIn("ana")
-	base := "/console/g/officials/c/" + collOfficials
+	base := officialsBase
 	resp, _ := b.do("POST", base+"/publish", url.Values{"text": {defanged}, "tlp": {"green"}, "confidence": {"50"}, "pick": {"0"}})
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("publish without token: %d, want 403", resp.StatusCode)

@@ -215,19 +215,47 @@ func set[T any](l *changeList, dst, v *T, format string) {
 	*l = append(*l, format)
 }
 
-// change runs fn in one store transaction and writes the audit row fn
+// adminCall is who asks for an admin change and from where: the context,
+// the authenticated caller and its client address. The admin API makes one
+// from each request (callOf); the console makes one for its signed-in
+// account (consoleService), so that both surfaces run the same decisions
+// and write the same audit rows.
+type adminCall struct {
+	ctx  context.Context
+	by   *principal
+	addr string
+}
+
+func callOf(c *gin.Context) adminCall {
+	return adminCall{ctx: c.Request.Context(), by: caller(c), addr: c.ClientIP()}
+}
+
+// change runs the admin change fn for the request's caller (see commit)
+// and answers status with the reply fn returned (no body for 204).
+func (s *Server) change(c *gin.Context, status int, fn func(tx store.DirectoryTx) (reply any, ev store.AuditEvent, err error)) error {
+	reply, err := s.commit(callOf(c), fn)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusNoContent {
+		return writeNoContent(c)
+	}
+	return writeAdminJSON(c, status, reply)
+}
+
+// commit runs fn in one store transaction and writes the audit row fn
 // returns in the same transaction (none when its Action is empty), then
 // reloads the in-memory directory so the change applies from the next
-// request on, and answers status with the reply fn returned (no body for
-// 204). fn reads what it changes from tx, never from the in-memory
-// directory, which another server sharing the store may have made stale:
-// the store checks the directory's invariants in that transaction and its
-// typed errors (a store.ConflictError is a 409) reach writeError as they
-// are. fn may run more than once (see store.Store.ChangeDirectory); the
-// reply of its last run is the one sent.
-func (s *Server) change(c *gin.Context, status int, fn func(tx store.DirectoryTx) (reply any, ev store.AuditEvent, err error)) error {
+// request on, and returns the reply fn returned. fn reads what it changes
+// from tx, never from the in-memory directory, which another server
+// sharing the store may have made stale: the store checks the directory's
+// invariants in that transaction and its typed errors (a
+// store.ConflictError is a 409) reach writeError as they are. fn may run
+// more than once (see store.Store.ChangeDirectory); the reply of its last
+// run is the one returned.
+func (s *Server) commit(a adminCall, fn func(tx store.DirectoryTx) (reply any, ev store.AuditEvent, err error)) (any, error) {
 	var reply any
-	err := s.store.ChangeDirectory(c.Request.Context(), func(tx store.DirectoryTx) error {
+	err := s.store.ChangeDirectory(a.ctx, func(tx store.DirectoryTx) error {
 		var (
 			ev  store.AuditEvent
 			err error
@@ -236,32 +264,28 @@ func (s *Server) change(c *gin.Context, status int, fn func(tx store.DirectoryTx
 		if err != nil || ev.Action == "" {
 			return err
 		}
-		return s.auditChange(c, tx, ev)
+		return s.auditChange(a, tx, ev)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The change is committed: reload even if the client has gone, or a
 	// revoked token would keep working.
-	if err := s.reload(context.WithoutCancel(c.Request.Context())); err != nil {
-		return fmt.Errorf("reload the directory after an admin change: %w", err)
+	if err := s.reload(context.WithoutCancel(a.ctx)); err != nil {
+		return nil, fmt.Errorf("reload the directory after an admin change: %w", err)
 	}
-	if status == http.StatusNoContent {
-		return writeNoContent(c)
-	}
-	return writeAdminJSON(c, status, reply)
+	return reply, nil
 }
 
 // auditChange writes the audit row of an admin change, in the change's
 // transaction: the actor, the actor's organization, what was changed
 // (target) and how (detail). detail must never hold a password, a hash or
 // a token.
-func (s *Server) auditChange(c *gin.Context, tx store.DirectoryTx, ev store.AuditEvent) error {
-	p := caller(c)
+func (s *Server) auditChange(a adminCall, tx store.DirectoryTx, ev store.AuditEvent) error {
 	ev.Time = s.now()
-	ev.Account = p.Name
-	ev.Organization = p.Organization
-	ev.RemoteAddr = c.ClientIP()
+	ev.Account = a.by.Name
+	ev.Organization = a.by.Organization
+	ev.RemoteAddr = a.addr
 	return tx.Audit(ev)
 }
 
@@ -279,15 +303,21 @@ func target(a *store.Account) access.Target {
 	return access.Target{Name: a.Name, Organization: a.Organization, Superadmin: a.Superadmin}
 }
 
-// adminGroup returns the group named in the URL if the caller manages it:
-// 403 for a member with a lesser role (the group is no secret to it), 404
-// for anyone else, as for a group that does not exist.
+// adminGroup returns the group named in the URL if the caller manages it
+// (see groupFor).
 func (s *Server) adminGroup(c *gin.Context) (*group, error) {
-	g := s.dir.Load().groups[c.Param("name")]
+	return s.groupFor(caller(c), c.Param("name"))
+}
+
+// groupFor returns the named group if by manages it: 403 for a member
+// with a lesser role (the group is no secret to it), 404 for anyone else,
+// as for a group that does not exist.
+func (s *Server) groupFor(by *principal, name string) (*group, error) {
+	g := s.dir.Load().groups[name]
 	if g == nil {
 		return nil, errNotFound
 	}
-	if err := caller(c).actor().CheckAdminGroup(g.Name); err != nil {
+	if err := by.actor().CheckAdminGroup(g.Name); err != nil {
 		return nil, err
 	}
 	return g, nil

@@ -431,13 +431,20 @@ func (s *Server) changeableAccount(tx store.DirectoryTx, p access.Actor, name st
 // Tokens.
 
 // tokenAccount returns the account named in the URL if the caller may
-// manage its tokens (see access.Actor.CheckTokens); any account reaches its own.
+// manage its tokens (see tokenAccountFor).
 func (s *Server) tokenAccount(c *gin.Context, write bool) (*accountEntry, error) {
-	a := s.dir.Load().accounts[c.Param("name")]
+	return s.tokenAccountFor(caller(c), c.Param("name"), write)
+}
+
+// tokenAccountFor returns the named account if by may read (or, with
+// write, change) its tokens (see access.Actor.CheckTokens); any account
+// reaches its own.
+func (s *Server) tokenAccountFor(by *principal, name string, write bool) (*accountEntry, error) {
+	a := s.dir.Load().accounts[name]
 	if a == nil {
 		return nil, errNotFound
 	}
-	if err := caller(c).actor().CheckTokens(target(&a.Account), write); err != nil {
+	if err := by.actor().CheckTokens(target(&a.Account), write); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -473,28 +480,42 @@ func (s *Server) handleListTokens(c *gin.Context) error {
 }
 
 // handleCreateToken serves POST /admin/v1/accounts/{name}/tokens: a new
-// token, shown in this response and never again.
+// token, shown in this response and never again (createToken).
 func (s *Server) handleCreateToken(c *gin.Context) error {
-	a, err := s.tokenAccount(c, true)
-	if err != nil {
+	if _, err := s.tokenAccount(c, true); err != nil {
 		return err
 	}
 	var body client.TokenBody
 	if err := decodeBody(c, &body); err != nil {
 		return err
 	}
-	if body.Name == nil {
-		return badRequest("name: required (say what the token is for, e.g. \"siem feed\")")
-	}
-	if err := access.TokenName(*body.Name); err != nil {
+	tok, err := s.createToken(callOf(c), c.Param("name"), body)
+	if err != nil {
 		return err
 	}
+	return writeAdminJSON(c, http.StatusCreated, tok)
+}
+
+// createToken makes a new API token for account, whose tokens a.by may
+// change, named and expiring as body says. The reply holds the secret,
+// which is stored only as a hash.
+func (s *Server) createToken(a adminCall, account string, body client.TokenBody) (*client.NewToken, error) {
+	acct, err := s.tokenAccountFor(a.by, account, true)
+	if err != nil {
+		return nil, err
+	}
+	if body.Name == nil {
+		return nil, badRequest("name: required (say what the token is for, e.g. \"siem feed\")")
+	}
+	if err := access.TokenName(*body.Name); err != nil {
+		return nil, err
+	}
 	now := s.now().UTC()
-	tok := &store.Token{ID: s.opts.NewID().String(), Account: a.Name, Name: *body.Name, Created: now}
+	tok := &store.Token{ID: s.opts.NewID().String(), Account: acct.Name, Name: *body.Name, Created: now}
 	if body.ExpiresIn != nil {
 		d, err := time.ParseDuration(*body.ExpiresIn)
 		if err != nil || d <= 0 {
-			return badRequest("expires_in: %q is not a positive duration (such as \"720h\" for 30 days)", *body.ExpiresIn)
+			return nil, badRequest("expires_in: %q is not a positive duration (such as \"720h\" for 30 days)", *body.ExpiresIn)
 		}
 		tok.Expires = now.Add(d)
 	}
@@ -506,39 +527,52 @@ func (s *Server) handleCreateToken(c *gin.Context) error {
 	}
 	reply := &client.NewToken{ID: tok.ID, Account: tok.Account, Name: tok.Name, Token: secret,
 		Created: tok.Created, Expires: tok.Expires}
-	return s.change(c, http.StatusCreated, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
-		if err := s.checkTokens(c, tx, a.Name); err != nil {
+	_, err = s.commit(a, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		if err := checkTokens(a, tx, acct.Name); err != nil {
 			return nil, store.AuditEvent{}, err
 		}
-		return reply, store.AuditEvent{Action: "admin.token.create", Target: "token " + tok.ID + " of account " + a.Name, Detail: detail},
+		return nil, store.AuditEvent{Action: "admin.token.create", Target: "token " + tok.ID + " of account " + acct.Name, Detail: detail},
 			tx.CreateToken(tok)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return reply, nil
 }
 
-// handleRevokeToken serves DELETE /admin/v1/accounts/{name}/tokens/{id}:
-// the token is refused from the next request on and kept, revoked, for the
-// record. Revoking a revoked token changes nothing and answers 204 again.
+// handleRevokeToken serves DELETE /admin/v1/accounts/{name}/tokens/{id}
+// (revokeToken).
 func (s *Server) handleRevokeToken(c *gin.Context) error {
-	a, err := s.tokenAccount(c, true)
+	if err := s.revokeToken(callOf(c), c.Param("name"), c.Param("id")); err != nil {
+		return err
+	}
+	return writeNoContent(c)
+}
+
+// revokeToken revokes token id of account, whose tokens a.by may change:
+// the token is refused from the next request on and kept, revoked, for
+// the record. Revoking a revoked token changes nothing and succeeds again.
+func (s *Server) revokeToken(a adminCall, account, id string) error {
+	acct, err := s.tokenAccountFor(a.by, account, true)
 	if err != nil {
 		return err
 	}
-	id := c.Param("id")
-	return s.change(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
-		if err := s.checkTokens(c, tx, a.Name); err != nil {
+	_, err = s.commit(a, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		if err := checkTokens(a, tx, acct.Name); err != nil {
 			return nil, store.AuditEvent{}, err
 		}
 		tok, err := tx.Token(id)
 		if err != nil {
 			return nil, store.AuditEvent{}, err
 		}
-		if tok.Account != a.Name {
+		if tok.Account != acct.Name {
 			// Another account's token id is as unknown here as a made-up one.
 			return nil, store.AuditEvent{}, errNotFound
 		}
 		ev, err := revoke(tx, tok, fmt.Sprintf("name=%q", tok.Name))
 		return nil, ev, err
 	})
+	return err
 }
 
 // handleRevokeAllTokens serves DELETE /admin/v1/accounts/{name}/tokens:
@@ -552,8 +586,9 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	call := callOf(c)
 	return s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
-		if err := s.checkTokens(c, tx, a.Name); err != nil {
+		if err := checkTokens(call, tx, a.Name); err != nil {
 			return nil, store.AuditEvent{}, err
 		}
 		toks, err := tx.Tokens(a.Name)
@@ -566,7 +601,7 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 			// change's transaction, rather than returned.
 			ev, err := revoke(tx, &toks[i], fmt.Sprintf("name=%q, all tokens of the account", toks[i].Name))
 			if err == nil && ev.Action != "" {
-				err = s.auditChange(c, tx, ev)
+				err = s.auditChange(call, tx, ev)
 				reply.Revoked++
 			}
 			if err != nil {
@@ -578,13 +613,13 @@ func (s *Server) handleRevokeAllTokens(c *gin.Context) error {
 }
 
 // checkTokens checks again, on the account as the transaction sees it, that
-// the caller may write its tokens.
-func (s *Server) checkTokens(c *gin.Context, tx store.DirectoryTx, account string) error {
-	a, err := tx.Account(account)
+// a.by may write its tokens.
+func checkTokens(a adminCall, tx store.DirectoryTx, account string) error {
+	acct, err := tx.Account(account)
 	if err != nil {
 		return err
 	}
-	return caller(c).actor().CheckTokens(target(a), true)
+	return a.by.actor().CheckTokens(target(acct), true)
 }
 
 // revoke marks tok revoked in tx and returns the audit row that says so

@@ -121,16 +121,26 @@ func (s *Server) handleCreateGroup(c *gin.Context) error {
 	})
 }
 
-// changeGroup runs fn on the stored group named in the URL, which the
-// caller manages, writes the group back and writes the audit row fn
-// describes (its Group is filled in), all in one transaction, and answers
-// with the group as changed.
+// changeGroup runs fn on the stored group named in the URL for the
+// request's caller (see changeGroupAs) and answers with the group as
+// changed.
 func (s *Server) changeGroup(c *gin.Context, fn func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error)) error {
-	cur, err := s.adminGroup(c)
+	g, err := s.changeGroupAs(callOf(c), c.Param("name"), fn)
 	if err != nil {
 		return err
 	}
-	return s.change(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+	return writeAdminJSON(c, http.StatusOK, g)
+}
+
+// changeGroupAs runs fn on the stored group name, which a.by manages,
+// writes the group back and writes the audit row fn describes (its Group
+// is filled in), all in one transaction, and returns the group as changed.
+func (s *Server) changeGroupAs(a adminCall, name string, fn func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error)) (client.Group, error) {
+	cur, err := s.groupFor(a.by, name)
+	if err != nil {
+		return client.Group{}, err
+	}
+	reply, err := s.commit(a, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
 		g, err := tx.Group(cur.Name)
 		if err != nil {
 			return nil, store.AuditEvent{}, err
@@ -145,6 +155,10 @@ func (s *Server) changeGroup(c *gin.Context, fn func(tx store.DirectoryTx, g *st
 		ev.Group = g.Name
 		return viewGroup(g), ev, tx.UpdateGroup(g)
 	})
+	if err != nil {
+		return client.Group{}, err
+	}
+	return reply.(client.Group), nil
 }
 
 // handleUpdateGroup serves PATCH /admin/v1/groups/{name}: title,
@@ -185,8 +199,7 @@ func (s *Server) handleDeleteGroup(c *gin.Context) error {
 }
 
 // handlePutMember serves PUT /admin/v1/groups/{name}/members/{account}
-// {role}: adds the account to the group or changes its role. The account
-// may belong to any organization; an unknown one is 404.
+// {role}: adds the account to the group or changes its role (setMember).
 func (s *Server) handlePutMember(c *gin.Context) error {
 	if _, err := s.adminGroup(c); err != nil {
 		return err
@@ -198,12 +211,21 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 	if body.Role == nil {
 		return badRequest("role: required (reader, publisher or admin)")
 	}
-	role := access.Role(*body.Role)
-	if err := access.MemberRole(role); err != nil {
+	g, err := s.setMember(callOf(c), c.Param("name"), c.Param("account"), access.Role(*body.Role))
+	if err != nil {
 		return err
 	}
-	account := c.Param("account")
-	return s.changeGroup(c, func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+	return writeAdminJSON(c, http.StatusOK, g)
+}
+
+// setMember adds account to the group, which a.by manages, with role, or
+// changes its role. The account may belong to any organization; an unknown
+// one is 404.
+func (s *Server) setMember(a adminCall, group, account string, role access.Role) (client.Group, error) {
+	if err := access.MemberRole(role); err != nil {
+		return client.Group{}, err
+	}
+	return s.changeGroupAs(a, group, func(tx store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
 		if _, err := tx.Account(account); err != nil {
 			return store.AuditEvent{}, err
 		}
@@ -218,11 +240,20 @@ func (s *Server) handlePutMember(c *gin.Context) error {
 	})
 }
 
-// handleDeleteMember serves DELETE /admin/v1/groups/{name}/members/{account}:
-// the account leaves the group (404 if it is no member).
+// handleDeleteMember serves DELETE /admin/v1/groups/{name}/members/{account}
+// (removeMember).
 func (s *Server) handleDeleteMember(c *gin.Context) error {
-	account := c.Param("account")
-	return s.changeGroup(c, func(_ store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
+	g, err := s.removeMember(callOf(c), c.Param("name"), c.Param("account"))
+	if err != nil {
+		return err
+	}
+	return writeAdminJSON(c, http.StatusOK, g)
+}
+
+// removeMember takes account out of the group, which a.by manages (404 if
+// it is no member).
+func (s *Server) removeMember(a adminCall, group, account string) (client.Group, error) {
+	return s.changeGroupAs(a, group, func(_ store.DirectoryTx, g *store.Group) (store.AuditEvent, error) {
 		old, ok := g.Members[account]
 		if !ok {
 			return store.AuditEvent{}, errNotFound

@@ -62,6 +62,25 @@ type errorResource struct {
 // type (REQ-09, REQ-20). Errors the server did not mean to show become a
 // generic 500; their details go to the log only.
 func (s *Server) writeError(c *gin.Context, err error) {
+	te := asError(err)
+	if te.Status == http.StatusServiceUnavailable && errors.Is(err, store.ErrUnavailable) {
+		// The client may retry, and the store reconnects by itself.
+		c.Header("Retry-After", "5")
+	}
+	if te.Status >= 500 {
+		s.log.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+	}
+	if te.Status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Basic realm="eitaxii", charset="UTF-8"`)
+	}
+	writeJSON(c, te.Status, &errorResource{Title: te.Title, Description: te.Description, HTTPStatus: strconv.Itoa(te.Status)})
+	c.Abort()
+}
+
+// asError is the one mapping of an error to the status and text a client
+// is shown: an *Error as it is, the typed errors of access, store, stix and
+// delivery by kind, anything else a 500 that says nothing of its cause.
+func asError(err error) *Error {
 	var (
 		te       *Error
 		refusal  access.Refusal
@@ -91,9 +110,7 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	case errors.Is(err, delivery.ErrClosed):
 		te = errStreamsEnded
 	case errors.Is(err, store.ErrUnavailable):
-		// The database is down or restarting: the client may retry, and
-		// the store reconnects by itself.
-		c.Header("Retry-After", "5")
+		// The database is down or restarting.
 		te = &Error{Status: http.StatusServiceUnavailable, Title: "Service Unavailable", Description: "the store is unavailable; try again shortly", Err: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// The client went away or the server is shutting down.
@@ -101,12 +118,5 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	default:
 		te = &Error{Status: http.StatusInternalServerError, Title: "Internal Server Error", Description: "the server failed to process the request; the problem has been logged", Err: err}
 	}
-	if te.Status >= 500 {
-		s.log.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
-	}
-	if te.Status == http.StatusUnauthorized {
-		c.Header("WWW-Authenticate", `Basic realm="eitaxii", charset="UTF-8"`)
-	}
-	writeJSON(c, te.Status, &errorResource{Title: te.Title, Description: te.Description, HTTPStatus: strconv.Itoa(te.Status)})
-	c.Abort()
+	return te
 }

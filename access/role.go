@@ -16,6 +16,9 @@ const (
 	RoleAdmin     Role = "admin"     // publishes, and manages the group
 )
 
+// Roles lists the roles, from least to most privileged.
+func Roles() []Role { return []Role{RoleReader, RolePublisher, RoleAdmin} }
+
 // Rank orders roles; an unknown role ranks 0, below reader.
 func (r Role) Rank() int {
 	switch r {

@@ -148,3 +148,43 @@ func TestBrowserPhoneWidth(t *testing.T) {
 		}
 	}
 }
+
+// Ensure that a group admin, in the browser, adds a member with a role
+// and makes an API token for a member from the group admin page (issue
+// 13: members and roles, tokens, with the admin API's rules).
+func TestBrowserGroupAdmin(t *testing.T) {
+	e := adminEnv(t)
+	ctx := browserContext(t)
+	signInBrowser(t, ctx, e, "gail")
+	var notice, secret string
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`a[href="/console/g/officials/admin"]`)),
+		chromedp.WaitVisible(chromedp.ID(`#add-account`)),
+		chromedp.SendKeys(chromedp.ID(`#add-account`), "vic"),
+		chromedp.SetValue(chromedp.ID(`#add-role`), "publisher"),
+		chromedp.Click(chromedp.CSS(`#add-member button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.note`)),
+		textInto(`p.note`, &notice),
+	); err != nil {
+		screenshot(t, ctx, "admin-failed")
+		t.Fatalf("add a member: %v", err)
+	}
+	if notice != "The membership is saved." || e.members()["vic"] != "publisher" {
+		t.Fatalf("after adding vic: notice %q, members %v", notice, e.members())
+	}
+	screenshot(t, ctx, "group-admin")
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.ID(`#token-account`), "ana"),
+		chromedp.SendKeys(chromedp.ID(`#token-name`), "siem feed"),
+		chromedp.Click(chromedp.CSS(`#new-token button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID(`#token-secret`)),
+		textInto(`#token-secret`, &secret),
+	); err != nil {
+		screenshot(t, ctx, "token-failed")
+		t.Fatalf("make a token: %v", err)
+	}
+	screenshot(t, ctx, "new-token")
+	if got := e.taxiiStatus(secret); got != 200 {
+		t.Errorf("TAXII with the token made in the browser: %d, want 200", got)
+	}
+}

@@ -93,23 +93,9 @@ func tlpOptions(p access.Policy, selected string) []tlpChoice {
 	return out
 }
 
-// readUpload parses a publish form, bounded by MaxUpload, and returns the
-// pasted text or the uploaded file's content of field.
-func (c *Console) readUpload(w http.ResponseWriter, r *http.Request, field string) ([]byte, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, c.opts.MaxUpload+64<<10)
-	var err error
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		err = r.ParseMultipartForm(1 << 20)
-	} else {
-		err = r.ParseForm()
-	}
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, errors.New("The upload is larger than the console accepts (" + strconv.FormatInt(c.opts.MaxUpload>>20, 10) + " MiB); split it.")
-		}
-		return nil, errors.New("The form could not be read.")
-	}
+// readUpload returns the pasted text or the uploaded file's content of
+// field from a publish form (read by session, bounded by form).
+func (c *Console) readUpload(r *http.Request, field string) ([]byte, error) {
 	if r.MultipartForm != nil {
 		if fhs := r.MultipartForm.File[field+"_file"]; len(fhs) > 0 && fhs[0].Size > 0 {
 			f, err := fhs[0].Open()
@@ -143,7 +129,7 @@ func (c *Console) publishError(w http.ResponseWriter, r *http.Request, status in
 // its indicators; on a bad form it answers with the publish page and
 // returns false.
 func (c *Console) pasted(w http.ResponseWriter, r *http.Request, g *Group, coll *Collection) (string, ioc.Result, bool) {
-	text, err := c.readUpload(w, r, "text")
+	text, err := c.readUpload(r, "text")
 	if err != nil {
 		c.publishError(w, r, http.StatusBadRequest, g, coll, err.Error())
 		return "", ioc.Result{}, false
@@ -251,7 +237,7 @@ func (c *Console) handlePublish(w http.ResponseWriter, r *http.Request) {
 // publishSTIX publishes an uploaded STIX file: one object, a bundle or a
 // TAXII envelope.
 func (c *Console) publishSTIX(w http.ResponseWriter, r *http.Request, g *Group, coll *Collection) {
-	data, err := c.readUpload(w, r, "stix")
+	data, err := c.readUpload(r, "stix")
 	if err == nil && len(bytes.TrimSpace(data)) == 0 {
 		err = errors.New("Choose a STIX file to upload.")
 	}

@@ -42,6 +42,43 @@ type Service interface {
 	Subscribe(ctx context.Context, collID string) (*delivery.Subscription, error)
 	// Now is the server's clock.
 	Now() time.Time
+
+	// The group admin page's changes. Each is decided for v's account as
+	// the directory has it now, by the admin API's rules, in one store
+	// transaction with the admin API's audit row. A refusal is a
+	// *ChangeError with the status and message the admin API would answer
+	// (404 for a group, account or token v may not see, as for a missing
+	// one); any other error is the store's.
+
+	// SetMember adds account to group with role, or changes its role
+	// (PUT /admin/v1/groups/{group}/members/{account}).
+	SetMember(ctx context.Context, v *Viewer, group, account string, role access.Role, remoteAddr string) error
+	// RemoveMember takes account out of group
+	// (DELETE /admin/v1/groups/{group}/members/{account}).
+	RemoveMember(ctx context.Context, v *Viewer, group, account, remoteAddr string) error
+	// CreateToken makes an API token for account named name, expiring
+	// after expiresIn ("" for never; a Go duration such as "720h")
+	// (POST /admin/v1/accounts/{account}/tokens). It returns the token,
+	// whose secret is shown once and stored only as a hash.
+	CreateToken(ctx context.Context, v *Viewer, account, name, expiresIn, remoteAddr string) (NewToken, error)
+	// RevokeToken revokes account's token id
+	// (DELETE /admin/v1/accounts/{account}/tokens/{id}).
+	RevokeToken(ctx context.Context, v *Viewer, account, id, remoteAddr string) error
+}
+
+// ChangeError is a group admin change the server refused: the admin API's
+// status for it (400, 403, 404 or 409) and its message.
+type ChangeError struct {
+	Status  int
+	Message string
+}
+
+func (e *ChangeError) Error() string { return e.Message }
+
+// NewToken is an API token just made, with its secret.
+type NewToken struct {
+	ID, Account, Name, Secret string
+	Expires                   time.Time // zero: never
 }
 
 // SignInError is a refused sign-in, with the Retry-After the API would

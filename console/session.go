@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -112,8 +113,9 @@ func credentialHolds(s *store.Session, acct *store.Account) bool {
 
 // session wraps a page that needs a signed-in account. Without a live
 // session a GET is sent to the sign-in page (back here afterwards) and
-// anything else answered 401; a POST without the session's CSRF token is
-// answered 403 and does nothing. A session ends, and its row is deleted,
+// anything else answered 401; a POST's form is read (bound it with form
+// first), and one without the session's CSRF token is answered 403 and
+// does nothing. A session ends, and its row is deleted,
 // when it has expired, has been idle too long, its account is gone or
 // disabled, or the credential it was signed in with changed.
 func (c *Console) session(h http.HandlerFunc) http.Handler {
@@ -134,6 +136,12 @@ func (c *Console) session(h http.HandlerFunc) http.Handler {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+		if r.Method == http.MethodPost {
+			if err := parseForm(r); err != nil {
+				c.formError(w, r, err)
+				return
+			}
+		}
 		if r.Method == http.MethodPost && !c.csrfOK(r, s.CSRF) {
 			c.render(w, r, http.StatusForbidden, "message", page{Title: "Refused",
 				Data: message{Heading: "The form was refused", Text: "It did not carry this session's token " +
@@ -142,6 +150,47 @@ func (c *Console) session(h http.HandlerFunc) http.Handler {
 		}
 		h(w, r)
 	})
+}
+
+// form wraps a page that takes a form (a POST, see session): its body is
+// bounded by limit bytes before anything reads it.
+func (c *Console) form(limit int64, h http.HandlerFunc) http.Handler {
+	inner := c.session(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		inner.ServeHTTP(w, r)
+	})
+}
+
+// parseForm reads a POST's form, a multipart one (an upload) with at most
+// 1 MiB of it in memory.
+func parseForm(r *http.Request) error {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return r.ParseMultipartForm(1 << 20)
+	}
+	return r.ParseForm()
+}
+
+// formError answers a form that could not be read: 413 when it was larger
+// than its page allows, else 400.
+func (c *Console) formError(w http.ResponseWriter, r *http.Request, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		c.render(w, r, http.StatusRequestEntityTooLarge, "message", page{Title: "Too large",
+			Data: message{Heading: "The form is too large", Text: "The console accepts at most " +
+				byteSize(tooLarge.Limit) + " in one form. Split what you send."}})
+		return
+	}
+	c.render(w, r, http.StatusBadRequest, "message", page{Title: "Bad form",
+		Data: message{Heading: "The form could not be read", Text: "Reload the page and send it again."}})
+}
+
+// byteSize writes n bytes in whole MiB or KiB, rounded down.
+func byteSize(n int64) string {
+	if n >= 1<<20 {
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	}
+	return strconv.FormatInt(n>>10, 10) + " KiB"
 }
 
 // loadSession returns the request's live session, or nil.

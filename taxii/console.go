@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/access"
+	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/console"
 	"github.com/eitaxii/eitaxii/delivery"
 	"github.com/eitaxii/eitaxii/store"
@@ -111,4 +112,69 @@ func (cs consoleService) RecordRead(ev store.AuditEvent) { cs.s.audit.record(ev)
 
 func (cs consoleService) Subscribe(ctx context.Context, collID string) (*delivery.Subscription, error) {
 	return cs.s.hub.Subscribe(ctx, collID)
+}
+
+// call is v's account, as the directory has it now, asking for an admin
+// change from the console: the admin API's decisions apply to it as to a
+// request of that account.
+func (cs consoleService) call(ctx context.Context, v *console.Viewer, remoteAddr string) (adminCall, error) {
+	acct := cs.s.dir.Load().accounts[v.Account.Name]
+	if acct == nil || acct.Disabled {
+		return adminCall{}, errNotFound
+	}
+	return adminCall{ctx: ctx, by: &principal{accountEntry: acct, via: "console"}, addr: remoteAddr}, nil
+}
+
+// changeError is err as the console's group admin page shows it: a
+// refusal (a status below 500) becomes a *console.ChangeError with the
+// admin API's status and message; a failure stays the error it is, for the
+// console to log and answer.
+func changeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if te := asError(err); te.Status < 500 {
+		return &console.ChangeError{Status: te.Status, Message: te.Description}
+	}
+	return err
+}
+
+func (cs consoleService) SetMember(ctx context.Context, v *console.Viewer, group, account string, role access.Role, remoteAddr string) error {
+	a, err := cs.call(ctx, v, remoteAddr)
+	if err == nil {
+		_, err = cs.s.setMember(a, group, account, role)
+	}
+	return changeError(err)
+}
+
+func (cs consoleService) RemoveMember(ctx context.Context, v *console.Viewer, group, account, remoteAddr string) error {
+	a, err := cs.call(ctx, v, remoteAddr)
+	if err == nil {
+		_, err = cs.s.removeMember(a, group, account)
+	}
+	return changeError(err)
+}
+
+func (cs consoleService) CreateToken(ctx context.Context, v *console.Viewer, account, name, expiresIn, remoteAddr string) (console.NewToken, error) {
+	a, err := cs.call(ctx, v, remoteAddr)
+	if err != nil {
+		return console.NewToken{}, changeError(err)
+	}
+	body := client.TokenBody{Name: &name}
+	if expiresIn != "" {
+		body.ExpiresIn = &expiresIn
+	}
+	tok, err := cs.s.createToken(a, account, body)
+	if err != nil {
+		return console.NewToken{}, changeError(err)
+	}
+	return console.NewToken{ID: tok.ID, Account: tok.Account, Name: tok.Name, Secret: tok.Token, Expires: tok.Expires}, nil
+}
+
+func (cs consoleService) RevokeToken(ctx context.Context, v *console.Viewer, account, id, remoteAddr string) error {
+	a, err := cs.call(ctx, v, remoteAddr)
+	if err == nil {
+		err = cs.s.revokeToken(a, account, id)
+	}
+	return changeError(err)
 }

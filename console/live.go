@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +20,32 @@ const maxLiveBoards = 8
 
 // liveWriteTimeout bounds one write to a live board that reads nothing.
 const liveWriteTimeout = 30 * time.Second
+
+// Resuming a live board. Each event's id is its date_added; a browser
+// that reconnects sends the last one it received (Last-Event-ID). The
+// board merges the feeds of several collections, whose cursors are
+// independent: an event of one collection may have been sent after a
+// later-dated event of another. So the replay starts liveResumeSlack
+// before that id, and the board drops what it already shows. At most
+// liveReplay changes of each collection are replayed; beyond that the
+// board says that it skipped some.
+const (
+	liveResumeSlack = 5 * time.Second
+	liveReplay      = 100
+)
+
+// resumeFrom returns where a reconnecting board's replay starts, from its
+// Last-Event-ID header, and false when there is none to resume from.
+func resumeFrom(lastEventID string) (time.Time, bool) {
+	if lastEventID == "" || len(lastEventID) > len(store.TimestampLayout) {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(store.TimestampLayout, lastEventID)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.Add(-liveResumeSlack), true
+}
 
 func (c *Console) handleLive(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "live", page{Title: "Live board"})
@@ -40,7 +66,8 @@ type liveEvent struct {
 }
 
 // handleLiveEvents streams, as Server-Sent Events, each object version
-// added from now on to a collection the viewer may read. The stream
+// added from now on to a collection the viewer may read; a reconnecting
+// board first gets what it missed (see resumeFrom). The stream
 // checks the session at every heartbeat and ends ("event: end") when it
 // has ended or the viewer's readable collections changed: the board then
 // reconnects, with the new set, or goes to the sign-in page. It also ends
@@ -73,6 +100,17 @@ func (c *Console) handleLiveEvents(w http.ResponseWriter, r *http.Request) {
 	defer stop()
 
 	colls := s.viewer.readable()
+	// The ready event's id is where a board that reconnects before any
+	// object arrives resumes: the time the subscriptions start (or the id
+	// it resumed from). Every change committed after it has a later
+	// date_added, clock skew between nodes within liveResumeSlack aside.
+	readyID := c.svc.Now().UTC().Format(store.TimestampLayout)
+	from, resumed := resumeFrom(r.Header.Get("Last-Event-ID"))
+	if resumed {
+		readyID = r.Header.Get("Last-Event-ID")
+	}
+	var replay []liveEvent
+	skipped := false
 	type source struct {
 		coll *Collection
 		sub  *delivery.Subscription
@@ -91,10 +129,23 @@ func (c *Console) handleLiveEvents(w http.ResponseWriter, r *http.Request) {
 		defer sub.Close()
 		// Subscribed first, then the position read: a change committed in
 		// between is both queued and at or before pos, and skipped.
-		page, err := c.store.ReadChanges(ctx, coll.ID, time.Time{}, 1)
+		var page *store.ChangePage
+		if resumed {
+			page, err = c.store.ReadChanges(ctx, coll.ID, from, liveReplay)
+		} else {
+			page, err = c.store.ReadChanges(ctx, coll.ID, time.Time{}, 1)
+		}
 		if err != nil {
 			c.fail(w, r, err)
 			return
+		}
+		if resumed {
+			for i := range page.Changes {
+				if ch := &page.Changes[i]; !ch.Deleted {
+					replay = append(replay, toLiveEvent(coll, &ch.Record))
+				}
+			}
+			skipped = skipped || page.More
 		}
 		src := source{coll: coll, sub: sub, pos: page.Newest}
 		wg.Go(func() {
@@ -131,8 +182,19 @@ func (c *Console) handleLiveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush() == nil
 	}
-	if !write("retry: 3000\n\nevent: ready\ndata: {\"collections\":" + strconv.Itoa(len(colls)) + "}\n\n") {
+	ready, _ := json.Marshal(struct {
+		Collections int  `json:"collections"`
+		Resumed     bool `json:"resumed"`
+		Skipped     bool `json:"skipped"`
+	}{len(colls), resumed, skipped})
+	if !write("retry: 3000\n\nevent: ready\nid: " + readyID + "\ndata: " + string(ready) + "\n\n") {
 		return
+	}
+	slices.SortStableFunc(replay, func(a, b liveEvent) int { return strings.Compare(a.DateAdded, b.DateAdded) })
+	for _, ev := range replay {
+		if !write(ev.sse()) {
+			return
+		}
 	}
 	hb := time.NewTicker(c.opts.LiveHeartbeat)
 	defer hb.Stop()
@@ -142,8 +204,7 @@ func (c *Console) handleLiveEvents(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 			return
 		case ev := <-events:
-			b, _ := json.Marshal(ev)
-			if !write("event: object\ndata: " + string(b) + "\n\n") {
+			if !write(ev.sse()) {
 				return
 			}
 		case <-hb.C:
@@ -157,6 +218,13 @@ func (c *Console) handleLiveEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// sse is the event as the board receives it; its id is where a
+// reconnecting board resumes.
+func (ev liveEvent) sse() string {
+	b, _ := json.Marshal(ev)
+	return "event: object\nid: " + ev.DateAdded + "\ndata: " + string(b) + "\n\n"
 }
 
 // collectionSet names a set of collections, to notice a change of it.

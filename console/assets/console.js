@@ -44,6 +44,10 @@ function liveBoard() {
   const pause = document.getElementById("live-pause");
   let paused = false;
   let held = [];
+  // What the board shows or holds, so that a replay after a reconnect
+  // (which starts a little early, see live.go) adds nothing twice.
+  const seen = new Set();
+  const key = (ev) => ev.collection + " " + ev.id + " " + ev.date_added;
   pause.addEventListener("click", () => {
     paused = !paused;
     pause.setAttribute("aria-pressed", String(paused));
@@ -94,12 +98,20 @@ function liveBoard() {
   }
   const es = new EventSource("/console/live/events");
   es.addEventListener("ready", (e) => {
-    const n = JSON.parse(e.data).collections;
-    state.textContent = paused ? "Paused." : "Live: following " + n + " collection" + (n === 1 ? "" : "s") + ".";
+    const r = JSON.parse(e.data);
+    const n = r.collections;
+    let text = paused ? "Paused." : "Live: following " + n + " collection" + (n === 1 ? "" : "s") + ".";
+    if (r.skipped) text += " Reconnected: some objects published meanwhile are not shown; see the collection pages.";
+    else if (r.resumed) text += " Reconnected: objects published meanwhile are shown.";
+    state.textContent = text;
     document.body.dataset.live = "ready";
   });
   es.addEventListener("object", (e) => {
     const ev = JSON.parse(e.data);
+    const k = key(ev);
+    if (seen.has(k)) return;
+    seen.add(k);
+    if (seen.size > 4 * maxLiveRows) seen.delete(seen.values().next().value);
     if (paused) held.push(ev); else show(ev);
   });
   es.addEventListener("end", () => {
@@ -108,7 +120,7 @@ function liveBoard() {
     window.location.reload();
   });
   es.onerror = () => {
-    state.textContent = "Reconnecting… (objects published meanwhile are not shown)";
+    state.textContent = "Reconnecting…";
   };
 }
 

@@ -13,11 +13,10 @@ import (
 	"github.com/eitaxii/eitaxii/store"
 )
 
-// The group admin page reads the audit log of the last auditWindow, at
-// most auditScan rows, and shows the newest auditShown of the group's.
+// The group admin page shows the newest auditShown reads of the group's
+// collections in the last auditWindow.
 const (
 	auditWindow = 24 * time.Hour
-	auditScan   = 10000
 	auditShown  = 200
 )
 
@@ -129,13 +128,13 @@ func (c *Console) adminPage(w http.ResponseWriter, r *http.Request, status int, 
 		d.Members = append(d.Members, m)
 	}
 	slices.SortFunc(d.Members, func(a, b member) int { return strings.Compare(a.Name, b.Name) })
-	rows, err := c.store.FindAudit(ctx, store.AuditQuery{Since: d.Since, Action: "read", Limit: auditScan})
+	rows, err := c.store.FindAudit(ctx, store.AuditQuery{Since: d.Since, Group: g.Name, Action: "read", Newest: true, Limit: auditShown})
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	for i := len(rows) - 1; i >= 0 && len(d.Reads) < auditShown; i-- {
-		if ev := rows[i]; ev.Group == g.Name && actor.MayReadAuditRow(ev.Organization, ev.Group) {
+	for _, ev := range rows {
+		if actor.MayReadAuditRow(ev.Organization, ev.Group) {
 			d.Reads = append(d.Reads, ev)
 		}
 	}

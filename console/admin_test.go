@@ -19,8 +19,11 @@ import (
 // adminEnv is newEnv with a group admin: gail administers officials and is
 // the admin of organization sos, to which ana belongs too; rita is in the
 // default organization, so her tokens are not gail's to see.
-func adminEnv(t *testing.T) *env {
+func adminEnv(t testing.TB, settings ...func(*taxii.Options)) *env {
 	return newEnv(t, func(o *taxii.Options) {
+		for _, s := range settings {
+			s(o)
+		}
 		o.Organizations = append(o.Organizations, taxii.Organization{Name: "sos", Title: "Secretary of State"})
 		for i := range o.Accounts {
 			if o.Accounts[i].Name == "ana" {

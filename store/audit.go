@@ -41,6 +41,10 @@ type AuditQuery struct {
 	Since, Until time.Time // Since inclusive, Until exclusive
 	Account      string
 	Collection   string
+	Group        string // the group the event concerns
 	Action       string // exact, or a prefix ending in "." ("admin.")
 	Limit        int    // at most this many, oldest first; 0 means 10,000
+	// Newest selects the newest Limit events instead of the oldest, and
+	// returns them newest first.
+	Newest bool
 }

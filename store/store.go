@@ -189,8 +189,8 @@ type Store interface {
 	// AppendAudit appends events in one transaction; events with a zero
 	// Time get the store clock's. It returns no error of this package.
 	AppendAudit(ctx context.Context, evs ...AuditEvent) error
-	// FindAudit returns the events q selects, oldest first. It returns no
-	// error of this package.
+	// FindAudit returns the events q selects, oldest first (newest first
+	// with q.Newest). It returns no error of this package.
 	FindAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
 	// PruneAudit deletes the events older than before and returns how many
 	// it deleted, without holding the write lock for long. It returns no

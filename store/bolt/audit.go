@@ -48,7 +48,8 @@ func (db *DB) AppendAudit(ctx context.Context, evs ...store.AuditEvent) error {
 	})
 }
 
-// FindAudit returns the events q selects, oldest first.
+// FindAudit returns the events q selects, oldest first (newest first with
+// q.Newest, reading the keys backwards from q.Until).
 func (db *DB) FindAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEvent, error) {
 	if q.Limit <= 0 {
 		q.Limit = 10000
@@ -61,9 +62,25 @@ func (db *DB) FindAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditE
 		if !q.Until.IsZero() {
 			until = binary.BigEndian.AppendUint64(nil, uint64(max(q.Until.UnixMicro(), 0)))
 		}
-		n := 0
-		for k, v := c.Seek(start); k != nil && len(out) < q.Limit; k, v = c.Next() {
-			if until != nil && bytes.Compare(k[:8], until) >= 0 {
+		var k, v []byte
+		step := c.Next
+		switch {
+		case !q.Newest:
+			k, v = c.Seek(start)
+		case until == nil:
+			k, v = c.Last()
+			step = c.Prev
+		default:
+			// The first key at or after until, then the one before it.
+			if k, _ = c.Seek(until); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+			step = c.Prev
+		}
+		for n := 0; k != nil && len(out) < q.Limit; k, v = step() {
+			if !q.Newest && until != nil && bytes.Compare(k[:8], until) >= 0 || q.Newest && bytes.Compare(k[:8], start) < 0 {
 				break
 			}
 			if n++; n&1023 == 0 {
@@ -90,6 +107,9 @@ func matches(q *store.AuditQuery, ev *store.AuditEvent) bool {
 		return false
 	}
 	if q.Collection != "" && ev.Collection != q.Collection {
+		return false
+	}
+	if q.Group != "" && ev.Group != q.Group {
 		return false
 	}
 	if q.Action != "" {

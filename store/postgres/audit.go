@@ -43,8 +43,8 @@ func (db *DB) AppendAudit(ctx context.Context, evs ...store.AuditEvent) (err err
 // maxAudit is the default and greatest number of events FindAudit returns.
 const maxAudit = 10000
 
-// FindAudit returns the events q selects, oldest first, at most q.Limit
-// (10,000 when 0). It returns no error of this package.
+// FindAudit returns the events q selects, oldest first (newest first with
+// q.Newest), at most q.Limit (10,000 when 0). It returns no error of this package.
 func (db *DB) FindAudit(ctx context.Context, q store.AuditQuery) (_ []store.AuditEvent, err error) {
 	defer unavailable(&err)
 	if err := ctx.Err(); err != nil {
@@ -64,6 +64,9 @@ func (db *DB) FindAudit(ctx context.Context, q store.AuditQuery) (_ []store.Audi
 	if q.Collection != "" {
 		sql += " AND collection = " + a.add(q.Collection)
 	}
+	if q.Group != "" {
+		sql += " AND doc->>'group' = " + a.add(q.Group)
+	}
 	if q.Action != "" {
 		if q.Action[len(q.Action)-1] == '.' {
 			sql += " AND starts_with(action, " + a.add(q.Action) + ")"
@@ -71,7 +74,11 @@ func (db *DB) FindAudit(ctx context.Context, q store.AuditQuery) (_ []store.Audi
 			sql += " AND action = " + a.add(q.Action)
 		}
 	}
-	sql += " ORDER BY time, seq LIMIT " + a.add(q.Limit)
+	if q.Newest {
+		sql += " ORDER BY time DESC, seq DESC LIMIT " + a.add(q.Limit)
+	} else {
+		sql += " ORDER BY time, seq LIMIT " + a.add(q.Limit)
+	}
 	rows, err := db.pool.Query(ctx, sql, a...)
 	if err != nil {
 		return nil, err

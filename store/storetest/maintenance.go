@@ -226,20 +226,26 @@ func auditActions(evs []store.AuditEvent) []string {
 }
 
 // Ensure that FindAudit returns events oldest first (in append order at
-// one instant) and filters by time (Since inclusive, Until exclusive),
-// account, collection and action (exact, or a prefix ending in "."), up
-// to Limit; and that audit rows written with a request (Add Objects, a
+// one instant), or the newest first with Newest, and filters by time
+// (Since inclusive, Until exclusive), account, collection, group and
+// action (exact, or a prefix ending in "."), up to Limit; and that audit rows written with a request (Add Objects, a
 // directory change) are stored with it or not at all.
+func reversed(s []string) []string {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
+}
+
 func (s *suite) TestDB_FindAudit(t *testing.T) {
 	ctx := context.Background()
 	db := s.MustOpenDB(t)
 	db.MustCollection(t, apiRoot, collA)
 	h := time.Hour
 	err := db.AppendAudit(ctx,
-		store.AuditEvent{Time: t0.Add(2 * h), Action: "read", Account: "carol", Collection: collB, Detail: "objects"},
+		store.AuditEvent{Time: t0.Add(2 * h), Action: "read", Account: "carol", Group: apiRoot, Collection: collB, Detail: "objects"},
 		store.AuditEvent{Time: t0, Action: "read", Account: "alice", Collection: collA, Detail: "manifest"},
 		store.AuditEvent{Time: t0.Add(h), Action: "auth.refused", Account: "alice", Count: 3, RemoteAddr: "192.0.2.1"},
-		store.AuditEvent{Time: t0.Add(h), Action: "admin.account.create", Account: "root", Target: "account alice"},
+		store.AuditEvent{Time: t0.Add(h), Action: "admin.account.create", Account: "root", Group: apiRoot, Target: "account alice"},
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -271,6 +277,13 @@ func (s *suite) TestDB_FindAudit(t *testing.T) {
 		{"NotAPrefixOfPublisher", store.AuditQuery{Action: "publish"}, nil},
 		{"Limit", store.AuditQuery{Limit: 2}, all[:2]},
 		{"LimitAfterFilter", store.AuditQuery{Account: "carol", Limit: 1}, all[3:4]},
+		{"Group", store.AuditQuery{Group: apiRoot}, []string{all[2], all[3]}},
+		{"Newest", store.AuditQuery{Newest: true}, reversed(all)},
+		{"NewestLimit", store.AuditQuery{Newest: true, Limit: 2}, []string{all[4], all[3]}},
+		{"NewestBetween", store.AuditQuery{Since: t0.Add(h), Until: t0.Add(2 * h), Newest: true}, []string{all[2], all[1]}},
+		{"NewestUntilPastTheEnd", store.AuditQuery{Until: t0.Add(5 * h), Newest: true, Limit: 1}, all[4:]},
+		{"NewestAfterFilter", store.AuditQuery{Account: "alice", Newest: true, Limit: 1}, all[1:2]},
+		{"NewestOfGroup", store.AuditQuery{Group: apiRoot, Action: "read", Newest: true}, all[3:4]},
 	} {
 		got, err := db.FindAudit(ctx, tt.q)
 		if err != nil {

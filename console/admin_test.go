@@ -367,3 +367,106 @@ func TestUploadIsBounded(t *testing.T) {
 		t.Errorf("%+v versions stored (%v), want 0", st, err)
 	}
 }
+
+// publishedCreatedBy publishes value from the review form with the extra form
+// fields and returns the created_by_ref of the indicator stored, as a
+// TAXII client reads it.
+func (b *browser) publishedCreatedBy(value string, extra url.Values) (int, string) {
+	t := b.e.t
+	t.Helper()
+	form := url.Values{"csrf": {b.publishToken()}, "text": {value}, "tlp": {"green"}, "confidence": {"50"}, "pick": {"0"}}
+	for k, v := range extra {
+		form[k] = v
+	}
+	resp, page := b.do("POST", officialsBase+"/publish", form)
+	if resp.StatusCode != http.StatusSeeOther {
+		return resp.StatusCode, page
+	}
+	req, _ := http.NewRequest("GET", b.e.url+"/officials/collections/"+collOfficials+"/objects/?limit=1000", nil)
+	req.SetBasicAuth("rita", password("rita"))
+	req.Header.Set("Accept", "application/taxii+json;version=2.1")
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	var env struct {
+		Objects []struct {
+			Pattern      string `json:"pattern"`
+			CreatedByRef string `json:"created_by_ref"`
+		} `json:"objects"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&env); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range env.Objects {
+		if strings.Contains(o.Pattern, value) {
+			return resp.StatusCode, o.CreatedByRef
+		}
+	}
+	t.Fatalf("no stored indicator of %s", value)
+	return 0, ""
+}
+
+// identities returns the identity ids the server made for the default
+// organization and the officials group.
+func (e *env) identities() (org, group string) {
+	e.t.Helper()
+	d, err := e.db.LoadDirectory(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, o := range d.Organizations {
+		if o.Name == taxii.DefaultOrganization {
+			org = o.IdentityID
+		}
+	}
+	for _, g := range d.Groups {
+		if g.Name == "officials" {
+			group = g.IdentityID
+		}
+	}
+	if org == "" || group == "" {
+		e.t.Fatalf("identities: organization %q, group %q", org, group)
+	}
+	return org, group
+}
+
+// Ensure that the review publishes indicators as the publisher's
+// organization (created_by_ref its identity) or, when the analyst
+// chooses, as the group; and that a collection that anonymizes publishers
+// publishes as the group whatever the form says (issue 13: anonymize when
+// the collection allows it).
+func TestPublishAs(t *testing.T) {
+	e := newEnv(t, nil)
+	org, group := e.identities()
+	b := e.browser()
+	b.mustSignIn("ana")
+	_, page := b.do("POST", officialsBase+"/review", url.Values{"csrf": {b.publishToken()}, "text": {"198.51.100.1"}})
+	if !strings.Contains(page, `id="as-organization" value="organization" checked`) || !strings.Contains(page, `id="as-group"`) {
+		t.Fatalf("the review offers no choice of whom to publish as:\n%s", page)
+	}
+	for _, c := range []struct {
+		value, as, want string
+	}{{"198.51.100.1", "", org}, {"198.51.100.2", "organization", org}, {"198.51.100.3", "group", group}} {
+		if status, got := b.publishedCreatedBy(c.value, url.Values{"as": {c.as}}); status != http.StatusSeeOther || got != c.want {
+			t.Errorf("as %q: %d, created_by_ref %q, want %q", c.as, status, got, c.want)
+		}
+	}
+	if status, page := b.publishedCreatedBy("198.51.100.4", url.Values{"as": {"someone-else"}}); status != http.StatusBadRequest ||
+		!strings.Contains(page, "Choose whom to publish as") {
+		t.Errorf("as someone-else: %d\n%s", status, page)
+	}
+
+	e = newEnv(t, func(o *taxii.Options) { o.Groups[0].Collections[0].Policy.Anonymize = true })
+	_, group = e.identities()
+	b = e.browser()
+	b.mustSignIn("ana")
+	_, page = b.do("POST", officialsBase+"/review", url.Values{"csrf": {b.publishToken()}, "text": {"198.51.100.1"}})
+	if strings.Contains(page, `id="as-organization"`) || !strings.Contains(page, "publishes under the group's identity") {
+		t.Errorf("an anonymizing collection offers to publish as the organization:\n%s", page)
+	}
+	if status, got := b.publishedCreatedBy("198.51.100.5", url.Values{"as": {"organization"}}); status != http.StatusSeeOther || got != group {
+		t.Errorf("anonymizing collection, as organization: %d, created_by_ref %q, want the group's %q", status, got, group)
+	}
+}

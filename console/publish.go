@@ -66,7 +66,30 @@ type reviewData struct {
 	Confidence string
 	Labels     string
 	Name       string
-	Error      string
+	// As is whom the indicators name as their creator: asOrganization or
+	// asGroup (see publishAs).
+	As    string
+	Error string
+}
+
+// Whom indicators built from a review are published as.
+const (
+	asOrganization = "organization" // created_by_ref: the publisher's organization's identity
+	asGroup        = "group"        // created_by_ref: the group's identity, the publisher's organization unnamed
+)
+
+// publishAs returns the created_by_ref of indicators published as choice
+// ("" is asOrganization) by v to g's collection coll, or false for an
+// unknown choice. A collection that anonymizes publishers publishes
+// everything as the group, whatever the choice.
+func publishAs(choice string, v *Viewer, g *Group, coll *Collection) (string, bool) {
+	switch {
+	case choice != "" && choice != asOrganization && choice != asGroup:
+		return "", false
+	case choice == asGroup || coll.Policy.Anonymize:
+		return g.IdentityID, true
+	}
+	return v.OrganizationIdentity, true
 }
 
 type tlpChoice struct {
@@ -154,7 +177,7 @@ func (c *Console) handleReview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := reviewData{Group: g, Collection: coll, Text: text, Candidates: res.Candidates, Truncated: res.Truncated,
-		TLPLevels: tlpOptions(coll.Policy, ""), Confidence: "50"}
+		TLPLevels: tlpOptions(coll.Policy, ""), Confidence: "50", As: asOrganization}
 	for _, cand := range res.Candidates {
 		if len(cand.Warnings) > 0 {
 			d.Warned++
@@ -180,7 +203,8 @@ func (c *Console) handlePublish(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	d := reviewData{Group: g, Collection: coll, Text: text, Candidates: res.Candidates, Truncated: res.Truncated,
-		TLPLevels: tlpOptions(coll.Policy, f.Get("tlp")), Confidence: f.Get("confidence"), Labels: f.Get("labels"), Name: f.Get("name")}
+		TLPLevels: tlpOptions(coll.Policy, f.Get("tlp")), Confidence: f.Get("confidence"), Labels: f.Get("labels"), Name: f.Get("name"),
+		As: f.Get("as")}
 	fail := func(msg string) {
 		d.Error = msg
 		c.render(w, r, http.StatusBadRequest, "review", page{Title: "Review", Data: d})
@@ -210,9 +234,14 @@ func (c *Console) handlePublish(w http.ResponseWriter, r *http.Request) {
 		fail("The name is longer than 256 bytes.")
 		return
 	}
+	createdBy, ok := publishAs(d.As, sessionOf(r).viewer, g, coll)
+	if !ok {
+		fail("Choose whom to publish as: your organization or the group.")
+		return
+	}
 	now := c.svc.Now()
 	opts := ioc.ObjectOptions{Now: now, NewID: uuid.NewString, Name: name, Labels: labels, Confidence: confidence,
-		Markings: []string{stix.TLPMarkingID(level)}}
+		Markings: []string{stix.TLPMarkingID(level)}, CreatedBy: createdBy}
 	var objects []json.RawMessage
 	for _, p := range f["pick"] {
 		i, err := strconv.Atoi(p)

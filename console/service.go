@@ -99,6 +99,10 @@ var errSignIn = errors.New("the account name or the password is wrong")
 // absent, as the API hides them).
 type Viewer struct {
 	Account store.Account
+	// OrganizationIdentity is the id of the STIX identity of the account's
+	// organization: what the indicators it publishes name as their
+	// created_by_ref, unless published under the group's identity.
+	OrganizationIdentity string
 	// Groups are the account's groups, sorted by name.
 	Groups []*Group
 }

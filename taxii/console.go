@@ -40,6 +40,9 @@ func (cs consoleService) Viewer(account string) *console.Viewer {
 // collections access.CanSee lets it see (the TAXII API hides the others).
 func viewerOf(dir *directory, acct *accountEntry) *console.Viewer {
 	v := &console.Viewer{Account: acct.Account}
+	if org := dir.orgs[acct.Organization]; org != nil {
+		v.OrganizationIdentity = org.IdentityID
+	}
 	for _, name := range dir.groupOrder {
 		role, member := acct.groups[name]
 		g := dir.groups[name]

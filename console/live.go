@@ -41,7 +41,7 @@ func resumeFrom(lastEventID string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	t, err := time.Parse(store.TimestampLayout, lastEventID)
-	if err != nil {
+	if err != nil || t.Before(time.Unix(0, 0)) {
 		return time.Time{}, false
 	}
 	return t.Add(-liveResumeSlack), true

@@ -190,7 +190,7 @@ func TestLiveBoardResumes(t *testing.T) {
 	}
 	ls.cancel()
 
-	for _, id := range []string{"", "yesterday", strings.Repeat("9", 100)} {
+	for _, id := range []string{"", "yesterday", strings.Repeat("9", 100), "0001-01-01T00:00:00.000000Z"} {
 		ls := b.openLive(t, id)
 		if _, d := ls.ready(); d.Resumed {
 			t.Errorf("Last-Event-ID %q resumed", id)

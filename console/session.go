@@ -113,11 +113,11 @@ func credentialHolds(s *store.Session, acct *store.Account) bool {
 
 // session wraps a page that needs a signed-in account. Without a live
 // session a GET is sent to the sign-in page (back here afterwards) and
-// anything else answered 401; a POST's form is read (bound it with form
-// first), and one without the session's CSRF token is answered 403 and
-// does nothing. A session ends, and its row is deleted,
-// when it has expired, has been idle too long, its account is gone or
-// disabled, or the credential it was signed in with changed.
+// anything else answered 401. A POST's form is read here (register POST
+// pages with form, which bounds it first); one without the session's CSRF
+// token is answered 403 and does nothing. A session ends, and its row is
+// deleted, when it has expired, has been idle too long, its account is
+// gone or disabled, or the credential it was signed in with changed.
 func (c *Console) session(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := c.loadSession(r)

@@ -201,30 +201,41 @@ func (c *Console) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 	c.changed(w, r, g, err, "removed", strconv.Quote(account)+" is not a member of this group.")
 }
 
-// memberOf reports whether account is a member of g: the admin page's
-// token forms reach the group's members only.
-func memberOf(g *Group, account string) bool {
-	_, ok := g.Members[account]
-	return ok
+// tokenMember returns the administered group of the URL and the member
+// the form's account field names, whose tokens the form changes: the
+// admin page's token forms reach the group's members only. Otherwise it
+// answers, with missing(account) for an account that is no member, and
+// returns false.
+func (c *Console) tokenMember(w http.ResponseWriter, r *http.Request, missing func(account string) string) (*Group, string, bool) {
+	g, ok := c.administered(w, r)
+	if !ok {
+		return nil, "", false
+	}
+	account := formValue(r, "account")
+	if _, member := g.Members[account]; !member {
+		c.adminPage(w, r, http.StatusNotFound, g, adminData{Error: missing(account)})
+		return nil, "", false
+	}
+	return g, account, true
 }
+
+func notManaged(account string) string {
+	return strconv.Quote(account) + " is not a member whose tokens you manage."
+}
+
+func noSuchToken(string) string { return "No such token." }
 
 // handleCreateToken makes an API token for a member (fields account,
 // name, expires_in) and shows its secret, once.
 func (c *Console) handleCreateToken(w http.ResponseWriter, r *http.Request) {
-	g, ok := c.administered(w, r)
+	g, account, ok := c.tokenMember(w, r, notManaged)
 	if !ok {
-		return
-	}
-	account := formValue(r, "account")
-	missing := strconv.Quote(account) + " is not a member whose tokens you manage."
-	if !memberOf(g, account) {
-		c.adminPage(w, r, http.StatusNotFound, g, adminData{Error: missing})
 		return
 	}
 	tok, err := c.svc.CreateToken(r.Context(), sessionOf(r).viewer, account, strings.TrimSpace(r.PostForm.Get("name")),
 		formValue(r, "expires_in"), remoteAddr(r))
 	if err != nil {
-		c.changed(w, r, g, err, "", missing)
+		c.changed(w, r, g, err, "", notManaged(account))
 		return
 	}
 	c.render(w, r, http.StatusCreated, "token", page{Title: "New API token", Data: newTokenData{Group: g, Token: tok}})
@@ -238,15 +249,10 @@ type newTokenData struct {
 
 // handleRevokeToken revokes a member's token (fields account, id).
 func (c *Console) handleRevokeToken(w http.ResponseWriter, r *http.Request) {
-	g, ok := c.administered(w, r)
+	g, account, ok := c.tokenMember(w, r, noSuchToken)
 	if !ok {
 		return
 	}
-	account := formValue(r, "account")
-	if !memberOf(g, account) {
-		c.adminPage(w, r, http.StatusNotFound, g, adminData{Error: "No such token."})
-		return
-	}
 	err := c.svc.RevokeToken(r.Context(), sessionOf(r).viewer, account, formValue(r, "id"), remoteAddr(r))
-	c.changed(w, r, g, err, "revoked", "No such token.")
+	c.changed(w, r, g, err, "revoked", noSuchToken(account))
 }

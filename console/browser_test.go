@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -177,23 +176,8 @@ func TestBrowserLiveBoard(t *testing.T) {
 	); err != nil {
 		t.Fatalf("live board: %v", err)
 	}
-	const id = "indicator--4b1a1b6a-7a7e-4c1f-9a51-2f7f6b0c9d11"
-	env := `{"objects":[{"type":"indicator","spec_version":"2.1","id":"` + id + `","created":"2026-11-03T10:00:00.000Z",` +
-		`"modified":"2026-11-03T10:00:00.000Z","name":"Live one","pattern":"[ipv4-addr:value = '198.51.100.9']",` +
-		`"pattern_type":"stix","valid_from":"2026-11-03T10:00:00Z"}]}`
-	req, _ := http.NewRequest("POST", e.url+"/officials/collections/"+collOfficials+"/objects/", strings.NewReader(env))
-	req.SetBasicAuth("ana", password("ana"))
-	req.Header.Set("Content-Type", "application/taxii+json;version=2.1")
-	req.Header.Set("Accept", "application/taxii+json;version=2.1")
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("publish over TAXII: %d", resp.StatusCode)
-	}
+	e.publishIndicators("Live one", 1)
 	var row string
 	if err := chromedp.Do(ctx,
 		chromedp.WaitVisible(chromedp.CSS(`#live-rows tr`)),

@@ -303,3 +303,36 @@ func (s *server) stop() {
 	}
 	os.RemoveAll(s.dir)
 }
+
+// DumpRestore copies the database at from as an operator's backup and
+// restore would: pg_dump of it in the custom format to a file, then
+// pg_restore of that file into a new, empty database (see URL), whose URL
+// it returns. It skips tb when the server is EITAXII_TEST_DATABASE_URL's,
+// whose binaries the tests do not know.
+func DumpRestore(tb testing.TB, from string) string {
+	tb.Helper()
+	once.Do(start)
+	if shared == nil || shared.dir == "" {
+		tb.Skip("pgtest: the server is not a throwaway cluster; no pg_dump to run")
+	}
+	to := URL(tb)
+	fromDB, toDB := databaseOf(from), databaseOf(to)
+	bin := filepath.Dir(shared.ctl)
+	file := filepath.Join(shared.dir, fromDB+".dump")
+	defer os.Remove(file)
+	if out, err := shared.run(filepath.Join(bin, "pg_dump"), "-h", shared.dir, "-U", "postgres", "--format=custom",
+		"--file", file, fromDB); err != nil {
+		tb.Fatalf("pgtest: pg_dump: %v: %s", err, out)
+	}
+	if out, err := shared.run(filepath.Join(bin, "pg_restore"), "-h", shared.dir, "-U", "postgres", "--exit-on-error",
+		"--dbname", toDB, file); err != nil {
+		tb.Fatalf("pgtest: pg_restore: %v: %s", err, out)
+	}
+	return to
+}
+
+// databaseOf is the database a URL made by URL names.
+func databaseOf(u string) string {
+	p, _ := url.Parse(u)
+	return strings.TrimPrefix(p.Path, "/")
+}

@@ -90,9 +90,9 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (_ *store.Sta
 	id := db.newID().String() // once: the write may run twice (see committer)
 	var st *store.Status
 	var newest int64 // last_added after a commit that stored versions
-	err = db.commits.Commit(ctx, write{coll: s.Collection, fn: func(ctx context.Context, tx pgx.Tx) error {
+	err = db.commits.Commit(ctx, write{coll: s.Collection, fn: func(ctx context.Context, tx pgx.Tx, g *group) error {
 		var err error
-		st, newest, err = db.addObjects(ctx, tx, s, id)
+		st, newest, err = db.addObjects(ctx, tx, g, s, id)
 		return err
 	}})
 	if err != nil {
@@ -106,9 +106,10 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (_ *store.Sta
 	return st, nil
 }
 
-// addObjects is AddObjects inside tx. It also returns the collection's
-// last_added when it stored versions, else 0.
-func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission, id string) (*store.Status, int64, error) {
+// addObjects is AddObjects inside tx, in group g (which writes the
+// collection's row). It also returns the collection's last_added when it
+// stored versions, else 0.
+func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, g *group, s *store.Submission, id string) (*store.Status, int64, error) {
 	st := &store.Status{
 		ID:               id,
 		Status:           "complete",
@@ -117,10 +118,11 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission, id
 		Failures:         s.Failures,
 		FailureCount:     len(s.Failures) + s.Unlisted,
 	}
-	last, err := lockCollection(ctx, tx, s.Collection)
+	coll, err := g.lock(ctx, tx, s.Collection)
 	if err != nil {
 		return nil, 0, err
 	}
+	last := coll.last
 	objects, err := loadStates(ctx, tx, s)
 	if err != nil {
 		return nil, 0, err
@@ -194,20 +196,13 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission, id
 	}
 	st.SuccessCount = len(st.Successes)
 
-	if err := insertVersions(ctx, tx, s.Collection, rows, objects); err != nil {
-		return nil, 0, err
-	}
-	if err := clearFlags(ctx, tx, s.Collection, objects); err != nil {
-		return nil, 0, err
-	}
+	// One round trip for the rest: the versions (a large request's by
+	// COPY first), the displaced flags, the status and the audit row.
 	b := &pgx.Batch{}
-	if len(rows) == 0 {
-		b.Queue("UPDATE collections SET last_added = $2 WHERE id = $1", s.Collection, last)
-	} else {
-		// The activity counters ride on the collection's update.
-		b.Queue(withHours("UPDATE collections SET last_added = $5, versions = versions + $6 WHERE id = $1"),
-			append(hoursArgs(s.Collection, rows), last, len(rows))...)
+	if err := insertVersions(ctx, tx, b, s.Collection, rows, objects); err != nil {
+		return nil, 0, err
 	}
+	queueClearFlags(b, s.Collection, objects)
 	rec := store.StatusRecord{APIRoot: s.APIRoot, Collection: s.Collection, Account: s.Account, Status: *st}
 	doc, err := json.Marshal(&rec)
 	if err != nil {
@@ -223,12 +218,11 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission, id
 			return nil, 0, err
 		}
 	}
-	if len(rows) > 0 {
-		queueNotify(b, s.Collection)
-	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, 0, err
 	}
+	coll.last = last
+	coll.added = append(coll.added, rows...)
 	if len(rows) == 0 {
 		return st, 0, nil
 	}
@@ -325,8 +319,9 @@ func fetchDuplicateRaws(ctx context.Context, tx pgx.Tx, collID string, dups []*v
 // per-row work).
 const copyThreshold = 16
 
-// insertVersions inserts the new versions with their final flags.
-func insertVersions(ctx context.Context, tx pgx.Tx, collID string, rows []newRow, objects map[string]*objectState) error {
+// insertVersions inserts the new versions with their final flags: by COPY
+// at once from copyThreshold rows, else queued in b.
+func insertVersions(ctx context.Context, tx pgx.Tx, b *pgx.Batch, collID string, rows []newRow, objects map[string]*objectState) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -360,16 +355,16 @@ func insertVersions(ctx context.Context, tx pgx.Tx, collID string, rows []newRow
 		texts, svs = append(texts, r.v.text), append(svs, r.specVersion)
 		lat, fir, raws = append(lat, latest), append(fir, first), append(raws, r.v.raw)
 	}
-	_, err := tx.Exec(ctx, `
+	b.Queue(`
 		INSERT INTO object_versions (collection, date_added, object_id, type, version_s, version_ns, version, spec_version, is_latest, is_first, raw)
 		SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::integer[], $7::text[], $8::text[], $9::boolean[], $10::boolean[], $11::bytea[])`,
 		collID, das, ids, types, ss, nss, texts, svs, lat, fir, raws)
-	return err
+	return nil
 }
 
-// clearFlags clears is_latest and is_first on the stored versions that a
-// new version displaced.
-func clearFlags(ctx context.Context, tx pgx.Tx, collID string, objects map[string]*objectState) error {
+// queueClearFlags queues in b the clearing of is_latest and is_first on
+// the stored versions that a new version displaced.
+func queueClearFlags(b *pgx.Batch, collID string, objects map[string]*objectState) {
 	// Empty, not nil: pgx sends a nil slice as NULL, and = ANY(NULL) is NULL.
 	noLatest, noFirst := []int64{}, []int64{}
 	for _, o := range objects {
@@ -386,15 +381,14 @@ func clearFlags(ctx context.Context, tx pgx.Tx, collID string, objects map[strin
 		}
 	}
 	if len(noLatest)+len(noFirst) == 0 {
-		return nil
+		return
 	}
-	_, err := tx.Exec(ctx, `
+	b.Queue(`
 		UPDATE object_versions SET
 			is_latest = is_latest AND NOT date_added = ANY($2),
 			is_first = is_first AND NOT date_added = ANY($3)
 		WHERE collection = $1 AND (date_added = ANY($2) OR date_added = ANY($3))`,
 		collID, noLatest, noFirst)
-	return err
 }
 
 // typeOf is the STIX type of an id: the text before "--" (the whole id if

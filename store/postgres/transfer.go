@@ -102,12 +102,11 @@ func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Re
 			rows = append(rows, newRow{id: r.ID, typ: typeOf(r.ID), specVersion: specVersion(r.SpecVersion), v: v})
 			last = da
 		}
-		if err := insertVersions(ctx, tx, collID, rows, objects); err != nil {
+		b := &pgx.Batch{}
+		if err := insertVersions(ctx, tx, b, collID, rows, objects); err != nil {
 			return err
 		}
-		if err := clearFlags(ctx, tx, collID, objects); err != nil {
-			return err
-		}
+		queueClearFlags(b, collID, objects)
 		last = max(last, newest.UnixMicro())
 		// Deletions are not imported; as if they had been pruned, readers
 		// from before the last of them get ChangePage.Gap.
@@ -115,10 +114,10 @@ func (db *DB) ImportVersions(ctx context.Context, collID string, recs []store.Re
 		if !deletedUpTo.IsZero() {
 			pruned = min(deletedUpTo.UnixMicro(), last)
 		}
-		_, err = tx.Exec(ctx, withHours(`UPDATE collections SET last_added = greatest(last_added, $5),
+		b.Queue(withHours(`UPDATE collections SET last_added = greatest(last_added, $5),
 			pruned_deleted = greatest(pruned_deleted, $6), versions = versions + $7 WHERE id = $1`),
 			append(hoursArgs(collID, rows), last, pruned, len(rows))...)
-		return err
+		return tx.SendBatch(ctx, b).Close()
 	})
 }
 

@@ -224,7 +224,7 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission, id
 		}
 	}
 	if len(rows) > 0 {
-		queueNotify(b, s.Collection)
+		queueNotify(b, s.Collection, last)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, 0, err

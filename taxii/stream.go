@@ -93,6 +93,18 @@ const streamRetry = 5000
 // objects are in memory until written.
 const streamReplayPage = 100
 
+// Bounds of a stream's write buffer. Events are appended until the buffer
+// holds streamFlushBytes, then written: a subscriber that is behind (a
+// backlog in its queue, a replay) is sent its events in writes of about
+// that size, one system call each, and its buffer does not grow to the
+// size of the backlog. A buffer that one large object made grow past
+// streamBufferKeep is released after its write rather than kept for the
+// life of the stream.
+const (
+	streamFlushBytes = 32 << 10
+	streamBufferKeep = 64 << 10
+)
+
 // streamFilters are the stream's query parameters: added_after and the
 // match fields of Get Objects except match[version] (a stream sends every
 // version as it is added). Others are ignored, as the TAXII endpoints
@@ -370,6 +382,12 @@ func (s *Server) startEventStream(c *gin.Context) (*sseWriter, error) {
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: pass events on as they come
+	// HTTP/1.1 without chunking: the stream is the rest of the connection
+	// (net/http then closes it after the response, as the SSE spec
+	// suggests). A chunked write costs a chunk header, and a write larger
+	// than the connection's buffer two more system calls; a stream ends
+	// with its connection anyway. HTTP/2 drops the header.
+	h.Set("Transfer-Encoding", "identity")
 	c.Status(http.StatusOK)
 	sw := &sseWriter{w: c.Writer, rc: rc, timeout: s.opts.StreamWriteTimeout}
 	sw.buf = append(sw.buf, "retry: "...)
@@ -441,13 +459,20 @@ func (sw *sseWriter) flush() error {
 		return err
 	}
 	_, err = sw.w.Write(sw.buf)
-	sw.buf = sw.buf[:0]
+	if cap(sw.buf) > streamBufferKeep {
+		sw.buf = nil
+	} else {
+		sw.buf = sw.buf[:0]
+	}
 	if err != nil {
 		return err
 	}
 	sw.w.Flush()
 	return nil
 }
+
+// full reports whether the buffer holds enough to be written now.
+func (sw *sseWriter) full() bool { return len(sw.buf) >= streamFlushBytes }
 
 // event appends one event; data must hold no line break.
 func (sw *sseWriter) event(name, id string, data ...[]byte) {
@@ -541,6 +566,11 @@ func (r *streamRun) replay(ctx context.Context) error {
 		}
 		for i := range page.Changes {
 			r.send(&page.Changes[i], page.Newest)
+			if r.w.full() {
+				if err := r.w.flush(); err != nil {
+					return err
+				}
+			}
 		}
 		if !page.More && page.Newest.After(r.pos) {
 			// Everything up to Newest was in this read.
@@ -568,8 +598,14 @@ func (r *streamRun) live(ctx context.Context, sub *delivery.Subscription, tick <
 		select {
 		case c := <-queue:
 			r.send(c, sub.Newest())
-			// Write what the queue holds now in one flush.
+			// Write what the queue holds now in as few writes as the
+			// buffer's bound allows.
 			for n := len(queue); n > 0; n-- {
+				if r.w.full() {
+					if err := r.w.flush(); err != nil {
+						return err
+					}
+				}
 				r.send(<-queue, sub.Newest())
 			}
 			if err := r.w.flush(); err != nil {

@@ -3,11 +3,15 @@ package taxii
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/gin-gonic/gin"
 )
 
 // Ensure that the re-check of an open stream against a new directory
@@ -57,5 +61,50 @@ func TestStreamAllowed(t *testing.T) {
 				t.Errorf("streamAllowed = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// writeSizes records the size of each write the stream makes.
+type writeSizes struct {
+	*httptest.ResponseRecorder
+	sizes []int
+}
+
+func (w *writeSizes) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	return w.ResponseRecorder.Write(p)
+}
+
+// Ensure the bounds of a stream's write buffer: it is full (to be written
+// before more is appended) from streamFlushBytes on, and a buffer one
+// large event made grow past streamBufferKeep is released once written.
+func TestSSEWriter_Bounds(t *testing.T) {
+	rec := &writeSizes{ResponseRecorder: httptest.NewRecorder()}
+	c, _ := gin.CreateTestContext(rec)
+	sw := &sseWriter{w: c.Writer, rc: http.NewResponseController(c.Writer), timeout: time.Minute}
+	data := []byte(strings.Repeat("x", 1000))
+	n := 0
+	for !sw.full() {
+		sw.event("object", "id", data)
+		n++
+	}
+	if len(sw.buf) < streamFlushBytes || len(sw.buf) >= streamFlushBytes+1100 {
+		t.Errorf("full at %d bytes after %d events, want from %d on", len(sw.buf), n, streamFlushBytes)
+	}
+	if err := sw.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.sizes) != 1 || rec.sizes[0] < streamFlushBytes {
+		t.Errorf("writes %v, want one of at least %d bytes", rec.sizes, streamFlushBytes)
+	}
+	if cap(sw.buf) == 0 || cap(sw.buf) > streamBufferKeep {
+		t.Errorf("buffer of capacity %d kept after a write of %d bytes, want it kept (at most %d)", cap(sw.buf), rec.sizes[0], streamBufferKeep)
+	}
+	sw.event("object", "id", []byte(strings.Repeat("y", 2*streamBufferKeep)))
+	if err := sw.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if cap(sw.buf) != 0 {
+		t.Errorf("buffer of capacity %d kept after a %d-byte event, want it released", cap(sw.buf), 2*streamBufferKeep)
 	}
 }

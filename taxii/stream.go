@@ -697,7 +697,7 @@ func (r *streamRun) send(c *store.Change, newest time.Time) {
 	// Appended in place: this runs once per version per client.
 	b := append(r.w.buf, "event: object\nid: "...)
 	from := len(b)
-	b = c.Cursor.UTC().AppendFormat(b, store.TimestampLayout)
+	b = appendCursor(b, c.Cursor)
 	to := len(b)
 	b = append(b, "\ndata: {\"date_added\":\""...)
 	b = append(b, b[from:to]...)
@@ -710,4 +710,42 @@ func (r *streamRun) send(c *store.Change, newest time.Time) {
 	}
 	r.objects++
 	r.last = c.Cursor
+}
+
+// appendCursor appends t as t.UTC().AppendFormat(b, store.TimestampLayout)
+// does, digit by digit: the stream formats each event's cursor once per
+// subscriber, and AppendFormat was about 6 % of a node's CPU serving 1000
+// subscribers. Years outside 0 to 9999 take AppendFormat.
+func appendCursor(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, store.TimestampLayout)
+	}
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/1000, 6)
+	return append(b, 'Z')
+}
+
+// appendDigits appends the n lowest decimal digits of v (v >= 0), with
+// leading zeros.
+func appendDigits(b []byte, v, n int) []byte {
+	b = append(b, "000000"[:n]...)
+	for i := len(b) - 1; n > 0; i, n = i-1, n-1 {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
 }

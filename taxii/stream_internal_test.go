@@ -108,3 +108,45 @@ func TestSSEWriter_Bounds(t *testing.T) {
 		t.Errorf("buffer of capacity %d kept after a %d-byte event, want it released", cap(sw.buf), 2*streamBufferKeep)
 	}
 }
+
+// Ensure that appendCursor formats as AppendFormat with the TAXII
+// timestamp layout does, across the years it formats itself and those it
+// leaves to AppendFormat, whatever the time's location.
+func TestAppendCursor(t *testing.T) {
+	east := time.FixedZone("east", 5*3600+30*60)
+	times := []time.Time{
+		{},
+		time.Unix(0, 0),
+		time.Date(2024, 5, 1, 12, 0, 0, 1000, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2027, 1, 1, 3, 4, 5, 123456789, east),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(12, 2, 29, 0, 0, 0, 0, time.UTC),
+	}
+	for us := int64(1_700_000_000_000_000); us < 1_700_000_000_000_000+5000; us += 37 {
+		times = append(times, time.UnixMicro(us))
+	}
+	for _, tm := range times {
+		want := tm.UTC().Format(store.TimestampLayout)
+		if got := string(appendCursor([]byte("x"), tm)); got != "x"+want {
+			t.Errorf("appendCursor(%v) = %q, want %q", tm, got, "x"+want)
+		}
+	}
+}
+
+func BenchmarkAppendCursor(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	tm := time.Date(2026, 12, 4, 1, 2, 3, 456789000, time.UTC)
+	b.Run("appendCursor", func(b *testing.B) {
+		for range b.N {
+			buf = appendCursor(buf[:0], tm)
+		}
+	})
+	b.Run("AppendFormat", func(b *testing.B) {
+		for range b.N {
+			buf = tm.UTC().AppendFormat(buf[:0], store.TimestampLayout)
+		}
+	})
+}

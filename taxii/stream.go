@@ -99,10 +99,13 @@ const streamReplayPage = 100
 // that size, one system call each, and its buffer does not grow to the
 // size of the backlog. A buffer that one large object made grow past
 // streamBufferKeep is released after its write rather than kept for the
-// life of the stream.
+// life of the stream, and one past streamBufferIdle is released when the
+// stream has caught up: a thousand streams idle after a burst hold a few
+// MB of buffers, not tens (the heap goal is a multiple of what they hold).
 const (
-	streamFlushBytes = 32 << 10
-	streamBufferKeep = 64 << 10
+	streamFlushBytes = 16 << 10
+	streamBufferKeep = 32 << 10
+	streamBufferIdle = 4 << 10
 )
 
 // streamFilters are the stream's query parameters: added_after and the
@@ -474,6 +477,14 @@ func (sw *sseWriter) flush() error {
 // full reports whether the buffer holds enough to be written now.
 func (sw *sseWriter) full() bool { return len(sw.buf) >= streamFlushBytes }
 
+// idle releases an empty buffer larger than streamBufferIdle: the stream
+// has nothing more to write for now.
+func (sw *sseWriter) idle() {
+	if len(sw.buf) == 0 && cap(sw.buf) > streamBufferIdle {
+		sw.buf = nil
+	}
+}
+
 // event appends one event; data must hold no line break.
 func (sw *sseWriter) event(name, id string, data ...[]byte) {
 	sw.buf = append(sw.buf, "event: "...)
@@ -610,6 +621,9 @@ func (r *streamRun) live(ctx context.Context, sub *delivery.Subscription, tick <
 			}
 			if err := r.w.flush(); err != nil {
 				return err
+			}
+			if len(queue) == 0 {
+				r.w.idle()
 			}
 		case <-ended:
 			return sub.Err()

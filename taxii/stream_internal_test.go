@@ -76,8 +76,10 @@ func (w *writeSizes) Write(p []byte) (int, error) {
 }
 
 // Ensure the bounds of a stream's write buffer: it is full (to be written
-// before more is appended) from streamFlushBytes on, and a buffer one
-// large event made grow past streamBufferKeep is released once written.
+// before more is appended) from streamFlushBytes on, kept after a write
+// up to streamBufferKeep but released by an idle stream above
+// streamBufferIdle, and a buffer one large event made grow past
+// streamBufferKeep is released once written.
 func TestSSEWriter_Bounds(t *testing.T) {
 	rec := &writeSizes{ResponseRecorder: httptest.NewRecorder()}
 	c, _ := gin.CreateTestContext(rec)
@@ -99,6 +101,17 @@ func TestSSEWriter_Bounds(t *testing.T) {
 	}
 	if cap(sw.buf) == 0 || cap(sw.buf) > streamBufferKeep {
 		t.Errorf("buffer of capacity %d kept after a write of %d bytes, want it kept (at most %d)", cap(sw.buf), rec.sizes[0], streamBufferKeep)
+	}
+	sw.idle()
+	if cap(sw.buf) != 0 {
+		t.Errorf("buffer of capacity %d kept by an idle stream, want it released (above %d)", cap(sw.buf), streamBufferIdle)
+	}
+	sw.event("object", "id", data)
+	if err := sw.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if sw.idle(); cap(sw.buf) == 0 {
+		t.Errorf("buffer of one small event released when idle, want it kept (at most %d)", streamBufferIdle)
 	}
 	sw.event("object", "id", []byte(strings.Repeat("y", 2*streamBufferKeep)))
 	if err := sw.flush(); err != nil {

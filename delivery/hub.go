@@ -260,19 +260,27 @@ func (f *feed) catchUp() error {
 				dropped = append(dropped, s)
 			}
 		}
-		for i := range p.Changes {
-			c := &p.Changes[i]
-			for s := range f.subs {
+		// Subscriber by subscriber, each given the whole read at once: a
+		// subscriber woken by its first change then finds the others
+		// queued too and handles them together (one write to its client
+		// instead of one per change). Each queue still gets the changes
+		// in cursor order.
+	subs:
+		for s := range f.subs {
+			for i := range p.Changes {
 				select {
-				case s.ch <- c:
+				case s.ch <- &p.Changes[i]:
 				default:
 					// Never block the feed for one subscriber: it resumes
 					// from the store instead.
 					delete(f.subs, s)
 					dropped = append(dropped, s)
+					continue subs
 				}
 			}
-			f.pos = c.Cursor
+		}
+		if n := len(p.Changes); n > 0 {
+			f.pos = p.Changes[n-1].Cursor
 		}
 		if !p.More && p.Newest.After(f.pos) {
 			f.pos = p.Newest // a pruned deletion, a value drawn for nothing

@@ -93,6 +93,21 @@ const streamRetry = 5000
 // objects are in memory until written.
 const streamReplayPage = 100
 
+// Bounds of a stream's write buffer. Events are appended until the buffer
+// holds streamFlushBytes, then written: a subscriber that is behind (a
+// backlog in its queue, a replay) is sent its events in writes of about
+// that size, one system call each, and its buffer does not grow to the
+// size of the backlog. A buffer that one large object made grow past
+// streamBufferKeep is released after its write rather than kept for the
+// life of the stream, and one past streamBufferIdle is released when the
+// stream has caught up: a thousand streams idle after a burst hold a few
+// MB of buffers, not tens (the heap goal is a multiple of what they hold).
+const (
+	streamFlushBytes = 16 << 10
+	streamBufferKeep = 32 << 10
+	streamBufferIdle = 4 << 10
+)
+
 // streamFilters are the stream's query parameters: added_after and the
 // match fields of Get Objects except match[version] (a stream sends every
 // version as it is added). Others are ignored, as the TAXII endpoints
@@ -370,6 +385,12 @@ func (s *Server) startEventStream(c *gin.Context) (*sseWriter, error) {
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: pass events on as they come
+	// HTTP/1.1 without chunking: the stream is the rest of the connection
+	// (net/http then closes it after the response, as the SSE spec
+	// suggests). A chunked write costs a chunk header, and a write larger
+	// than the connection's buffer two more system calls; a stream ends
+	// with its connection anyway. HTTP/2 drops the header.
+	h.Set("Transfer-Encoding", "identity")
 	c.Status(http.StatusOK)
 	sw := &sseWriter{w: c.Writer, rc: rc, timeout: s.opts.StreamWriteTimeout}
 	sw.buf = append(sw.buf, "retry: "...)
@@ -441,12 +462,27 @@ func (sw *sseWriter) flush() error {
 		return err
 	}
 	_, err = sw.w.Write(sw.buf)
-	sw.buf = sw.buf[:0]
+	if cap(sw.buf) > streamBufferKeep {
+		sw.buf = nil
+	} else {
+		sw.buf = sw.buf[:0]
+	}
 	if err != nil {
 		return err
 	}
 	sw.w.Flush()
 	return nil
+}
+
+// full reports whether the buffer holds enough to be written now.
+func (sw *sseWriter) full() bool { return len(sw.buf) >= streamFlushBytes }
+
+// idle releases an empty buffer larger than streamBufferIdle: the stream
+// has nothing more to write for now.
+func (sw *sseWriter) idle() {
+	if len(sw.buf) == 0 && cap(sw.buf) > streamBufferIdle {
+		sw.buf = nil
+	}
 }
 
 // event appends one event; data must hold no line break.
@@ -541,6 +577,11 @@ func (r *streamRun) replay(ctx context.Context) error {
 		}
 		for i := range page.Changes {
 			r.send(&page.Changes[i], page.Newest)
+			if r.w.full() {
+				if err := r.w.flush(); err != nil {
+					return err
+				}
+			}
 		}
 		if !page.More && page.Newest.After(r.pos) {
 			// Everything up to Newest was in this read.
@@ -568,12 +609,21 @@ func (r *streamRun) live(ctx context.Context, sub *delivery.Subscription, tick <
 		select {
 		case c := <-queue:
 			r.send(c, sub.Newest())
-			// Write what the queue holds now in one flush.
+			// Write what the queue holds now in as few writes as the
+			// buffer's bound allows.
 			for n := len(queue); n > 0; n-- {
+				if r.w.full() {
+					if err := r.w.flush(); err != nil {
+						return err
+					}
+				}
 				r.send(<-queue, sub.Newest())
 			}
 			if err := r.w.flush(); err != nil {
 				return err
+			}
+			if len(queue) == 0 {
+				r.w.idle()
 			}
 		case <-ended:
 			return sub.Err()
@@ -661,7 +711,7 @@ func (r *streamRun) send(c *store.Change, newest time.Time) {
 	// Appended in place: this runs once per version per client.
 	b := append(r.w.buf, "event: object\nid: "...)
 	from := len(b)
-	b = c.Cursor.UTC().AppendFormat(b, store.TimestampLayout)
+	b = appendCursor(b, c.Cursor)
 	to := len(b)
 	b = append(b, "\ndata: {\"date_added\":\""...)
 	b = append(b, b[from:to]...)
@@ -674,4 +724,42 @@ func (r *streamRun) send(c *store.Change, newest time.Time) {
 	}
 	r.objects++
 	r.last = c.Cursor
+}
+
+// appendCursor appends t as t.UTC().AppendFormat(b, store.TimestampLayout)
+// does, digit by digit: the stream formats each event's cursor once per
+// subscriber, and AppendFormat was about 6 % of a node's CPU serving 1000
+// subscribers. Years outside 0 to 9999 take AppendFormat.
+func appendCursor(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, store.TimestampLayout)
+	}
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/1000, 6)
+	return append(b, 'Z')
+}
+
+// appendDigits appends the n lowest decimal digits of v (v >= 0), with
+// leading zeros.
+func appendDigits(b []byte, v, n int) []byte {
+	b = append(b, "000000"[:n]...)
+	for i := len(b) - 1; n > 0; i, n = i-1, n-1 {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
 }

@@ -3,11 +3,15 @@ package taxii
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/gin-gonic/gin"
 )
 
 // Ensure that the re-check of an open stream against a new directory
@@ -58,4 +62,104 @@ func TestStreamAllowed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeSizes records the size of each write the stream makes.
+type writeSizes struct {
+	*httptest.ResponseRecorder
+	sizes []int
+}
+
+func (w *writeSizes) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	return w.ResponseRecorder.Write(p)
+}
+
+// Ensure the bounds of a stream's write buffer: it is full (to be written
+// before more is appended) from streamFlushBytes on, kept after a write
+// up to streamBufferKeep but released by an idle stream above
+// streamBufferIdle, and a buffer one large event made grow past
+// streamBufferKeep is released once written.
+func TestSSEWriter_Bounds(t *testing.T) {
+	rec := &writeSizes{ResponseRecorder: httptest.NewRecorder()}
+	c, _ := gin.CreateTestContext(rec)
+	sw := &sseWriter{w: c.Writer, rc: http.NewResponseController(c.Writer), timeout: time.Minute}
+	data := []byte(strings.Repeat("x", 1000))
+	n := 0
+	for !sw.full() {
+		sw.event("object", "id", data)
+		n++
+	}
+	if len(sw.buf) < streamFlushBytes || len(sw.buf) >= streamFlushBytes+1100 {
+		t.Errorf("full at %d bytes after %d events, want from %d on", len(sw.buf), n, streamFlushBytes)
+	}
+	if err := sw.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.sizes) != 1 || rec.sizes[0] < streamFlushBytes {
+		t.Errorf("writes %v, want one of at least %d bytes", rec.sizes, streamFlushBytes)
+	}
+	if cap(sw.buf) == 0 || cap(sw.buf) > streamBufferKeep {
+		t.Errorf("buffer of capacity %d kept after a write of %d bytes, want it kept (at most %d)", cap(sw.buf), rec.sizes[0], streamBufferKeep)
+	}
+	sw.idle()
+	if cap(sw.buf) != 0 {
+		t.Errorf("buffer of capacity %d kept by an idle stream, want it released (above %d)", cap(sw.buf), streamBufferIdle)
+	}
+	sw.event("object", "id", data)
+	if err := sw.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if sw.idle(); cap(sw.buf) == 0 {
+		t.Errorf("buffer of one small event released when idle, want it kept (at most %d)", streamBufferIdle)
+	}
+	sw.event("object", "id", []byte(strings.Repeat("y", 2*streamBufferKeep)))
+	if err := sw.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if cap(sw.buf) != 0 {
+		t.Errorf("buffer of capacity %d kept after a %d-byte event, want it released", cap(sw.buf), 2*streamBufferKeep)
+	}
+}
+
+// Ensure that appendCursor formats as AppendFormat with the TAXII
+// timestamp layout does, across the years it formats itself and those it
+// leaves to AppendFormat, whatever the time's location.
+func TestAppendCursor(t *testing.T) {
+	east := time.FixedZone("east", 5*3600+30*60)
+	times := []time.Time{
+		{},
+		time.Unix(0, 0),
+		time.Date(2024, 5, 1, 12, 0, 0, 1000, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2027, 1, 1, 3, 4, 5, 123456789, east),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(12, 2, 29, 0, 0, 0, 0, time.UTC),
+	}
+	for us := int64(1_700_000_000_000_000); us < 1_700_000_000_000_000+5000; us += 37 {
+		times = append(times, time.UnixMicro(us))
+	}
+	for _, tm := range times {
+		want := tm.UTC().Format(store.TimestampLayout)
+		if got := string(appendCursor([]byte("x"), tm)); got != "x"+want {
+			t.Errorf("appendCursor(%v) = %q, want %q", tm, got, "x"+want)
+		}
+	}
+}
+
+func BenchmarkAppendCursor(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	tm := time.Date(2026, 12, 4, 1, 2, 3, 456789000, time.UTC)
+	b.Run("appendCursor", func(b *testing.B) {
+		for range b.N {
+			buf = appendCursor(buf[:0], tm)
+		}
+	})
+	b.Run("AppendFormat", func(b *testing.B) {
+		for range b.N {
+			buf = tm.UTC().AppendFormat(buf[:0], store.TimestampLayout)
+		}
+	})
 }

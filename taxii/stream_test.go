@@ -594,3 +594,23 @@ func TestStream_Gap(t *testing.T) {
 		t.Errorf("from the start: %+v, want object %s and no gap", ev, stamp(added(1)))
 	}
 }
+
+// Ensure that a stream over HTTP/1.1 is sent without chunked encoding, as
+// the rest of the connection (Connection: close), and still carries its
+// events.
+func TestStream_NotChunked(t *testing.T) {
+	ts, srv := newStreamServer(t, config{})
+	ts.addObjects(t, collEO, simpleIndicator(0)) // so that the stream starts with a heartbeat
+	s, _ := openStream(t, srv, nil, streamURL(rootEO, collEO), "Authorization", basic(userReader))
+	if te := s.resp.TransferEncoding; len(te) != 0 {
+		t.Errorf("Transfer-Encoding %q, want none (identity)", te)
+	}
+	if !s.resp.Close {
+		t.Error("the response does not close its connection: without chunking, its end is the connection's")
+	}
+	s.next(t, "heartbeat")
+	ts.addObjects(t, collEO, simpleIndicator(1))
+	if o := decodeObjectEvent(t, s.next(t, "object")); string(o.Object) != simpleIndicator(1) {
+		t.Errorf("object %s, want %s", o.Object, simpleIndicator(1))
+	}
+}

@@ -82,7 +82,7 @@ func (g *group) flush(ctx context.Context, tx pgx.Tx) error {
 		// The activity counters ride on the collection's update.
 		b.Queue(withHours("UPDATE collections SET last_added = $5, versions = versions + $6 WHERE id = $1"),
 			append(hoursArgs(id, lc.added), lc.last, len(lc.added))...)
-		queueNotify(b, id)
+		queueNotify(b, id, lc.last)
 	}
 	return tx.SendBatch(ctx, b).Close()
 }

@@ -689,7 +689,7 @@ func (t *dirTx) DeleteCollection(id string) error {
 	b := &pgx.Batch{}
 	// No foreign key cascades to the collection's hour counts.
 	b.Queue("DELETE FROM collection_hours WHERE collection = $1", id)
-	queueNotify(b, id) // other nodes close their watchers
+	queueNotify(b, id, 0) // other nodes close their watchers
 	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
 		return err
 	}

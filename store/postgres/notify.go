@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,21 +14,36 @@ import (
 )
 
 // The change feed's hints. A commit that changes a collection's versions
-// notifies notifyChannel with the collection id, and the node that made it
-// also tells its own watchers directly once the commit is done, so that a
-// hint is delivered before AddObjects or DeleteObject returns. The other
-// nodes hear the notification on their listening connection (one per
-// store, opened at the first Watch) and read the collection's newest
-// cursor themselves. A notification is a wake-up hint only: it can be
-// lost (the listener reconnecting after the database restarted), so the
-// listener also reads the newest cursor of every watched collection every
-// few seconds, and after each reconnect. Hints only move forward: a
-// watcher is sent a cursor only when it is newer than the last it was
-// sent.
+// notifies changesChannel with the collection id and the collection's new
+// newest cursor, and the node that made it also tells its own watchers
+// directly once the commit is done, so that a hint is delivered before
+// AddObjects or DeleteObject returns. The other nodes hear the
+// notification on their listening connection (one per store, opened at
+// the first Watch) and pass the cursor on to their watchers without a
+// read: PostgreSQL delivers a notification only once the transaction that
+// sent it is committed and visible to new snapshots, so a read that
+// follows the hint sees the change. A notification without a cursor (a
+// deleted collection) is answered by reading the collection's newest
+// cursor, one statement for every collection so hinted while the previous
+// read ran. A notification is a wake-up hint only: it can be lost (the
+// listener reconnecting after the database restarted), so the listener
+// also reads the newest cursor of every watched collection every feedPoll,
+// however many notifications arrive, and after each reconnect. Hints only
+// move forward: a watcher is sent a cursor only when it is newer than the
+// last it was sent.
 
-// notifyChannel is the channel publish and delete transactions notify,
-// with the collection id as payload.
-const notifyChannel = "eitaxii_objects"
+// changesChannel is the channel this release's commits notify and its
+// listener listens on. Its payload is "<collection id>" or "<collection
+// id> <cursor µs>".
+const changesChannel = "eitaxii_changes"
+
+// legacyChannel is the channel of earlier releases, whose payload is the
+// collection id alone. Commits notify it too, so that nodes of an earlier
+// release hear this one's commits during a rolling upgrade; this release
+// does not listen on it (it would read the cursor for every commit) and
+// hears an earlier release's commits by the periodic read, within
+// feedPoll.
+const legacyChannel = "eitaxii_objects"
 
 // Bounds of the listener.
 const (
@@ -39,10 +56,30 @@ const (
 // wait for it.
 var errClosed = errors.New("postgres: store closed")
 
-// queueNotify queues the notification of a change to collID in b; it is
-// delivered when the transaction commits, never before.
-func queueNotify(b *pgx.Batch, collID string) {
-	b.Queue("SELECT pg_notify('"+notifyChannel+"', $1)", collID)
+// queueNotify queues the notification of a change to collID in b, newest
+// being the collection's newest cursor (µs) once the transaction commits,
+// or 0 when the collection is gone; it is delivered when the transaction
+// commits, never before.
+func queueNotify(b *pgx.Batch, collID string, newest int64) {
+	payload := collID
+	if newest > 0 {
+		payload += " " + strconv.FormatInt(newest, 10)
+	}
+	b.Queue("SELECT pg_notify('"+changesChannel+"', $1), pg_notify('"+legacyChannel+"', $2)", payload, collID)
+}
+
+// parsePayload splits a changesChannel payload into the collection id and
+// the cursor, 0 when it carries none (or one that is not a number).
+func parsePayload(payload string) (coll string, cursor int64) {
+	coll, c, ok := strings.Cut(payload, " ")
+	if !ok {
+		return payload, 0
+	}
+	n, err := strconv.ParseInt(c, 10, 64)
+	if err != nil || n <= 0 {
+		return coll, 0
+	}
+	return coll, n
 }
 
 // feed delivers hints to the store's watchers (store.Watchers) and runs
@@ -56,10 +93,16 @@ type feed struct {
 	started bool               // the listener runs
 	stop    context.CancelFunc // stops the listener
 	done    chan struct{}      // closed when the listener has stopped
+
+	// The collections hinted without a cursor since the reader last
+	// took them, and its wake-up.
+	pendMu sync.Mutex
+	pend   map[string]struct{}
+	wake   chan struct{} // capacity 1
 }
 
 func newFeed(db *DB) *feed {
-	return &feed{db: db, done: make(chan struct{})}
+	return &feed{db: db, done: make(chan struct{}), pend: map[string]struct{}{}, wake: make(chan struct{}, 1)}
 }
 
 // Watch subscribes to a collection's change feed: the channel receives the
@@ -144,10 +187,14 @@ func (f *feed) close() {
 
 // listen holds the listening connection until ctx ends, reconnecting with
 // backoff when it breaks (the database restarted, a network cut), and
-// reads every watched collection's newest cursor at each (re)connection
-// and every feedPoll.
+// reads every watched collection's newest cursor at each (re)connection;
+// the reader it runs beside it answers the hints without a cursor and
+// reads every watched collection every feedPoll.
 func (f *feed) listen(ctx context.Context) {
 	defer close(f.done)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { f.reader(ctx) })
 	backoff := reconnectFirst
 	for ctx.Err() == nil {
 		if f.session(ctx) == nil || ctx.Err() != nil {
@@ -163,33 +210,32 @@ func (f *feed) listen(ctx context.Context) {
 	}
 }
 
-// session connects, listens, and serves notifications and periodic reads
-// until the connection fails or ctx ends.
+// session connects, listens, and passes notifications on until the
+// connection fails or ctx ends.
 func (f *feed) session(ctx context.Context) error {
 	conn, err := pgx.ConnectConfig(ctx, f.db.pool.Config().ConnConfig.Copy())
 	if err != nil {
-		f.refresh(ctx) // the pool may still reach the database
+		f.refresh(ctx, nil) // the pool may still reach the database
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+changesChannel); err != nil {
 		return err
 	}
 	// Notifications sent while no connection listened are lost: read.
-	f.refresh(ctx)
+	f.refresh(ctx, nil)
 	for {
+		// Bounded, so that a connection pgx has closed is noticed.
 		wctx, cancel := context.WithTimeout(ctx, feedPoll)
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
 		case err == nil:
-			f.refreshOne(ctx, n.Payload)
+			f.hinted(n.Payload)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded):
-			// No notification for feedPoll: read anyway. (pgx keeps the
-			// connection usable after a read deadline.)
-			f.refresh(ctx)
+			// pgx keeps the connection usable after a read deadline.
 			if conn.IsClosed() {
 				return err
 			}
@@ -199,25 +245,58 @@ func (f *feed) session(ctx context.Context) error {
 	}
 }
 
-// refreshOne reads one collection's newest cursor for its watchers.
-func (f *feed) refreshOne(ctx context.Context, coll string) {
+// hinted handles one notification: a cursor goes to the watchers at
+// once; a collection hinted without one is left for the reader.
+func (f *feed) hinted(payload string) {
+	coll, cursor := parsePayload(payload)
+	if cursor > 0 {
+		f.notify(coll, cursor)
+		return
+	}
 	if !f.ws.Watching(coll) {
 		return
 	}
-	var last int64
-	err := f.db.pool.QueryRow(ctx, "SELECT last_added FROM collections WHERE id = $1", coll).Scan(&last)
-	switch {
-	case errNoRows(err):
-		f.dropped(coll)
-	case err == nil:
-		f.notify(coll, last)
+	f.pendMu.Lock()
+	f.pend[coll] = struct{}{}
+	f.pendMu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default: // the reader has a wake-up pending: it will take coll too
 	}
 }
 
-// refresh reads the newest cursor of every watched collection, and closes
-// the watchers of those deleted.
-func (f *feed) refresh(ctx context.Context) {
-	ids := f.ws.Collections()
+// reader reads, until ctx ends, the newest cursor of the collections
+// hinted without one (all those hinted while a read ran, in the next
+// read) and, every feedPoll, of every watched collection.
+func (f *feed) reader(ctx context.Context) {
+	poll := time.NewTicker(feedPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.wake:
+			f.pendMu.Lock()
+			ids := make([]string, 0, len(f.pend))
+			for id := range f.pend {
+				ids = append(ids, id)
+			}
+			clear(f.pend)
+			f.pendMu.Unlock()
+			f.refresh(ctx, ids)
+		case <-poll.C:
+			f.refresh(ctx, nil)
+		}
+	}
+}
+
+// refresh reads the newest cursor of the watched collections among ids
+// (nil: of every watched collection) for their watchers, and closes the
+// watchers of those deleted.
+func (f *feed) refresh(ctx context.Context, ids []string) {
+	if ids == nil {
+		ids = f.ws.Collections()
+	}
 	if len(ids) == 0 {
 		return
 	}

@@ -353,7 +353,7 @@ func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store
 			SELECT $1, a, $2, v FROM unnest($3::bigint[], $4::text[]) AS x (a, v)`, collID, objectID, ats, versions)
 		b.Queue("UPDATE collections SET last_added = $2, versions = versions - $3 WHERE id = $1", collID, last, len(vs))
 		b.Queue(refreshFlags, collID, objectID)
-		queueNotify(b, collID)
+		queueNotify(b, collID, last)
 		n, newest = len(vs), last
 		return tx.SendBatch(ctx, b).Close()
 	})

@@ -212,28 +212,24 @@ func (t *dirTx) UpdateOrganization(o *store.Organization) error {
 
 // DeleteOrganization deletes an organization that has no accounts left.
 func (t *dirTx) DeleteOrganization(name string) error {
-	inUse, err := anyOf(t.tx, bucketAccounts, func(a *store.Account) bool { return a.Organization == name })
-	if err != nil {
-		return err
-	}
-	if inUse {
-		return &store.ConflictError{Invariant: store.OrganizationHasAccounts, Key: name}
-	}
-	return del(t.tx, bucketOrgs, name, "organization")
+	return delUnused(t.tx, bucketOrgs, name, "organization", store.OrganizationHasAccounts,
+		bucketAccounts, func(a *store.Account) bool { return a.Organization == name })
 }
 
-// anyOf reports whether an entry of bucket satisfies f.
-func anyOf[T any](tx *bbolt.Tx, bucket []byte, f func(*T) bool) (bool, error) {
+// delUnused deletes key from bucket, as del does, unless an entry of the
+// bucket usedBy satisfies uses: then it returns a ConflictError (ifUsed)
+// and deletes nothing.
+func delUnused[T any](tx *bbolt.Tx, bucket []byte, key, what string, ifUsed store.Invariant, usedBy []byte, uses func(*T) bool) error {
 	var all []T
-	if err := loadAll(tx, bucket, &all); err != nil {
-		return false, err
+	if err := loadAll(tx, usedBy, &all); err != nil {
+		return err
 	}
 	for i := range all {
-		if f(&all[i]) {
-			return true, nil
+		if uses(&all[i]) {
+			return &store.ConflictError{Invariant: ifUsed, Key: key}
 		}
 	}
-	return false, nil
+	return del(tx, bucket, key, what)
 }
 
 // Account returns the named account.
@@ -382,14 +378,8 @@ func (t *dirTx) UpdateGroup(g *store.Group) error {
 
 // DeleteGroup deletes a group that has no collections left.
 func (t *dirTx) DeleteGroup(name string) error {
-	inUse, err := anyOf(t.tx, bucketCollections, func(c *store.Collection) bool { return c.APIRoot == name })
-	if err != nil {
-		return err
-	}
-	if inUse {
-		return &store.ConflictError{Invariant: store.GroupHasCollections, Key: name}
-	}
-	return del(t.tx, bucketGroups, name, "group")
+	return delUnused(t.tx, bucketGroups, name, "group", store.GroupHasCollections,
+		bucketCollections, func(c *store.Collection) bool { return c.APIRoot == name })
 }
 
 // Collection returns the collection with the given id.

@@ -371,14 +371,23 @@ func (t *dirTx) UpdateOrganization(o *store.Organization) error {
 // does not exist, a ConflictError (OrganizationHasAccounts) while it still
 // has accounts.
 func (t *dirTx) DeleteOrganization(name string) error {
+	return t.deleteUnused("organization", name, store.OrganizationHasAccounts,
+		"SELECT EXISTS (SELECT 1 FROM accounts WHERE organization = $1)",
+		"DELETE FROM organizations WHERE name = $1")
+}
+
+// deleteUnused runs the statement del with key, as execFound does, unless
+// the query used (a SELECT EXISTS of key) is true: then it returns a
+// ConflictError (ifUsed) and deletes nothing.
+func (t *dirTx) deleteUnused(what, key string, ifUsed store.Invariant, used, del string) error {
 	var inUse bool
-	if err := t.tx.QueryRow(t.ctx, "SELECT EXISTS (SELECT 1 FROM accounts WHERE organization = $1)", name).Scan(&inUse); err != nil {
+	if err := t.tx.QueryRow(t.ctx, used, key).Scan(&inUse); err != nil {
 		return err
 	}
 	if inUse {
-		return &store.ConflictError{Invariant: store.OrganizationHasAccounts, Key: name}
+		return &store.ConflictError{Invariant: ifUsed, Key: key}
 	}
-	return t.execFound("organization", name, "DELETE FROM organizations WHERE name = $1", name)
+	return t.execFound(what, key, del, key)
 }
 
 // Account returns the named account, or ErrNotFound.
@@ -600,14 +609,9 @@ func (t *dirTx) putMembers(g *store.Group) error {
 // when it does not exist, a ConflictError (GroupHasCollections) while it
 // still has collections.
 func (t *dirTx) DeleteGroup(name string) error {
-	var inUse bool
-	if err := t.tx.QueryRow(t.ctx, "SELECT EXISTS (SELECT 1 FROM collections WHERE api_root = $1)", name).Scan(&inUse); err != nil {
-		return err
-	}
-	if inUse {
-		return &store.ConflictError{Invariant: store.GroupHasCollections, Key: name}
-	}
-	return t.execFound("group", name, "DELETE FROM groups WHERE name = $1", name)
+	return t.deleteUnused("group", name, store.GroupHasCollections,
+		"SELECT EXISTS (SELECT 1 FROM collections WHERE api_root = $1)",
+		"DELETE FROM groups WHERE name = $1")
 }
 
 // Collection returns the collection with the given id, or

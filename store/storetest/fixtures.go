@@ -235,6 +235,13 @@ func AllVersions(tb testing.TB, db store.Store, coll string) []store.Record {
 	return allVersions(tb, db, coll)
 }
 
+// MustClose waits until the watch channel ch is closed, discarding hints;
+// the test fails if it stays open (30 s guard against a hang).
+func MustClose(tb testing.TB, ch <-chan time.Time) {
+	tb.Helper()
+	mustClose(tb, ch)
+}
+
 // RV names one object version in expectations.
 type RV = rv
 

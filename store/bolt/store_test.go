@@ -31,22 +31,14 @@ const (
 type (
 	testClock = storetest.Clock
 	seqIDs    = storetest.SeqIDs
-	rv        = storetest.RV
 )
 
 var (
 	seqUUID         = storetest.SeqUUID
-	mustObject      = storetest.MustObject
 	stixID          = storetest.STIXID
-	stixTime        = storetest.STIXTime
-	indicatorJSON   = storetest.IndicatorJSON
 	indicator       = storetest.Indicator
-	malware         = storetest.Malware
 	benchIndicators = storetest.Indicators
 	dateAdded       = storetest.DateAdded
-	allVersions     = storetest.AllVersions
-	rvs             = storetest.RVs
-	equalRVs        = storetest.EqualRVs
 	newClock        = storetest.NewClock
 )
 

@@ -3,7 +3,6 @@ package storetest
 import (
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -241,15 +240,6 @@ func MustClose(tb testing.TB, ch <-chan time.Time) {
 	tb.Helper()
 	mustClose(tb, ch)
 }
-
-// RV names one object version in expectations.
-type RV = rv
-
-// RVs returns the versions of recs, in order.
-func RVs(recs []store.Record) []RV { return rvs(recs) }
-
-// EqualRVs reports whether a and b name the same versions in the same order.
-func EqualRVs(a, b []RV) bool { return slices.Equal(a, b) }
 
 // NewClock returns a Clock stopped at t.
 func NewClock(t time.Time) *Clock { return &testClock{now: t} }

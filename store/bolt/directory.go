@@ -37,28 +37,28 @@ func (db *DB) RecordUse(ctx context.Context, tokens, reads map[string]time.Time)
 		return nil
 	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
-		for id, at := range tokens {
-			tok, err := get[store.Token](tx, bucketTokens, id, "token")
-			if err != nil || !at.After(tok.LastUsed) {
-				continue
-			}
-			tok.LastUsed = at
-			if err := put(tx, bucketTokens, id, tok); err != nil {
-				return err
-			}
+		if err := recordTimes(tx, bucketTokens, tokens, func(tok *store.Token) *time.Time { return &tok.LastUsed }); err != nil {
+			return err
 		}
-		for name, at := range reads {
-			acct, err := get[store.Account](tx, bucketAccounts, name, "account")
-			if err != nil || !at.After(acct.LastRead) {
-				continue
-			}
-			acct.LastRead = at
-			if err := put(tx, bucketAccounts, name, acct); err != nil {
-				return err
-			}
-		}
-		return nil
+		return recordTimes(tx, bucketAccounts, reads, func(a *store.Account) *time.Time { return &a.LastRead })
 	})
+}
+
+// recordTimes moves the time that field points to in each entry of bucket
+// named in times forward to its time there, never backwards; an entry
+// that no longer exists (or does not decode) is skipped.
+func recordTimes[T any](tx *bbolt.Tx, bucket []byte, times map[string]time.Time, field func(*T) *time.Time) error {
+	for key, at := range times {
+		v, err := get[T](tx, bucket, key, "entry")
+		if err != nil || !at.After(*field(v)) {
+			continue
+		}
+		*field(v) = at
+		if err := put(tx, bucket, key, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LoadDirectory reads the whole directory.

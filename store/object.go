@@ -41,6 +41,21 @@ type Submission struct {
 	Audit *AuditEvent
 }
 
+// NewStatus returns the status id of s as a backend starts it: complete
+// (REQ-72), with the request's time and the objects refused before
+// storage counted in the totals. The backend adds the successes and sets
+// SuccessCount.
+func (s *Submission) NewStatus(id string) *Status {
+	return &Status{
+		ID:               id,
+		Status:           "complete",
+		RequestTimestamp: s.Received.UTC().Format(TimestampLayout),
+		TotalCount:       len(s.Objects) + len(s.Failures) + s.Unlisted,
+		Failures:         s.Failures,
+		FailureCount:     len(s.Failures) + s.Unlisted,
+	}
+}
+
 // Query is one paged read: the filters, the page size and the next token of
 // the previous page ("" for the first page).
 type Query struct {

@@ -24,14 +24,7 @@ import (
 // (REQ-107). Returns ErrCollectionNotFound for an unknown collection, in
 // which case nothing is stored.
 func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Status, error) {
-	st := &store.Status{
-		ID:               db.newID().String(),
-		Status:           "complete",
-		RequestTimestamp: s.Received.UTC().Format(store.TimestampLayout),
-		TotalCount:       len(s.Objects) + len(s.Failures) + s.Unlisted,
-		Failures:         s.Failures,
-		FailureCount:     len(s.Failures) + s.Unlisted,
-	}
+	st := s.NewStatus(db.newID().String())
 	err := db.commits.Commit(ctx, func(tx *bbolt.Tx) error {
 		coll, versions, objects, err := collectionBuckets(tx, s.Collection)
 		if err != nil {

@@ -109,14 +109,7 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (_ *store.Sta
 // addObjects is AddObjects inside tx. It also returns the collection's
 // last_added when it stored versions, else 0.
 func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission, id string) (*store.Status, int64, error) {
-	st := &store.Status{
-		ID:               id,
-		Status:           "complete",
-		RequestTimestamp: s.Received.UTC().Format(store.TimestampLayout),
-		TotalCount:       len(s.Objects) + len(s.Failures) + s.Unlisted,
-		Failures:         s.Failures,
-		FailureCount:     len(s.Failures) + s.Unlisted,
-	}
+	st := s.NewStatus(id)
 	last, err := lockCollection(ctx, tx, s.Collection)
 	if err != nil {
 		return nil, 0, err

@@ -180,19 +180,7 @@ func checkEmpty(ctx context.Context, s Store) error {
 // is (times, hashes and identity ids included).
 func copyDirectory(ctx context.Context, dst Store, dir *Directory, webhooks []Webhook, rep *CopyReport) error {
 	return dst.ChangeDirectory(ctx, func(tx DirectoryTx) error {
-		if err := createEach(dir.Organizations, tx.CreateOrganization); err != nil {
-			return err
-		}
-		if err := createEach(dir.Accounts, tx.CreateAccount); err != nil {
-			return err
-		}
-		if err := createEach(dir.Tokens, tx.CreateToken); err != nil {
-			return err
-		}
-		if err := createEach(dir.Groups, tx.CreateGroup); err != nil {
-			return err
-		}
-		if err := createEach(dir.Collections, tx.CreateCollection); err != nil {
+		if err := CreateDirectory(tx, dir); err != nil {
 			return err
 		}
 		if err := createEach(webhooks, tx.CreateWebhook); err != nil {
@@ -203,6 +191,25 @@ func copyDirectory(ctx context.Context, dst Store, dir *Directory, webhooks []We
 		rep.Groups, rep.Collections = len(dir.Groups), len(dir.Collections)
 		return nil
 	})
+}
+
+// CreateDirectory creates every entry of dir in tx, each as it is, in an
+// order in which each entry finds those it names: organizations,
+// accounts, tokens, groups, collections. It stops at the first error,
+// which it returns (the transaction's error, see DirectoryTx).
+func CreateDirectory(tx DirectoryTx, dir *Directory) error {
+	for _, step := range []func() error{
+		func() error { return createEach(dir.Organizations, tx.CreateOrganization) },
+		func() error { return createEach(dir.Accounts, tx.CreateAccount) },
+		func() error { return createEach(dir.Tokens, tx.CreateToken) },
+		func() error { return createEach(dir.Groups, tx.CreateGroup) },
+		func() error { return createEach(dir.Collections, tx.CreateCollection) },
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // createEach calls create with a pointer to each of items, in order, and

@@ -159,6 +159,17 @@ type PhaseReport struct {
 	Ops            []OpReport `json:"ops"`
 }
 
+// Op returns the phase's operation of that name; the zero OpReport (no
+// requests) when the phase made none.
+func (p PhaseReport) Op(name string) OpReport {
+	for _, o := range p.Ops {
+		if o.Name == name {
+			return o
+		}
+	}
+	return OpReport{}
+}
+
 // OpReport is one kind of request within a phase.
 type OpReport struct {
 	Name           string  `json:"name"`

@@ -307,10 +307,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 // number of versions deleted. ErrNotFound when the object is absent or the
 // filters select none of its versions (REQ-83); ErrCollectionNotFound.
 func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store.Filter) (int, error) {
-	f.Normalize()
-	if f.Versions.IsZero() {
-		f.Versions.All = true
-	}
+	f.NormalizeDelete()
 	n := 0
 	var last int64
 	err := db.update(ctx, func(tx *bbolt.Tx) error {

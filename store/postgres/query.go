@@ -319,10 +319,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 // (REQ-83), ErrCollectionNotFound for an unknown collection.
 func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store.Filter) (_ int, err error) {
 	defer unavailable(&err)
-	f.Normalize()
-	if f.Versions.IsZero() {
-		f.Versions.All = true
-	}
+	f.NormalizeDelete()
 	n := 0
 	var newest int64
 	err = db.begin(ctx, func(tx pgx.Tx) error {

@@ -72,11 +72,8 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Statu
 		if len(st.Successes) == 0 {
 			st.Successes = nil
 		}
-		if s.Audit != nil {
-			ev := *s.Audit
-			ev.Time, ev.StatusID, ev.Count = s.Received, st.ID, st.SuccessCount
-			ev.Objects = stored
-			if err := appendAudit(tx, &ev); err != nil {
+		if ev := s.AuditEvent(st, stored); ev != nil {
+			if err := appendAudit(tx, ev); err != nil {
 				return err
 			}
 		}

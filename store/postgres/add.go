@@ -208,11 +208,8 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, s *store.Submission, id
 	}
 	b.Queue("INSERT INTO statuses (api_root, id, collection, account, received, doc) VALUES ($1, $2, $3, $4, $5, $6)",
 		s.APIRoot, st.ID, s.Collection, s.Account, s.Received.UnixMicro(), string(doc))
-	if s.Audit != nil {
-		ev := *s.Audit
-		ev.Time, ev.StatusID, ev.Count = s.Received, st.ID, st.SuccessCount
-		ev.Objects = stored
-		if err := queueAudit(b, &ev); err != nil {
+	if ev := s.AuditEvent(st, stored); ev != nil {
+		if err := queueAudit(b, ev); err != nil {
 			return nil, 0, err
 		}
 	}

@@ -355,7 +355,8 @@ func envelope(objs ...string) string { return `{"objects":[` + strings.Join(objs
 // STIX objects, built as the exact bytes that are posted and must be served
 // back (REQ-60).
 
-func indicatorID(n int) string { return fmt.Sprintf("indicator--%08x-0000-4000-8000-%012x", n, n) }
+// indicatorID is the conformance suite's id of indicator n.
+func indicatorID(n int) string { return storetest.STIXID("indicator", n) }
 
 // indicator is a valid STIX 2.1 indicator; pattern is JSON-quoted as given.
 func indicator(id, created, modified, pattern string) string {

@@ -158,14 +158,24 @@ func (c *Client) apiRootPath(root string) string {
 	return root // resolve reports the error
 }
 
-// taxiiGet GETs ref and decodes a 2xx answer into out.
-func (c *Client) taxiiGet(ctx context.Context, ref string, query url.Values, out any) (http.Header, error) {
+// taxiiGet GETs ref and returns the decoded 2xx answer and its header.
+func taxiiGet[T any](ctx context.Context, c *Client, ref string, query url.Values) (*T, http.Header, error) {
 	k := &call{method: http.MethodGet, ref: ref, query: query, accept: MediaTAXII}
 	data, err := c.do(ctx, k, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return k.header, decode(k, data, out)
+	out := new(T)
+	if err := decode(k, data, out); err != nil {
+		return nil, nil, err
+	}
+	return out, k.header, nil
+}
+
+// dateAdded returns the X-TAXII-Date-Added-First and -Last headers of a
+// page.
+func dateAdded(h http.Header) (first, last string) {
+	return h.Get("X-TAXII-Date-Added-First"), h.Get("X-TAXII-Date-Added-Last")
 }
 
 // Discovery is GET /taxii2/.
@@ -176,28 +186,22 @@ func (c *Client) Discovery(ctx context.Context) (*Discovery, error) {
 // DiscoveryAt is GET of a discovery resource at ref, a path or a URL on
 // the server, for a server that serves it somewhere other than /taxii2/.
 func (c *Client) DiscoveryAt(ctx context.Context, ref string) (*Discovery, error) {
-	var d Discovery
-	if _, err := c.taxiiGet(ctx, ref, nil, &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
+	d, _, err := taxiiGet[Discovery](ctx, c, ref, nil)
+	return d, err
 }
 
 // APIRoot is GET {root}. root is an API root as discovery lists it (a URL
 // or a path on the server) or a bare name.
 func (c *Client) APIRoot(ctx context.Context, root string) (*APIRoot, error) {
-	var r APIRoot
-	if _, err := c.taxiiGet(ctx, c.apiRootPath(root), nil, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	r, _, err := taxiiGet[APIRoot](ctx, c, c.apiRootPath(root), nil)
+	return r, err
 }
 
 // Collections is GET {root}/collections/: the collections the caller may
 // see (none is an empty list).
 func (c *Client) Collections(ctx context.Context, root string) ([]CollectionResource, error) {
-	var r Collections
-	if _, err := c.taxiiGet(ctx, c.apiRootPath(root)+"collections/", nil, &r); err != nil {
+	r, _, err := taxiiGet[Collections](ctx, c, c.apiRootPath(root)+"collections/", nil)
+	if err != nil {
 		return nil, err
 	}
 	return r.Collections, nil
@@ -210,54 +214,45 @@ func (c *Client) collectionPath(root, id string) string {
 
 // Collection is GET {root}/collections/{id}/.
 func (c *Client) Collection(ctx context.Context, root, id string) (*CollectionResource, error) {
-	var r CollectionResource
-	if _, err := c.taxiiGet(ctx, c.collectionPath(root, id), nil, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	r, _, err := taxiiGet[CollectionResource](ctx, c, c.collectionPath(root, id), nil)
+	return r, err
 }
 
 // Objects is GET {root}/collections/{id}/objects/: one page.
 func (c *Client) Objects(ctx context.Context, root, id string, f Filter) (*Envelope, error) {
-	var e Envelope
-	h, err := c.taxiiGet(ctx, c.collectionPath(root, id)+"objects/", f.values(), &e)
-	if err != nil {
-		return nil, err
-	}
-	e.DateAddedFirst, e.DateAddedLast = h.Get("X-TAXII-Date-Added-First"), h.Get("X-TAXII-Date-Added-Last")
-	return &e, nil
+	return c.envelope(ctx, c.collectionPath(root, id)+"objects/", f)
 }
 
 // Manifest is GET {root}/collections/{id}/manifest/: one page.
 func (c *Client) Manifest(ctx context.Context, root, id string, f Filter) (*Manifest, error) {
-	var m Manifest
-	h, err := c.taxiiGet(ctx, c.collectionPath(root, id)+"manifest/", f.values(), &m)
+	m, h, err := taxiiGet[Manifest](ctx, c, c.collectionPath(root, id)+"manifest/", f.values())
 	if err != nil {
 		return nil, err
 	}
-	m.DateAddedFirst, m.DateAddedLast = h.Get("X-TAXII-Date-Added-First"), h.Get("X-TAXII-Date-Added-Last")
-	return &m, nil
+	m.DateAddedFirst, m.DateAddedLast = dateAdded(h)
+	return m, nil
 }
 
 // Object is GET {root}/collections/{id}/objects/{object}/: a page of the
 // object's versions that f selects (the latest by default).
 func (c *Client) Object(ctx context.Context, root, id, object string, f Filter) (*Envelope, error) {
-	var e Envelope
-	h, err := c.taxiiGet(ctx, c.collectionPath(root, id)+"objects/"+url.PathEscape(object)+"/", f.values(), &e)
+	return c.envelope(ctx, c.collectionPath(root, id)+"objects/"+url.PathEscape(object)+"/", f)
+}
+
+// envelope GETs the page of objects at ref that f selects.
+func (c *Client) envelope(ctx context.Context, ref string, f Filter) (*Envelope, error) {
+	e, h, err := taxiiGet[Envelope](ctx, c, ref, f.values())
 	if err != nil {
 		return nil, err
 	}
-	e.DateAddedFirst, e.DateAddedLast = h.Get("X-TAXII-Date-Added-First"), h.Get("X-TAXII-Date-Added-Last")
-	return &e, nil
+	e.DateAddedFirst, e.DateAddedLast = dateAdded(h)
+	return e, nil
 }
 
 // Versions is GET {root}/collections/{id}/objects/{object}/versions/.
 func (c *Client) Versions(ctx context.Context, root, id, object string, f Filter) (*Versions, error) {
-	var v Versions
-	if _, err := c.taxiiGet(ctx, c.collectionPath(root, id)+"objects/"+url.PathEscape(object)+"/versions/", f.values(), &v); err != nil {
-		return nil, err
-	}
-	return &v, nil
+	v, _, err := taxiiGet[Versions](ctx, c, c.collectionPath(root, id)+"objects/"+url.PathEscape(object)+"/versions/", f.values())
+	return v, err
 }
 
 // AddObjects is POST {root}/collections/{id}/objects/ with envelope, the
@@ -280,9 +275,6 @@ func (c *Client) AddObjects(ctx context.Context, root, id string, envelope []byt
 
 // Status is GET {root}/status/{id}/.
 func (c *Client) Status(ctx context.Context, root, id string) (*Status, error) {
-	var st Status
-	if _, err := c.taxiiGet(ctx, c.apiRootPath(root)+"status/"+url.PathEscape(id)+"/", nil, &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
+	st, _, err := taxiiGet[Status](ctx, c, c.apiRootPath(root)+"status/"+url.PathEscape(id)+"/", nil)
+	return st, err
 }

@@ -144,31 +144,13 @@ func (r *receiver) count() int {
 	return r.requests
 }
 
-// clock is the dispatcher's injected clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // env is a store with the directory and one subscription, a receiver, and
 // a dispatcher's options.
 type env struct {
 	t     *testing.T
 	path  string
 	db    *bolt.DB
-	clock *clock
+	clock *storetest.Clock // the dispatcher's injected clock
 	rcv   *receiver
 	opts  delivery.WebhookOptions
 	stop  func()
@@ -176,7 +158,7 @@ type env struct {
 }
 
 func newEnv(t *testing.T, hook func(w *store.Webhook)) *env {
-	e := &env{t: t, path: filepath.Join(t.TempDir(), "eitaxii.db"), clock: &clock{now: time.Now()}}
+	e := &env{t: t, path: filepath.Join(t.TempDir(), "eitaxii.db"), clock: storetest.NewClock(time.Now())}
 	e.open()
 	e.rcv = newReceiver(t, func() time.Time { return e.clock.Now() })
 	err := e.db.ChangeDirectory(context.Background(), func(tx store.DirectoryTx) error {
@@ -369,7 +351,7 @@ func TestWebhook_FailThenRecover(t *testing.T) {
 		if e.rcv.count() != n {
 			t.Fatalf("%d requests before the retry time, want %d", e.rcv.count(), n)
 		}
-		e.clock.Add(wantWait)
+		e.clock.Advance(wantWait)
 		e.disp.Notify()
 	}
 	eventually(t, "every object", func() bool { return len(e.rcv.objectIDs()) >= len(want) })
@@ -421,7 +403,7 @@ func TestWebhook_RetryLimit(t *testing.T) {
 			t.Fatal("not disabled after 100 failures")
 		}
 		if w := e.webhook(); !w.State.Disabled {
-			e.clock.Add(w.State.NextAttempt.Sub(e.clock.Now()))
+			e.clock.Advance(w.State.NextAttempt.Sub(e.clock.Now()))
 			e.disp.Notify()
 		}
 	}
@@ -602,7 +584,7 @@ func TestWebhook_Rotation(t *testing.T) {
 	}
 	e.rcv.keys = [][]byte{newKey}
 	e.rcv.mu.Unlock()
-	e.clock.Add(2 * time.Hour)
+	e.clock.Advance(2 * time.Hour)
 	e.publish(1, 1)
 	eventually(t, "a second delivery", func() bool { return len(e.rcv.objectIDs()) == 2 })
 	e.rcv.mu.Lock()
@@ -666,7 +648,7 @@ func TestWebhook_PendingDeleted(t *testing.T) {
 	if _, err := e.db.DeleteObject(context.Background(), coll, ids[0], store.Filter{}); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	e.disp.Notify()
 	eventually(t, "the deletion delivered", func() bool {
 		e.rcv.mu.Lock()

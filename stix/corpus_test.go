@@ -1,8 +1,10 @@
 package stix
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -107,7 +109,7 @@ func TestCorpusCoversEveryType(t *testing.T) {
 			custom[created]++
 		}
 	}
-	for _, typ := range schemaSortedKeys(s.byType) {
+	for _, typ := range slices.Sorted(maps.Keys(s.byType)) {
 		if seen[typ] == 0 {
 			t.Errorf("no valid corpus object of type %s", typ)
 		}

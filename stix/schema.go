@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/big"
 	"net/url"
 	"path"
@@ -112,7 +113,7 @@ func compileSchemas(fsys fs.FS) (*schemaSet, error) {
 	if s.core == nil || s.observable == nil {
 		return nil, errors.New("schemas: common/core.json or common/cyber-observable-core.json is missing")
 	}
-	for _, loc := range schemaSortedKeys(s.nodes) {
+	for _, loc := range slices.Sorted(maps.Keys(s.nodes)) {
 		if kw := fastUnsupported(s.nodes[loc]); kw != "" {
 			return nil, fmt.Errorf("schema %s uses %s, which stix.fastValid does not implement", loc, kw)
 		}
@@ -278,7 +279,7 @@ func (r *schemaReporter) leaf(ve *jsonschema.ValidationError, kw string, node *j
 		if node == nil || m == nil {
 			break
 		}
-		for _, dep := range schemaSortedKeys(node.DependentRequired) {
+		for _, dep := range slices.Sorted(maps.Keys(node.DependentRequired)) {
 			if _, ok := m[dep]; !ok {
 				continue
 			}
@@ -294,7 +295,7 @@ func (r *schemaReporter) leaf(ve *jsonschema.ValidationError, kw string, node *j
 		if node == nil || m == nil {
 			break
 		}
-		for _, k := range schemaSortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if !schemaDeclares(node, k) {
 				r.add(ptr+"/"+pointerEscape(k), k+" is not allowed in "+name)
 			}
@@ -518,16 +519,6 @@ func schemaLookup(obj map[string]any, ptr string) (any, bool) {
 		}
 	}
 	return v, true
-}
-
-// schemaSortedKeys returns the keys of m in order, for deterministic output.
-func schemaSortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // fastResult is the answer of fastValid: an object is certainly valid,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -56,7 +57,7 @@ func TestCompileSchemas(t *testing.T) {
 		want = append(want, types...)
 	}
 	slices.Sort(want)
-	got := schemaSortedKeys(s.byType)
+	got := slices.Sorted(maps.Keys(s.byType))
 	if !slices.Equal(got, want) {
 		t.Errorf("compiled types:\n got %v\nwant %v", got, want)
 	}
@@ -129,7 +130,7 @@ func TestSchemaFiles(t *testing.T) {
 	for _, n := range s.nodes {
 		silent[n.Not], silent[n.If] = true, true
 	}
-	for _, loc := range schemaSortedKeys(s.nodes) {
+	for _, loc := range slices.Sorted(maps.Keys(s.nodes)) {
 		n := s.nodes[loc]
 		if silent[n] {
 			continue

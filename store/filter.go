@@ -23,6 +23,16 @@ func (f *Filter) Normalize() {
 	}
 }
 
+// NormalizeDelete is Normalize for the filter of a DeleteObject: without
+// match[version] it selects every version of the object (AMB-03), where a
+// read would select the latest.
+func (f *Filter) NormalizeDelete() {
+	f.Normalize()
+	if f.Versions.IsZero() {
+		f.Versions.All = true
+	}
+}
+
 func sortedSet(s []string) []string {
 	if s == nil {
 		return nil

@@ -1,6 +1,9 @@
 package store
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // The rules of match[id], match[type] and match[spec_version] (TAXII §3.4,
 // REQ-88), in one place: the backends apply them to what they read, and
@@ -34,6 +37,32 @@ func SelectsID[T ~string | ~[]byte](f *Filter, id T) bool {
 // version whose spec_version is sv.
 func (f *Filter) SelectsSpecVersion(sv string) bool {
 	return f.SpecVersions == nil || slices.Contains(f.SpecVersions, sv)
+}
+
+// SelectVersions returns the versions of one object that f selects, in
+// their order, which must be version order: those whose spec_version f
+// keeps, and of those, unless match[version] is all, the first, the last
+// and the versions at the times f names, as f asks. specVersion reads a
+// version's spec_version; isAt reports whether a version is the one at t.
+// It does not modify vs.
+func SelectVersions[V any](vs []V, f *Filter, specVersion func(*V) string, isAt func(v *V, t time.Time) bool) []V {
+	if f.SpecVersions != nil {
+		vs = slices.DeleteFunc(slices.Clone(vs), func(v V) bool { return !f.SelectsSpecVersion(specVersion(&v)) })
+	}
+	if f.Versions.All || len(vs) == 0 {
+		return vs
+	}
+	var out []V
+	for i := range vs {
+		keep := i == 0 && f.Versions.First || i == len(vs)-1 && f.Versions.Last
+		for _, t := range f.Versions.At {
+			keep = keep || isAt(&vs[i], t)
+		}
+		if keep {
+			out = append(out, vs[i])
+		}
+	}
+	return out
 }
 
 func containsText[T ~string | ~[]byte](list []string, b T) bool {

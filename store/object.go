@@ -37,8 +37,38 @@ type Submission struct {
 	// leaves out; failure_count and total_count include them.
 	Unlisted int
 	// Audit, if set, is appended to the audit log in the same transaction,
-	// completed with the status id, the stored objects and their count.
+	// completed with the status id, the stored objects and their count
+	// (AuditEvent).
 	Audit *AuditEvent
+}
+
+// NewStatus returns the status id of s as a backend starts it: complete
+// (REQ-72), with the request's time and the objects refused before
+// storage counted in the totals. The backend adds the successes and sets
+// SuccessCount.
+func (s *Submission) NewStatus(id string) *Status {
+	return &Status{
+		ID:               id,
+		Status:           "complete",
+		RequestTimestamp: s.Received.UTC().Format(TimestampLayout),
+		TotalCount:       len(s.Objects) + len(s.Failures) + s.Unlisted,
+		Failures:         s.Failures,
+		FailureCount:     len(s.Failures) + s.Unlisted,
+	}
+}
+
+// AuditEvent returns s.Audit completed for the request whose status is
+// st, as a backend appends it: the request's time, the status id, and the
+// versions stored with their count. It returns nil when s has no audit
+// row.
+func (s *Submission) AuditEvent(st *Status, stored []ObjectRef) *AuditEvent {
+	if s.Audit == nil {
+		return nil
+	}
+	ev := *s.Audit
+	ev.Time, ev.StatusID, ev.Count = s.Received, st.ID, st.SuccessCount
+	ev.Objects = stored
+	return &ev
 }
 
 // Query is one paged read: the filters, the page size and the next token of

@@ -180,41 +180,47 @@ func checkEmpty(ctx context.Context, s Store) error {
 // is (times, hashes and identity ids included).
 func copyDirectory(ctx context.Context, dst Store, dir *Directory, webhooks []Webhook, rep *CopyReport) error {
 	return dst.ChangeDirectory(ctx, func(tx DirectoryTx) error {
-		for i := range dir.Organizations {
-			if err := tx.CreateOrganization(&dir.Organizations[i]); err != nil {
-				return err
-			}
+		if err := CreateDirectory(tx, dir); err != nil {
+			return err
 		}
-		for i := range dir.Accounts {
-			if err := tx.CreateAccount(&dir.Accounts[i]); err != nil {
-				return err
-			}
-		}
-		for i := range dir.Tokens {
-			if err := tx.CreateToken(&dir.Tokens[i]); err != nil {
-				return err
-			}
-		}
-		for i := range dir.Groups {
-			if err := tx.CreateGroup(&dir.Groups[i]); err != nil {
-				return err
-			}
-		}
-		for i := range dir.Collections {
-			if err := tx.CreateCollection(&dir.Collections[i]); err != nil {
-				return err
-			}
-		}
-		for i := range webhooks {
-			if err := tx.CreateWebhook(&webhooks[i]); err != nil {
-				return err
-			}
+		if err := createEach(webhooks, tx.CreateWebhook); err != nil {
+			return err
 		}
 		rep.Webhooks = len(webhooks)
 		rep.Organizations, rep.Accounts, rep.Tokens = len(dir.Organizations), len(dir.Accounts), len(dir.Tokens)
 		rep.Groups, rep.Collections = len(dir.Groups), len(dir.Collections)
 		return nil
 	})
+}
+
+// CreateDirectory creates every entry of dir in tx, each as it is, in an
+// order in which each entry finds those it names: organizations,
+// accounts, tokens, groups, collections. It stops at the first error,
+// which it returns (the transaction's error, see DirectoryTx).
+func CreateDirectory(tx DirectoryTx, dir *Directory) error {
+	for _, step := range []func() error{
+		func() error { return createEach(dir.Organizations, tx.CreateOrganization) },
+		func() error { return createEach(dir.Accounts, tx.CreateAccount) },
+		func() error { return createEach(dir.Tokens, tx.CreateToken) },
+		func() error { return createEach(dir.Groups, tx.CreateGroup) },
+		func() error { return createEach(dir.Collections, tx.CreateCollection) },
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createEach calls create with a pointer to each of items, in order, and
+// stops at its first error, which it returns.
+func createEach[T any](items []T, create func(*T) error) error {
+	for i := range items {
+		if err := create(&items[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // copyCollection copies the object versions of one collection in batches

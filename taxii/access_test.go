@@ -12,13 +12,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/eitaxii/eitaxii/access"
 	"github.com/eitaxii/eitaxii/client"
-	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/store/storetest"
@@ -34,9 +32,6 @@ import (
 
 // sgStart is where every sharing-group clock starts.
 var sgStart = time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
-
-// sgValidator compiles the STIX schemas once for all sharing-group tests.
-var sgValidator = sync.OnceValues(stix.NewValidator)
 
 // sgPassword is the password of account name.
 func sgPassword(name string) string { return name + "-Secret-Pw-7" }
@@ -93,10 +88,7 @@ func newSGWorld(t *testing.T, opts taxii.Options) *sgWorld {
 
 func (w *sgWorld) start(t testing.TB) {
 	t.Helper()
-	v, err := sgValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := mustValidator(t)
 	srv, err := taxii.NewServer(context.Background(), w.opts, w.db, v)
 	if err != nil {
 		t.Fatal(err)

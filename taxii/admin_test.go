@@ -71,10 +71,7 @@ type admWorld struct {
 func newAdmWorld(t testing.TB) *admWorld {
 	t.Helper()
 	db := openStore(t, "", bolt.Options{Now: func() time.Time { return t0 }})
-	v, err := stix.NewValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := mustValidator(t)
 	acct := func(name, org string) taxii.Account {
 		return taxii.Account{Name: name, Organization: org, PasswordHash: passwordHash(admPassword(name)), TokenHashes: []string{tokenHash(admToken(name))}}
 	}
@@ -1516,10 +1513,7 @@ func TestBootstrap_RefusesCollisionsWithTheStore(t *testing.T) {
 	fp := strings.Repeat("ab", 32)
 	admDecode[client.Account](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admPlain, `{"certificates":["`+fp+`"]}`), http.StatusOK)
 	w.close(t)
-	v, err := stix.NewValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := mustValidator(t)
 	for _, tt := range []struct {
 		name string
 		opts taxii.Options

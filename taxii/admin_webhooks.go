@@ -80,6 +80,18 @@ func (s *Server) changeWebhook(c *gin.Context, status int, fn func(tx store.Dire
 	return err
 }
 
+// changeWebhookByID is changeWebhook for a change of the webhook id, which
+// fn gets as the transaction reads it.
+func (s *Server) changeWebhookByID(c *gin.Context, status int, id string, fn func(tx store.DirectoryTx, w *store.Webhook) (reply any, ev store.AuditEvent, err error)) error {
+	return s.changeWebhook(c, status, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
+		w, err := tx.Webhook(id)
+		if err != nil {
+			return nil, store.AuditEvent{}, err
+		}
+		return fn(tx, w)
+	})
+}
+
 // visibleWebhook reads the webhook named in the URL if the caller manages
 // its group; 404 otherwise.
 func (s *Server) visibleWebhook(c *gin.Context) (*store.Webhook, error) {
@@ -272,11 +284,7 @@ func (s *Server) handleDeleteWebhook(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.changeWebhook(c, http.StatusNoContent, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
-		w, err := tx.Webhook(cur.ID)
-		if err != nil {
-			return nil, store.AuditEvent{}, err
-		}
+	return s.changeWebhookByID(c, http.StatusNoContent, cur.ID, func(tx store.DirectoryTx, w *store.Webhook) (any, store.AuditEvent, error) {
 		return nil, webhookEvent("admin.webhook.delete", w, fmt.Sprintf("url=%q", w.URL)), tx.DeleteWebhook(w.ID)
 	})
 }
@@ -306,11 +314,7 @@ func (s *Server) handleRotateWebhook(c *gin.Context) error {
 	}
 	now := s.now()
 	until := now.Add(grace)
-	return s.changeWebhook(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
-		w, err := tx.Webhook(cur.ID)
-		if err != nil {
-			return nil, store.AuditEvent{}, err
-		}
+	return s.changeWebhookByID(c, http.StatusOK, cur.ID, func(tx store.DirectoryTx, w *store.Webhook) (any, store.AuditEvent, error) {
 		secrets := []store.WebhookSecret{{Key: key, Created: now}}
 		for _, old := range w.Secrets {
 			if !old.Expires.IsZero() && !now.Before(old.Expires) {
@@ -337,11 +341,7 @@ func (s *Server) handleEnableWebhook(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.changeWebhook(c, http.StatusOK, func(tx store.DirectoryTx) (any, store.AuditEvent, error) {
-		w, err := tx.Webhook(cur.ID)
-		if err != nil {
-			return nil, store.AuditEvent{}, err
-		}
+	return s.changeWebhookByID(c, http.StatusOK, cur.ID, func(tx store.DirectoryTx, w *store.Webhook) (any, store.AuditEvent, error) {
 		if !w.State.Disabled {
 			return viewWebhook(w), store.AuditEvent{}, nil
 		}

@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/eitaxii/eitaxii/client"
-	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
 )
@@ -23,10 +22,7 @@ import (
 func newLimitsServer(t *testing.T, mod func(*taxii.Options)) http.Handler {
 	t.Helper()
 	db := openStore(t, "", bolt.Options{})
-	v, err := stix.NewValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := mustValidator(t)
 	opts := taxii.Options{
 		Discovery: taxii.Discovery{Title: "limits"},
 		Accounts:  []taxii.Account{{Name: userPublisher, PasswordHash: passwordHash(password(userPublisher))}},

@@ -172,6 +172,20 @@ func roundTrip(tb testing.TB, client *http.Client, req *http.Request) (*http.Res
 	return resp, body
 }
 
+// testValidator compiles the STIX schemas once for all tests of the
+// package; a validator is safe for concurrent use.
+var testValidator = sync.OnceValues(stix.NewValidator)
+
+// mustValidator returns the package's shared validator.
+func mustValidator(tb testing.TB) *stix.Validator {
+	tb.Helper()
+	v, err := testValidator()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
 // openStore opens a bbolt store at path ("" for a new file in a temporary
 // directory) that is verified and closed when the test ends: whatever a
 // test does through the server must leave the store consistent. A store
@@ -213,10 +227,7 @@ func newTestServerConfig(t testing.TB, cfg config) *testServer {
 	} else {
 		db = openStore(t, cfg.path, bolt.Options{Now: func() time.Time { return t0 }, NewID: cfg.newID})
 	}
-	v, err := stix.NewValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := mustValidator(t)
 	var accounts []taxii.Account
 	for _, u := range allUsers {
 		accounts = append(accounts, taxii.Account{Name: u, PasswordHash: passwordHash(password(u)), TokenHashes: []string{tokenHash(token(u))}})
@@ -344,7 +355,8 @@ func envelope(objs ...string) string { return `{"objects":[` + strings.Join(objs
 // STIX objects, built as the exact bytes that are posted and must be served
 // back (REQ-60).
 
-func indicatorID(n int) string { return fmt.Sprintf("indicator--%08x-0000-4000-8000-%012x", n, n) }
+// indicatorID is the conformance suite's id of indicator n.
+func indicatorID(n int) string { return storetest.STIXID("indicator", n) }
 
 // indicator is a valid STIX 2.1 indicator; pattern is JSON-quoted as given.
 func indicator(id, created, modified, pattern string) string {

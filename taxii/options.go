@@ -329,13 +329,9 @@ func (o *Options) validate() error {
 	certs := map[[32]byte]bool{}
 	for i, a := range o.Accounts {
 		key := fmt.Sprintf("accounts[%d]", i)
-		if err := under(key, access.AccountName(a.Name)); err != nil {
+		if err := newName(accounts, key, "account", a.Name, access.AccountName(a.Name)); err != nil {
 			return err
 		}
-		if accounts[a.Name] {
-			return fmt.Errorf("%s.name: duplicate account %q", key, a.Name)
-		}
-		accounts[a.Name] = true
 		if a.Organization != "" && !orgs[a.Organization] {
 			return fmt.Errorf("%s.organization: unknown organization %q (declare it under organizations)", key, a.Organization)
 		}
@@ -370,13 +366,9 @@ func (o *Options) validate() error {
 	for i := range o.Groups {
 		g := &o.Groups[i]
 		key := fmt.Sprintf("groups[%d]", i)
-		if err := under(key, access.GroupName(g.Name)); err != nil {
+		if err := newName(groups, key, "group", g.Name, access.GroupName(g.Name)); err != nil {
 			return err
 		}
-		if groups[g.Name] {
-			return fmt.Errorf("%s.name: duplicate group %q", key, g.Name)
-		}
-		groups[g.Name] = true
 		if g.MaxContentLength == 0 {
 			g.MaxContentLength = DefaultMaxContentLength
 		}
@@ -435,6 +427,20 @@ func under(key string, errs ...error) error {
 			return fmt.Errorf("%s.%v", key, err)
 		}
 	}
+	return nil
+}
+
+// newName checks name, the name of the entry key (an entry of the kind
+// what), with ruleErr, its rule's answer, and refuses it when seen holds
+// it already; then it adds it to seen.
+func newName(seen map[string]bool, key, what, name string, ruleErr error) error {
+	if err := under(key, ruleErr); err != nil {
+		return err
+	}
+	if seen[name] {
+		return fmt.Errorf("%s.name: duplicate %s %q", key, what, name)
+	}
+	seen[name] = true
 	return nil
 }
 

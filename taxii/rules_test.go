@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/taxii"
@@ -39,10 +38,7 @@ func rulesBase() taxii.Options {
 func newRulesServer(t *testing.T, opts taxii.Options) error {
 	t.Helper()
 	db := openStore(t, "", bolt.Options{})
-	v, err := stix.NewValidator()
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := mustValidator(t)
 	srv, err := taxii.NewServer(context.Background(), opts, db, v)
 	if err == nil {
 		srv.Close()
@@ -165,10 +161,7 @@ func TestBootstrap_OwnDomains(t *testing.T) {
 		opts := rulesBase()
 		opts.Groups[0].OwnDomains = domains
 		db := openStore(t, path, bolt.Options{})
-		v, err := stix.NewValidator()
-		if err != nil {
-			t.Fatal(err)
-		}
+		v := mustValidator(t)
 		srv, err := taxii.NewServer(context.Background(), opts, db, v)
 		if err != nil {
 			db.Close()

@@ -195,29 +195,15 @@ type adminCmd struct {
 func runAdmin(ctx context.Context, args []string, e *env) int {
 	a := &adminCmd{ctx: ctx, e: e}
 	resource, err := a.dispatch(args)
-	var ue *usageError
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		if u, ok := adminResourceUsage[resource]; ok {
-			fmt.Fprint(e.stdout, u)
-		} else {
-			fmt.Fprint(e.stdout, adminUsage)
-		}
-		return 0
-	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "eitaxii admin: %s\n", ue.msg)
-		if u, ok := adminResourceUsage[ue.resource]; ok {
-			fmt.Fprint(e.stderr, u)
-		} else {
-			fmt.Fprint(e.stderr, adminUsage)
-		}
-		return 2
-	default:
-		fmt.Fprintf(e.stderr, "eitaxii admin: %s\n", clean(err.Error()))
-		return 1
+	// A usage error names the resource whose usage goes with it.
+	if ue := (*usageError)(nil); errors.As(err, &ue) {
+		resource = ue.resource
 	}
+	usage, ok := adminResourceUsage[resource]
+	if !ok {
+		usage = adminUsage
+	}
+	return commandStatus(e, "admin", usage, err)
 }
 
 // dispatch parses the options before the resource and runs the resource's

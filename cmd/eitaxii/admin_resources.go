@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -100,7 +101,7 @@ func (a *adminCmd) me(args []string) error {
 	me, err := a.api.Me(a.ctx, a.keep)
 	return printOne(a, me, err, func(me *client.Me) {
 		var groups []string
-		for _, g := range sortedKeys(me.Groups) {
+		for _, g := range slices.Sorted(maps.Keys(me.Groups)) {
 			groups = append(groups, g+" ("+string(me.Groups[g])+")")
 		}
 		var org string
@@ -114,15 +115,6 @@ func (a *adminCmd) me(args []string) error {
 			"superadmin", yesNo(me.Account.Superadmin), "org admin", yesNo(me.Account.OrgAdmin),
 			"groups", strings.Join(groups, ", "))
 	})
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // orgs implements `admin orgs VERB`.
@@ -554,7 +546,7 @@ func (a *adminCmd) groups(verb string, args []string) error {
 	}
 	return printOne(a, g, err, func(g *client.Group) {
 		var members []string
-		for _, m := range sortedKeys(g.Members) {
+		for _, m := range slices.Sorted(maps.Keys(g.Members)) {
 			members = append(members, m+" ("+string(g.Members[m])+")")
 		}
 		a.fields("name", g.Name, "title", g.Title, "description", g.Description,
@@ -587,7 +579,7 @@ func (a *adminCmd) members(verb string, args []string) error {
 	// The API answers with the group, which --json prints whole.
 	return printOne(a, g, err, func(g *client.Group) {
 		var rows [][]string
-		for _, m := range sortedKeys(g.Members) {
+		for _, m := range slices.Sorted(maps.Keys(g.Members)) {
 			rows = append(rows, []string{m, string(g.Members[m])})
 		}
 		a.table([]string{"ACCOUNT", "ROLE"}, rows)

@@ -245,9 +245,9 @@ func (r *runner) runLoginFlood(ctx context.Context) {
 	s2 := r.sample(ctx)
 
 	idleRep, floodRep := idle.report(), flood.report()
-	r.measureServer("idle_", s0, s1, opRequests(idleRep, "poll"))
-	r.measureServer("flood_", s1, s2, opRequests(floodRep, "poll"))
-	p0, p1 := opP50(idleRep, "poll"), opP50(floodRep, "poll")
+	r.measureServer("idle_", s0, s1, idleRep.Op("poll").Requests)
+	r.measureServer("flood_", s1, s2, floodRep.Op("poll").Requests)
+	p0, p1 := idleRep.Op("poll").P50Ms, floodRep.Op("poll").P50Ms
 	r.measures["idle_poll_p50_ms"], r.measures["flood_poll_p50_ms"] = p0, p1
 	if p0 > 0 {
 		r.measures["poll_p50_ratio"] = round3(p1 / p0)
@@ -289,24 +289,6 @@ func (r *runner) countRefusals(ctx context.Context, since time.Time, secs float6
 			n, addr, secs, float64(n)/minutes, refusals[addr])
 		r.measures["audit_rows_per_minute "+addr] = round3(float64(n) / minutes)
 	}
-}
-
-func opRequests(p PhaseReport, name string) int64 {
-	for _, o := range p.Ops {
-		if o.Name == name {
-			return o.Requests
-		}
-	}
-	return 0
-}
-
-func opP50(p PhaseReport, name string) float64 {
-	for _, o := range p.Ops {
-		if o.Name == name {
-			return o.P50Ms
-		}
-	}
-	return 0
 }
 
 // accountToken is the API token of load account i: derived from the seed,
@@ -425,7 +407,7 @@ func (r *runner) runManyPollers(ctx context.Context) {
 	cancel()
 	wg.Wait()
 	rep := st.report()
-	polls := opRequests(rep, "poll")
+	polls := rep.Op("poll").Requests
 	r.measureServer("steady_", a, b, polls)
 	r.measures["steady_polls"] = float64(polls)
 	r.measures["steady_polls_per_account"] = round3(float64(polls) / float64(r.cfg.accounts))

@@ -528,12 +528,9 @@ func (r *runner) report(started time.Time) *Report {
 	}
 	var posted, envelopes int64
 	for _, p := range rep.Phases {
-		for _, o := range p.Ops {
-			if o.Name == "post" {
-				posted += o.Objects
-				envelopes += o.Requests
-			}
-		}
+		o := p.Op("post")
+		posted += o.Objects
+		envelopes += o.Requests
 	}
 	var kinds []string
 	for kind, n := range r.counts {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -158,6 +159,17 @@ type PhaseReport struct {
 	Ops            []OpReport `json:"ops"`
 }
 
+// Op returns the phase's operation of that name; the zero OpReport (no
+// requests) when the phase made none.
+func (p PhaseReport) Op(name string) OpReport {
+	for _, o := range p.Ops {
+		if o.Name == name {
+			return o
+		}
+	}
+	return OpReport{}
+}
+
 // OpReport is one kind of request within a phase.
 type OpReport struct {
 	Name           string  `json:"name"`
@@ -240,13 +252,8 @@ func (l *errorLog) reports() []ErrorReport {
 // writeTable prints the report for people.
 func writeTable(w io.Writer, r *Report) error {
 	fmt.Fprintf(w, "scenario %s  target %s  started %s  %.1fs\n", r.Scenario, r.Target, r.Started.UTC().Format(time.RFC3339), r.Seconds)
-	keys := make([]string, 0, len(r.Params))
-	for k := range r.Params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var params []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.Params)) {
 		params = append(params, k+"="+r.Params[k])
 	}
 	fmt.Fprintf(w, "params   %s\n\n", strings.Join(params, " "))

@@ -13,30 +13,6 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// mustRewrite closes the store, changes its file with fn in one bbolt
-// transaction, and opens it again, unverified at cleanup (fn may leave it
-// inconsistent on purpose).
-func (db *DB) mustRewrite(tb testing.TB, fn func(tx *bbolt.Tx) error) {
-	tb.Helper()
-	if err := db.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	raw, err := bbolt.Open(db.Path, 0o600, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	err = raw.Update(fn)
-	if cerr := raw.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	db.DB = nil
-	db.Unverified = true
-	db.MustReopen(tb)
-}
-
 // Ensure that a file written before collections kept activity counters
 // (no version_count, no added_by_hour/, no session buckets) gets them
 // right at Open: the versions stored, and the hours of those within

@@ -24,14 +24,7 @@ import (
 // (REQ-107). Returns ErrCollectionNotFound for an unknown collection, in
 // which case nothing is stored.
 func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Status, error) {
-	st := &store.Status{
-		ID:               db.newID().String(),
-		Status:           "complete",
-		RequestTimestamp: s.Received.UTC().Format(store.TimestampLayout),
-		TotalCount:       len(s.Objects) + len(s.Failures) + s.Unlisted,
-		Failures:         s.Failures,
-		FailureCount:     len(s.Failures) + s.Unlisted,
-	}
+	st := s.NewStatus(db.newID().String())
 	err := db.commits.Commit(ctx, func(tx *bbolt.Tx) error {
 		coll, versions, objects, err := collectionBuckets(tx, s.Collection)
 		if err != nil {
@@ -79,11 +72,8 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (*store.Statu
 		if len(st.Successes) == 0 {
 			st.Successes = nil
 		}
-		if s.Audit != nil {
-			ev := *s.Audit
-			ev.Time, ev.StatusID, ev.Count = s.Received, st.ID, st.SuccessCount
-			ev.Objects = stored
-			if err := appendAudit(tx, &ev); err != nil {
+		if ev := s.AuditEvent(st, stored); ev != nil {
+			if err := appendAudit(tx, ev); err != nil {
 				return err
 			}
 		}

@@ -126,22 +126,14 @@ func matches(q *store.AuditQuery, ev *store.AuditEvent) bool {
 // write lock for long.
 func (db *DB) PruneAudit(ctx context.Context, before time.Time) (int, error) {
 	limit := binary.BigEndian.AppendUint64(nil, uint64(max(before.UnixMicro(), 0)))
-	total := 0
-	for {
-		n := 0
-		err := db.update(ctx, func(tx *bbolt.Tx) error {
-			c := tx.Bucket(bucketAudit).Cursor()
-			for k, _ := c.First(); k != nil && bytes.Compare(k[:8], limit) < 0 && n < 10000; k, _ = c.First() {
-				if err := c.Delete(); err != nil {
-					return err
-				}
-				n++
+	return db.pruneInChunks(ctx, 10000, func(tx *bbolt.Tx, chunk int) (n int, err error) {
+		c := tx.Bucket(bucketAudit).Cursor()
+		for k, _ := c.First(); k != nil && bytes.Compare(k[:8], limit) < 0 && n < chunk; k, _ = c.First() {
+			if err := c.Delete(); err != nil {
+				return n, err
 			}
-			return nil
-		})
-		total += n
-		if err != nil || n < 10000 {
-			return total, err
+			n++
 		}
-	}
+		return n, nil
+	})
 }

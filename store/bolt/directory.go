@@ -37,28 +37,28 @@ func (db *DB) RecordUse(ctx context.Context, tokens, reads map[string]time.Time)
 		return nil
 	}
 	return db.update(ctx, func(tx *bbolt.Tx) error {
-		for id, at := range tokens {
-			tok, err := get[store.Token](tx, bucketTokens, id, "token")
-			if err != nil || !at.After(tok.LastUsed) {
-				continue
-			}
-			tok.LastUsed = at
-			if err := put(tx, bucketTokens, id, tok); err != nil {
-				return err
-			}
+		if err := recordTimes(tx, bucketTokens, tokens, func(tok *store.Token) *time.Time { return &tok.LastUsed }); err != nil {
+			return err
 		}
-		for name, at := range reads {
-			acct, err := get[store.Account](tx, bucketAccounts, name, "account")
-			if err != nil || !at.After(acct.LastRead) {
-				continue
-			}
-			acct.LastRead = at
-			if err := put(tx, bucketAccounts, name, acct); err != nil {
-				return err
-			}
-		}
-		return nil
+		return recordTimes(tx, bucketAccounts, reads, func(a *store.Account) *time.Time { return &a.LastRead })
 	})
+}
+
+// recordTimes moves the time that field points to in each entry of bucket
+// named in times forward to its time there, never backwards; an entry
+// that no longer exists (or does not decode) is skipped.
+func recordTimes[T any](tx *bbolt.Tx, bucket []byte, times map[string]time.Time, field func(*T) *time.Time) error {
+	for key, at := range times {
+		v, err := get[T](tx, bucket, key, "entry")
+		if err != nil || !at.After(*field(v)) {
+			continue
+		}
+		*field(v) = at
+		if err := put(tx, bucket, key, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LoadDirectory reads the whole directory.
@@ -212,28 +212,24 @@ func (t *dirTx) UpdateOrganization(o *store.Organization) error {
 
 // DeleteOrganization deletes an organization that has no accounts left.
 func (t *dirTx) DeleteOrganization(name string) error {
-	inUse, err := anyOf(t.tx, bucketAccounts, func(a *store.Account) bool { return a.Organization == name })
-	if err != nil {
-		return err
-	}
-	if inUse {
-		return &store.ConflictError{Invariant: store.OrganizationHasAccounts, Key: name}
-	}
-	return del(t.tx, bucketOrgs, name, "organization")
+	return delUnused(t.tx, bucketOrgs, name, "organization", store.OrganizationHasAccounts,
+		bucketAccounts, func(a *store.Account) bool { return a.Organization == name })
 }
 
-// anyOf reports whether an entry of bucket satisfies f.
-func anyOf[T any](tx *bbolt.Tx, bucket []byte, f func(*T) bool) (bool, error) {
+// delUnused deletes key from bucket, as del does, unless an entry of the
+// bucket usedBy satisfies uses: then it returns a ConflictError (ifUsed)
+// and deletes nothing.
+func delUnused[T any](tx *bbolt.Tx, bucket []byte, key, what string, ifUsed store.Invariant, usedBy []byte, uses func(*T) bool) error {
 	var all []T
-	if err := loadAll(tx, bucket, &all); err != nil {
-		return false, err
+	if err := loadAll(tx, usedBy, &all); err != nil {
+		return err
 	}
 	for i := range all {
-		if f(&all[i]) {
-			return true, nil
+		if uses(&all[i]) {
+			return &store.ConflictError{Invariant: ifUsed, Key: key}
 		}
 	}
-	return false, nil
+	return del(tx, bucket, key, what)
 }
 
 // Account returns the named account.
@@ -382,14 +378,8 @@ func (t *dirTx) UpdateGroup(g *store.Group) error {
 
 // DeleteGroup deletes a group that has no collections left.
 func (t *dirTx) DeleteGroup(name string) error {
-	inUse, err := anyOf(t.tx, bucketCollections, func(c *store.Collection) bool { return c.APIRoot == name })
-	if err != nil {
-		return err
-	}
-	if inUse {
-		return &store.ConflictError{Invariant: store.GroupHasCollections, Key: name}
-	}
-	return del(t.tx, bucketGroups, name, "group")
+	return delUnused(t.tx, bucketGroups, name, "group", store.GroupHasCollections,
+		bucketCollections, func(c *store.Collection) bool { return c.APIRoot == name })
 }
 
 // Collection returns the collection with the given id.

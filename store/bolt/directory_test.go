@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/eitaxii/eitaxii/store"
 	"go.etcd.io/bbolt"
@@ -18,26 +17,12 @@ func TestDirTx_UndecodableEntry(t *testing.T) {
 	db := MustOpenDB(t)
 	db.Unverified = true // the file is corrupted on purpose
 	db.MustCollection(t, apiRoot, collA)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	bdb, err := bbolt.Open(db.Path, 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = bdb.Update(func(tx *bbolt.Tx) error {
+	db.mustRewrite(t, func(tx *bbolt.Tx) error {
 		if err := tx.Bucket([]byte("collections")).Put([]byte(collA), []byte("{not json")); err != nil {
 			return err
 		}
 		return tx.Bucket([]byte("accounts")).Put([]byte("alice"), []byte(`{"name":`))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bdb.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db.MustReopen(t)
 
 	ctx := context.Background()
 	for name, read := range map[string]func(tx store.DirectoryTx) error{

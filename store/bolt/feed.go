@@ -174,45 +174,38 @@ func (db *DB) PruneDeletions(ctx context.Context, before time.Time) (int, error)
 	if err != nil {
 		return 0, err
 	}
-	const chunk = 5000
 	total := 0
 	for _, id := range ids {
-		for {
-			n := 0
-			err := db.update(ctx, func(tx *bbolt.Tx) error {
-				coll := tx.Bucket(bucketC).Bucket(id)
-				if coll == nil { // deleted meanwhile
-					return nil
-				}
-				d := coll.Bucket(bucketDeleted)
-				if d == nil {
-					return nil
-				}
-				pruned := getMicros(coll, keyPrunedDeleted)
-				c := d.Cursor()
-				for k, _ := c.First(); len(k) == 8 && n < chunk; k, _ = c.First() {
-					at := int64(binary.BigEndian.Uint64(k))
-					if at >= limit {
-						break
-					}
-					if err := c.Delete(); err != nil {
-						return err
-					}
-					pruned = max(pruned, at)
-					n++
-				}
-				if n == 0 {
-					return nil
-				}
-				return coll.Put(keyPrunedDeleted, addedKey(pruned))
-			})
-			total += n
-			if err != nil {
-				return total, err
+		n, err := db.pruneInChunks(ctx, 5000, func(tx *bbolt.Tx, chunk int) (n int, err error) {
+			coll := tx.Bucket(bucketC).Bucket(id)
+			if coll == nil { // deleted meanwhile
+				return 0, nil
 			}
-			if n < chunk {
-				break
+			d := coll.Bucket(bucketDeleted)
+			if d == nil {
+				return 0, nil
 			}
+			pruned := getMicros(coll, keyPrunedDeleted)
+			c := d.Cursor()
+			for k, _ := c.First(); len(k) == 8 && n < chunk; k, _ = c.First() {
+				at := int64(binary.BigEndian.Uint64(k))
+				if at >= limit {
+					break
+				}
+				if err := c.Delete(); err != nil {
+					return n, err
+				}
+				pruned = max(pruned, at)
+				n++
+			}
+			if n == 0 {
+				return 0, nil
+			}
+			return n, coll.Put(keyPrunedDeleted, addedKey(pruned))
+		})
+		total += n
+		if err != nil {
+			return total, err
 		}
 	}
 	return total, nil

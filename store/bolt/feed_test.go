@@ -60,14 +60,9 @@ func TestDB_Verify_Tombstones(t *testing.T) {
 	if problems, err := db.Verify(ctx); err != nil || len(problems) > 0 {
 		t.Fatalf("Verify after a delete: %q, %v", problems, err)
 	}
-	db.Close()
-	raw, err := bbolt.Open(db.Path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Move the tombstone onto the stored version's date_added and beyond
 	// last_added: two problems.
-	err = raw.Update(func(tx *bbolt.Tx) error {
+	db.mustRewrite(t, func(tx *bbolt.Tx) error {
 		d := tx.Bucket([]byte("c")).Bucket([]byte(collA)).Bucket([]byte("deleted"))
 		k, v := d.Cursor().First()
 		v = append([]byte(nil), v...)
@@ -79,13 +74,6 @@ func TestDB_Verify_Tombstones(t *testing.T) {
 		}
 		return d.Put(binary.BigEndian.AppendUint64(nil, uint64(dateAdded(9).UnixMicro())), v)
 	})
-	raw.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.DB = nil
-	db.Unverified = true
-	db.MustReopen(t)
 	problems, err := db.Verify(ctx)
 	if err != nil || len(problems) != 2 || !strings.Contains(problems[0], "also a stored version's date_added") || !strings.Contains(problems[1], "above last_added") {
 		t.Fatalf("Verify on moved tombstones: %q, %v", problems, err)

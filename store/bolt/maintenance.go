@@ -17,23 +17,34 @@ import (
 // so it never holds the write lock for long.
 func (db *DB) PruneStatuses(ctx context.Context, before time.Time) (int, error) {
 	limit := binary.BigEndian.AppendUint64(nil, uint64(max(before.UnixMicro(), 0)))
-	const chunk = 5000
+	return db.pruneInChunks(ctx, 5000, func(tx *bbolt.Tx, chunk int) (n int, err error) {
+		byTime := tx.Bucket(bucketStatusTime).Cursor()
+		statuses := tx.Bucket(bucketStatus)
+		for k, _ := byTime.First(); len(k) > 8 && bytes.Compare(k[:8], limit) < 0 && n < chunk; k, _ = byTime.First() {
+			if err := statuses.Delete(k[8:]); err != nil {
+				return n, err
+			}
+			if err := byTime.Delete(); err != nil {
+				return n, err
+			}
+			n++
+		}
+		return n, nil
+	})
+}
+
+// pruneInChunks calls prune in one write transaction after another, each
+// allowed to delete at most chunk entries, until one fails or deletes
+// fewer, and returns how many the calls deleted in all: a large prune
+// never holds the write lock for long.
+func (db *DB) pruneInChunks(ctx context.Context, chunk int, prune func(tx *bbolt.Tx, chunk int) (int, error)) (int, error) {
 	total := 0
 	for {
 		n := 0
 		err := db.update(ctx, func(tx *bbolt.Tx) error {
-			byTime := tx.Bucket(bucketStatusTime).Cursor()
-			statuses := tx.Bucket(bucketStatus)
-			for k, _ := byTime.First(); len(k) > 8 && bytes.Compare(k[:8], limit) < 0 && n < chunk; k, _ = byTime.First() {
-				if err := statuses.Delete(k[8:]); err != nil {
-					return err
-				}
-				if err := byTime.Delete(); err != nil {
-					return err
-				}
-				n++
-			}
-			return nil
+			var err error
+			n, err = prune(tx, chunk)
+			return err
 		})
 		total += n
 		if err != nil || n < chunk {

@@ -49,19 +49,11 @@ func TestDB_BackupAndVerify(t *testing.T) {
 
 	// Break the copy's index behind the store's back: Verify must say so.
 	restored.Close()
-	raw, err := bbolt.Open(copyPath, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = raw.Update(func(tx *bbolt.Tx) error {
+	mustUpdateFile(t, copyPath, func(tx *bbolt.Tx) error {
 		versions := tx.Bucket([]byte("c")).Bucket([]byte(collA)).Bucket([]byte("versions"))
 		k, _ := versions.Cursor().First()
 		return versions.Delete(k)
 	})
-	raw.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	broken, err := bolt.Open(copyPath, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)

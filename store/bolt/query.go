@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/eitaxii/eitaxii/store"
 	"go.etcd.io/bbolt"
@@ -251,31 +252,10 @@ func loadVersions(versions, objects *bbolt.Bucket, id string) ([]objectVersion, 
 	return out, nil
 }
 
-// selectVersions keeps the versions f selects: spec_version, then
-// match[version] over the remaining ones (first and last by version).
+// selectVersions keeps the versions f selects (store.SelectVersions).
 func selectVersions(vs []objectVersion, f *store.Filter) []objectVersion {
-	vs = slices.DeleteFunc(slices.Clone(vs), func(v objectVersion) bool { return !f.SelectsSpecVersion(v.rec.specVersion) })
-	if f.Versions.All || len(vs) == 0 {
-		return vs
-	}
-	keep := make([]bool, len(vs))
-	keep[0] = keep[0] || f.Versions.First
-	keep[len(vs)-1] = keep[len(vs)-1] || f.Versions.Last
-	for _, at := range f.Versions.At {
-		want := versionKey(at)
-		for i := range vs {
-			if vs[i].rec.vkey == want {
-				keep[i] = true
-			}
-		}
-	}
-	out := vs[:0]
-	for i, v := range vs {
-		if keep[i] {
-			out = append(out, v)
-		}
-	}
-	return out
+	return store.SelectVersions(vs, f, func(v *objectVersion) string { return v.rec.specVersion },
+		func(v *objectVersion, t time.Time) bool { return v.rec.vkey == versionKey(t) })
 }
 
 func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q store.Query, withRaw bool) (*store.Page, error) {
@@ -307,10 +287,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 // number of versions deleted. ErrNotFound when the object is absent or the
 // filters select none of its versions (REQ-83); ErrCollectionNotFound.
 func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store.Filter) (int, error) {
-	f.Normalize()
-	if f.Versions.IsZero() {
-		f.Versions.All = true
-	}
+	f.NormalizeDelete()
 	n := 0
 	var last int64
 	err := db.update(ctx, func(tx *bbolt.Tx) error {

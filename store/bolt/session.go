@@ -189,27 +189,17 @@ func (db *DB) DeleteAccountSessions(ctx context.Context, account string) (int, e
 // first, in bounded transactions.
 func (db *DB) PruneSessions(ctx context.Context, before time.Time) (int, error) {
 	limit := before.UnixMicro()
-	const chunk = 5000
-	total := 0
-	for {
-		n := 0
-		err := db.update(ctx, func(tx *bbolt.Tx) error {
-			c := tx.Bucket(bucketSessionsExpiries).Cursor()
-			var hashes []string
-			for k, _ := c.First(); len(k) > 8 && int64(binary.BigEndian.Uint64(k[:8])) <= limit && len(hashes) < chunk; k, _ = c.Next() {
-				hashes = append(hashes, string(k[8:]))
-			}
-			for _, h := range hashes {
-				if _, err := deleteSession(tx, h); err != nil {
-					return err
-				}
-			}
-			n = len(hashes)
-			return nil
-		})
-		total += n
-		if err != nil || n < chunk {
-			return total, err
+	return db.pruneInChunks(ctx, 5000, func(tx *bbolt.Tx, chunk int) (int, error) {
+		c := tx.Bucket(bucketSessionsExpiries).Cursor()
+		var hashes []string
+		for k, _ := c.First(); len(k) > 8 && int64(binary.BigEndian.Uint64(k[:8])) <= limit && len(hashes) < chunk; k, _ = c.Next() {
+			hashes = append(hashes, string(k[8:]))
 		}
-	}
+		for _, h := range hashes {
+			if _, err := deleteSession(tx, h); err != nil {
+				return 0, err
+			}
+		}
+		return len(hashes), nil
+	})
 }

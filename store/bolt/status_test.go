@@ -24,14 +24,8 @@ func TestDB_StatusKeyedByAPIRoot(t *testing.T) {
 
 	// A status written the old way, under its bare id (and without the
 	// time index entry that Verify asks of a status).
-	db.Unverified = true
 	legacy := store.StatusRecord{APIRoot: apiRoot, Collection: collA, Status: store.Status{ID: seqUUID(77).String(), Status: "complete"}}
-	db.Close()
-	raw, err := bbolt.Open(db.Path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = raw.Update(func(tx *bbolt.Tx) error {
+	db.mustRewrite(t, func(tx *bbolt.Tx) error {
 		b := tx.Bucket([]byte("status"))
 		if b.Get([]byte(st.ID)) != nil {
 			t.Errorf("status %s is stored under its bare id, where any API root's lookup reads it", st.ID)
@@ -42,12 +36,6 @@ func TestDB_StatusKeyedByAPIRoot(t *testing.T) {
 		}
 		return b.Put([]byte(legacy.Status.ID), data)
 	})
-	raw.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.DB = nil
-	db.MustReopen(t)
 
 	for _, tt := range []struct {
 		root, id string

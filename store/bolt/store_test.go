@@ -31,22 +31,14 @@ const (
 type (
 	testClock = storetest.Clock
 	seqIDs    = storetest.SeqIDs
-	rv        = storetest.RV
 )
 
 var (
 	seqUUID         = storetest.SeqUUID
-	mustObject      = storetest.MustObject
 	stixID          = storetest.STIXID
-	stixTime        = storetest.STIXTime
-	indicatorJSON   = storetest.IndicatorJSON
 	indicator       = storetest.Indicator
-	malware         = storetest.Malware
 	benchIndicators = storetest.Indicators
 	dateAdded       = storetest.DateAdded
-	allVersions     = storetest.AllVersions
-	rvs             = storetest.RVs
-	equalRVs        = storetest.EqualRVs
 	newClock        = storetest.NewClock
 )
 
@@ -119,6 +111,37 @@ func (db *DB) MustAdd(tb testing.TB, coll string, objs ...store.Object) *store.S
 	return storetest.MustAdd(tb, db, db.Clock.Now(), coll, objs...)
 }
 
+// mustRewrite closes the store, changes its file with fn in one bbolt
+// transaction, and opens it again, unverified at cleanup (fn may leave it
+// inconsistent on purpose).
+func (db *DB) mustRewrite(tb testing.TB, fn func(tx *bbolt.Tx) error) {
+	tb.Helper()
+	if err := db.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	mustUpdateFile(tb, db.Path, fn)
+	db.DB = nil
+	db.Unverified = true
+	db.MustReopen(tb)
+}
+
+// mustUpdateFile changes the bbolt file at path, which no store holds
+// open, with fn in one bbolt transaction.
+func mustUpdateFile(tb testing.TB, path string, fn func(tx *bbolt.Tx) error) {
+	tb.Helper()
+	raw, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	err = raw.Update(fn)
+	if cerr := raw.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
 func TestOpen(t *testing.T) {
 	t.Run("CreatesBuckets", func(t *testing.T) {
 		db := MustOpenDB(t)
@@ -185,18 +208,9 @@ func TestOpen(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		bdb, err := bbolt.Open(db.Path, 0o600, &bbolt.Options{Timeout: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := bdb.Update(func(tx *bbolt.Tx) error {
+		mustUpdateFile(t, db.Path, func(tx *bbolt.Tx) error {
 			return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("999"))
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if err := bdb.Close(); err != nil {
-			t.Fatal(err)
-		}
+		})
 
 		sdb, err := bolt.Open(db.Path, db.options())
 		if !errors.Is(err, store.ErrUnknownSchema) {
@@ -206,7 +220,7 @@ func TestOpen(t *testing.T) {
 			t.Fatalf("Open = %v, want ErrUnknownSchema", err)
 		}
 		// A refused file is released, not left locked.
-		bdb, err = bbolt.Open(db.Path, 0o600, &bbolt.Options{Timeout: 100 * time.Millisecond})
+		bdb, err := bbolt.Open(db.Path, 0o600, &bbolt.Options{Timeout: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatalf("file still locked after refused Open: %v", err)
 		}

@@ -110,14 +110,7 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (_ *store.Sta
 // collection's row). It also returns the collection's last_added when it
 // stored versions, else 0.
 func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, g *group, s *store.Submission, id string) (*store.Status, int64, error) {
-	st := &store.Status{
-		ID:               id,
-		Status:           "complete",
-		RequestTimestamp: s.Received.UTC().Format(store.TimestampLayout),
-		TotalCount:       len(s.Objects) + len(s.Failures) + s.Unlisted,
-		Failures:         s.Failures,
-		FailureCount:     len(s.Failures) + s.Unlisted,
-	}
+	st := s.NewStatus(id)
 	coll, err := g.lock(ctx, tx, s.Collection)
 	if err != nil {
 		return nil, 0, err
@@ -210,11 +203,8 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, g *group, s *store.Subm
 	}
 	b.Queue("INSERT INTO statuses (api_root, id, collection, account, received, doc) VALUES ($1, $2, $3, $4, $5, $6)",
 		s.APIRoot, st.ID, s.Collection, s.Account, s.Received.UnixMicro(), string(doc))
-	if s.Audit != nil {
-		ev := *s.Audit
-		ev.Time, ev.StatusID, ev.Count = s.Received, st.ID, st.SuccessCount
-		ev.Objects = stored
-		if err := queueAudit(b, &ev); err != nil {
+	if ev := s.AuditEvent(st, stored); ev != nil {
+		if err := queueAudit(b, ev); err != nil {
 			return nil, 0, err
 		}
 	}

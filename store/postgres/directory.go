@@ -216,40 +216,39 @@ func (db *DB) RecordUse(ctx context.Context, tokens, reads map[string]time.Time)
 	}
 	return db.begin(ctx, func(tx pgx.Tx) error {
 		t := &dirTx{ctx: ctx, tx: tx}
-		// In key order, so that two nodes recording the same entries lock
-		// them in the same order and cannot deadlock.
-		for _, id := range slices.Sorted(maps.Keys(tokens)) {
-			tok, err := getDoc[store.Token](t, "SELECT doc FROM tokens WHERE id = $1 FOR UPDATE", id)
-			if err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					continue
-				}
-				return err
-			}
-			if at := tokens[id]; at.After(tok.LastUsed) {
-				tok.LastUsed = at
-				if _, err := tx.Exec(ctx, "UPDATE tokens SET doc = $2 WHERE id = $1", id, mustJSON(tok)); err != nil {
-					return err
-				}
-			}
+		err := recordTimes(t, tokens, "SELECT doc FROM tokens WHERE id = $1 FOR UPDATE",
+			"UPDATE tokens SET doc = $2 WHERE id = $1", func(tok *store.Token) *time.Time { return &tok.LastUsed })
+		if err != nil {
+			return err
 		}
-		for _, name := range slices.Sorted(maps.Keys(reads)) {
-			acct, err := getDoc[store.Account](t, "SELECT doc FROM accounts WHERE name = $1 FOR UPDATE", name)
-			if err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					continue
-				}
-				return err
-			}
-			if at := reads[name]; at.After(acct.LastRead) {
-				acct.LastRead = at
-				if _, err := tx.Exec(ctx, "UPDATE accounts SET doc = $2 WHERE name = $1", name, mustJSON(acct)); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return recordTimes(t, reads, "SELECT doc FROM accounts WHERE name = $1 FOR UPDATE",
+			"UPDATE accounts SET doc = $2 WHERE name = $1", func(a *store.Account) *time.Time { return &a.LastRead })
 	})
+}
+
+// recordTimes moves the time that field points to in each entry named in
+// times forward to its time there, never backwards. It reads an entry
+// with the query sel and writes it back with the statement upd (the key
+// is $1, the document $2); an entry that no longer exists is skipped.
+func recordTimes[T any](t *dirTx, times map[string]time.Time, sel, upd string, field func(*T) *time.Time) error {
+	// In key order, so that two nodes recording the same entries lock
+	// them in the same order and cannot deadlock.
+	for _, key := range slices.Sorted(maps.Keys(times)) {
+		v, err := getDoc[T](t, sel, key)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			return err
+		}
+		if at := times[key]; at.After(*field(v)) {
+			*field(v) = at
+			if _, err := t.tx.Exec(t.ctx, upd, key, mustJSON(v)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // dirTx is store.DirectoryTx on a PostgreSQL transaction.
@@ -371,14 +370,23 @@ func (t *dirTx) UpdateOrganization(o *store.Organization) error {
 // does not exist, a ConflictError (OrganizationHasAccounts) while it still
 // has accounts.
 func (t *dirTx) DeleteOrganization(name string) error {
+	return t.deleteUnused("organization", name, store.OrganizationHasAccounts,
+		"SELECT EXISTS (SELECT 1 FROM accounts WHERE organization = $1)",
+		"DELETE FROM organizations WHERE name = $1")
+}
+
+// deleteUnused runs the statement del with key, as execFound does, unless
+// the query used (a SELECT EXISTS of key) is true: then it returns a
+// ConflictError (ifUsed) and deletes nothing.
+func (t *dirTx) deleteUnused(what, key string, ifUsed store.Invariant, used, del string) error {
 	var inUse bool
-	if err := t.tx.QueryRow(t.ctx, "SELECT EXISTS (SELECT 1 FROM accounts WHERE organization = $1)", name).Scan(&inUse); err != nil {
+	if err := t.tx.QueryRow(t.ctx, used, key).Scan(&inUse); err != nil {
 		return err
 	}
 	if inUse {
-		return &store.ConflictError{Invariant: store.OrganizationHasAccounts, Key: name}
+		return &store.ConflictError{Invariant: ifUsed, Key: key}
 	}
-	return t.execFound("organization", name, "DELETE FROM organizations WHERE name = $1", name)
+	return t.execFound(what, key, del, key)
 }
 
 // Account returns the named account, or ErrNotFound.
@@ -600,14 +608,9 @@ func (t *dirTx) putMembers(g *store.Group) error {
 // when it does not exist, a ConflictError (GroupHasCollections) while it
 // still has collections.
 func (t *dirTx) DeleteGroup(name string) error {
-	var inUse bool
-	if err := t.tx.QueryRow(t.ctx, "SELECT EXISTS (SELECT 1 FROM collections WHERE api_root = $1)", name).Scan(&inUse); err != nil {
-		return err
-	}
-	if inUse {
-		return &store.ConflictError{Invariant: store.GroupHasCollections, Key: name}
-	}
-	return t.execFound("group", name, "DELETE FROM groups WHERE name = $1", name)
+	return t.deleteUnused("group", name, store.GroupHasCollections,
+		"SELECT EXISTS (SELECT 1 FROM collections WHERE api_root = $1)",
+		"DELETE FROM groups WHERE name = $1")
 }
 
 // Collection returns the collection with the given id, or

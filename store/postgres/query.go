@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/jackc/pgx/v5"
@@ -220,26 +221,10 @@ func loadVersions(ctx context.Context, q interface {
 	return exists, vs, err
 }
 
-// selectVersions keeps the versions (in version order) that f selects:
-// spec_version first, then match[version] among the rest.
+// selectVersions keeps the versions f selects (store.SelectVersions).
 func selectVersions(vs []storedVersion, f *store.Filter) []storedVersion {
-	if f.SpecVersions != nil {
-		vs = slices.DeleteFunc(slices.Clone(vs), func(v storedVersion) bool { return !f.SelectsSpecVersion(v.specVersion) })
-	}
-	if f.Versions.All || len(vs) == 0 {
-		return vs
-	}
-	var out []storedVersion
-	for i, v := range vs {
-		keep := i == 0 && f.Versions.First || i == len(vs)-1 && f.Versions.Last
-		for _, at := range f.Versions.At {
-			keep = keep || vkeyOf(at) == v.key
-		}
-		if keep {
-			out = append(out, v)
-		}
-	}
-	return out
+	return store.SelectVersions(vs, f, func(v *storedVersion) string { return v.specVersion },
+		func(v *storedVersion, t time.Time) bool { return v.key == vkeyOf(t) })
 }
 
 func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q store.Query, withRaw bool) (*store.Page, error) {
@@ -319,10 +304,7 @@ func (db *DB) scanObject(ctx context.Context, kind, collID, objectID string, q s
 // (REQ-83), ErrCollectionNotFound for an unknown collection.
 func (db *DB) DeleteObject(ctx context.Context, collID, objectID string, f store.Filter) (_ int, err error) {
 	defer unavailable(&err)
-	f.Normalize()
-	if f.Versions.IsZero() {
-		f.Versions.All = true
-	}
+	f.NormalizeDelete()
 	n := 0
 	var newest int64
 	err = db.begin(ctx, func(tx pgx.Tx) error {

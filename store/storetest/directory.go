@@ -52,26 +52,8 @@ func (db *DB) seedDirectory(tb testing.TB) *store.Directory {
 			{ID: collB, APIRoot: apiRoot, Title: "Submissions"},
 		},
 	}
-	db.mustChange(tb, func(tx store.DirectoryTx) error {
-		return inOrder(
-			func() error { return createAll(want.Organizations, tx.CreateOrganization) },
-			func() error { return createAll(want.Accounts, tx.CreateAccount) },
-			func() error { return createAll(want.Tokens, tx.CreateToken) },
-			func() error { return createAll(want.Groups, tx.CreateGroup) },
-			func() error { return createAll(want.Collections, tx.CreateCollection) },
-		)
-	})
+	db.mustChange(tb, func(tx store.DirectoryTx) error { return store.CreateDirectory(tx, want) })
 	return want
-}
-
-// createAll calls create on each item in order, up to the first error.
-func createAll[T any](items []T, create func(*T) error) error {
-	for i := range items {
-		if err := create(&items[i]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // inOrder runs steps in order and returns the first error; the steps after

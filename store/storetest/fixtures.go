@@ -3,7 +3,6 @@ package storetest
 import (
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -235,14 +234,12 @@ func AllVersions(tb testing.TB, db store.Store, coll string) []store.Record {
 	return allVersions(tb, db, coll)
 }
 
-// RV names one object version in expectations.
-type RV = rv
-
-// RVs returns the versions of recs, in order.
-func RVs(recs []store.Record) []RV { return rvs(recs) }
-
-// EqualRVs reports whether a and b name the same versions in the same order.
-func EqualRVs(a, b []RV) bool { return slices.Equal(a, b) }
+// MustClose waits until the watch channel ch is closed, discarding hints;
+// the test fails if it stays open (30 s guard against a hang).
+func MustClose(tb testing.TB, ch <-chan time.Time) {
+	tb.Helper()
+	mustClose(tb, ch)
+}
 
 // NewClock returns a Clock stopped at t.
 func NewClock(t time.Time) *Clock { return &testClock{now: t} }

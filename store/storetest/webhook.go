@@ -35,7 +35,12 @@ func (db *DB) seedWebhooks(tb testing.TB) []store.Webhook {
 	want := []store.Webhook{testWebhook(hookA, dirAlice), testWebhook(hookB, dirBob)}
 	want[1].Types, want[1].IncludeObjects = nil, false
 	db.mustChange(tb, func(tx store.DirectoryTx) error {
-		return createAll(want, tx.CreateWebhook)
+		for i := range want {
+			if err := tx.CreateWebhook(&want[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return want
 }

@@ -87,48 +87,33 @@ type newRow struct {
 // collection, in which case nothing is stored.
 func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (_ *store.Status, err error) {
 	defer unavailable(&err)
-	id := db.newID().String() // once: the write may run twice (see committer)
-	var st *store.Status
-	var newest int64 // last_added after a commit that stored versions
-	err = db.commits.Commit(ctx, write{coll: s.Collection, fn: func(ctx context.Context, tx pgx.Tx, g *group) error {
-		var err error
-		st, newest, err = db.addObjects(ctx, tx, g, s, id)
-		return err
-	}})
-	if err != nil {
+	// The id is drawn once: the write may run twice (see committer).
+	w := &write{s: s, id: db.newID().String()}
+	if err := db.commits.Commit(ctx, w); err != nil {
 		return nil, err
 	}
-	if newest > 0 {
+	if w.newest > 0 {
 		// This node's watchers hear before the call returns; others
 		// through the notification.
-		db.feed.notify(s.Collection, newest)
+		db.feed.notify(s.Collection, w.newest)
 	}
-	return st, nil
+	return w.st, nil
 }
 
-// addObjects is AddObjects inside tx, in group g (which writes the
-// collection's row). It also returns the collection's last_added when it
-// stored versions, else 0.
-func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, g *group, s *store.Submission, id string) (*store.Status, int64, error) {
-	st := s.NewStatus(id)
-	coll, err := g.lock(ctx, tx, s.Collection)
-	if err != nil {
-		return nil, 0, err
-	}
-	last := coll.last
-	objects, err := loadStates(ctx, tx, s)
-	if err != nil {
-		return nil, 0, err
-	}
+// addVersions decides w's part of its group: the date_added of each new
+// version, drawn from coll, the versions it repeats, and the rows to
+// insert, against the object states the group has read and changed so
+// far (a version an earlier request of the group added counts as
+// present). It fills in w.rows, w.dups, w.added and w.assigned.
+func (db *DB) addVersions(coll *lockedCollection, w *write) {
+	s := w.s
 	now := db.now().UnixMicro()
-	var rows []newRow
-	// dups[i] is the version object i repeats, nil for a new one.
-	dups := make([]*version, len(s.Objects))
-	added := make([]*version, len(s.Objects)) // the new version of object i
-	assigned := make([]int64, len(s.Objects))
+	w.dups = make([]*version, len(s.Objects))
+	w.added = make([]*version, len(s.Objects))
+	w.assigned = make([]int64, len(s.Objects))
 	for i := range s.Objects {
 		h := &s.Objects[i].Header
-		o := objects[h.ID]
+		o := coll.objects[h.ID]
 		vt, versioned := h.Version()
 		var present *version
 		if versioned {
@@ -139,13 +124,13 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, g *group, s *store.Subm
 		// A blind duplicate is answered as a new version would be, so it
 		// takes a date_added too (Submission.Blind).
 		if present != nil && !s.Blind {
-			dups[i] = present
+			w.dups[i] = present
 			continue
 		}
-		da := max(now, last+1)
-		last, assigned[i] = da, da
+		da := max(now, coll.last+1)
+		coll.last, w.assigned[i] = da, da
 		if present != nil {
-			dups[i] = present
+			w.dups[i] = present
 			continue
 		}
 		v := &version{dateAdded: da, raw: s.Objects[i].Raw}
@@ -156,25 +141,33 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, g *group, s *store.Subm
 			v.key, v.text = vkeyOf(t), t.Format(store.TimestampLayout)
 		}
 		o.add(v)
-		added[i] = v
-		rows = append(rows, newRow{id: h.ID, typ: typeOf(h.ID), specVersion: specVersion(h.SpecVersion), v: v})
+		w.added[i] = v
+		w.rows = append(w.rows, newRow{id: h.ID, typ: typeOf(h.ID), specVersion: specVersion(h.SpecVersion), v: v})
 	}
-	if err := fetchDuplicateRaws(ctx, tx, s.Collection, dups); err != nil {
-		return nil, 0, err
+	coll.added = append(coll.added, w.rows...)
+	if len(w.rows) > 0 {
+		w.newest = coll.last
 	}
+}
 
+// queueStatus builds w's status from the versions addVersions decided
+// (the bytes of the stored ones it repeats read by then) and queues in b
+// its insert and the request's audit row.
+func queueStatus(b *pgx.Batch, w *write) error {
+	s := w.s
+	st := s.NewStatus(w.id)
 	var stored []store.ObjectRef // as stored, for the audit row
 	for i := range s.Objects {
 		h := &s.Objects[i].Header
-		d := dups[i]
+		d := w.dups[i]
 		switch {
 		case d == nil:
-			st.Successes = append(st.Successes, store.StatusDetail{ID: h.ID, Version: added[i].text})
-			stored = append(stored, store.ObjectRef{ID: h.ID, Version: added[i].text})
+			st.Successes = append(st.Successes, store.StatusDetail{ID: h.ID, Version: w.added[i].text})
+			stored = append(stored, store.ObjectRef{ID: h.ID, Version: w.added[i].text})
 		case s.Blind:
 			report := store.DetailFor(h, "")
 			if _, versioned := h.Version(); !versioned {
-				report = store.StatusDetail{ID: h.ID, Version: microsToTime(assigned[i]).Format(store.TimestampLayout)}
+				report = store.StatusDetail{ID: h.ID, Version: microsToTime(w.assigned[i]).Format(store.TimestampLayout)}
 			}
 			st.Successes = append(st.Successes, report)
 			stored = append(stored, store.ObjectRef{ID: h.ID, Version: d.text})
@@ -188,71 +181,47 @@ func (db *DB) addObjects(ctx context.Context, tx pgx.Tx, g *group, s *store.Subm
 		}
 	}
 	st.SuccessCount = len(st.Successes)
-
-	// One round trip for the rest: the versions (a large request's by
-	// COPY first), the displaced flags, the status and the audit row.
-	b := &pgx.Batch{}
-	if err := insertVersions(ctx, tx, b, s.Collection, rows, objects); err != nil {
-		return nil, 0, err
-	}
-	queueClearFlags(b, s.Collection, objects)
 	rec := store.StatusRecord{APIRoot: s.APIRoot, Collection: s.Collection, Account: s.Account, Status: *st}
 	doc, err := json.Marshal(&rec)
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	b.Queue("INSERT INTO statuses (api_root, id, collection, account, received, doc) VALUES ($1, $2, $3, $4, $5, $6)",
 		s.APIRoot, st.ID, s.Collection, s.Account, s.Received.UnixMicro(), string(doc))
 	if ev := s.AuditEvent(st, stored); ev != nil {
 		if err := queueAudit(b, ev); err != nil {
-			return nil, 0, err
+			return err
 		}
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, 0, err
-	}
-	coll.last = last
-	coll.added = append(coll.added, rows...)
-	if len(rows) == 0 {
-		return st, 0, nil
-	}
-	return st, last, nil
+	w.st = st
+	return nil
 }
 
-// loadStates reads the stored versions of every object id of s.
-func loadStates(ctx context.Context, tx pgx.Tx, s *store.Submission) (map[string]*objectState, error) {
-	objects := make(map[string]*objectState, len(s.Objects))
-	var ids []string
-	for i := range s.Objects {
-		h := &s.Objects[i].Header
-		if objects[h.ID] == nil {
-			objects[h.ID] = &objectState{versions: map[vkey]*version{}}
-			ids = append(ids, h.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return objects, nil
-	}
-	// Every stored version of the request's ids, without their bytes: an
-	// index scan of (collection, object_id, ...) for the ids' array. An
-	// object has few versions, and this is cheaper than picking out the
-	// flagged and repeated ones in SQL. Planned for each request's values
-	// (an unnamed statement), since a cached generic plan cannot know how
-	// many ids there are.
-	rows, err := tx.Query(ctx, `
+// queueLoadStates queues in b the read of the stored versions, without
+// their bytes, of the object ids coll's requests name; readStates reads
+// its answer into coll.objects. An object has few versions, and reading
+// them all is cheaper than picking out the flagged and repeated ones in
+// SQL.
+func queueLoadStates(b *pgx.Batch, collID string, ids []string) {
+	b.Queue(`
 		SELECT object_id, version_s, version_ns, date_added, version, is_latest, is_first
 		FROM object_versions WHERE collection = $1 AND object_id = ANY($2)`,
-		pgx.QueryExecModeCacheDescribe,
-		s.Collection, ids)
+		collID, ids)
+}
+
+// readStates reads the answer of queueLoadStates into objects, which holds
+// an empty state for every id asked.
+func readStates(br pgx.BatchResults, objects map[string]*objectState) error {
+	rows, err := br.Query()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
 		v := &version{stored: true}
 		if err := rows.Scan(&id, &v.key.s, &v.key.ns, &v.dateAdded, &v.text, &v.latest, &v.first); err != nil {
-			return nil, err
+			return err
 		}
 		o := objects[id]
 		o.versions[v.key] = v
@@ -263,18 +232,54 @@ func loadStates(ctx context.Context, tx pgx.Tx, s *store.Submission) (map[string
 			o.first = v
 		}
 	}
-	return objects, rows.Err()
+	return rows.Err()
 }
 
-// fetchDuplicateRaws reads the bytes of the stored versions in dups, for
-// the duplicate's message.
-func fetchDuplicateRaws(ctx context.Context, tx pgx.Tx, collID string, dups []*version) error {
+// loadStates reads the stored versions of every object id of s, in their
+// own round trip.
+func loadStates(ctx context.Context, tx pgx.Tx, s *store.Submission) (map[string]*objectState, error) {
+	objects, ids := newStates(s, nil)
+	if len(ids) == 0 {
+		return objects, nil
+	}
+	b := &pgx.Batch{}
+	queueLoadStates(b, s.Collection, ids)
+	br := tx.SendBatch(ctx, b)
+	if err := readStates(br, objects); err != nil {
+		br.Close()
+		return nil, err
+	}
+	return objects, br.Close()
+}
+
+// newStates adds to objects (a new map when nil) an empty state for each
+// object id of s it lacks, and returns it with those ids.
+func newStates(s *store.Submission, objects map[string]*objectState) (map[string]*objectState, []string) {
+	if objects == nil {
+		objects = make(map[string]*objectState, len(s.Objects))
+	}
+	var ids []string
+	for i := range s.Objects {
+		h := &s.Objects[i].Header
+		if objects[h.ID] == nil {
+			objects[h.ID] = &objectState{versions: map[vkey]*version{}}
+			ids = append(ids, h.ID)
+		}
+	}
+	return objects, ids
+}
+
+// fetchDuplicateRaws reads the bytes of the stored versions that ws
+// repeat, for the duplicates' messages.
+func fetchDuplicateRaws(ctx context.Context, tx pgx.Tx, collID string, ws []*write) error {
 	byAdded := map[int64]*version{}
 	var das []int64
-	for _, d := range dups {
-		if d != nil && d.stored && d.raw == nil && byAdded[d.dateAdded] == nil {
-			byAdded[d.dateAdded] = d
-			das = append(das, d.dateAdded)
+	for _, w := range ws {
+		for _, d := range w.dups {
+			if d != nil && d.stored && d.raw == nil && byAdded[d.dateAdded] == nil {
+				byAdded[d.dateAdded] = d
+				das = append(das, d.dateAdded)
+			}
 		}
 	}
 	if len(das) == 0 {

@@ -3,6 +3,8 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
@@ -25,21 +27,28 @@ const (
 	groupDeadline = 60 * time.Second // for one transaction, whatever its callers' contexts
 )
 
-// write is one request of a group: fn runs inside the group's transaction
-// and must depend only on what it reads there and on g (it is run again,
-// alone, when its group fails, so that one bad write, such as to an
-// unknown collection, fails alone).
+// write is one Add Objects request of a group, and what the group's
+// transaction decided for it: the fields below s and id are set by each
+// run (a write whose group fails is run again alone, so that one bad
+// write, such as to an unknown collection, fails alone).
 type write struct {
-	coll string
-	fn   func(ctx context.Context, tx pgx.Tx, g *group) error
+	s  *store.Submission
+	id string // the status id
+
+	rows     []newRow   // the versions to insert
+	dups     []*version // per object, the version it repeats, or nil
+	added    []*version // per object, the version it added, or nil
+	assigned []int64    // per object, the date_added drawn for it (0: none)
+	st       *store.Status
+	newest   int64 // the collection's last_added after w, when w stored versions; else 0
 }
 
 // group is what the requests of one group-commit transaction share: the
-// collections they locked, each with the date_added last drawn in it and
-// what the group added, written once before the commit (flush) rather
-// than by every request. With one-object requests the collection's row,
-// its hour counts and the notification were most of a request's
-// statements.
+// collections they write, locked once, each with the object states its
+// requests read and change, the date_added last drawn in it and the
+// versions they added. A group costs two round trips whatever its size
+// (locks and states; then versions, statuses, audit rows and the
+// collections' rows), plus a COPY for a collection given many versions.
 type group struct {
 	colls map[string]*lockedCollection
 	order []string // the ids of colls, in the order they were locked
@@ -48,31 +57,93 @@ type group struct {
 // lockedCollection is a collection whose row the group's transaction has
 // locked.
 type lockedCollection struct {
-	last  int64    // the greatest date_added drawn: last_added as flush writes it
-	added []newRow // the versions the group stored, ascending by date_added
+	last    int64                   // the greatest date_added drawn: last_added as the group writes it
+	objects map[string]*objectState // the states of the object ids the group's requests name
+	added   []newRow                // the versions the group stored, ascending by date_added
+	writes  []*write
 }
 
-// lock returns collID's row, locking it the first time the group asks.
-// Returns ErrCollectionNotFound.
-func (g *group) lock(ctx context.Context, tx pgx.Tx, collID string) (*lockedCollection, error) {
-	if lc := g.colls[collID]; lc != nil {
-		return lc, nil
-	}
-	last, err := lockCollection(ctx, tx, collID)
-	if err != nil {
-		return nil, err
-	}
-	lc := &lockedCollection{last: last}
-	g.colls[collID] = lc
-	g.order = append(g.order, collID)
-	return lc, nil
-}
-
-// flush writes what the group changed in each collection it locked: its
-// last_added, its version count and hours, and, when versions were
-// added, the notification that wakes the other nodes' watchers.
-func (g *group) flush(ctx context.Context, tx pgx.Tx) error {
+// runGroup carries out ws (ordered by collection) in tx.
+func (db *DB) runGroup(ctx context.Context, tx pgx.Tx, ws []*write) error {
+	g := &group{colls: map[string]*lockedCollection{}}
+	// Round trip one: each collection's row locked, then the stored
+	// states of its requests' object ids (read after the lock, so that
+	// they hold every commit made before it).
 	b := &pgx.Batch{}
+	for _, w := range ws {
+		lc := g.colls[w.s.Collection]
+		if lc == nil {
+			lc = &lockedCollection{objects: map[string]*objectState{}}
+			g.colls[w.s.Collection] = lc
+			g.order = append(g.order, w.s.Collection)
+			b.Queue("SELECT last_added FROM collections WHERE id = $1 FOR UPDATE", w.s.Collection)
+		}
+		lc.writes = append(lc.writes, w)
+	}
+	asked := map[string][]string{}
+	for _, id := range g.order {
+		lc := g.colls[id]
+		for _, w := range lc.writes {
+			var ids []string
+			lc.objects, ids = newStates(w.s, lc.objects)
+			asked[id] = append(asked[id], ids...)
+		}
+		if len(asked[id]) > 0 {
+			queueLoadStates(b, id, asked[id])
+		}
+	}
+	br := tx.SendBatch(ctx, b)
+	err := func() error {
+		for _, id := range g.order {
+			err := br.QueryRow().Scan(&g.colls[id].last)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("%s: %w", id, store.ErrCollectionNotFound)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		for _, id := range g.order {
+			if len(asked[id]) > 0 {
+				if err := readStates(br, g.colls[id].objects); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+
+	// In memory, request by request: each against the states as the
+	// requests before it left them.
+	for _, w := range ws {
+		db.addVersions(g.colls[w.s.Collection], w)
+	}
+	for _, id := range g.order {
+		if err := fetchDuplicateRaws(ctx, tx, id, g.colls[id].writes); err != nil {
+			return err
+		}
+	}
+
+	// Round trip two (after the COPY of a collection given many versions).
+	b = &pgx.Batch{}
+	for _, id := range g.order {
+		lc := g.colls[id]
+		if err := insertVersions(ctx, tx, b, id, lc.added, lc.objects); err != nil {
+			return err
+		}
+		queueClearFlags(b, id, lc.objects)
+	}
+	for _, w := range ws {
+		if err := queueStatus(b, w); err != nil {
+			return err
+		}
+	}
 	for _, id := range g.order {
 		lc := g.colls[id]
 		if len(lc.added) == 0 {
@@ -87,31 +158,23 @@ func (g *group) flush(ctx context.Context, tx pgx.Tx) error {
 	return tx.SendBatch(ctx, b).Close()
 }
 
-type committer = store.GroupCommitter[write]
+type committer = store.GroupCommitter[*write]
 
 // beginner is the part of *pgxpool.Pool the committer uses.
 type beginner interface {
 	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
 }
 
-func newCommitter(pool beginner) *committer {
-	return store.NewGroupCommitter(store.GroupCommitOptions[write]{
-		Run: func(ws []write) error {
+func (db *DB) newCommitter(pool beginner) *committer {
+	return store.NewGroupCommitter(store.GroupCommitOptions[*write]{
+		Run: func(ws []*write) error {
 			ctx, cancel := context.WithTimeout(context.Background(), groupDeadline)
 			defer cancel()
-			return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-				g := &group{colls: map[string]*lockedCollection{}}
-				for _, w := range ws {
-					if err := w.fn(ctx, tx, g); err != nil {
-						return err
-					}
-				}
-				return g.flush(ctx, tx)
-			})
+			return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{}, func(tx pgx.Tx) error { return db.runGroup(ctx, tx, ws) })
 		},
 		MaxGroup:  maxGroup,
 		Workers:   groupWorkers,
-		Order:     func(a, b write) int { return cmp.Compare(a.coll, b.coll) },
+		Order:     func(a, b *write) int { return cmp.Compare(a.s.Collection, b.s.Collection) },
 		ErrClosed: errClosed,
 	})
 }

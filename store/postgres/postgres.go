@@ -146,7 +146,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", redact(err, password))
 	}
-	db.commits = newCommitter(pool)
+	db.commits = db.newCommitter(pool)
 	return db, nil
 }
 

@@ -108,6 +108,7 @@ func (db *DB) AddObjects(ctx context.Context, s *store.Submission) (_ *store.Sta
 func (db *DB) addVersions(coll *lockedCollection, w *write) {
 	s := w.s
 	now := db.now().UnixMicro()
+	w.rows, w.newest = nil, 0 // a rerun starts over
 	w.dups = make([]*version, len(s.Objects))
 	w.added = make([]*version, len(s.Objects))
 	w.assigned = make([]int64, len(s.Objects))

@@ -53,7 +53,8 @@ type write struct {
 // requests read and change, the date_added last drawn in it and the
 // versions they added. A group costs two round trips whatever its size
 // (locks and states; then versions, statuses, audit rows and the
-// collections' rows), plus a COPY for a collection given many versions.
+// collections' rows), plus a COPY for a collection given many versions,
+// and a read of the stored bytes that requests repeat when they do.
 type group struct {
 	colls map[string]*lockedCollection
 	order []string // the ids of colls, in the order they were locked

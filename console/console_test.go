@@ -62,6 +62,7 @@ func (c *clock) advance(d time.Duration) {
 type env struct {
 	t     testing.TB
 	url   string
+	hs    *httptest.Server
 	srv   *taxii.Server
 	db    store.Store
 	clock *clock
@@ -113,7 +114,7 @@ func newEnv(t testing.TB, settings func(*taxii.Options)) *env {
 		hs.Close()
 		srv.Close()
 	})
-	return &env{t: t, url: hs.URL, srv: srv, db: db, clock: clk}
+	return &env{t: t, url: hs.URL, hs: hs, srv: srv, db: db, clock: clk}
 }
 
 // browser is an HTTP client with a cookie jar that does not follow

@@ -3,8 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/eitaxii/eitaxii/store"
@@ -82,7 +80,7 @@ func (db *DB) runGroup(ctx context.Context, tx pgx.Tx, ws []*write) error {
 			lc = &lockedCollection{objects: map[string]*objectState{}}
 			g.colls[w.s.Collection] = lc
 			g.order = append(g.order, w.s.Collection)
-			b.Queue("SELECT last_added FROM collections WHERE id = $1 FOR UPDATE", w.s.Collection)
+			b.Queue(lockCollectionSQL, w.s.Collection)
 		}
 		lc.writes = append(lc.writes, w)
 	}
@@ -101,13 +99,11 @@ func (db *DB) runGroup(ctx context.Context, tx pgx.Tx, ws []*write) error {
 	br := tx.SendBatch(ctx, b)
 	err := func() error {
 		for _, id := range g.order {
-			err := br.QueryRow().Scan(&g.colls[id].last)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("%s: %w", id, store.ErrCollectionNotFound)
-			}
+			last, err := scanLocked(br.QueryRow(), id)
 			if err != nil {
 				return err
 			}
+			g.colls[id].last = last
 		}
 		for _, id := range g.order {
 			if len(asked[id]) > 0 {

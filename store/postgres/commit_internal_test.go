@@ -15,7 +15,8 @@ import (
 // carried out alone from scratch (the committer runs each write of a failed
 // group again, alone): here the group's second write repeats the first's
 // status id, so the group fails at its last round trip, and the first
-// write, run alone, stores its object once and reports it.
+// write, run alone, stores its object once and reports it in its status
+// (REQ-72).
 func TestRunGroup_RerunAlone(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, pgtest.URL(t), Options{})

@@ -287,11 +287,21 @@ func (db *DB) begin(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db.pool, fn)
 }
 
+// lockCollectionSQL locks a collection's row ($1) for the rest of the
+// transaction and reads its last_added (see scanLocked).
+const lockCollectionSQL = "SELECT last_added FROM collections WHERE id = $1 FOR UPDATE"
+
 // lockCollection locks the collection's row for the rest of tx and returns
 // its last_added, or ErrCollectionNotFound.
 func lockCollection(ctx context.Context, tx pgx.Tx, collID string) (int64, error) {
+	return scanLocked(tx.QueryRow(ctx, lockCollectionSQL, collID), collID)
+}
+
+// scanLocked reads the answer of lockCollectionSQL for collID: its
+// last_added, or ErrCollectionNotFound.
+func scanLocked(row pgx.Row, collID string) (int64, error) {
 	var last int64
-	err := tx.QueryRow(ctx, "SELECT last_added FROM collections WHERE id = $1 FOR UPDATE", collID).Scan(&last)
+	err := row.Scan(&last)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("%s: %w", collID, store.ErrCollectionNotFound)
 	}

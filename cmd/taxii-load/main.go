@@ -103,7 +103,8 @@ Scenarios:
            --subscribers streams (-1). --subscribe-url A,B: the subscribers
            connect to these nodes round-robin (same paths as --url's
            collection) while the publisher posts to --url: the
-           publish-to-receive latency across nodes of one database.
+           publish-to-receive latency across nodes of one database, also
+           reported by node (latency_p99_ms_node_1, ...).
   webhooks (eitaxii) --webhooks subscriptions to the collection, made with the
            run's credentials (a group admin's), POST to a receiver this
            process runs on --receiver-addr (the server must list its host in

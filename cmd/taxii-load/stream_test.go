@@ -66,6 +66,17 @@ func TestRun_Stream(t *testing.T) {
 		if p := posts[0].Load() + posts[1].Load(); p != 0 {
 			t.Errorf("%d POSTs to the subscribers' nodes, want all on --url", p)
 		}
+		// Without --resume the latencies are reported, overall and by node.
+		code, rep, stderr = runJSON(t, "stream", "--url", url, "--subscribe-url", nodes[0]+","+nodes[1], "--subscribers", "4", "--objects", "3", "--idle", "0", "--seed", "55")
+		checkPassed(t, code, rep, stderr)
+		for _, m := range []string{"latency_p99_ms", "latency_p50_ms_node_1", "latency_p99_ms_node_1", "latency_p50_ms_node_2", "latency_p99_ms_node_2"} {
+			if _, ok := rep.Measures[m]; !ok {
+				t.Errorf("measures %v lack %s", rep.Measures, m)
+			}
+		}
+		if _, ok := rep.Measures["latency_p99_ms_node_3"]; ok {
+			t.Errorf("measures %v: a third node's latency, with two nodes", rep.Measures)
+		}
 	})
 	t.Run("BadSubscribeURL", func(t *testing.T) {
 		if code, _, _ := runJSON(t, "stream", "--url", url, "--subscribe-url", "ftp://x", "--seed", "54"); code != exitUsage {

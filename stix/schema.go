@@ -326,19 +326,13 @@ func (r *schemaReporter) leaf(ve *jsonschema.ValidationError, kw string, node *j
 			return
 		}
 	case "minItems":
-		if node != nil && node.MinItems == 1 {
-			r.add(ptr, name+" must not be an empty list; leave the property out instead")
-			return
-		} else if node != nil {
-			r.add(ptr, fmt.Sprintf("%s must have at least %d entries", name, node.MinItems))
+		if node != nil {
+			r.add(ptr, schemaAtLeast(name, node.MinItems, "an empty list", "entries"))
 			return
 		}
 	case "minProperties":
-		if node != nil && node.MinProperties == 1 {
-			r.add(ptr, name+" must not be empty; leave the property out instead")
-			return
-		} else if node != nil {
-			r.add(ptr, fmt.Sprintf("%s must have at least %d properties", name, node.MinProperties))
+		if node != nil {
+			r.add(ptr, schemaAtLeast(name, node.MinProperties, "empty", "properties"))
 			return
 		}
 	case "minLength":
@@ -377,6 +371,16 @@ func schemaDeclares(node *jsonschema.Schema, k string) bool {
 		}
 	}
 	return false
+}
+
+// schemaAtLeast says that name, a list or an object, needs at least n
+// things ("entries", "properties"). At n 1 it says instead that name must
+// not be empty (in the words of empty) and may be left out.
+func schemaAtLeast(name string, n int, empty, things string) string {
+	if n == 1 {
+		return name + " must not be " + empty + "; leave the property out instead"
+	}
+	return fmt.Sprintf("%s must have at least %d %s", name, n, things)
 }
 
 // schemaBound renders the numeric limit behind kw, such as "<= 100".

@@ -536,6 +536,18 @@ const (
 	unsure
 )
 
+// or is the answer of "x or y": certainly valid if either is, else unsure
+// if either is, else certainly invalid.
+func (x fastResult) or(y fastResult) fastResult {
+	switch {
+	case x == certainlyValid || y == certainlyValid:
+		return certainlyValid
+	case x == unsure || y == unsure:
+		return unsure
+	}
+	return certainlyInvalid
+}
+
 // fastUnsupported names the first keyword of sch that fastValid does not
 // implement, or returns "". compileSchemas refuses schemas that use one, so
 // that fastValid never silently skips a constraint.
@@ -627,11 +639,8 @@ func fastCheck(sch *jsonschema.Schema, v any, name string, isName bool) fastResu
 	if len(sch.Enum) > 0 {
 		e := certainlyInvalid
 		for _, x := range sch.Enum {
-			if m := equal(x); m == certainlyValid {
-				e = certainlyValid
+			if e = e.or(equal(x)); e == certainlyValid {
 				break
-			} else if m == unsure {
-				e = unsure
 			}
 		}
 		if !and(e) {
@@ -776,11 +785,8 @@ func fastCheck(sch *jsonschema.Schema, v any, name string, isName bool) fastResu
 	if len(sch.AnyOf) > 0 {
 		a := certainlyInvalid
 		for _, sub := range sch.AnyOf {
-			if m := fastCheck(sub, v, name, isName); m == certainlyValid {
-				a = certainlyValid
+			if a = a.or(fastCheck(sub, v, name, isName)); a == certainlyValid {
 				break
-			} else if m == unsure {
-				a = unsure
 			}
 		}
 		if !and(a) {

@@ -48,36 +48,39 @@ func extract(t *testing.T, file string, opts ioc.Options) []found {
 	return out
 }
 
-func TestExtractAdvisory(t *testing.T) {
-	got := extract(t, "advisory.txt", ioc.Options{OwnDomains: []string{"state.example.gov"}})
-	want := []found{
-		{ioc.Email, "support@elections-help.com", false},
-		{ioc.URL, "https://login.county-vote.net/owa/auth.aspx?u=clerk", false},
-		{ioc.SHA256, "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b", false},
-		{ioc.MD5, "44d88612fea8a8f36de82e1278abb02f", false},
-		{ioc.IPv4, "45.61.136.12", false},
-		{ioc.IPv6, "2a0b:7280:200::12", false},
-		{ioc.CIDR4, "185.220.100.0/22", false},
-		{ioc.CVE, "CVE-2023-23397", false},
-		{ioc.Domain, "microsoft.com", true},
-		{ioc.IPv4, "10.20.30.40", true},
-		{ioc.Domain, "vote.state.example.gov", true},
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("Extract:\n got %v\nwant %v", got, want)
-	}
-}
-
-func TestExtractCSV(t *testing.T) {
-	got := extract(t, "list.csv", ioc.Options{})
-	want := []found{
-		{ioc.Domain, "ballot-tracker.org", false},
-		{ioc.IPv4, "198.51.100.23", true},
-		{ioc.URL, "http://198.51.100.23:8080/gate.php", true},
-		{ioc.SHA1, "da39a3ee5e6b4b0d3255bfef95601890afd80709", false},
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("Extract:\n got %v\nwant %v", got, want)
+// Ensure that Extract finds the indicators of each sample file, in order,
+// each with warnings exactly when it may not be meant to be shared.
+func TestExtract(t *testing.T) {
+	for _, tt := range []struct {
+		file string
+		opts ioc.Options
+		want []found
+	}{
+		{"advisory.txt", ioc.Options{OwnDomains: []string{"state.example.gov"}}, []found{
+			{ioc.Email, "support@elections-help.com", false},
+			{ioc.URL, "https://login.county-vote.net/owa/auth.aspx?u=clerk", false},
+			{ioc.SHA256, "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b", false},
+			{ioc.MD5, "44d88612fea8a8f36de82e1278abb02f", false},
+			{ioc.IPv4, "45.61.136.12", false},
+			{ioc.IPv6, "2a0b:7280:200::12", false},
+			{ioc.CIDR4, "185.220.100.0/22", false},
+			{ioc.CVE, "CVE-2023-23397", false},
+			{ioc.Domain, "microsoft.com", true},
+			{ioc.IPv4, "10.20.30.40", true},
+			{ioc.Domain, "vote.state.example.gov", true},
+		}},
+		{"list.csv", ioc.Options{}, []found{
+			{ioc.Domain, "ballot-tracker.org", false},
+			{ioc.IPv4, "198.51.100.23", true},
+			{ioc.URL, "http://198.51.100.23:8080/gate.php", true},
+			{ioc.SHA1, "da39a3ee5e6b4b0d3255bfef95601890afd80709", false},
+		}},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			if got := extract(t, tt.file, tt.opts); !slices.Equal(got, tt.want) {
+				t.Errorf("Extract:\n got %v\nwant %v", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -326,19 +326,13 @@ func (r *schemaReporter) leaf(ve *jsonschema.ValidationError, kw string, node *j
 			return
 		}
 	case "minItems":
-		if node != nil && node.MinItems == 1 {
-			r.add(ptr, name+" must not be an empty list; leave the property out instead")
-			return
-		} else if node != nil {
-			r.add(ptr, fmt.Sprintf("%s must have at least %d entries", name, node.MinItems))
+		if node != nil {
+			r.add(ptr, schemaAtLeast(name, node.MinItems, "an empty list", "entries"))
 			return
 		}
 	case "minProperties":
-		if node != nil && node.MinProperties == 1 {
-			r.add(ptr, name+" must not be empty; leave the property out instead")
-			return
-		} else if node != nil {
-			r.add(ptr, fmt.Sprintf("%s must have at least %d properties", name, node.MinProperties))
+		if node != nil {
+			r.add(ptr, schemaAtLeast(name, node.MinProperties, "empty", "properties"))
 			return
 		}
 	case "minLength":
@@ -377,6 +371,16 @@ func schemaDeclares(node *jsonschema.Schema, k string) bool {
 		}
 	}
 	return false
+}
+
+// schemaAtLeast says that name, a list or an object, needs at least n
+// things ("entries", "properties"). At n 1 it says instead that name must
+// not be empty (in the words of empty) and may be left out.
+func schemaAtLeast(name string, n int, empty, things string) string {
+	if n == 1 {
+		return name + " must not be " + empty + "; leave the property out instead"
+	}
+	return fmt.Sprintf("%s must have at least %d %s", name, n, things)
 }
 
 // schemaBound renders the numeric limit behind kw, such as "<= 100".
@@ -532,6 +536,18 @@ const (
 	unsure
 )
 
+// or is the answer of "x or y": certainly valid if either is, else unsure
+// if either is, else certainly invalid.
+func (x fastResult) or(y fastResult) fastResult {
+	switch {
+	case x == certainlyValid || y == certainlyValid:
+		return certainlyValid
+	case x == unsure || y == unsure:
+		return unsure
+	}
+	return certainlyInvalid
+}
+
 // fastUnsupported names the first keyword of sch that fastValid does not
 // implement, or returns "". compileSchemas refuses schemas that use one, so
 // that fastValid never silently skips a constraint.
@@ -623,11 +639,8 @@ func fastCheck(sch *jsonschema.Schema, v any, name string, isName bool) fastResu
 	if len(sch.Enum) > 0 {
 		e := certainlyInvalid
 		for _, x := range sch.Enum {
-			if m := equal(x); m == certainlyValid {
-				e = certainlyValid
+			if e = e.or(equal(x)); e == certainlyValid {
 				break
-			} else if m == unsure {
-				e = unsure
 			}
 		}
 		if !and(e) {
@@ -772,11 +785,8 @@ func fastCheck(sch *jsonschema.Schema, v any, name string, isName bool) fastResu
 	if len(sch.AnyOf) > 0 {
 		a := certainlyInvalid
 		for _, sub := range sch.AnyOf {
-			if m := fastCheck(sub, v, name, isName); m == certainlyValid {
-				a = certainlyValid
+			if a = a.or(fastCheck(sub, v, name, isName)); a == certainlyValid {
 				break
-			} else if m == unsure {
-				a = unsure
 			}
 		}
 		if !and(a) {

@@ -88,12 +88,7 @@ func newSGWorld(t *testing.T, opts taxii.Options) *sgWorld {
 
 func (w *sgWorld) start(t testing.TB) {
 	t.Helper()
-	v := mustValidator(t)
-	srv, err := taxii.NewServer(context.Background(), w.opts, w.db, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.srv = srv
+	w.srv = mustNewServer(t, w.opts, w.db)
 }
 
 // stop closes the server, which flushes the audit rows still queued.

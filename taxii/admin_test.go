@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/client"
-	"github.com/eitaxii/eitaxii/stix"
 	"github.com/eitaxii/eitaxii/store"
 	"github.com/eitaxii/eitaxii/store/bolt"
 	"github.com/eitaxii/eitaxii/store/storetest"
@@ -63,7 +62,6 @@ type admWorld struct {
 	clock *storetest.Clock // the server's; tests move it to expire tokens and to tell audit rows apart
 	once  sync.Once
 	opts  taxii.Options
-	v     *stix.Validator
 }
 
 // newAdmWorld builds the server over a real bbolt file, then disables
@@ -71,7 +69,6 @@ type admWorld struct {
 func newAdmWorld(t testing.TB) *admWorld {
 	t.Helper()
 	db := openStore(t, "", bolt.Options{Now: func() time.Time { return t0 }})
-	v := mustValidator(t)
 	acct := func(name, org string) taxii.Account {
 		return taxii.Account{Name: name, Organization: org, PasswordHash: passwordHash(admPassword(name)), TokenHashes: []string{tokenHash(admToken(name))}}
 	}
@@ -106,11 +103,7 @@ func newAdmWorld(t testing.TB) *admWorld {
 		Now:    clock.Now,
 		NewID:  (&storetest.SeqIDs{}).NewID, // 00000000-0000-4000-8000-000000000001, ...2, in order
 	}
-	srv, err := taxii.NewServer(context.Background(), opts, db, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &admWorld{srv: srv, db: db, clock: clock, opts: opts, v: v}
+	w := &admWorld{srv: mustNewServer(t, opts, db), db: db, clock: clock, opts: opts}
 	t.Cleanup(func() { w.close(t) }) // before the store's Close
 	admDecode[client.Account](t, w.call(t, admSuper, "PATCH", "/admin/v1/accounts/"+admDisabledAcc, `{"disabled":true}`), http.StatusOK)
 	return w
@@ -120,10 +113,7 @@ func newAdmWorld(t testing.TB) *admWorld {
 // as a second eitaxii node on one database is; it is closed at cleanup.
 func (w *admWorld) node(t testing.TB) *taxii.Server {
 	t.Helper()
-	srv, err := taxii.NewServer(context.Background(), w.opts, w.db, w.v)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := mustNewServer(t, w.opts, w.db)
 	t.Cleanup(func() {
 		if err := srv.Close(); err != nil {
 			t.Errorf("close node: %v", err)

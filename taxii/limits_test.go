@@ -1,7 +1,6 @@
 package taxii_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,7 +21,6 @@ import (
 func newLimitsServer(t *testing.T, mod func(*taxii.Options)) http.Handler {
 	t.Helper()
 	db := openStore(t, "", bolt.Options{})
-	v := mustValidator(t)
 	opts := taxii.Options{
 		Discovery: taxii.Discovery{Title: "limits"},
 		Accounts:  []taxii.Account{{Name: userPublisher, PasswordHash: passwordHash(password(userPublisher))}},
@@ -36,10 +34,7 @@ func newLimitsServer(t *testing.T, mod func(*taxii.Options)) http.Handler {
 	if mod != nil {
 		mod(&opts)
 	}
-	srv, err := taxii.NewServer(context.Background(), opts, db, v)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := mustNewServer(t, opts, db)
 	t.Cleanup(func() { srv.Close() }) // before the store's Close
 	return srv
 }

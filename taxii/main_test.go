@@ -186,6 +186,17 @@ func mustValidator(tb testing.TB) *stix.Validator {
 	return v
 }
 
+// mustNewServer is taxii.NewServer with the package's shared validator,
+// failing tb if it fails. The caller closes the server.
+func mustNewServer(tb testing.TB, opts taxii.Options, db store.Store) *taxii.Server {
+	tb.Helper()
+	srv, err := taxii.NewServer(context.Background(), opts, db, mustValidator(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return srv
+}
+
 // openStore opens a bbolt store at path ("" for a new file in a temporary
 // directory) that is verified and closed when the test ends: whatever a
 // test does through the server must leave the store consistent. A store
@@ -227,7 +238,6 @@ func newTestServerConfig(t testing.TB, cfg config) *testServer {
 	} else {
 		db = openStore(t, cfg.path, bolt.Options{Now: func() time.Time { return t0 }, NewID: cfg.newID})
 	}
-	v := mustValidator(t)
 	var accounts []taxii.Account
 	for _, u := range allUsers {
 		accounts = append(accounts, taxii.Account{Name: u, PasswordHash: passwordHash(password(u)), TokenHashes: []string{tokenHash(token(u))}})
@@ -280,11 +290,7 @@ func newTestServerConfig(t testing.TB, cfg config) *testServer {
 	if cfg.metricsAllow {
 		opts.MetricsAllow = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
 	}
-	srv, err := taxii.NewServer(context.Background(), opts, db, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{Server: srv, db: db, path: cfg.path}
+	ts := &testServer{Server: mustNewServer(t, opts, db), db: db, path: cfg.path}
 	t.Cleanup(func() { closeServer(t, ts) }) // runs before the store's Close
 	return ts
 }

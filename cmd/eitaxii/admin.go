@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -405,6 +407,16 @@ func when(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// withRoles lists the names of m, sorted, each followed by its role in
+// parentheses: "alice (admin), bob (reader)".
+func withRoles(m map[string]client.Role) string {
+	var l []string
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		l = append(l, name+" ("+string(m[name])+")")
+	}
+	return strings.Join(l, ", ")
 }
 
 func yesNo(b bool) string {

@@ -100,10 +100,6 @@ func (a *adminCmd) me(args []string) error {
 	}
 	me, err := a.api.Me(a.ctx, a.keep)
 	return printOne(a, me, err, func(me *client.Me) {
-		var groups []string
-		for _, g := range slices.Sorted(maps.Keys(me.Groups)) {
-			groups = append(groups, g+" ("+string(me.Groups[g])+")")
-		}
 		var org string
 		if o := me.Organization; o != nil {
 			org = o.Name
@@ -113,7 +109,7 @@ func (a *adminCmd) me(args []string) error {
 		}
 		a.fields("account", me.Account.Name, "kind", me.Account.Kind, "organization", org,
 			"superadmin", yesNo(me.Account.Superadmin), "org admin", yesNo(me.Account.OrgAdmin),
-			"groups", strings.Join(groups, ", "))
+			"groups", withRoles(me.Groups))
 	})
 }
 
@@ -545,13 +541,9 @@ func (a *adminCmd) groups(verb string, args []string) error {
 		g, err = a.api.UpdateGroup(a.ctx, pos[0], body, a.keep)
 	}
 	return printOne(a, g, err, func(g *client.Group) {
-		var members []string
-		for _, m := range slices.Sorted(maps.Keys(g.Members)) {
-			members = append(members, m+" ("+string(g.Members[m])+")")
-		}
 		a.fields("name", g.Name, "title", g.Title, "description", g.Description,
 			"max content length", strconv.FormatInt(g.MaxContentLength, 10), "identity", g.IdentityID,
-			"members", strings.Join(members, ", "), "own domains", strings.Join(g.OwnDomains, ", "), "created", when(g.Created))
+			"members", withRoles(g.Members), "own domains", strings.Join(g.OwnDomains, ", "), "created", when(g.Created))
 	})
 }
 

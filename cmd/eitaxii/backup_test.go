@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,21 +58,13 @@ groups:
 `)
 }
 
-// bkRun runs one eitaxii command in-process with the environment vars.
-func bkRun(vars map[string]string, args ...string) (code int, stdout, stderr string) {
-	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }}
-	code = run(context.Background(), args, e)
-	return code, out.String(), errb.String()
-}
-
 // asRoot is the environment that signs in as the superadmin.
 var asRoot = map[string]string{"EITAXII_USER": "root", "EITAXII_PASSWORD": rootPassword}
 
 // bkOK runs a command that must succeed and returns its standard output.
 func bkOK(t *testing.T, vars map[string]string, args ...string) string {
 	t.Helper()
-	code, out, errs := bkRun(vars, args...)
+	code, out, errs := runCLI(vars, args...)
 	if code != 0 {
 		t.Fatalf("eitaxii %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errs)
 	}
@@ -84,7 +75,7 @@ func bkOK(t *testing.T, vars map[string]string, args ...string) string {
 // standard output or error).
 func bkFails(t *testing.T, code int, want string, args ...string) {
 	t.Helper()
-	got, out, errs := bkRun(asRoot, args...)
+	got, out, errs := runCLI(asRoot, args...)
 	if got != code || !strings.Contains(out+errs, want) {
 		t.Fatalf("eitaxii %s: exit %d, stdout %q, stderr %q; want exit %d and %q", strings.Join(args, " "), got, out, errs, code, want)
 	}
@@ -279,11 +270,11 @@ func TestBackup_Refused(t *testing.T) {
 	base, _, _, _ := startServe(t, "--config", cfg)
 	out := filepath.Join(t.TempDir(), "b.db")
 
-	code, stdout, stderr := bkRun(map[string]string{"EITAXII_PASSWORD": bkPubPass}, "backup", "--server", base, "--user", "pub", "--out", out)
+	code, stdout, stderr := runCLI(map[string]string{"EITAXII_PASSWORD": bkPubPass}, "backup", "--server", base, "--user", "pub", "--out", out)
 	if code != 1 || !strings.Contains(stderr, "HTTP 403") || !strings.Contains(stderr, "only a superadmin") {
 		t.Fatalf("backup as a publisher: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
-	code, _, stderr = bkRun(map[string]string{"EITAXII_PASSWORD": "wrong"}, "backup", "--server", base, "--user", "root", "--out", out)
+	code, _, stderr = runCLI(map[string]string{"EITAXII_PASSWORD": "wrong"}, "backup", "--server", base, "--user", "root", "--out", out)
 	if code != 1 || !strings.Contains(stderr, "HTTP 401") {
 		t.Fatalf("backup with a wrong password: exit %d, stderr %q", code, stderr)
 	}
@@ -389,7 +380,7 @@ func TestCheck_BrokenStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := bkRun(nil, "check", "--data-dir", dir)
+	code, out, errs := runCLI(nil, "check", "--data-dir", dir)
 	if code != 1 || !strings.Contains(out, "collection "+bkCollection+": object indicator--") || !strings.Contains(out, "has no version entry") ||
 		!strings.Contains(errs, "1 problems") {
 		t.Fatalf("check on a broken index: exit %d, stdout %q, stderr %q", code, out, errs)

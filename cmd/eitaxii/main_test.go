@@ -77,6 +77,15 @@ func startServe(t *testing.T, args ...string) (base string, stdout, stderr *sync
 	return base, stdout, stderr, stop
 }
 
+// runCLI runs one eitaxii command in-process, with an empty stdin and
+// vars as its whole environment, and returns its exit status and output.
+func runCLI(vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }}
+	code = run(context.Background(), args, e)
+	return code, out.String(), errb.String()
+}
+
 func do(t *testing.T, method, url, user, pass string, body string) (*http.Response, []byte) {
 	t.Helper()
 	var r io.Reader

@@ -212,15 +212,8 @@ func TestMigrate(t *testing.T) {
 	}
 
 	migrateRun := func() (int, string) {
-		var out, errOut syncBuffer
-		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(k string) string {
-			if k == "EITAXII_DATABASE_URL" {
-				return url
-			}
-			return ""
-		}}
-		code := run(t.Context(), []string{"migrate", "--from", dir}, e)
-		return code, out.String() + errOut.String()
+		code, out, errOut := runCLI(map[string]string{"EITAXII_DATABASE_URL": url}, "migrate", "--from", dir)
+		return code, out + errOut
 	}
 	code, out := migrateRun()
 	if code != 0 || !strings.Contains(out, "2 object versions") {
@@ -247,10 +240,8 @@ func TestCheckAndBackup_PostgreSQL(t *testing.T) {
 	base, _, password := startFirstNode(t, url)
 	vars := map[string]string{"EITAXII_DATABASE_URL": url, "EITAXII_PASSWORD": password}
 	cmd := func(args ...string) (int, string) {
-		var out, errOut syncBuffer
-		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }}
-		code := run(t.Context(), args, e)
-		return code, out.String() + errOut.String()
+		code, out, errOut := runCLI(vars, args...)
+		return code, out + errOut
 	}
 	if code, out := cmd("check", "--database"); code != 0 || !strings.Contains(out, ": ok: 1 collections") {
 		t.Fatalf("check --database: exit %d\n%s", code, out)
@@ -296,12 +287,8 @@ func TestBackup_PgDumpRestore(t *testing.T) {
 	}
 
 	restored := pgtest.DumpRestore(t, url)
-	var out, errOut syncBuffer
-	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: func(k string) string {
-		return map[string]string{"EITAXII_DATABASE_URL": restored}[k]
-	}}
-	if code := run(t.Context(), []string{"check", "--database"}, e); code != 0 || !strings.Contains(out.String(), ": ok: 1 collections") {
-		t.Fatalf("check of the restored database: exit %d\n%s%s", code, out.String(), errOut.String())
+	if code, out, errOut := runCLI(map[string]string{"EITAXII_DATABASE_URL": restored}, "check", "--database"); code != 0 || !strings.Contains(out, ": ok: 1 collections") {
+		t.Fatalf("check of the restored database: exit %d\n%s%s", code, out, errOut)
 	}
 	baseR, _ := startSecondNode(t, restored, dir)
 	if _, after := do(t, "GET", baseR+objects, "admin", password, ""); string(after) != string(before) {

@@ -18,42 +18,37 @@ var _ store.Transfer = (*DB)(nil)
 // bounded whatever the number of statuses. It returns no error of this
 // package.
 func (db *DB) ExportStatuses(ctx context.Context, fn func(rec *store.StatusRecord, received time.Time) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	rows, err := db.pool.Query(ctx, "SELECT doc, received FROM statuses")
-	if err != nil {
-		return err
-	}
-	var doc []byte
 	var received int64
-	_, err = pgx.ForEachRow(rows, []any{&doc, &received}, func() error {
-		var rec store.StatusRecord
-		if err := json.Unmarshal(doc, &rec); err != nil {
-			return err
-		}
-		return fn(&rec, microsToTime(received))
+	return exportDocs(ctx, db, "SELECT doc, received FROM statuses", []any{&received}, func(rec *store.StatusRecord) error {
+		return fn(rec, microsToTime(received))
 	})
-	return err
 }
 
 // ExportAudit calls fn with every audit event, oldest first, and stops at
 // fn's first error, which it returns. It returns no error of this package.
 func (db *DB) ExportAudit(ctx context.Context, fn func(ev *store.AuditEvent) error) error {
+	return exportDocs(ctx, db, "SELECT doc FROM audit ORDER BY time, seq", nil, fn)
+}
+
+// exportDocs runs query, whose rows are a JSON document followed by the
+// columns scanned into more, and calls fn with each document decoded into
+// a new T, more holding the rest of its row; it stops at fn's first
+// error, which it returns. The rows stream: memory stays bounded.
+func exportDocs[T any](ctx context.Context, db *DB, query string, more []any, fn func(*T) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	rows, err := db.pool.Query(ctx, "SELECT doc FROM audit ORDER BY time, seq")
+	rows, err := db.pool.Query(ctx, query)
 	if err != nil {
 		return err
 	}
 	var doc []byte
-	_, err = pgx.ForEachRow(rows, []any{&doc}, func() error {
-		var ev store.AuditEvent
-		if err := json.Unmarshal(doc, &ev); err != nil {
+	_, err = pgx.ForEachRow(rows, append([]any{&doc}, more...), func() error {
+		v := new(T)
+		if err := json.Unmarshal(doc, v); err != nil {
 			return err
 		}
-		return fn(&ev)
+		return fn(v)
 	})
 	return err
 }

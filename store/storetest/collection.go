@@ -15,12 +15,9 @@ import (
 
 // findCollection returns the collection id as LoadDirectory reads it, or
 // nil.
-func findCollection(tb testing.TB, s store.Store, id string) *store.Collection {
+func (db *DB) findCollection(tb testing.TB, id string) *store.Collection {
 	tb.Helper()
-	d, err := s.LoadDirectory(context.Background())
-	if err != nil {
-		tb.Fatalf("LoadDirectory: %v", err)
-	}
+	d := db.mustLoad(tb)
 	for i := range d.Collections {
 		if d.Collections[i].ID == id {
 			return &d.Collections[i]
@@ -40,7 +37,7 @@ func (s *suite) TestDB_EnsureCollection(t *testing.T) {
 		if err := db.EnsureCollection(ctx, want); err != nil {
 			t.Fatal(err)
 		}
-		if got := findCollection(t, db, collA); got == nil || *got != want {
+		if got := db.findCollection(t, collA); got == nil || *got != want {
 			t.Errorf("collection = %+v, want %+v", got, want)
 		}
 		if pg, err := db.FindObjects(ctx, collA, store.Query{Limit: 10}); err != nil || len(pg.Records) != 0 {
@@ -55,7 +52,7 @@ func (s *suite) TestDB_EnsureCollection(t *testing.T) {
 		if err := db.EnsureCollection(ctx, store.Collection{ID: collA, APIRoot: apiRoot, Title: "Renamed"}); err != nil {
 			t.Fatal(err)
 		}
-		if got := findCollection(t, db, collA); got == nil || got.Title != "Renamed" || got.Description != "" {
+		if got := db.findCollection(t, collA); got == nil || got.Title != "Renamed" || got.Description != "" {
 			t.Errorf("collection after replace = %+v, want only the title Renamed", got)
 		}
 		if recs := allVersions(t, db, collA); len(recs) != 1 {
@@ -160,7 +157,7 @@ func (s *suite) TestDB_CancelledContext(t *testing.T) {
 	if got, want := rvs(allVersions(t, db, collA)), []rv{{ID: id, Version: stixTime(created)}}; !slices.Equal(got, want) {
 		t.Errorf("objects after cancelled calls = %v, want %v", got, want)
 	}
-	if c := findCollection(t, db, collB); c != nil {
+	if c := db.findCollection(t, collB); c != nil {
 		t.Errorf("collection created by a cancelled call: %+v", c)
 	}
 	if evs, err := db.FindAudit(bg, store.AuditQuery{}); err != nil || len(evs) != 0 {

@@ -155,10 +155,7 @@ func (s *suite) TestDB_RecordUse(t *testing.T) {
 	}
 	used := func() (lastUsed, lastRead time.Time) {
 		t.Helper()
-		d, err := db.LoadDirectory(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := db.mustLoad(t)
 		if len(d.Tokens) != 1 || len(d.Accounts) != 1 {
 			t.Fatalf("directory holds %d tokens and %d accounts, want 1 and 1", len(d.Tokens), len(d.Accounts))
 		}

@@ -92,7 +92,9 @@ Scenarios:
            verifications and server CPU per poll (--server-pid).
   stream   --subscribers live streams (eitaxii's SSE extension) on the
            collection, idle for --idle, then --objects (default 200) objects
-           posted one at a time; every subscriber must receive every version
+           posted one at a time (each once the previous one is answered,
+           or at most one per --publish-interval); every subscriber must
+           receive every version
            exactly once, in order. Reports publish-to-receive latency (POST
            answered -> event read) p50/p99 and, with --server-pid, the
            server's RSS before and with the subscribers idle. --resume: each
@@ -182,6 +184,7 @@ type config struct {
 	subscribers  int
 	resume       bool
 	idle         time.Duration
+	pubInterval  time.Duration // stream: least time between two POSTs' starts
 	webhooks     int
 	receiverAddr string
 	failFor      time.Duration
@@ -244,6 +247,7 @@ func parseFlags(args []string, e *env) (*config, error) {
 	var subscribeURL string
 	fs.StringVar(&subscribeURL, "subscribe-url", "", "stream: `URL[,URL...]` of the nodes the subscribers connect to, round-robin, while the publisher posts to --url (default: --url); each node must serve the same API root and collection")
 	fs.BoolVar(&cfg.resume, "resume", false, "stream: subscribers disconnect at random points and resume with Last-Event-ID")
+	fs.DurationVar(&cfg.pubInterval, "publish-interval", 0, "stream: least time between the starts of two POSTs, a publisher at a steady rate (0: each POST as soon as the previous one was answered)")
 	fs.DurationVar(&cfg.idle, "idle", 2*time.Second, "stream: how long all subscribers stay connected and idle before the server's RSS is read and publishing starts")
 
 	fs.IntVar(&cfg.webhooks, "webhooks", 4, "webhooks: subscriptions to make")
@@ -300,8 +304,8 @@ func parseFlags(args []string, e *env) (*config, error) {
 		return nil, errors.New("--poll-min must be positive and --poll-max at least --poll-min")
 	case cfg.subscribers < 1 || cfg.subscribers > 100_000:
 		return nil, errors.New("--subscribers must be from 1 to 100,000")
-	case cfg.idle < 0:
-		return nil, errors.New("--idle must not be negative")
+	case cfg.idle < 0 || cfg.pubInterval < 0:
+		return nil, errors.New("--idle and --publish-interval must not be negative")
 	case cfg.bcryptCost < 4 || cfg.bcryptCost > 31:
 		return nil, errors.New("--bcrypt-cost must be from 4 to 31")
 	case cfg.duration <= 0:
@@ -430,7 +434,7 @@ func (cfg *config) params() map[string]string {
 		p["poll_min"], p["poll_max"], p["limit"] = cfg.pollMin.String(), cfg.pollMax.String(), strconv.Itoa(cfg.limit)
 	case "stream":
 		p["subscribers"], p["objects"], p["resume"] = strconv.Itoa(cfg.subscribers), strconv.FormatInt(cfg.objects, 10), strconv.FormatBool(cfg.resume)
-		p["idle"] = cfg.idle.String()
+		p["idle"], p["publish_interval"] = cfg.idle.String(), cfg.pubInterval.String()
 	}
 	if len(cfg.fill) > 0 && cfg.scenario != "ingest" && cfg.scenario != "mixed" {
 		p["fill_envelope_size"] = strconv.Itoa(cfg.fillEnvelopeSize)

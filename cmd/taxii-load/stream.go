@@ -132,7 +132,14 @@ func (r *runner) runStream(ctx context.Context) {
 	answered := make([]time.Time, objects)
 	sent := make([]time.Time, objects)
 	var p publisher
+	start := time.Now()
 	for k := uint64(0); k < objects && ctx.Err() == nil; k++ {
+		if d := time.Until(start.Add(time.Duration(k) * r.cfg.pubInterval)); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+			}
+		}
 		sent[k] = time.Now()
 		r.postEnvelope(ctx, pub, &p, first+k, first+k+1)
 		answered[k] = time.Now()

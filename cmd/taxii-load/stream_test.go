@@ -26,6 +26,27 @@ func TestRun_Stream(t *testing.T) {
 			t.Errorf("no latency measured: %v", rep.Measures)
 		}
 	})
+	t.Run("PublishInterval", func(t *testing.T) {
+		// 5 POSTs at least 40 ms apart take at least 160 ms: a lower
+		// bound, which a slow machine cannot break.
+		code, rep, stderr := runJSON(t, "stream", "--url", url, "--subscribers", "2", "--objects", "5", "--idle", "0", "--publish-interval", "40ms", "--seed", "56")
+		checkPassed(t, code, rep, stderr)
+		published := false
+		for _, p := range rep.Phases {
+			if p.Name == "publish" {
+				published = true
+				if p.Seconds < 0.16 {
+					t.Errorf("publish phase took %.3f s, want at least 0.16 s for 5 POSTs 40 ms apart", p.Seconds)
+				}
+			}
+		}
+		if !published {
+			t.Errorf("phases %+v: no publish phase", rep.Phases)
+		}
+		if rep.Params["publish_interval"] != "40ms" {
+			t.Errorf("params %v, want publish_interval 40ms", rep.Params)
+		}
+	})
 	t.Run("Resume", func(t *testing.T) {
 		code, rep, stderr := runJSON(t, "stream", "--url", url, "--subscribers", "10", "--objects", "40", "--idle", "0", "--resume", "--seed", "51")
 		checkPassed(t, code, rep, stderr)

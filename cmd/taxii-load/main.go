@@ -111,7 +111,8 @@ Scenarios:
            run's credentials (a group admin's), POST to a receiver this
            process runs on --receiver-addr (the server must list its host in
            webhooks.allow_hosts); --objects are published (20000 if 0), the
-           receiver answers 503 for the first --fail-for, then 204; every
+           receiver answers 503 for --fail-for from its first request, then
+           204; every
            subscription must receive every confirmed version once (after
            deduplicating by webhook-id), in cursor order, with valid
            signatures, within --duration. Reports deliveries/s.

@@ -23,8 +23,10 @@ import (
 // group admin's), POST to a receiver this process runs on
 // --receiver-addr; the server must allow that host in
 // webhooks.allow_hosts. The receiver checks every message's signature,
-// answers 503 for the first --fail-for, then 204, and deduplicates by
-// webhook-id as a receiver should. The check: each subscription received
+// answers 503 for --fail-for from the first request it gets, then 204
+// (counted from that request, not from the receiver's start, so that a
+// slow start cannot use up the window before any delivery), and
+// deduplicates by webhook-id as a receiver should. The check: each subscription received
 // every version the run's confirmed POSTs stored, each once, in strictly
 // increasing cursor order.
 
@@ -45,10 +47,10 @@ type hookSink struct {
 }
 
 type hookReceiver struct {
-	failUntil time.Time
-	mu        sync.Mutex
-	sinks     map[string]*hookSink // by path
-	firstAt   time.Time
+	failFor time.Duration
+	mu      sync.Mutex
+	sinks   map[string]*hookSink // by path
+	firstAt time.Time            // of the first request
 }
 
 func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -62,6 +64,7 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if h.firstAt.IsZero() {
 		h.firstAt = time.Now()
 	}
+	failing := time.Since(h.firstAt) < h.failFor
 	h.mu.Unlock()
 	if s == nil {
 		w.WriteHeader(http.StatusNotFound)
@@ -82,7 +85,7 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		s.badSig++
 		w.WriteHeader(http.StatusUnauthorized)
 		return
-	case time.Now().Before(h.failUntil):
+	case failing:
 		s.failed++
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
@@ -131,7 +134,7 @@ func (r *runner) runWebhooks(ctx context.Context) {
 		r.problem("receiver", "listen on %s: %v", r.cfg.receiverAddr, err)
 		return
 	}
-	recv := &hookReceiver{sinks: map[string]*hookSink{}}
+	recv := &hookReceiver{sinks: map[string]*hookSink{}, failFor: r.cfg.failFor}
 	srv := &http.Server{Handler: recv, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
@@ -169,7 +172,6 @@ func (r *runner) runWebhooks(ctx context.Context) {
 		}
 		recv.sinks[path] = &hookSink{key: k, acked: map[string]bool{}, got: map[key]int{}}
 	}
-	recv.failUntil = time.Now().Add(r.cfg.failFor)
 
 	n := uint64(r.cfg.objects)
 	if n == 0 {

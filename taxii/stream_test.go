@@ -614,3 +614,47 @@ func TestStream_NotChunked(t *testing.T) {
 		t.Errorf("object %s, want %s", o.Object, simpleIndicator(1))
 	}
 }
+
+// Ensure that a stream over HTTP/1.1, which the server writes to the
+// connection itself (hijacked), still answers with a well-formed head: a
+// 200 status line, the stream's headers, a Date, no chunking and the
+// connection's close as the body's end; then the retry field. (That the
+// server sees the client's close on such a connection is
+// TestStream_PerAccountLimit's freed slot.)
+func TestStream_HijackedHead(t *testing.T) {
+	_, srv := newStreamServer(t, config{})
+	target := srv.URL + streamURL(rootEO, collEO)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	u, _ := url.Parse(target)
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\nAuthorization: %s\r\n\r\n", u.RequestURI(), u.Host, basic(userReader))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the stream's head does not parse: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Proto != "HTTP/1.1" {
+		t.Fatalf("status %q %s, want HTTP/1.1 200", resp.Status, resp.Proto)
+	}
+	want := map[string]string{"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+	for k, v := range want {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("%s: %q, want %q", k, got, v)
+		}
+	}
+	if _, err := http.ParseTime(resp.Header.Get("Date")); err != nil {
+		t.Errorf("Date %q: %v", resp.Header.Get("Date"), err)
+	}
+	// resp.Close is Connection: close (ReadResponse takes the header out).
+	if len(resp.TransferEncoding) != 0 || resp.ContentLength != -1 || !resp.Close {
+		t.Errorf("Transfer-Encoding %q, Content-Length %d, close %v: want neither, the body ending with the connection", resp.TransferEncoding, resp.ContentLength, resp.Close)
+	}
+	first, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || first != "retry: 5000\n" {
+		t.Errorf("first line %q (%v), want the retry field", first, err)
+	}
+}

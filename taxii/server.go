@@ -103,6 +103,7 @@ func NewServer(ctx context.Context, opts Options, st store.Store, v *stix.Valida
 // store.
 func (s *Server) Close() error {
 	s.EndStreams()
+	s.streams.wait()
 	s.console.Close()
 	s.stop()
 	s.done.Wait()

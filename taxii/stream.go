@@ -158,10 +158,12 @@ type openStream struct {
 	cancel       context.CancelCauseFunc
 }
 
-// streams is the registry of open streams.
+// streams is the registry of open streams. A stream leaves it when its
+// handler is done, its audit row recorded.
 type streams struct {
-	mu   sync.Mutex
-	open map[*openStream]struct{}
+	mu    sync.Mutex
+	open  map[*openStream]struct{}
+	empty *sync.Cond // on mu: signalled when open becomes empty
 }
 
 func (r *streams) add(st *openStream) {
@@ -177,6 +179,24 @@ func (r *streams) remove(st *openStream) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.open, st)
+	if len(r.open) == 0 && r.empty != nil {
+		r.empty.Broadcast()
+	}
+}
+
+// wait returns once no stream is open. The HTTP server's Shutdown does
+// not wait for streams, whose connections are hijacked: Close waits here,
+// after ending them, so that their audit rows are recorded before the
+// audit log closes.
+func (r *streams) wait() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.empty == nil {
+		r.empty = sync.NewCond(&r.mu)
+	}
+	for len(r.open) > 0 {
+		r.empty.Wait()
+	}
 }
 
 // checkStreams ends the open streams whose caller may no longer read their

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eitaxii/eitaxii/store"
 )
 
 // streamWait bounds every wait for an event the test expects: a failure
@@ -543,6 +545,42 @@ func TestStream_GracefulShutdown(t *testing.T) {
 	s.waitEnd(t, streamWait)
 	if !errors.Is(s.err, io.EOF) {
 		t.Errorf("stream ended with %v, want a clean end (EOF)", s.err)
+	}
+}
+
+// Ensure that the Server's Close, after the HTTP server's Shutdown (which
+// does not wait for hijacked streams), waits for the streams it ends, so
+// that each one's audit row, written as its handler returns, is kept.
+func TestStream_CloseKeepsAuditRows(t *testing.T) {
+	ts, srv := newStreamServer(t, config{maxStreams: -1})
+	ts.addObjects(t, collEO, simpleIndicator(0))
+	streams := make([]*sseStream, 20)
+	for i := range streams {
+		streams[i], _ = openStream(t, srv, nil, streamURL(rootEO, collEO), "Authorization", basic(userReader))
+		streams[i].next(t, "heartbeat")
+	}
+	ts.addObjects(t, collEO, simpleIndicator(1))
+	for _, s := range streams {
+		s.next(t, "object")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), streamWait)
+	defer cancel()
+	if err := srv.Config.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	closeServer(t, ts)
+	evs, err := ts.db.FindAudit(context.Background(), store.AuditQuery{Action: "read", Account: userReader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for _, ev := range evs {
+		if ev.Detail == "stream" && ev.Count == 1 {
+			rows++
+		}
+	}
+	if rows != len(streams) {
+		t.Errorf("%d stream audit rows with the object sent, want %d (one per stream)", rows, len(streams))
 	}
 }
 

@@ -179,8 +179,10 @@ func serve(ctx context.Context, cfg *Config, useTLS, behindProxy bool, e *env) e
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	// Shutdown waits for handlers to return, and a live stream's never
-	// would: it ends them first. (Streams lift WriteTimeout for
-	// themselves and bound each write instead.)
+	// would: it ends them first. A stream over HTTP/1.1 writes to its
+	// hijacked connection, which Shutdown does not wait for; srv.Close
+	// (deferred above) does. (Streams lift WriteTimeout for themselves
+	// and bound each write instead.)
 	hs.RegisterOnShutdown(srv.EndStreams)
 	if useTLS {
 		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)

@@ -3,6 +3,7 @@ package taxii_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -694,5 +695,59 @@ func TestStream_HijackedHead(t *testing.T) {
 	first, err := bufio.NewReader(resp.Body).ReadString('\n')
 	if err != nil || first != "retry: 5000\n" {
 		t.Errorf("first line %q (%v), want the retry field", first, err)
+	}
+}
+
+// Ensure that a stream over TLS works on both protocols: HTTP/1.1, whose
+// connection (a *tls.Conn) the stream writes to itself, and HTTP/2, which
+// keeps the ResponseWriter; on each the events arrive and the server sees
+// the client go (its slot is given back).
+func TestStream_TLS(t *testing.T) {
+	ts := newTestServerConfig(t, config{maxStreams: 1})
+	srv := httptest.NewUnstartedServer(ts)
+	srv.EnableHTTP2 = true
+	srv.Config.RegisterOnShutdown(ts.EndStreams)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	h1 := srv.Client().Transport.(*http.Transport).Clone()
+	h1.ForceAttemptHTTP2 = false
+	h1.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	h1.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	for i, tc := range []struct {
+		proto  string
+		client *http.Client
+	}{{"HTTP/1.1", &http.Client{Transport: h1}}, {"HTTP/2.0", srv.Client()}} {
+		t.Run(tc.proto, func(t *testing.T) {
+			s, resp := openStream(t, srv, tc.client, streamURL(rootEO, collEO), "Authorization", basic(userReader))
+			if s == nil {
+				t.Fatalf("stream: %d", resp.StatusCode)
+			}
+			if resp.Proto != tc.proto {
+				t.Fatalf("protocol %s, want %s", resp.Proto, tc.proto)
+			}
+			if first := <-s.events; first.Retry != "5000" {
+				t.Errorf("first event %+v, want retry: 5000", first)
+			}
+			ts.addObjects(t, collEO, simpleIndicator(i))
+			if o := decodeObjectEvent(t, s.next(t, "object")); string(o.Object) != simpleIndicator(i) {
+				t.Errorf("object %s, want %s", o.Object, simpleIndicator(i))
+			}
+			s.close()
+			// One stream per account: the next opens once the server has
+			// seen this one go.
+			deadline := time.Now().Add(streamWait)
+			for {
+				next, resp := openStream(t, srv, tc.client, streamURL(rootEO, collEO), "Authorization", basic(userReader))
+				if next != nil {
+					next.close()
+					break
+				}
+				resp.Body.Close()
+				if time.Now().After(deadline) {
+					t.Fatal("the closed stream's slot was not given back")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
 	}
 }

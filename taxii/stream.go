@@ -523,6 +523,8 @@ func (sw *sseWriter) finish() {
 	defer sw.mu.Unlock()
 	sw.finished = true
 	if sw.conn != nil {
+		// Over TLS the FIN follows an alert, a write: bounded too.
+		sw.conn.SetWriteDeadline(time.Now().Add(streamFinalWrite))
 		if cw, ok := sw.conn.(interface{ CloseWrite() error }); ok {
 			cw.CloseWrite()
 		}

@@ -353,6 +353,8 @@ func (s *Server) handleStream(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	// Also on a panic: net/http closes no hijacked connection.
+	defer sw.finish()
 	s.metrics.streamsOpen.Inc()
 	defer s.metrics.streamsOpen.Dec()
 	s.metrics.lastPoll.WithLabelValues(p.Name).Set(float64(s.now().Unix()))
@@ -518,9 +520,13 @@ func (sw *sseWriter) setWriteDeadline(t time.Time) error {
 // Otherwise the end of the response, which the HTTP server writes once
 // the handler returns, gets a deadline of its own, which unblock no longer
 // moves: a stream the server ends still ends cleanly for its client.
+// Calls after the first do nothing.
 func (sw *sseWriter) finish() {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
+	if sw.finished {
+		return
+	}
 	sw.finished = true
 	if sw.conn != nil {
 		// Over TLS the FIN follows an alert, a write: bounded too.

@@ -94,10 +94,10 @@ Scenarios:
            collection, idle for --idle, then --objects (default 200) objects
            posted one at a time (each once the previous one is answered,
            or at most one per --publish-interval); every subscriber must
-           receive every version
-           exactly once, in order. Reports publish-to-receive latency (POST
-           answered -> event read) p50/p99 and, with --server-pid, the
-           server's RSS before and with the subscribers idle. --resume: each
+           receive every version exactly once, in order. Reports
+           publish-to-receive latency (POST answered -> event read) p50/p99
+           and, with --server-pid, the server's RSS before and with the
+           subscribers idle. --resume: each
            subscriber disconnects after a random number of events and
            resumes with Last-Event-ID, the same check across connections.
            Use a --seed the collection has not seen (its versions must be
@@ -112,10 +112,9 @@ Scenarios:
            process runs on --receiver-addr (the server must list its host in
            webhooks.allow_hosts); --objects are published (20000 if 0), the
            receiver answers 503 for --fail-for from its first request, then
-           204; every
-           subscription must receive every confirmed version once (after
-           deduplicating by webhook-id), in cursor order, with valid
-           signatures, within --duration. Reports deliveries/s.
+           204; every subscription must receive every confirmed version
+           once (after deduplicating by webhook-id), in cursor order, with
+           valid signatures, within --duration. Reports deliveries/s.
   accounts-config
            print the --accounts accounts for the server's configuration
            (password TAXII_LOAD_PASSWORD hashed at --bcrypt-cost, tokens
@@ -253,7 +252,7 @@ func parseFlags(args []string, e *env) (*config, error) {
 
 	fs.IntVar(&cfg.webhooks, "webhooks", 4, "webhooks: subscriptions to make")
 	fs.StringVar(&cfg.receiverAddr, "receiver-addr", "127.0.0.1:0", "webhooks: address the receiver listens on")
-	fs.DurationVar(&cfg.failFor, "fail-for", 0, "webhooks: the receiver answers 503 for this long first")
+	fs.DurationVar(&cfg.failFor, "fail-for", 0, "webhooks: the receiver answers 503 for this long from its first request")
 
 	fs.BoolVar(&cfg.json, "json", false, "print the report as JSON on stdout instead of a table")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "no progress line on stderr")

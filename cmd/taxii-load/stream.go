@@ -339,7 +339,7 @@ func (r *runner) checkStream(subs []*streamSub, nodes int, objects uint64, sent,
 	}
 	for k, l := range byNode {
 		if nodes < 2 || len(l) == 0 {
-			break
+			continue
 		}
 		sort.Slice(l, func(a, b int) bool { return l[a] < l[b] })
 		node := "_node_" + strconv.Itoa(k+1)
@@ -431,28 +431,27 @@ func (c *sseConn) close() {
 
 // next returns the next event (comments and retry are skipped).
 func (c *sseConn) next() (sseMsg, error) {
-	m := sseMsg{data: c.data[:0]}
-	defer func() { c.data = m.data[:0] }()
-	line := c.line
-	defer func() { c.line = line[:0] }()
+	var m sseMsg
+	c.data = c.data[:0]
 	for {
-		line = line[:0]
+		c.line = c.line[:0]
 		for {
 			part, err := c.br.ReadSlice('\n')
-			line = append(line, part...)
+			c.line = append(c.line, part...)
 			if err == nil {
 				break
 			}
 			if err != bufio.ErrBufferFull {
 				return m, err
 			}
-			if len(line) > maxEventLine {
+			if len(c.line) > maxEventLine {
 				return m, fmt.Errorf("stream: a line longer than %d bytes", maxEventLine)
 			}
 		}
-		line = bytes.TrimRight(line, "\r\n")
+		line := bytes.TrimRight(c.line, "\r\n")
 		if len(line) == 0 {
-			if m.event != "" || len(m.data) > 0 {
+			if m.event != "" || len(c.data) > 0 {
+				m.data = c.data
 				return m, nil
 			}
 			continue
@@ -472,7 +471,7 @@ func (c *sseConn) next() (sseMsg, error) {
 		case "id":
 			m.id = string(value)
 		case "data":
-			m.data = append(m.data, value...)
+			c.data = append(c.data, value...)
 		}
 	}
 }

@@ -26,9 +26,9 @@ import (
 // answers 503 for --fail-for from the first request it gets, then 204
 // (counted from that request, not from the receiver's start, so that a
 // slow start cannot use up the window before any delivery), and
-// deduplicates by webhook-id as a receiver should. The check: each subscription received
-// every version the run's confirmed POSTs stored, each once, in strictly
-// increasing cursor order.
+// deduplicates by webhook-id as a receiver should. The check: each
+// subscription received every version the run's confirmed POSTs stored,
+// each once, in strictly increasing cursor order.
 
 // hookSink is the receiver's state for one subscription.
 type hookSink struct {

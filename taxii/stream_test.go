@@ -424,13 +424,20 @@ func TestStream_PerAccountLimit(t *testing.T) {
 	openStream(t, srv, nil, streamURL(rootEO, collEO), "Authorization", basic(userPublisher))
 	a.next(t, "")
 	a.close()
-	// The slot is freed when the handler returns, shortly after the
-	// client went away: retry until then (bounded).
+	waitSlotFreed(t, srv, nil, userReader)
+}
+
+// waitSlotFreed opens user's stream on collEO until the server answers
+// it, within streamWait: a stream's slot is freed when its handler
+// returns, shortly after its client went away.
+func waitSlotFreed(t *testing.T, srv *httptest.Server, client *http.Client, user string) {
+	t.Helper()
 	deadline := time.Now().Add(streamWait)
 	for {
-		s, resp := openStream(t, srv, nil, streamURL(rootEO, collEO), "Authorization", basic(userReader))
+		s, resp := openStream(t, srv, client, streamURL(rootEO, collEO), "Authorization", basic(user))
 		if s != nil {
-			break
+			s.close()
+			return
 		}
 		resp.Body.Close()
 		if time.Now().After(deadline) {
@@ -735,19 +742,7 @@ func TestStream_TLS(t *testing.T) {
 			s.close()
 			// One stream per account: the next opens once the server has
 			// seen this one go.
-			deadline := time.Now().Add(streamWait)
-			for {
-				next, resp := openStream(t, srv, tc.client, streamURL(rootEO, collEO), "Authorization", basic(userReader))
-				if next != nil {
-					next.close()
-					break
-				}
-				resp.Body.Close()
-				if time.Now().After(deadline) {
-					t.Fatal("the closed stream's slot was not given back")
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			waitSlotFreed(t, srv, tc.client, userReader)
 		})
 	}
 }

@@ -136,6 +136,8 @@ type config struct {
 	streamQueue     int
 	// metricsAllow lets httptest's client address (192.0.2.1) read /metrics.
 	metricsAllow bool
+	// clock is the server's (Options.Now); reqTime, still, if nil.
+	clock *storetest.Clock
 }
 
 // testServer is a Server over a real bbolt file.
@@ -286,6 +288,9 @@ func newTestServerConfig(t testing.TB, cfg config) *testServer {
 		LoginLimit: taxii.LoginLimit{PerAddress: -1, PerAccount: -1},
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:        func() time.Time { return reqTime },
+	}
+	if cfg.clock != nil {
+		opts.Now = cfg.clock.Now
 	}
 	if cfg.metricsAllow {
 		opts.MetricsAllow = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}

@@ -615,6 +615,15 @@ type streamRun struct {
 	pos, lastID time.Time
 	gapSent     bool
 	inLive      atomic.Bool // in live, past the replay
+	// wake tells live to look at everything but its queue: the end of
+	// the stream's context or of its subscription, and beatDue, set by
+	// beat, the heartbeat's timer. live waits on two channels instead of
+	// four, one of them a ticker's; the wait is paid by every stream for
+	// every version, and with 1000 streams the smaller select took about
+	// 8 % off the node's CPU per event (docs/performance.md).
+	wake    chan struct{}
+	beatDue atomic.Bool
+	beat    *time.Timer
 	// What was sent, for the audit row.
 	objects     int
 	first, last time.Time
@@ -625,8 +634,14 @@ type streamRun struct {
 // subscribe again (a gap, or a queue that overflowed during the replay):
 // the store holds what the queue dropped.
 func (r *streamRun) serve(ctx context.Context, sub **delivery.Subscription) error {
-	hb := time.NewTicker(r.s.opts.StreamHeartbeat)
-	defer hb.Stop()
+	r.wake = make(chan struct{}, 1)
+	stopWake := context.AfterFunc(ctx, r.signal)
+	defer stopWake()
+	r.beat = time.AfterFunc(r.s.opts.StreamHeartbeat, func() {
+		r.beatDue.Store(true)
+		r.signal()
+	})
+	defer r.beat.Stop()
 	for {
 		cur := *sub
 		// Dropped while live, the client is too slow: cut short the
@@ -637,13 +652,14 @@ func (r *streamRun) serve(ctx context.Context, sub **delivery.Subscription) erro
 			if r.inLive.Load() && errors.Is(cur.Err(), delivery.ErrSlow) {
 				r.w.unblock()
 			}
+			r.signal()
 		})
 		err := r.replay(ctx)
 		if err == nil {
 			if err = cur.Err(); err == nil {
 				r.inLive.Store(true)
 				if err = r.advance(false); err == nil {
-					err = r.live(ctx, cur, hb.C)
+					err = r.live(ctx, cur)
 				}
 			}
 		}
@@ -702,12 +718,21 @@ func (r *streamRun) replay(ctx context.Context) error {
 	}
 }
 
+// signal wakes live (see streamRun.wake); a wake already pending
+// covers this one.
+func (r *streamRun) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
 // live sends the subscription's changes later than pos, and a heartbeat
-// on each tick, until ctx is done (its cause), the caller's access is
+// when one is due, until ctx is done (its cause), the caller's access is
 // gone (errAccessLost: a token that expired meanwhile; withdrawals through
 // the directory end ctx at once), or the subscription ends (its error).
-func (r *streamRun) live(ctx context.Context, sub *delivery.Subscription, tick <-chan time.Time) error {
-	queue, ended, done := sub.C(), sub.Done(), ctx.Done()
+func (r *streamRun) live(ctx context.Context, sub *delivery.Subscription) error {
+	queue := sub.C()
 	for {
 		select {
 		case c := <-queue:
@@ -728,17 +753,22 @@ func (r *streamRun) live(ctx context.Context, sub *delivery.Subscription, tick <
 			if len(queue) == 0 {
 				r.w.idle()
 			}
-		case <-ended:
-			return sub.Err()
-		case <-tick:
-			if !streamAllowed(r.s.dir.Load(), r.st, r.s.now()) {
-				return errAccessLost
+		case <-r.wake:
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
 			}
-			if err := r.heartbeat(sub); err != nil {
+			if err := sub.Err(); err != nil {
 				return err
 			}
-		case <-done:
-			return context.Cause(ctx)
+			if r.beatDue.Swap(false) {
+				if !streamAllowed(r.s.dir.Load(), r.st, r.s.now()) {
+					return errAccessLost
+				}
+				if err := r.heartbeat(sub); err != nil {
+					return err
+				}
+				r.beat.Reset(r.s.opts.StreamHeartbeat)
+			}
 		}
 	}
 }

@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eitaxii/eitaxii/client"
 	"github.com/eitaxii/eitaxii/store"
+	"github.com/eitaxii/eitaxii/store/storetest"
 )
 
 // streamWait bounds every wait for an event the test expects: a failure
@@ -405,6 +407,35 @@ func TestStream_AccessWithdrawn(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Ensure that a stream opened with a token that expires ends at the first
+// heartbeat after the expiry, since an expiry changes nothing in the
+// directory and only the heartbeat's re-check can see it, and that a
+// stream of the same account opened with its password goes on.
+func TestStream_TokenExpiresWhileOpen(t *testing.T) {
+	clock := storetest.NewClock(reqTime)
+	ts, srv := newStreamServer(t, config{streamHeartbeat: 20 * time.Millisecond, clock: clock})
+	w := do(t, ts, http.MethodPost, "/admin/v1/accounts/"+userReader+"/tokens", `{"name":"short","expires_in":"1h"}`,
+		"Authorization", basic(userReader), "Content-Type", "application/json")
+	var tok client.NewToken
+	if err := json.Unmarshal(w.Body.Bytes(), &tok); w.Code != http.StatusCreated || err != nil || tok.Token == "" {
+		t.Fatalf("create token: %d %s (%v)", w.Code, w.Body, err)
+	}
+	byToken, _ := openStream(t, srv, nil, streamURL(rootEO, collEO), "Authorization", "Bearer "+tok.Token)
+	byPassword, _ := openStream(t, srv, nil, streamURL(rootEO, collEO), "Authorization", basic(userReader))
+	byToken.next(t, "heartbeat")
+	clock.Advance(time.Hour)
+	for _, ev := range byToken.waitEnd(t, time.Second) {
+		if ev.Event == "object" {
+			t.Errorf("event after the token expired: %+v", ev)
+		}
+	}
+	ts.addObjects(t, collEO, simpleIndicator(1))
+	if o := decodeObjectEvent(t, byPassword.next(t, "object")); string(o.Object) != simpleIndicator(1) {
+		t.Errorf("password stream sent %s, want indicator 1", o.Object)
+	}
+	byPassword.next(t, "heartbeat")
 }
 
 // Ensure that an account may hold MaxStreamsPerAccount streams and no

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/eitaxii/eitaxii/internal/durable"
 )
 
 // pollState is the --since-file of `eitaxii poll` and `eitaxii watch`:
@@ -127,21 +129,5 @@ func writeAtomic(path string, perm os.FileMode, fill func(io.Writer) error) (err
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
-	}
-	return nil
+	return durable.Rename(tmp.Name(), path)
 }

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/eitaxii/eitaxii/internal/durable"
 	"github.com/eitaxii/eitaxii/store"
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -99,7 +99,7 @@ func SaveCopy(path string, fill func(io.Writer) (int64, error), verify func(tmp 
 		os.Remove(tmp)
 		return n, err
 	}
-	if err := renameSynced(tmp, path); err != nil {
+	if err := durable.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return n, err
 	}
@@ -151,7 +151,7 @@ func Restore(src, target, keep string, verify func(tmp string) error) (n int64, 
 			}
 		}
 	}
-	if err := renameSynced(tmp, target); err != nil {
+	if err := durable.Rename(tmp, target); err != nil {
 		return n, "", err
 	}
 	return n, kept, nil
@@ -185,25 +185,4 @@ func writeSynced(path string, fill func(io.Writer) (int64, error)) (n int64, err
 		return n, err
 	}
 	return n, f.Sync()
-}
-
-// renameSynced renames from to to, then syncs their directory so that the
-// rename itself survives a crash.
-func renameSynced(from, to string) error {
-	if err := os.Rename(from, to); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(to))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

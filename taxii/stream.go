@@ -99,16 +99,27 @@ const streamReplayPage = 100
 // holds streamFlushBytes, then written: a subscriber that is behind (a
 // backlog in its queue, a replay) is sent its events in writes of about
 // that size, one system call each, and its buffer does not grow to the
-// size of the backlog. A buffer that one large object made grow past
-// streamBufferKeep is released after its write rather than kept for the
-// life of the stream, and one past streamBufferIdle is released when the
-// stream has caught up: a thousand streams idle after a burst hold a few
-// MB of buffers, not tens (the heap goal is a multiple of what they hold).
+// size of the backlog. Buffers come from streamBuffers, streamBufferSize
+// each; one that a large object made grow past streamBufferKeep is
+// dropped after its write rather than pooled.
 const (
 	streamFlushBytes = 16 << 10
+	streamBufferSize = streamFlushBytes + 4<<10 // a full buffer's last event fits
 	streamBufferKeep = 32 << 10
-	streamBufferIdle = 4 << 10
 )
+
+// streamBuffers holds the write buffers of the streams that have nothing
+// to write. A stream takes one to append events and gives it back with
+// each write, so buffers exist for the streams writing at that moment, not
+// for every open stream: a thousand idle streams hold none, and a burst to
+// all of them reuses a few buffers rather than growing a thousand. (A
+// buffer per stream, released when it caught up, was regrown by every
+// burst: a node fanning out to 1000 streams reached a heap of 240 MB and
+// collected three times as often.)
+var streamBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, streamBufferSize)
+	return &b
+}}
 
 // streamFilters are the stream's query parameters: added_after and the
 // match fields of Get Objects except match[version] (a stream sends every
@@ -420,6 +431,7 @@ func (s *Server) startEventStream(c *gin.Context, gone func()) (*sseWriter, erro
 	h.Set("Transfer-Encoding", "identity")
 	c.Status(http.StatusOK)
 	sw := &sseWriter{w: c.Writer, rc: rc, timeout: s.opts.StreamWriteTimeout}
+	sw.take()
 	if err := sw.hijack(c, gone); err != nil {
 		return nil, err
 	}
@@ -486,7 +498,11 @@ type sseWriter struct {
 	w       gin.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
-	buf     []byte
+	// buf is what is appended and not yet written; bufp, while the
+	// writer holds one, the streamBuffers entry it came from. Every
+	// append goes to a buffer from take; flush gives it back.
+	buf  []byte
+	bufp *[]byte
 
 	mu          sync.Mutex // orders unblock, finish and the deadlines of flush
 	cut         bool       // unblock ran: no more writes
@@ -543,7 +559,30 @@ func (sw *sseWriter) finish() {
 // streamFinalWrite bounds the write of a stream's end.
 const streamFinalWrite = time.Second
 
+// take gives the writer a buffer to append to, if it holds none.
+func (sw *sseWriter) take() {
+	if sw.bufp == nil {
+		sw.bufp = streamBuffers.Get().(*[]byte)
+		sw.buf = (*sw.bufp)[:0]
+	}
+}
+
+// release gives the writer's buffer back to streamBuffers: the one it
+// took, unless appends made it grow past streamBufferKeep.
+func (sw *sseWriter) release() {
+	if sw.bufp != nil {
+		if cap(sw.buf) <= streamBufferKeep {
+			*sw.bufp = sw.buf[:0]
+		}
+		streamBuffers.Put(sw.bufp)
+	}
+	sw.buf, sw.bufp = nil, nil
+}
+
+// flush writes the buffer, and gives it back (see release) whether or not
+// the write succeeded.
 func (sw *sseWriter) flush() error {
+	defer sw.release()
 	if len(sw.buf) == 0 {
 		return nil
 	}
@@ -564,15 +603,12 @@ func (sw *sseWriter) flush() error {
 	if err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
+	// Every writer below is done with buf when Write returns (net.Conn,
+	// tls.Conn and HTTP/2 copy or send it), so it can go back at once.
 	if sw.conn != nil {
 		_, err = sw.conn.Write(sw.buf)
 	} else if _, err = sw.w.Write(sw.buf); err == nil {
 		sw.w.Flush()
-	}
-	if cap(sw.buf) > streamBufferKeep {
-		sw.buf = nil
-	} else {
-		sw.buf = sw.buf[:0]
 	}
 	return err
 }
@@ -580,16 +616,9 @@ func (sw *sseWriter) flush() error {
 // full reports whether the buffer holds enough to be written now.
 func (sw *sseWriter) full() bool { return len(sw.buf) >= streamFlushBytes }
 
-// idle releases an empty buffer larger than streamBufferIdle: the stream
-// has nothing more to write for now.
-func (sw *sseWriter) idle() {
-	if len(sw.buf) == 0 && cap(sw.buf) > streamBufferIdle {
-		sw.buf = nil
-	}
-}
-
 // event appends one event; data must hold no line break.
 func (sw *sseWriter) event(name, id string, data ...[]byte) {
+	sw.take()
 	sw.buf = append(sw.buf, "event: "...)
 	sw.buf = append(sw.buf, name...)
 	if id != "" {
@@ -750,9 +779,6 @@ func (r *streamRun) live(ctx context.Context, sub *delivery.Subscription) error 
 			if err := r.w.flush(); err != nil {
 				return err
 			}
-			if len(queue) == 0 {
-				r.w.idle()
-			}
 		case <-r.wake:
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
@@ -798,6 +824,7 @@ func (r *streamRun) heartbeat(sub *delivery.Subscription) error {
 	if q := sub.Queued(); len(sub.C()) == 0 && q.After(r.pos) {
 		r.pos = q
 	}
+	r.w.take()
 	r.w.buf = append(r.w.buf, ": heartbeat\n\n"...)
 	r.s.metrics.lastPoll.WithLabelValues(r.st.account).Set(float64(r.s.now().Unix()))
 	return r.advance(true)
@@ -842,6 +869,7 @@ func (r *streamRun) send(c *store.Change, newest time.Time) {
 		}
 	}
 	// Appended in place: this runs once per version per client.
+	r.w.take()
 	b := append(r.w.buf, "event: object\nid: "...)
 	from := len(b)
 	b = appendCursor(b, c.Cursor)

@@ -76,10 +76,10 @@ func (w *writeSizes) Write(p []byte) (int, error) {
 }
 
 // Ensure the bounds of a stream's write buffer: it is full (to be written
-// before more is appended) from streamFlushBytes on, kept after a write
-// up to streamBufferKeep but released by an idle stream above
-// streamBufferIdle, and a buffer one large event made grow past
-// streamBufferKeep is released once written.
+// before more is appended) from streamFlushBytes on, a write gives it back
+// to streamBuffers so that a writer with nothing to write holds none, and
+// a buffer one large event made grow past streamBufferKeep is not pooled:
+// the entry goes back with the buffer it was taken with.
 func TestSSEWriter_Bounds(t *testing.T) {
 	rec := &writeSizes{ResponseRecorder: httptest.NewRecorder()}
 	c, _ := gin.CreateTestContext(rec)
@@ -93,32 +93,34 @@ func TestSSEWriter_Bounds(t *testing.T) {
 	if len(sw.buf) < streamFlushBytes || len(sw.buf) >= streamFlushBytes+1100 {
 		t.Errorf("full at %d bytes after %d events, want from %d on", len(sw.buf), n, streamFlushBytes)
 	}
+	if cap(sw.buf) > streamBufferSize {
+		t.Errorf("a full buffer grew to %d bytes, want it to fit in the pooled %d", cap(sw.buf), streamBufferSize)
+	}
 	if err := sw.flush(); err != nil {
 		t.Fatal(err)
 	}
 	if len(rec.sizes) != 1 || rec.sizes[0] < streamFlushBytes {
 		t.Errorf("writes %v, want one of at least %d bytes", rec.sizes, streamFlushBytes)
 	}
-	if cap(sw.buf) == 0 || cap(sw.buf) > streamBufferKeep {
-		t.Errorf("buffer of capacity %d kept after a write of %d bytes, want it kept (at most %d)", cap(sw.buf), rec.sizes[0], streamBufferKeep)
+	if sw.buf != nil || sw.bufp != nil {
+		t.Errorf("buffer of capacity %d held after its write, want it given back", cap(sw.buf))
 	}
-	sw.idle()
-	if cap(sw.buf) != 0 {
-		t.Errorf("buffer of capacity %d kept by an idle stream, want it released (above %d)", cap(sw.buf), streamBufferIdle)
+	// The writer's own flush keeps what it wrote: the bytes are the
+	// events, whatever the pool does with the buffer afterwards.
+	if got := rec.Body.Len(); got != rec.sizes[0] || !strings.HasPrefix(rec.Body.String(), "event: object\nid: id\ndata: xxx") {
+		t.Errorf("body of %d bytes starting %.30q, want the %d bytes of the events", got, rec.Body.String(), rec.sizes[0])
 	}
-	sw.event("object", "id", data)
-	if err := sw.flush(); err != nil {
-		t.Fatal(err)
-	}
-	if sw.idle(); cap(sw.buf) == 0 {
-		t.Errorf("buffer of one small event released when idle, want it kept (at most %d)", streamBufferIdle)
-	}
+
 	sw.event("object", "id", []byte(strings.Repeat("y", 2*streamBufferKeep)))
+	taken := sw.bufp
 	if err := sw.flush(); err != nil {
 		t.Fatal(err)
 	}
-	if cap(sw.buf) != 0 {
-		t.Errorf("buffer of capacity %d kept after a %d-byte event, want it released", cap(sw.buf), 2*streamBufferKeep)
+	if cap(*taken) > streamBufferKeep {
+		t.Errorf("pool entry of capacity %d given back after a %d-byte event, want the buffer it was taken with (at most %d)", cap(*taken), 2*streamBufferKeep, streamBufferKeep)
+	}
+	if len(rec.sizes) != 2 || rec.sizes[1] < 2*streamBufferKeep {
+		t.Errorf("writes %v, want a second one holding the large event", rec.sizes)
 	}
 }
 

@@ -70,7 +70,8 @@ type SSEReader struct {
 
 // NewSSEReader returns a reader of the event stream r in which no event
 // (nor line) may exceed maxEvent bytes; maxEvent <= 0 means
-// DefaultMaxEvent.
+// DefaultMaxEvent. It reads r through a 4 KiB buffer, or through r itself
+// when r is a *bufio.Reader at least that large.
 func NewSSEReader(r io.Reader, maxEvent int) *SSEReader {
 	if maxEvent <= 0 {
 		maxEvent = DefaultMaxEvent
@@ -93,14 +94,21 @@ func (s *SSEReader) Buffered() int { return s.r.Buffered() }
 // says. It returns ErrEventTooLarge for an event beyond the bound, and
 // the underlying reader's error otherwise; after any error the reader is
 // done.
-func (s *SSEReader) Next() (Event, error) {
+func (s *SSEReader) Next() (Event, error) { return s.next(false) }
+
+// NextShared is Next, except that the event's Data is valid only until
+// the reader's next call: the reader keeps one buffer for it rather than
+// allocating one per event, for a program that reads many streams at once.
+func (s *SSEReader) NextShared() (Event, error) { return s.next(true) }
+
+func (s *SSEReader) next(shared bool) (Event, error) {
 	for {
 		line, err := s.readLine()
 		if err != nil {
 			return Event{}, err
 		}
 		if len(line) == 0 {
-			ev, ok := s.dispatch()
+			ev, ok := s.dispatch(shared)
 			if ok {
 				return ev, nil
 			}
@@ -111,11 +119,12 @@ func (s *SSEReader) Next() (Event, error) {
 }
 
 // readLine returns the next line without its end. The slice is valid
-// until the next call.
+// until the next call: it is the read buffer's own bytes when the whole
+// line is in it, and otherwise a copy that gathers the line across reads.
 func (s *SSEReader) readLine() ([]byte, error) {
 	s.line = s.line[:0]
 	for {
-		b, err := s.r.ReadByte()
+		buf, err := s.buffered()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				// A last line without a line end is incomplete: the spec
@@ -126,7 +135,8 @@ func (s *SSEReader) readLine() ([]byte, error) {
 		}
 		if s.skipLF {
 			s.skipLF = false
-			if b == '\n' {
+			if buf[0] == '\n' {
+				s.r.Discard(1)
 				continue
 			}
 		}
@@ -134,28 +144,52 @@ func (s *SSEReader) readLine() ([]byte, error) {
 			s.started = true
 			// A UTF-8 byte order mark may open the stream; it is no part
 			// of the first line.
-			if b == 0xEF {
-				if next, err := s.r.Peek(2); err == nil && next[0] == 0xBB && next[1] == 0xBF {
-					s.r.Discard(2)
+			if buf[0] == 0xEF {
+				if bom, err := s.r.Peek(3); err == nil && bom[1] == 0xBB && bom[2] == 0xBF {
+					s.r.Discard(3)
 					continue
 				}
 			}
 		}
-		switch b {
-		case '\n':
-			return s.line, nil
-		case '\r':
-			// Never peek for the LF here: on a live stream it may not
-			// have arrived, and waiting for it would hold back the event.
-			s.skipLF = true
-			return s.line, nil
+		n := bytes.IndexByte(buf, '\n')
+		if n < 0 {
+			n = len(buf)
 		}
-		s.size++
-		if s.size > s.max {
+		cr := bytes.IndexByte(buf[:n], '\r')
+		if cr >= 0 {
+			// Never look for an LF after a CR here: on a live stream it
+			// may not have arrived, and waiting for it would hold back
+			// the event.
+			n = cr
+			s.skipLF = true
+		}
+		if s.size += n; s.size > s.max {
 			return nil, ErrEventTooLarge
 		}
-		s.line = append(s.line, b)
+		if n < len(buf) && len(s.line) == 0 {
+			// The whole line is in the buffer: no copy. Discard leaves
+			// the bytes in place until the next read.
+			s.r.Discard(n + 1)
+			return buf[:n], nil
+		}
+		s.line = append(s.line, buf[:n]...)
+		if n < len(buf) {
+			s.r.Discard(n + 1)
+			return s.line, nil
+		}
+		s.r.Discard(n)
 	}
+}
+
+// buffered returns the bytes read from the stream and not yet consumed,
+// reading it first (a wait for the server) when there are none.
+func (s *SSEReader) buffered() ([]byte, error) {
+	if s.r.Buffered() == 0 {
+		if _, err := s.r.Peek(1); err != nil {
+			return nil, err
+		}
+	}
+	return s.r.Peek(s.r.Buffered())
 }
 
 // field processes one non-blank line.
@@ -177,7 +211,17 @@ func (s *SSEReader) field(line []byte) {
 	}
 	switch string(name) {
 	case "event":
-		s.typ = string(value)
+		// eitaxii's own types without a copy: there is one per event.
+		switch string(value) {
+		case EventObject:
+			s.typ = EventObject
+		case EventDelete:
+			s.typ = EventDelete
+		case EventHeartbeat:
+			s.typ = EventHeartbeat
+		default:
+			s.typ = string(value)
+		}
 	case "data":
 		if s.dataN > 0 {
 			s.data = append(s.data, '\n')
@@ -215,11 +259,17 @@ func digits(b []byte) (int64, bool) {
 
 // dispatch ends the pending event at a blank line. An event without data
 // fields is not dispatched (the spec's "data buffer is empty" rule, where
-// "data:" with nothing after it still counts as data).
-func (s *SSEReader) dispatch() (Event, bool) {
+// "data:" with nothing after it still counts as data). With shared the
+// reader keeps the data's buffer for the next event.
+func (s *SSEReader) dispatch(shared bool) (Event, bool) {
 	ev := Event{Type: s.typ, ID: s.lastID, Data: s.data}
 	ok := s.dataN > 0
-	s.data, s.typ, s.dataN, s.size = nil, "", 0, 0
+	if shared {
+		s.data = s.data[:0]
+	} else {
+		s.data = nil
+	}
+	s.typ, s.dataN, s.size = "", 0, 0
 	if !ok {
 		return Event{}, false
 	}

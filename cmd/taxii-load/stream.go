@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	eitaxii "github.com/eitaxii/eitaxii/client"
 )
 
 // The stream scenario: --subscribers live streams (eitaxii's SSE
@@ -239,22 +241,20 @@ func (r *runner) receive(ctx context.Context, hc *http.Client, streamURL string,
 			s.connects++
 			budget = 1 + rnd.intn(int(max(objects/4, 1)))
 		}
-		ev, err := c.next()
+		ev, err := c.sse.NextShared()
 		if err != nil {
 			if ctx.Err() == nil {
 				s.err = fmt.Errorf("stream ended after %d events: %v", len(s.events), err)
 			}
 			return
 		}
-		if ev.id != "" {
-			s.lastID = ev.id
-		}
-		if ev.event != "object" {
+		s.lastID = ev.ID
+		if ev.Type != eitaxii.EventObject {
 			continue
 		}
-		item, ok := r.itemOf(ev.data)
+		item, ok := r.itemOf(ev.Data)
 		if !ok {
-			s.err = fmt.Errorf("object event the run did not publish: %.200s", ev.data)
+			s.err = fmt.Errorf("object event the run did not publish: %.200s", ev.Data)
 			return
 		}
 		s.events = append(s.events, streamEvent{item: item - first, at: time.Now()})
@@ -372,16 +372,8 @@ func (r *runner) serverRSS() int64 {
 // sseConn reads Server-Sent Events from one stream response.
 type sseConn struct {
 	resp *http.Response
-	br   *bufio.Reader
+	sse  *eitaxii.SSEReader
 	stop context.CancelFunc
-	line []byte // reused: a thousand subscribers reading events must
-	data []byte // not each allocate per event on the cores measured
-}
-
-// sseMsg is one event; data is valid until the connection's next next.
-type sseMsg struct {
-	event, id string
-	data      []byte
 }
 
 // sseReadBuffer is the read buffer of one subscriber. The subscribers
@@ -390,10 +382,9 @@ type sseMsg struct {
 // the tool takes less of the CPU it measures the server on.
 const sseReadBuffer = 64 << 10
 
-// maxEventLine bounds one line of the stream (an object event is one
-// line): a server that never ends a line cannot make the tool buffer
-// without end.
-const maxEventLine = 16 << 20
+// maxEvent bounds one event of the stream: a server that never ends one
+// cannot make the tool buffer without end.
+const maxEvent = 16 << 20
 
 // openSSE opens a stream, resuming after lastID if it is not empty.
 func openSSE(ctx context.Context, hc *http.Client, u, auth, lastID string) (*sseConn, error) {
@@ -421,57 +412,10 @@ func openSSE(ctx context.Context, hc *http.Client, u, auth, lastID string) (*sse
 		cancel()
 		return nil, fmt.Errorf("stream: HTTP %d", resp.StatusCode)
 	}
-	return &sseConn{resp: resp, br: bufio.NewReaderSize(resp.Body, sseReadBuffer), stop: cancel}, nil
+	return &sseConn{resp: resp, sse: eitaxii.NewSSEReader(bufio.NewReaderSize(resp.Body, sseReadBuffer), maxEvent), stop: cancel}, nil
 }
 
 func (c *sseConn) close() {
 	c.stop()
 	c.resp.Body.Close()
-}
-
-// next returns the next event (comments and retry are skipped).
-func (c *sseConn) next() (sseMsg, error) {
-	var m sseMsg
-	c.data = c.data[:0]
-	for {
-		c.line = c.line[:0]
-		for {
-			part, err := c.br.ReadSlice('\n')
-			c.line = append(c.line, part...)
-			if err == nil {
-				break
-			}
-			if err != bufio.ErrBufferFull {
-				return m, err
-			}
-			if len(c.line) > maxEventLine {
-				return m, fmt.Errorf("stream: a line longer than %d bytes", maxEventLine)
-			}
-		}
-		line := bytes.TrimRight(c.line, "\r\n")
-		if len(line) == 0 {
-			if m.event != "" || len(c.data) > 0 {
-				m.data = c.data
-				return m, nil
-			}
-			continue
-		}
-		if line[0] == ':' {
-			continue
-		}
-		field, value, _ := bytes.Cut(line, []byte(":"))
-		value = bytes.TrimPrefix(value, []byte(" "))
-		switch string(field) {
-		case "event":
-			if string(value) == "object" {
-				m.event = "object" // the common case, without a copy
-			} else {
-				m.event = string(value)
-			}
-		case "id":
-			m.id = string(value)
-		case "data":
-			c.data = append(c.data, value...)
-		}
-	}
 }

@@ -211,17 +211,7 @@ func (s *SSEReader) field(line []byte) {
 	}
 	switch string(name) {
 	case "event":
-		// eitaxii's own types without a copy: there is one per event.
-		switch string(value) {
-		case EventObject:
-			s.typ = EventObject
-		case EventDelete:
-			s.typ = EventDelete
-		case EventHeartbeat:
-			s.typ = EventHeartbeat
-		default:
-			s.typ = string(value)
-		}
+		s.typ = eventType(value)
 	case "data":
 		if s.dataN > 0 {
 			s.data = append(s.data, '\n')
@@ -237,6 +227,17 @@ func (s *SSEReader) field(line []byte) {
 			s.retry, s.retrySet = time.Duration(ms)*time.Millisecond, true
 		}
 	}
+}
+
+// eventType returns an "event" field's value, without a copy for
+// eitaxii's own types: there is one per event.
+func eventType(v []byte) string {
+	for _, t := range [...]string{EventObject, EventDelete, EventHeartbeat} {
+		if string(v) == t {
+			return t
+		}
+	}
+	return string(v)
 }
 
 // digits parses a non-empty string of ASCII digits, saturating far above

@@ -762,6 +762,13 @@ func (r *streamRun) signal() {
 // the directory end ctx at once), or the subscription ends (its error).
 func (r *streamRun) live(ctx context.Context, sub *delivery.Subscription) error {
 	queue := sub.C()
+	if r.beatDue.Load() {
+		// The beat came due while the last subscription ended, and that
+		// end may have taken its one wake: without this, no heartbeat
+		// (nor token re-check) would come again, the timer being reset
+		// only after one.
+		r.signal()
+	}
 	for {
 		select {
 		case c := <-queue:

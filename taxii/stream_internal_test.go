@@ -1,6 +1,7 @@
 package taxii
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -164,4 +165,39 @@ func BenchmarkAppendCursor(b *testing.B) {
 			buf = tm.UTC().AppendFormat(buf[:0], store.TimestampLayout)
 		}
 	})
+}
+
+// Ensure that a heartbeat that came due before live started is handled:
+// a gap ends the subscription and may take the wake that the heartbeat's
+// timer sent, and the timer is reset only after a heartbeat, so live must
+// look at a due beat itself. The stream's account is unknown, so handling
+// the beat (the access re-check) ends live with errAccessLost; a live that
+// missed it would wait for its context.
+func TestStreamRun_DueBeatBeforeLive(t *testing.T) {
+	const coll = "5b8e2f0c-3f4a-4d6e-9c1b-7a2d9e4f6b10"
+	s := newInternalServer(t, openInternalStore(t), Options{
+		Discovery: Discovery{Title: "beat"},
+		Groups:    []Group{{Name: "eo", Title: "EO", Collections: []Collection{{ID: coll, Title: "Indicators"}}}},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sub, err := s.hub.Subscribe(ctx, coll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	rec := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(rec)
+	r := &streamRun{
+		s: s, w: &sseWriter{w: c.Writer}, filter: &store.Filter{}, coll: coll,
+		st:   &openStream{account: "gone", via: "password", group: "eo", coll: coll},
+		wake: make(chan struct{}, 1), // empty: the gap took the wake
+		beat: time.NewTimer(time.Hour),
+	}
+	defer r.beat.Stop()
+	defer context.AfterFunc(ctx, r.signal)() // as serve: the end of ctx wakes live
+	r.beatDue.Store(true)
+	if err := r.live(ctx, sub); err != errAccessLost {
+		t.Fatalf("live = %v, want errAccessLost from the due beat's re-check", err)
+	}
 }

@@ -579,8 +579,8 @@ func (sw *sseWriter) release() {
 	sw.buf, sw.bufp = nil, nil
 }
 
-// flush writes the buffer, and gives it back (see release) whether or not
-// the write succeeded.
+// flush writes the buffer and gives it back (see release): after a
+// failed write, only the writer's hold on it.
 func (sw *sseWriter) flush() error {
 	defer sw.release()
 	if len(sw.buf) == 0 {
@@ -603,12 +603,17 @@ func (sw *sseWriter) flush() error {
 	if err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
-	// Every writer below is done with buf when Write returns (net.Conn,
-	// tls.Conn and HTTP/2 copy or send it), so it can go back at once.
+	// Every writer below is done with buf when Write succeeds (net.Conn,
+	// tls.Conn and HTTP/2 copy or send it), so it can go back at once. A
+	// failed one may not be: HTTP/2 can stop waiting for a frame of it
+	// that is still queued. That buffer is not pooled; the stream ends.
 	if sw.conn != nil {
 		_, err = sw.conn.Write(sw.buf)
 	} else if _, err = sw.w.Write(sw.buf); err == nil {
 		sw.w.Flush()
+	}
+	if err != nil {
+		sw.bufp = nil
 	}
 	return err
 }

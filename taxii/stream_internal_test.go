@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,16 +114,55 @@ func TestSSEWriter_Bounds(t *testing.T) {
 	}
 
 	sw.event("object", "id", []byte(strings.Repeat("y", 2*streamBufferKeep)))
-	taken := sw.bufp
 	if err := sw.flush(); err != nil {
 		t.Fatal(err)
-	}
-	if cap(*taken) > streamBufferKeep {
-		t.Errorf("pool entry of capacity %d given back after a %d-byte event, want the buffer it was taken with (at most %d)", cap(*taken), 2*streamBufferKeep, streamBufferKeep)
 	}
 	if len(rec.sizes) != 2 || rec.sizes[1] < 2*streamBufferKeep {
 		t.Errorf("writes %v, want a second one holding the large event", rec.sizes)
 	}
+	// The pool hands this goroutine what it just put back (or, at times
+	// under the race detector, a new buffer): only buffers the writer
+	// holds are looked at, none that another stream may have taken.
+	sw.take()
+	if cap(sw.buf) > streamBufferKeep {
+		t.Errorf("took a buffer of capacity %d after a %d-byte event, want none above %d pooled", cap(sw.buf), 2*streamBufferKeep, streamBufferKeep)
+	}
+	sw.release()
+}
+
+// keptWrites fails every write and keeps what it was given, as an HTTP/2
+// stream may still hold a frame of a write it gave up on.
+type keptWrites struct {
+	*httptest.ResponseRecorder
+	kept [][]byte
+}
+
+func (w *keptWrites) Write(p []byte) (int, error) {
+	w.kept = append(w.kept, p)
+	return 0, errors.New("stream closed")
+}
+
+// Ensure that the buffer of a failed write is not pooled: the writer below
+// may not be done with it, and another stream would write into it.
+func TestSSEWriter_FailedWriteNotPooled(t *testing.T) {
+	rec := &keptWrites{ResponseRecorder: httptest.NewRecorder()}
+	c, _ := gin.CreateTestContext(rec)
+	sw := &sseWriter{w: c.Writer, rc: http.NewResponseController(c.Writer), timeout: time.Minute}
+	sw.event("object", "id", []byte("x"))
+	if err := sw.flush(); err == nil {
+		t.Fatal("flush succeeded, want the write's error")
+	}
+	if len(rec.kept) != 1 {
+		t.Fatalf("%d writes, want 1", len(rec.kept))
+	}
+	kept := rec.kept[0][:1]
+	// As in TestSSEWriter_Bounds, the pool would hand this goroutine the
+	// buffer just put back.
+	sw.take()
+	if &sw.buf[:1][0] == &kept[0] {
+		t.Error("the failed write's buffer was taken from the pool again")
+	}
+	sw.release()
 }
 
 // Ensure that appendCursor formats as AppendFormat with the TAXII

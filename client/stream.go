@@ -28,9 +28,9 @@ const MediaEventStream = "text/event-stream"
 // server bounds far below this.
 const DefaultMaxEvent = 16 << 20
 
-// ErrEventTooLarge is returned by SSEReader.Next when one event, or one
-// line, is longer than the reader's bound. The stream cannot be resumed
-// at a known position after it: close it and reconnect.
+// ErrEventTooLarge is returned by SSEReader.Next and NextShared when one
+// event, or one line, is longer than the reader's bound. The stream
+// cannot be resumed at a known position after it: close it and reconnect.
 var ErrEventTooLarge = errors.New("client: server-sent event larger than the limit")
 
 // Event is one dispatched server-sent event.
@@ -41,7 +41,8 @@ type Event struct {
 	// the stream so far (it carries over to later events without one, as
 	// the spec says), "" if none.
 	ID string
-	// Data is the "data" fields joined by "\n". The caller may keep it.
+	// Data is the "data" fields joined by "\n". The caller may keep it,
+	// unless it came from NextShared.
 	Data []byte
 }
 
@@ -147,8 +148,8 @@ func (s *SSEReader) readLine() ([]byte, error) {
 			if buf[0] == 0xEF {
 				if bom, err := s.r.Peek(3); err == nil && bom[1] == 0xBB && bom[2] == 0xBF {
 					s.r.Discard(3)
-					continue
 				}
+				continue // Peek may have moved what buf points at
 			}
 		}
 		n := bytes.IndexByte(buf, '\n')

@@ -104,7 +104,8 @@ func (st *pollState) save(path string) error {
 }
 
 // writeAtomic replaces path with what fill writes, atomically (see
-// pollState.save). On error path is left as it was.
+// pollState.save). On error path is left as it was, except when only
+// the directory's sync failed (see durable.Rename).
 func writeAtomic(path string, perm os.FileMode, fill func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")

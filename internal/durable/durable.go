@@ -13,12 +13,16 @@ import (
 
 // Rename renames from to to, then syncs to's directory (see SyncDir).
 // Whoever wrote from has synced it already: Rename makes durable only
-// the name.
+// the name. An error of the sync comes after the rename: to is then the
+// new file, which a crash may still undo.
 func Rename(from, to string) error {
 	if err := os.Rename(from, to); err != nil {
 		return err
 	}
-	return SyncDir(filepath.Dir(to))
+	if err := SyncDir(filepath.Dir(to)); err != nil {
+		return fmt.Errorf("renamed %s, but not durably: %w", to, err)
+	}
+	return nil
 }
 
 // SyncDir writes dir's entries to disk, so that the renames and new files

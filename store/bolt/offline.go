@@ -87,8 +87,9 @@ func Check(ctx context.Context, path string) (problems []string, stats store.Sta
 // SaveCopy writes a store file to path: fill writes it to path.tmp (a
 // leftover of an earlier run is replaced), which is synced, handed to
 // verify, and renamed to path only if verify returns nil. It returns the
-// bytes fill wrote. On any error path.tmp is removed and path untouched;
-// an error of fill or verify is returned as it is.
+// bytes fill wrote. On any error path.tmp is removed and path untouched,
+// except when only the directory's sync failed (see durable.Rename); an
+// error of fill or verify is returned as it is.
 func SaveCopy(path string, fill func(io.Writer) (int64, error), verify func(tmp string) error) (int64, error) {
 	tmp := path + ".tmp"
 	n, err := writeSynced(tmp, fill)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eitaxii/eitaxii/client"
+	"github.com/eitaxii/eitaxii/internal/durable"
 )
 
 // `eitaxii poll` and `eitaxii watch` are consumers for county IT and
@@ -242,7 +243,7 @@ func (k *consumer) writeOutput(fill func(*objectWriter) error) error {
 		return fill(newObjectWriter(k.format, k.e.stdout, nil, true))
 	}
 	if !k.appendOut {
-		err := writeAtomic(k.out, 0o644, func(w io.Writer) error {
+		err := durable.WriteFile(k.out, 0o644, func(w io.Writer) error {
 			return fill(newObjectWriter(k.format, w, nil, true))
 		})
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/eitaxii/eitaxii/internal/durable"
 )
@@ -97,38 +96,8 @@ func (st *pollState) save(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, 0o600, func(w io.Writer) error {
+	return durable.WriteFile(path, 0o600, func(w io.Writer) error {
 		_, err := w.Write(append(data, '\n'))
 		return err
 	})
-}
-
-// writeAtomic replaces path with what fill writes, atomically (see
-// pollState.save). On error path is left as it was, except when only
-// the directory's sync failed (see durable.Rename).
-func writeAtomic(path string, perm os.FileMode, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := fill(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return durable.Rename(tmp.Name(), path)
 }

@@ -7,9 +7,52 @@ package durable
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
+
+// WriteFile replaces path with what fill writes, so that after a crash
+// path holds its old bytes or the new ones, never a mix: fill writes a new
+// temporary file of mode perm in path's directory, which is synced and
+// renamed over path (see Rename). On error the temporary file is removed
+// and path left as it was, unless only the directory's sync failed.
+func WriteFile(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	if err := Fill(tmp, func(w io.Writer) error {
+		if err := tmp.Chmod(perm); err != nil {
+			return err
+		}
+		return fill(w)
+	}); err != nil {
+		return err
+	}
+	if err := Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name()) // gone already if only the sync failed
+		return err
+	}
+	return nil
+}
+
+// Fill writes f, a file just created, with fill, then syncs and closes
+// it. On error it removes f.
+func Fill(f *os.File, fill func(io.Writer) error) (err error) {
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	if err := fill(f); err != nil {
+		return err
+	}
+	return f.Sync()
+}
 
 // Rename renames from to to, then syncs to's directory (see SyncDir).
 // Whoever wrote from has synced it already: Rename makes durable only

@@ -168,22 +168,15 @@ func (e *keepExistsError) Error() string {
 func (e *keepExistsError) Is(target error) bool { return target == os.ErrExist }
 
 // writeSynced creates path (replacing a leftover of an earlier run), fills
-// it, and syncs it to disk. On failure it removes the file.
+// it, and syncs it to disk (durable.Fill). On failure it removes the file.
 func writeSynced(path string, fill func(io.Writer) (int64, error)) (n int64, err error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return 0, err
 	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-		}
-	}()
-	if n, err = fill(f); err != nil {
-		return n, err
-	}
-	return n, f.Sync()
+	err = durable.Fill(f, func(w io.Writer) (err error) {
+		n, err = fill(w)
+		return err
+	})
+	return n, err
 }

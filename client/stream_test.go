@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -184,6 +185,22 @@ func FuzzSSE(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Ensure that a first byte that only looks like a byte order mark is read
+// from where the reader's buffer holds it after the look ahead: here the
+// stream starts at the end of a caller's bufio.Reader, and the look ahead
+// moves it to the front and fills the rest.
+func TestSSEReader_NotABOMAtBufferEnd(t *testing.T) {
+	data := strings.Repeat("b", 4090)
+	br := bufio.NewReaderSize(strings.NewReader(strings.Repeat("A", 4094)+"\xEF\ndata: "+data+"\n\n"), 4096)
+	if _, err := br.Discard(4094); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := client.NewSSEReader(br, 0).Next()
+	if err != nil || string(ev.Data) != data {
+		t.Fatalf("event of %d bytes starting %.10q, %v; want the %d-byte data", len(ev.Data), ev.Data, err, len(data))
+	}
 }
 
 // Ensure that NextShared reads eitaxii's events without allocating their

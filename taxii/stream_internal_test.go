@@ -237,7 +237,7 @@ func TestStreamRun_DueBeatBeforeLive(t *testing.T) {
 	defer r.beat.Stop()
 	defer context.AfterFunc(ctx, r.signal)() // as serve: the end of ctx wakes live
 	r.beatDue.Store(true)
-	if err := r.live(ctx, sub); err != errAccessLost {
+	if err := r.live(ctx, sub); !errors.Is(err, errAccessLost) {
 		t.Fatalf("live = %v, want errAccessLost from the due beat's re-check", err)
 	}
 }
